@@ -1,0 +1,30 @@
+//! Robot camera streaming over zenoh: the wire protocol, and (feature `capture`) the node.
+//!
+//! # Layout
+//! - [`keys`]: key expressions (`<prefix>/<camera>/jpeg`, `/info`, liveliness `<prefix>/<camera>`).
+//! - [`meta`]: [`FrameMeta`] and its 32-byte versioned attachment codec.
+//! - [`frame`]: [`Frame`] = JPEG bytes + metadata, checked on receipt.
+//! - [`subscriber`]: subscribe to one or all cameras; fetch a snapshot.
+//! - [`info`]: the node's JSON info reply and a typed query for it.
+//! - [`zenoh_config`]: shared zenoh defaults (loopback, multicast off) and overrides.
+//! - `node` (feature `capture`): GStreamer capture, publishing, supervision.
+//!
+//! Everything outside `node` builds without GStreamer; subscribers depend on this crate with
+//! `default-features = false`. The wire format is described in `docs/protocol.md`.
+
+pub mod frame;
+pub mod info;
+pub mod keys;
+pub mod meta;
+pub mod subscriber;
+pub mod zenoh_config;
+
+#[cfg(feature = "capture")]
+pub mod node;
+
+pub use frame::{DecodeError, Frame};
+pub use info::{CameraInfo, CaptureState};
+pub use keys::CameraKeys;
+pub use meta::FrameMeta;
+pub use subscriber::{Cameras, FrameSubscriber, Received};
+pub use zenoh_config::ZenohSettings;

@@ -1,0 +1,125 @@
+//! Receiving frames: subscribe to one camera or to every camera under a prefix.
+//!
+//! Uses a small ring channel, not zenoh's default FIFO: a subscriber that falls behind
+//! should see the newest frames, not work through a backlog of stale ones.
+
+use crate::frame::{DecodeError, Frame};
+use crate::keys::{self, CameraKeys, KeyError};
+use zenoh::handlers::{RingChannel, RingChannelHandler};
+use zenoh::pubsub::Subscriber;
+use zenoh::sample::Sample;
+
+/// Frames buffered per subscriber before the oldest is dropped.
+pub const DEFAULT_RING_CAPACITY: usize = 8;
+
+/// Which cameras to receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cameras {
+    All,
+    One(String),
+}
+
+/// One sample received on a frame key, decoded or not.
+#[derive(Debug)]
+pub struct Received {
+    /// Camera id taken from the key.
+    pub camera: String,
+    /// The decoded frame, or why the sample was not a valid frame.
+    pub frame: Result<Frame, DecodeError>,
+}
+
+/// A zenoh subscriber on `<prefix>/<camera>/jpeg` or `<prefix>/*/jpeg`.
+#[derive(Debug)]
+pub struct FrameSubscriber {
+    prefix: String,
+    inner: Subscriber<RingChannelHandler<Sample>>,
+}
+
+impl FrameSubscriber {
+    /// Declares the subscriber; frames arrive through [`FrameSubscriber::recv`].
+    pub async fn declare(
+        session: &zenoh::Session,
+        prefix: &str,
+        cameras: Cameras,
+        ring_capacity: usize,
+    ) -> Result<Self, SubscribeError> {
+        let key = match &cameras {
+            Cameras::All => {
+                keys::validate_prefix(prefix)?;
+                keys::all_jpeg(prefix)
+            }
+            Cameras::One(camera) => CameraKeys::new(prefix, camera)?.jpeg(),
+        };
+        let inner = session
+            .declare_subscriber(key)
+            .with(RingChannel::new(ring_capacity.max(1)))
+            .await
+            .map_err(SubscribeError::Zenoh)?;
+        Ok(Self {
+            prefix: prefix.to_owned(),
+            inner,
+        })
+    }
+
+    /// The next sample, or `None` once the session is closed.
+    ///
+    /// Samples whose key does not name a valid camera are skipped: they cannot be
+    /// attributed to anyone.
+    pub async fn recv(&self) -> Option<Received> {
+        loop {
+            let sample = self.inner.recv_async().await.ok()?;
+            if let Some(camera) = keys::camera_of(&self.prefix, sample.key_expr().as_str()) {
+                return Some(Received {
+                    camera: camera.to_owned(),
+                    frame: Frame::from_sample(&sample),
+                });
+            }
+        }
+    }
+}
+
+/// A subscriber that could not be declared.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("cannot declare zenoh subscriber: {0}")]
+    Zenoh(zenoh::Error),
+}
+
+/// Asks a camera node for its latest frame (the `<prefix>/<camera>/jpeg` queryable).
+pub async fn fetch_snapshot(
+    session: &zenoh::Session,
+    keys: &CameraKeys,
+    timeout: std::time::Duration,
+) -> Result<Option<Frame>, SnapshotError> {
+    let replies = session
+        .get(keys.jpeg())
+        .timeout(timeout)
+        .await
+        .map_err(SnapshotError::Zenoh)?;
+    let Ok(reply) = replies.recv_async().await else {
+        return Ok(None);
+    };
+    match reply.result() {
+        Ok(sample) => Ok(Some(Frame::from_sample(sample)?)),
+        Err(error) => Err(SnapshotError::Replied(
+            error
+                .payload()
+                .try_to_string()
+                .unwrap_or_default()
+                .into_owned(),
+        )),
+    }
+}
+
+/// A snapshot query that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("zenoh query failed: {0}")]
+    Zenoh(zenoh::Error),
+    #[error("camera answered with an error: {0}")]
+    Replied(String),
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+}

@@ -1,0 +1,222 @@
+//! Building a `zenoh::Config` from defaults, a zenoh JSON5 file and command-line overrides.
+//!
+//! Shared by the node, the gateway and example subscribers so that all of them agree on the
+//! defaults: loopback only and multicast scouting off. Reaching other machines is always an
+//! explicit choice (a config file, `--listen`/`--connect`, or `--lan-discovery`).
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// The default zenoh port a camera node listens on and subscribers connect to.
+pub const DEFAULT_ENDPOINT: &str = "tcp/127.0.0.1:7447";
+
+/// Camera node default: a peer listening on loopback only.
+pub const NODE_DEFAULT: &str = r#"{
+  mode: "peer",
+  listen: { endpoints: ["tcp/127.0.0.1:7447"] },
+  scouting: { multicast: { enabled: false }, gossip: { enabled: true } },
+}"#;
+
+/// Subscriber (gateway, examples) default: a peer that connects to the local camera node and
+/// keeps retrying quickly, so it may start first and recovers soon after a node restart.
+pub const SUBSCRIBER_DEFAULT: &str = r#"{
+  mode: "peer",
+  connect: {
+    endpoints: ["tcp/127.0.0.1:7447"],
+    exit_on_failure: false,
+    timeout_ms: 0,
+    retry: { period_init_ms: 250, period_max_ms: 1000, period_increase_factor: 2 },
+  },
+  listen: { endpoints: ["tcp/127.0.0.1:0"] },
+  scouting: { multicast: { enabled: false }, gossip: { enabled: true } },
+}"#;
+
+/// A zenoh configuration that could not be built.
+#[derive(Debug, Error)]
+pub enum ZenohConfigError {
+    #[error("cannot read zenoh config file {path}: {source} (pass a zenoh JSON5 file, e.g. config/zenoh/local.json5)")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid zenoh config {origin}: {message}")]
+    Invalid { origin: String, message: String },
+    #[error("invalid zenoh endpoint {endpoint:?} in {flag}: {message} (expected e.g. tcp/192.168.1.10:7447)")]
+    Endpoint {
+        flag: &'static str,
+        endpoint: String,
+        message: String,
+    },
+}
+
+/// Where zenoh settings come from, in increasing precedence: embedded default, `config_file`,
+/// then the explicit endpoint lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "cli", derive(clap::Args))]
+pub struct ZenohSettings {
+    /// zenoh JSON5 config file (zenoh's own format); replaces the embedded default.
+    #[cfg_attr(
+        feature = "cli",
+        arg(long = "zenoh-config", value_name = "FILE", env = "ZENOH_CONFIG_FILE")
+    )]
+    pub config_file: Option<PathBuf>,
+    /// Endpoint to listen on, e.g. tcp/192.168.1.10:7447 (repeatable; replaces the config's list).
+    #[cfg_attr(feature = "cli", arg(long = "zenoh-listen", value_name = "ENDPOINT"))]
+    pub listen: Vec<String>,
+    /// Endpoint to connect to, e.g. tcp/192.168.1.10:7447 (repeatable; replaces the config's list).
+    #[cfg_attr(feature = "cli", arg(long = "zenoh-connect", value_name = "ENDPOINT"))]
+    pub connect: Vec<String>,
+    /// Opt in to zenoh multicast scouting to find peers on the LAN (off by default).
+    #[cfg_attr(feature = "cli", arg(long))]
+    pub lan_discovery: bool,
+}
+
+impl ZenohSettings {
+    /// Fills every field that is unset in `self` from `fallback` (flags over a config file).
+    pub fn or(mut self, fallback: &ZenohSettings) -> Self {
+        if self.config_file.is_none() {
+            self.config_file.clone_from(&fallback.config_file);
+        }
+        if self.listen.is_empty() {
+            self.listen.clone_from(&fallback.listen);
+        }
+        if self.connect.is_empty() {
+            self.connect.clone_from(&fallback.connect);
+        }
+        self.lan_discovery |= fallback.lan_discovery;
+        self
+    }
+
+    /// Builds the zenoh config; `embedded_default` is used when no file is given.
+    pub fn build(&self, embedded_default: &str) -> Result<zenoh::Config, ZenohConfigError> {
+        let (text, origin) = match &self.config_file {
+            Some(path) => (
+                std::fs::read_to_string(path).map_err(|source| ZenohConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?,
+                path.display().to_string(),
+            ),
+            None => (embedded_default.to_owned(), "(embedded default)".to_owned()),
+        };
+        let mut config =
+            zenoh::Config::from_json5(&text).map_err(|error| ZenohConfigError::Invalid {
+                origin: origin.clone(),
+                message: error.to_string(),
+            })?;
+        set_endpoints(
+            &mut config,
+            "listen/endpoints",
+            "--zenoh-listen",
+            &self.listen,
+        )?;
+        set_endpoints(
+            &mut config,
+            "connect/endpoints",
+            "--zenoh-connect",
+            &self.connect,
+        )?;
+        // Forced rather than defaulted: zenoh's own default turns multicast on, and a config
+        // file that simply omits the key must not start announcing the robot on the LAN.
+        let multicast = if self.lan_discovery { "true" } else { "false" };
+        config
+            .insert_json5("scouting/multicast/enabled", multicast)
+            .map_err(|error| ZenohConfigError::Invalid {
+                origin,
+                message: error.to_string(),
+            })?;
+        Ok(config)
+    }
+}
+
+fn set_endpoints(
+    config: &mut zenoh::Config,
+    key: &str,
+    flag: &'static str,
+    endpoints: &[String],
+) -> Result<(), ZenohConfigError> {
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    for endpoint in endpoints {
+        endpoint
+            .parse::<zenoh::config::EndPoint>()
+            .map_err(|error| ZenohConfigError::Endpoint {
+                flag,
+                endpoint: endpoint.clone(),
+                message: error.to_string(),
+            })?;
+    }
+    let json = serde_json::to_string(endpoints).unwrap_or_else(|_| "[]".to_owned());
+    config
+        .insert_json5(key, &json)
+        .map_err(|error| ZenohConfigError::Invalid {
+            origin: flag.to_owned(),
+            message: error.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_keep_multicast_off() {
+        for default in [NODE_DEFAULT, SUBSCRIBER_DEFAULT] {
+            let config = ZenohSettings::default()
+                .build(default)
+                .expect("default config");
+            let multicast = config.get_json("scouting/multicast/enabled").expect("key");
+            assert_eq!(multicast, "false");
+        }
+        let lan = ZenohSettings {
+            lan_discovery: true,
+            ..Default::default()
+        };
+        let config = lan.build(NODE_DEFAULT).expect("config");
+        assert_eq!(
+            config.get_json("scouting/multicast/enabled").expect("key"),
+            "true"
+        );
+    }
+
+    #[test]
+    fn overrides_replace_endpoints_and_reject_garbage() {
+        let settings = ZenohSettings {
+            connect: vec!["tcp/127.0.0.1:7500".into()],
+            ..Default::default()
+        };
+        let config = settings.build(SUBSCRIBER_DEFAULT).expect("config");
+        assert!(config
+            .get_json("connect/endpoints")
+            .expect("key")
+            .contains("7500"));
+        let bad = ZenohSettings {
+            connect: vec!["not an endpoint".into()],
+            ..Default::default()
+        };
+        let error = bad
+            .build(SUBSCRIBER_DEFAULT)
+            .expect_err("garbage accepted")
+            .to_string();
+        assert!(
+            error.contains("not an endpoint") && error.contains("--zenoh-connect"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_named() {
+        let settings = ZenohSettings {
+            config_file: Some("/nonexistent/zenoh.json5".into()),
+            ..Default::default()
+        };
+        let error = settings
+            .build(NODE_DEFAULT)
+            .expect_err("missing file")
+            .to_string();
+        assert!(error.contains("/nonexistent/zenoh.json5"), "{error}");
+    }
+}
