@@ -25,7 +25,8 @@ pub const SUBSCRIBER_DEFAULT: &str = r#"{
   connect: {
     endpoints: ["tcp/127.0.0.1:7447"],
     exit_on_failure: false,
-    timeout_ms: 0,
+    // -1: keep retrying in the background forever (0 would mean "try once, never retry").
+    timeout_ms: -1,
     retry: { period_init_ms: 250, period_max_ms: 1000, period_increase_factor: 2 },
   },
   listen: { endpoints: ["tcp/127.0.0.1:0"] },

@@ -1,1 +1,105 @@
-//! placeholder
+//! The capture node (feature `capture`): GStreamer pipeline → JPEG frames on zenoh.
+//!
+//! [`run`] is the whole node minus process concerns (flags, logging, signals), so tests and
+//! other programs can embed it with their own session and cancellation token.
+//! Data flow: `source` picks a launch string → `capture` runs it and hands frames over a
+//! channel → `supervisor` publishes them via `publish` and restarts lost pipelines →
+//! `queryable` answers info/snapshot queries from the shared [`queryable::NodeStatus`].
+
+pub mod capture;
+pub mod cli;
+pub mod config;
+pub mod on_demand;
+pub mod probe;
+pub mod publish;
+pub mod queryable;
+pub mod session;
+pub mod signals;
+pub mod source;
+pub mod supervisor;
+
+use crate::info::{CameraInfo, CaptureState};
+use crate::keys::{CameraKeys, KeyError};
+use config::NodeConfig;
+use gstreamer as gst;
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+
+/// The node could not start.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    #[error("cannot initialise GStreamer: {0}")]
+    Gst(#[from] gst::glib::Error),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("zenoh: {0}")]
+    Zenoh(zenoh::Error),
+}
+
+/// Captures and publishes until `cancel` fires; the pipeline is at Null when this returns.
+pub async fn run(
+    config: NodeConfig,
+    session: zenoh::Session,
+    cancel: CancellationToken,
+) -> Result<(), NodeError> {
+    gst::init()?;
+    let keys = CameraKeys::new(&config.prefix, &config.camera)?;
+    let status = queryable::NodeStatus::new(initial_info(&config));
+    let publisher = publish::FramePublisher::declare(&session, &keys, config.priority.into())
+        .await
+        .map_err(NodeError::Zenoh)?;
+    let demand = if config.on_demand {
+        on_demand::Demand::track(&publisher, cancel.child_token())
+            .await
+            .map_err(NodeError::Zenoh)?
+    } else {
+        on_demand::Demand::always()
+    };
+    let queries = tokio::spawn(queryable::serve(
+        session.clone(),
+        keys.clone(),
+        status.clone(),
+        cancel.child_token(),
+    ));
+    tracing::info!(camera = %config.camera, key = %keys.jpeg(), "camera node up");
+    let supervisor = supervisor::Supervisor {
+        config,
+        status,
+        publisher,
+        demand,
+        cancel: cancel.clone(),
+    };
+    supervisor.run().await;
+    cancel.cancel();
+    match queries.await {
+        Ok(Err(error)) => Err(NodeError::Zenoh(error)),
+        _ => Ok(()),
+    }
+}
+
+/// The pipeline `run` would start, for `--print-pipeline`.
+pub fn plan(config: &NodeConfig) -> Result<source::PipelinePlan, capture::BuildError> {
+    gst::init().map_err(|error| capture::BuildError::Parse {
+        launch: String::new(),
+        message: error.to_string(),
+    })?;
+    Ok(source::plan(config, &probe::GstEnvironment)?)
+}
+
+fn initial_info(config: &NodeConfig) -> CameraInfo {
+    CameraInfo {
+        camera: config.camera.clone(),
+        source: config.source.as_str().to_owned(),
+        pipeline: String::new(),
+        width: config.width,
+        height: config.height,
+        fps: config.fps,
+        encoder: String::new(),
+        quality: config.quality,
+        state: CaptureState::Starting,
+        frames_published: 0,
+        restarts: 0,
+        last_error: None,
+        node_version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
+}

@@ -1,0 +1,394 @@
+//! Which GStreamer launch string to run for the configured source.
+//!
+//! Owns source selection (`auto`), encoder choice, element checks and the launch strings;
+//! does not run pipelines (`capture.rs`). The environment (which elements exist, which caps
+//! a V4L2 device offers) is behind [`Environment`] so the strings are unit-testable on a
+//! machine without a Jetson or a camera.
+
+use super::config::{NodeConfig, SourceKind};
+use std::ops::RangeInclusive;
+use std::path::Path;
+use thiserror::Error;
+
+/// Appended to every generated pipeline; `capture.rs` also enforces these properties on
+/// user pipelines. One buffer, dropped when full, no clock sync: a slow consumer must never
+/// stall capture, and shutdown must never wait for a queued frame.
+pub const APPSINK: &str = "appsink name=sink max-buffers=1 drop=true sync=false";
+
+/// What the planner needs to know about this machine.
+pub trait Environment {
+    fn has_element(&self, name: &str) -> bool;
+    fn device_exists(&self, path: &Path) -> bool;
+    /// Formats the device offers (probed by opening it).
+    fn device_caps(&self, device: &Path) -> Result<Vec<OfferedFormat>, SourceError>;
+}
+
+/// One media type and size range a V4L2 device offers (min == max for discrete sizes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedFormat {
+    pub media: String,
+    pub width: RangeInclusive<u32>,
+    pub height: RangeInclusive<u32>,
+}
+
+impl OfferedFormat {
+    pub fn new(media: &str, width: RangeInclusive<u32>, height: RangeInclusive<u32>) -> Self {
+        Self {
+            media: media.to_owned(),
+            width,
+            height,
+        }
+    }
+
+    fn offers(&self, media: &str, width: u32, height: u32) -> bool {
+        self.media == media && self.width.contains(&width) && self.height.contains(&height)
+    }
+}
+
+impl std::fmt::Display for OfferedFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let side = |r: &RangeInclusive<u32>| {
+            if r.start() == r.end() {
+                r.start().to_string()
+            } else {
+                format!("{}-{}", r.start(), r.end())
+            }
+        };
+        write!(
+            f,
+            "{} {}x{}",
+            self.media,
+            side(&self.width),
+            side(&self.height)
+        )
+    }
+}
+
+/// A resolved capture pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelinePlan {
+    /// Source actually used (never `Auto`).
+    pub kind: SourceKind,
+    pub launch: String,
+    /// "nvjpegenc", "jpegenc", "passthrough" (camera MJPEG) or "custom" (user pipeline).
+    pub encoder: String,
+    /// Why this source was chosen, for the log.
+    pub reason: String,
+}
+
+/// Why no pipeline can be built.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum SourceError {
+    #[error("GStreamer element {name:?} is missing: {hint}")]
+    MissingElement { name: String, hint: String },
+    #[error(
+        "V4L2 device {device} does not exist (plug the camera in, or set v4l2.device / --device)"
+    )]
+    NoDevice { device: String },
+    #[error("V4L2 device {device} cannot deliver {width}x{height}; it offers: {offered} (choose one of these sizes)")]
+    UnsupportedSize {
+        device: String,
+        width: u32,
+        height: u32,
+        offered: String,
+    },
+    #[error("cannot probe V4L2 device {device}: {message}")]
+    Probe { device: String, message: String },
+}
+
+/// The package or SDK component that provides `element`, for error messages.
+pub fn element_hint(element: &str) -> String {
+    match element {
+        "nvarguscamerasrc" | "nvvidconv" | "nvjpegenc" => format!(
+            "{element} is part of NVIDIA JetPack (L4T package nvidia-l4t-gstreamer) and exists only \
+             on Jetson; elsewhere use --source v4l2 or --source test"
+        ),
+        "v4l2src" | "jpegenc" | "jpegdec" => {
+            format!("install the Debian package gstreamer1.0-plugins-good (provides {element})")
+        }
+        "videotestsrc" | "videoconvert" | "videoscale" | "appsink" => {
+            format!("install the Debian package gstreamer1.0-plugins-base (provides {element})")
+        }
+        _ => "check the element name with gst-inspect-1.0 and install the plugin that provides it \
+              (gstreamer1.0-plugins-good/-bad/-ugly)"
+            .to_owned(),
+    }
+}
+
+fn require(env: &dyn Environment, elements: &[&str]) -> Result<(), SourceError> {
+    match elements.iter().find(|name| !env.has_element(name)) {
+        Some(name) => Err(SourceError::MissingElement {
+            name: (*name).to_owned(),
+            hint: element_hint(name),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `(kind, why)` for `auto`, or the configured kind.
+pub fn resolve_kind(config: &NodeConfig, env: &dyn Environment) -> (SourceKind, String) {
+    if config.source != SourceKind::Auto {
+        return (config.source, "set in config/flags".to_owned());
+    }
+    if env.has_element("nvarguscamerasrc") {
+        (
+            SourceKind::Argus,
+            "auto: nvarguscamerasrc is available (Jetson)".to_owned(),
+        )
+    } else if env.device_exists(&config.v4l2.device) {
+        let why = format!(
+            "auto: no nvarguscamerasrc, but {} exists",
+            config.v4l2.device.display()
+        );
+        (SourceKind::V4l2, why)
+    } else {
+        let why = format!(
+            "auto: no nvarguscamerasrc and no {}, using the test pattern",
+            config.v4l2.device.display()
+        );
+        (SourceKind::Test, why)
+    }
+}
+
+/// Builds the launch string for `config` on this machine.
+pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, SourceError> {
+    let (kind, reason) = resolve_kind(config, env);
+    let (w, h, fps, q) = (config.width, config.height, config.fps, config.quality);
+    let encoder = if env.has_element("nvjpegenc") {
+        "nvjpegenc"
+    } else {
+        "jpegenc"
+    };
+    let (launch, encoder) = match kind {
+        SourceKind::Test => {
+            require(env, &["videotestsrc", "videoconvert", encoder, "appsink"])?;
+            let launch = format!(
+                "videotestsrc is-live=true pattern={pattern} ! \
+                 video/x-raw,width={w},height={h},framerate={fps}/1 ! videoconvert ! \
+                 {encoder} quality={q} ! {APPSINK}",
+                pattern = config.test.pattern,
+            );
+            (launch, encoder.to_owned())
+        }
+        SourceKind::Argus => {
+            require(env, &["nvarguscamerasrc", "nvvidconv", "appsink"])?;
+            let a = &config.argus;
+            let cw = a.capture_width.unwrap_or(w);
+            let ch = a.capture_height.unwrap_or(h);
+            let cfps = a.capture_fps.unwrap_or(fps);
+            // nvjpegenc reads NVMM buffers directly; the software fallback needs system memory.
+            let tail = if encoder == "nvjpegenc" {
+                format!("video/x-raw(memory:NVMM),width={w},height={h},format=I420 ! nvjpegenc quality={q}")
+            } else {
+                format!("video/x-raw,width={w},height={h},format=I420 ! jpegenc quality={q}")
+            };
+            let launch = format!(
+                "nvarguscamerasrc sensor-id={sensor} ! \
+                 video/x-raw(memory:NVMM),width={cw},height={ch},framerate={cfps}/1 ! \
+                 nvvidconv flip-method={flip} ! {tail} ! {APPSINK}",
+                sensor = a.sensor_id,
+                flip = a.flip_method,
+            );
+            (launch, encoder.to_owned())
+        }
+        SourceKind::V4l2 => {
+            require(env, &["v4l2src", "appsink"])?;
+            let device = &config.v4l2.device;
+            if !env.device_exists(device) {
+                return Err(SourceError::NoDevice {
+                    device: device.display().to_string(),
+                });
+            }
+            let caps = env.device_caps(device)?;
+            let offers = |media: &str| caps.iter().any(|format| format.offers(media, w, h));
+            let src = format!("v4l2src device={}", device.display());
+            if offers("image/jpeg") {
+                let launch = format!(
+                    "{src} ! image/jpeg,width={w},height={h},framerate={fps}/1 ! {APPSINK}"
+                );
+                (launch, "passthrough".to_owned())
+            } else if offers("video/x-raw") {
+                require(env, &["videoconvert", encoder])?;
+                let launch = format!(
+                    "{src} ! video/x-raw,width={w},height={h},framerate={fps}/1 ! videoconvert ! \
+                     {encoder} quality={q} ! {APPSINK}"
+                );
+                (launch, encoder.to_owned())
+            } else {
+                return Err(SourceError::UnsupportedSize {
+                    device: device.display().to_string(),
+                    width: w,
+                    height: h,
+                    offered: describe_caps(&caps),
+                });
+            }
+        }
+        SourceKind::Pipeline | SourceKind::Auto => {
+            let launch = config.pipeline.launch.clone().unwrap_or_default();
+            (launch, "custom".to_owned())
+        }
+    };
+    Ok(PipelinePlan {
+        kind,
+        launch,
+        encoder,
+        reason,
+    })
+}
+
+fn describe_caps(caps: &[OfferedFormat]) -> String {
+    let mut offered: Vec<String> = caps.iter().map(ToString::to_string).collect();
+    offered.sort();
+    offered.dedup();
+    if offered.is_empty() {
+        "nothing (is it a capture device?)".to_owned()
+    } else {
+        offered.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    struct FakeEnv {
+        elements: &'static [&'static str],
+        devices: Vec<PathBuf>,
+        caps: Vec<OfferedFormat>,
+    }
+
+    impl Environment for FakeEnv {
+        fn has_element(&self, name: &str) -> bool {
+            self.elements.contains(&name)
+        }
+        fn device_exists(&self, path: &Path) -> bool {
+            self.devices.iter().any(|d| d == path)
+        }
+        fn device_caps(&self, _: &Path) -> Result<Vec<OfferedFormat>, SourceError> {
+            Ok(self.caps.clone())
+        }
+    }
+
+    const DESKTOP: &[&str] = &[
+        "videotestsrc",
+        "videoconvert",
+        "jpegenc",
+        "appsink",
+        "v4l2src",
+    ];
+    const JETSON: &[&str] = &[
+        "nvarguscamerasrc",
+        "nvvidconv",
+        "nvjpegenc",
+        "appsink",
+        "videotestsrc",
+        "videoconvert",
+    ];
+
+    fn env(elements: &'static [&'static str]) -> FakeEnv {
+        FakeEnv {
+            elements,
+            devices: vec![],
+            caps: vec![],
+        }
+    }
+
+    #[test]
+    fn test_source_uses_moving_pattern_and_software_encoder() {
+        let plan = plan(&NodeConfig::default(), &env(DESKTOP)).expect("plan");
+        assert_eq!(plan.kind, SourceKind::Test);
+        assert_eq!(
+            plan.launch,
+            "videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=480,framerate=30/1 ! \
+             videoconvert ! jpegenc quality=85 ! appsink name=sink max-buffers=1 drop=true sync=false"
+        );
+        assert!(
+            plan.reason.contains("no nvarguscamerasrc"),
+            "{}",
+            plan.reason
+        );
+    }
+
+    #[test]
+    fn argus_is_auto_on_jetson_with_hardware_encoder() {
+        let mut config = NodeConfig::default();
+        config.argus.flip_method = 2;
+        config.argus.capture_width = Some(1280);
+        config.argus.capture_height = Some(720);
+        config.quality = 70;
+        let plan = plan(&config, &env(JETSON)).expect("plan");
+        assert_eq!(plan.kind, SourceKind::Argus);
+        assert_eq!(plan.encoder, "nvjpegenc");
+        assert_eq!(
+            plan.launch,
+            "nvarguscamerasrc sensor-id=0 ! video/x-raw(memory:NVMM),width=1280,height=720,framerate=30/1 ! \
+             nvvidconv flip-method=2 ! video/x-raw(memory:NVMM),width=640,height=480,format=I420 ! \
+             nvjpegenc quality=70 ! appsink name=sink max-buffers=1 drop=true sync=false"
+        );
+    }
+
+    #[test]
+    fn argus_missing_names_jetpack() {
+        let config = NodeConfig {
+            source: SourceKind::Argus,
+            ..Default::default()
+        };
+        let error = plan(&config, &env(DESKTOP)).expect_err("no argus");
+        let SourceError::MissingElement { name, hint } = &error else {
+            panic!("{error}")
+        };
+        assert_eq!(name, "nvarguscamerasrc");
+        assert!(hint.contains("JetPack"), "{hint}");
+    }
+
+    #[test]
+    fn v4l2_passes_camera_mjpeg_through_or_encodes_raw() {
+        let mut fake = env(DESKTOP);
+        fake.devices.push("/dev/video0".into());
+        fake.caps = vec![
+            OfferedFormat::new("image/jpeg", 640..=640, 480..=480),
+            OfferedFormat::new("video/x-raw", 160..=320, 120..=240),
+        ];
+        let mjpeg = plan(&NodeConfig::default(), &fake).expect("plan");
+        assert_eq!(mjpeg.kind, SourceKind::V4l2);
+        assert_eq!(mjpeg.encoder, "passthrough");
+        assert_eq!(
+            mjpeg.launch,
+            "v4l2src device=/dev/video0 ! image/jpeg,width=640,height=480,framerate=30/1 ! \
+             appsink name=sink max-buffers=1 drop=true sync=false"
+        );
+        let config = NodeConfig {
+            width: 320,
+            height: 240,
+            ..Default::default()
+        };
+        let raw = plan(&config, &fake).expect("plan");
+        assert_eq!(raw.encoder, "jpegenc");
+        assert!(raw.launch.contains(
+            "video/x-raw,width=320,height=240,framerate=30/1 ! videoconvert ! jpegenc quality=85"
+        ));
+        let config = NodeConfig {
+            width: 1920,
+            height: 1080,
+            ..Default::default()
+        };
+        let error = plan(&config, &fake).expect_err("size").to_string();
+        assert!(
+            error.contains("image/jpeg 640x480, video/x-raw 160-320x120-240"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn pipeline_source_is_used_verbatim() {
+        let mut config = NodeConfig {
+            source: SourceKind::Pipeline,
+            ..Default::default()
+        };
+        config.pipeline.launch = Some("videotestsrc ! jpegenc ! appsink name=sink".into());
+        let plan = plan(&config, &env(DESKTOP)).expect("plan");
+        assert_eq!(plan.launch, "videotestsrc ! jpegenc ! appsink name=sink");
+        assert_eq!(plan.encoder, "custom");
+    }
+}

@@ -1,0 +1,120 @@
+//! The shipped examples (Rust `subscribe` and the zenoh-python script) receive frames from the
+//! real node.
+
+use crate::common::{run_bounded, Node, DEADLINE};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// `target/<profile>/examples/subscribe`, built by `cargo test` (which builds examples).
+fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let path = profile_dir.join("examples").join("subscribe");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test -p camera-node` (builds examples) or \
+         `cargo build -p camera-node --example subscribe` first",
+        path.display()
+    );
+    path
+}
+
+/// Checks `lines` of `camera=… seq=… size=WxH …` output: count, camera, size, seq increasing.
+fn check_frame_lines(output: &str, count: usize, size: &str) {
+    let lines: Vec<&str> = output
+        .lines()
+        .filter(|line| line.starts_with("camera="))
+        .collect();
+    assert_eq!(lines.len(), count, "{output}");
+    let mut last_seq = None;
+    for line in lines {
+        assert!(
+            line.contains("camera=ex ") && line.contains(&format!("size={size} ")),
+            "{line}"
+        );
+        let seq: u64 = line
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix("seq="))
+            .and_then(|seq| seq.parse().ok())
+            .unwrap_or_else(|| panic!("no seq in {line}"));
+        assert!(
+            last_seq.map_or(true, |last| seq > last),
+            "seq not increasing: {output}"
+        );
+        last_seq = Some(seq);
+    }
+}
+
+#[test]
+fn rust_subscribe_example_prints_frames() {
+    let node = Node::spawn(&[
+        "--source", "test", "--camera", "ex", "--width", "320", "--height", "240",
+    ]);
+    let (status, stdout, stderr) = run_bounded(
+        Command::new(example_binary()).args([
+            "--zenoh-connect",
+            &node.endpoint,
+            "--count",
+            "10",
+            "--timeout",
+            "25",
+        ]),
+        DEADLINE,
+    );
+    assert!(
+        status.success(),
+        "{stdout}\n{stderr}\nnode:\n{}",
+        node.stderr()
+    );
+    check_frame_lines(&stdout, 10, "320x240");
+}
+
+fn python_has_zenoh() -> bool {
+    Command::new("python3")
+        .args(["-c", "import zenoh"])
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+#[test]
+fn python_example_decodes_frames_from_the_rust_node() {
+    if !python_has_zenoh() {
+        let on_ci =
+            std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false" && ci != "0");
+        assert!(
+            !on_ci,
+            "CI is set but python3 cannot `import zenoh` (pip install eclipse-zenoh)"
+        );
+        eprintln!("SKIPPED python_example_decodes_frames_from_the_rust_node: python3 cannot `import zenoh` (pip install eclipse-zenoh)");
+        return;
+    }
+    let node = Node::spawn(&[
+        "--source", "test", "--camera", "ex", "--width", "160", "--height", "120",
+    ]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python/subscribe.py");
+    let (status, stdout, stderr) = run_bounded(
+        Command::new("python3").args([
+            script,
+            "--connect",
+            &node.endpoint,
+            "--count",
+            "10",
+            "--timeout",
+            "25",
+        ]),
+        DEADLINE,
+    );
+    assert!(
+        status.success(),
+        "{stdout}\n{stderr}\nnode:\n{}",
+        node.stderr()
+    );
+    check_frame_lines(&stdout, 10, "160x120");
+    assert!(
+        stdout.lines().all(|line| line.ends_with("jpeg=True")),
+        "{stdout}"
+    );
+}
