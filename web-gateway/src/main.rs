@@ -1,1 +1,53 @@
-fn main() {}
+//! `web-gateway` binary: parse config, open zenoh, bind HTTP, serve until SIGINT/SIGTERM.
+
+use anyhow::Context;
+use clap::Parser;
+use std::io::IsTerminal;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use web_gateway::{AppState, Config, Flags};
+
+/// Hard limit on shutdown, whatever clients or zenoh do.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1500);
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let config = Config::load(&Flags::parse())?;
+    let zenoh_config = config
+        .zenoh
+        .build(camera_node::zenoh_config::SUBSCRIBER_DEFAULT)?;
+    let session = zenoh::open(zenoh_config)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot open zenoh session: {error}"))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (port taken? pass --listen)",
+                config.listen
+            )
+        })?;
+    tracing::info!(prefix = %config.prefix, "listening on http://{}", listener.local_addr()?);
+    let cancel = CancellationToken::new();
+    tokio::spawn(web_gateway::cancel_on_signal(cancel.clone()));
+    let state = AppState::new(config, session.clone(), cancel.clone());
+    let server = web_gateway::serve(listener, state);
+    let deadline = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(SHUTDOWN_DEADLINE).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        _ = deadline => tracing::warn!("shutdown deadline reached with connections still open"),
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(300), session.close()).await;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+// Camera page: polls /api/cameras every second for the list and state, and receives every
+// camera's frames over one WebSocket (/ws), drawing each into its <canvas class="live">.
+// DOM contract (relied on by tests): section.camera[data-camera][data-state],
+// canvas.live (width/height = last drawn frame), span.state, span.stats, a.snapshot.
+"use strict";
+
+const views = new Map(); // camera id -> view state
+const grid = document.getElementById("cameras");
+const link = document.getElementById("link");
+
+function view(id) {
+  let v = views.get(id);
+  if (v) return v;
+  const section = document.createElement("section");
+  section.className = "camera";
+  section.dataset.camera = id;
+  section.dataset.state = "online";
+  const header = document.createElement("header");
+  const title = document.createElement("h2");
+  title.textContent = id;
+  const state = document.createElement("span");
+  state.className = "state";
+  state.textContent = "online";
+  header.append(title, state);
+  const canvas = document.createElement("canvas");
+  canvas.className = "live";
+  canvas.width = 640;
+  canvas.height = 480;
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const stats = document.createElement("span");
+  stats.className = "stats";
+  stats.textContent = "waiting for frames…";
+  const snapshot = document.createElement("a");
+  snapshot.className = "snapshot";
+  snapshot.href = "/cameras/" + encodeURIComponent(id) + "/snapshot.jpg";
+  snapshot.target = "_blank";
+  snapshot.textContent = "Snapshot";
+  meta.append(stats, snapshot);
+  section.append(header, canvas, meta);
+  // Keep sections sorted by id so the layout does not jump around.
+  const after = [...grid.querySelectorAll("section.camera")].find((s) => s.dataset.camera > id);
+  grid.insertBefore(section, after || null);
+  document.getElementById("empty").hidden = true;
+  v = { section, state, canvas, ctx: canvas.getContext("2d"), stats,
+        drawing: false, pending: null, drawn: 0, lastSeq: null, latencyMs: null, api: null };
+  views.set(id, v);
+  return v;
+}
+
+function setState(v, online) {
+  const text = online ? "online" : "offline";
+  if (v.section.dataset.state !== text) v.section.dataset.state = text;
+  if (v.state.textContent !== text) v.state.textContent = text;
+}
+
+function renderStats(v) {
+  const api = v.api || {};
+  const fps = typeof api.fps === "number" ? api.fps.toFixed(1) : "–";
+  const latency = v.latencyMs !== null ? Math.max(0, v.latencyMs).toFixed(0)
+    : (api.latency_ms != null ? api.latency_ms.toFixed(0) : "–");
+  const size = v.drawn > 0 ? v.canvas.width + "x" + v.canvas.height : "–";
+  const clients = api.clients != null ? api.clients : "–";
+  const frame = v.lastSeq !== null ? " · frame " + v.lastSeq : "";
+  v.stats.textContent = fps + " fps · " + latency + " ms · " + size + " · " +
+    clients + " clients" + frame;
+}
+
+async function poll() {
+  try {
+    const response = await fetch("/api/cameras", { cache: "no-store" });
+    if (response.ok) {
+      for (const camera of await response.json()) {
+        const v = view(camera.id);
+        v.api = camera;
+        setState(v, camera.online);
+        renderStats(v);
+      }
+    }
+  } catch (error) {
+    link.textContent = "gateway unreachable";
+    link.dataset.state = "closed";
+  }
+}
+
+// Frame message: [u8 id_len][id][meta: u8 version, u8 flags, u16 len, u32 w, u32 h,
+// u32 generation, u64 seq, u64 capture_ts_ns (little endian)][JPEG].
+function parse(buffer) {
+  const bytes = new Uint8Array(buffer);
+  const idLen = bytes[0];
+  const id = new TextDecoder().decode(bytes.subarray(1, 1 + idLen));
+  const meta = new DataView(buffer, 1 + idLen);
+  const metaLen = meta.getUint16(2, true);
+  const seq = meta.getUint32(16, true) + meta.getUint32(20, true) * 4294967296;
+  const tsMs = (meta.getUint32(24, true) + meta.getUint32(28, true) * 4294967296) / 1e6;
+  const online = (meta.getUint8(1) & 1) === 1;
+  const jpeg = bytes.subarray(1 + idLen + metaLen);
+  return { id, seq, tsMs, online, jpeg };
+}
+
+// Decoding is asynchronous; while one frame decodes only the newest waiting frame is kept.
+async function draw(v) {
+  if (v.drawing || !v.pending) return;
+  v.drawing = true;
+  const frame = v.pending;
+  v.pending = null;
+  try {
+    const bitmap = await createImageBitmap(new Blob([frame.jpeg], { type: "image/jpeg" }));
+    if (v.canvas.width !== bitmap.width) v.canvas.width = bitmap.width;
+    if (v.canvas.height !== bitmap.height) v.canvas.height = bitmap.height;
+    v.ctx.drawImage(bitmap, 0, 0);
+    bitmap.close();
+    v.drawn += 1;
+    if (frame.online) {
+      v.lastSeq = frame.seq;
+      v.latencyMs = Date.now() - frame.tsMs;
+    }
+  } catch (error) {
+    // A frame that does not decode is skipped; the next one replaces it.
+  }
+  v.drawing = false;
+  draw(v);
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  const socket = new WebSocket(scheme + location.host + "/ws");
+  socket.binaryType = "arraybuffer";
+  link.textContent = "connecting…";
+  link.dataset.state = "connecting";
+  socket.onopen = () => {
+    link.textContent = "live";
+    link.dataset.state = "open";
+  };
+  socket.onmessage = (event) => {
+    if (!(event.data instanceof ArrayBuffer)) return;
+    const frame = parse(event.data);
+    const v = view(frame.id);
+    v.pending = frame;
+    draw(v);
+  };
+  socket.onclose = () => {
+    link.textContent = "reconnecting…";
+    link.dataset.state = "closed";
+    setTimeout(connect, 1000);
+  };
+}
+
+poll();
+setInterval(poll, 1000);
+connect();

@@ -1,0 +1,145 @@
+//! `ApiError`: every way a request can fail, mapped to a status code and a JSON body
+//! `{"error": "...", "detail": "..."}` so that tools and the web page can show the reason.
+//!
+//! Also `ApiQuery`, which parses query strings parameter by parameter so that a bad value is
+//! reported by name (axum's `Query` rejection only says the whole string failed).
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::collections::HashMap;
+use std::str::FromStr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("unknown camera")]
+    UnknownCamera { camera: String },
+    #[error("bad query parameter")]
+    BadQuery { parameter: String, message: String },
+    #[error("no frame yet")]
+    NoFrameYet { camera: String },
+    #[error("frame too old")]
+    StaleFrame {
+        camera: String,
+        age_ms: u64,
+        max_age_ms: u64,
+    },
+    #[error("too many clients")]
+    TooManyClients { max: usize },
+    #[error("timed out waiting for a frame")]
+    Timeout { camera: String, waited_ms: u64 },
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::UnknownCamera { .. } => StatusCode::NOT_FOUND,
+            Self::BadQuery { .. } => StatusCode::BAD_REQUEST,
+            Self::NoFrameYet { .. } | Self::StaleFrame { .. } | Self::TooManyClients { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::UnknownCamera { camera } => {
+                format!("no camera {camera:?} has been seen; GET /api/cameras lists the known ones")
+            }
+            Self::BadQuery { parameter, message } => format!("parameter `{parameter}`: {message}"),
+            Self::NoFrameYet { camera } => {
+                format!("camera {camera:?} is known but has not sent a frame yet; retry shortly")
+            }
+            Self::StaleFrame {
+                camera,
+                age_ms,
+                max_age_ms,
+            } => format!(
+                "the latest frame of camera {camera:?} is {age_ms} ms old, more than max_age_ms={max_age_ms}"
+            ),
+            Self::TooManyClients { max } => {
+                format!("the gateway already serves {max} clients (max_clients); retry later")
+            }
+            Self::Timeout { camera, waited_ms } => {
+                format!("camera {camera:?} sent no newer frame within {waited_ms} ms")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::json!({ "error": self.to_string(), "detail": self.detail() });
+        if status.is_server_error() {
+            tracing::debug!(status = status.as_u16(), detail = %self.detail(), "request failed");
+        }
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Query parameters of one request, parsed by name with errors that name the parameter.
+#[derive(Debug, Default)]
+pub struct ApiQuery(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::BadQuery {
+                parameter: "(query string)".into(),
+                message: rejection.body_text(),
+            })?;
+        Ok(Self(map))
+    }
+}
+
+impl ApiQuery {
+    /// Rejects parameters this endpoint does not know (a typo would otherwise be ignored).
+    pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
+        match self.0.keys().find(|key| !known.contains(&key.as_str())) {
+            Some(unknown) => Err(ApiError::BadQuery {
+                parameter: unknown.clone(),
+                message: format!("unknown parameter; accepted: {}", known.join(", ")),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// `name` parsed as `T` and checked against `range`, or `None` when absent.
+    pub fn number<T>(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<Option<T>, ApiError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(raw) = self.0.get(name) else {
+            return Ok(None);
+        };
+        let bad = || ApiError::BadQuery {
+            parameter: name.to_owned(),
+            message: format!(
+                "{raw:?} is not a number in {}..={}",
+                range.start(),
+                range.end()
+            ),
+        };
+        let value: T = raw.trim().parse().map_err(|_| bad())?;
+        if range.contains(&value) {
+            Ok(Some(value))
+        } else {
+            Err(bad())
+        }
+    }
+
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}

@@ -1,0 +1,97 @@
+//! web-gateway: serves every camera on zenoh as MJPEG, WebSocket, snapshots, JSON, metrics
+//! and a web page over HTTP.
+//!
+//! # Layout
+//! - [`config`]: TOML + flags. [`state`]: `AppState` shared by everything, client admission.
+//! - [`registry`]: per-camera latest-frame slot, online state, fps, viewers, info.
+//! - [`discovery`] (liveliness → registry, info queries), [`ingest`] (frames → registry).
+//! - [`nosignal`] + [`font`]: offline watchdog and the NO SIGNAL picture.
+//! - [`mjpeg`]: multipart wire format and stream body. [`variants`]: shared resized variants.
+//! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
+//!
+//! Shutdown: everything watches `AppState::cancel`; streams end, tasks drain on the tracker.
+
+pub mod config;
+pub mod discovery;
+pub mod error;
+pub mod font;
+pub mod ingest;
+pub mod metrics;
+pub mod mjpeg;
+pub mod nosignal;
+pub mod registry;
+pub mod router;
+pub mod routes;
+pub mod state;
+pub mod variants;
+
+pub use config::{Config, Flags};
+pub use state::AppState;
+
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Longest wait for background tasks after the HTTP server stopped.
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Why serving stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot subscribe to camera frames: {0}")]
+    Subscribe(#[from] camera_node::subscriber::SubscribeError),
+    #[error("cannot subscribe to camera liveliness: {0}")]
+    Liveliness(zenoh::Error),
+    #[error("HTTP server failed: {0}")]
+    Http(#[from] std::io::Error),
+}
+
+/// Subscribes to the cameras and serves HTTP on `listener` until `state.cancel` fires.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
+    let frames = ingest::subscribe(&state).await?;
+    let liveliness = discovery::subscribe(&state)
+        .await
+        .map_err(ServeError::Liveliness)?;
+    state.tracker.spawn(ingest::run(state.clone(), frames));
+    state
+        .tracker
+        .spawn(discovery::run(state.clone(), liveliness));
+    let cancel = state.cancel.clone();
+    let app = router::router(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await?;
+    state.tracker.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, state.tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("background tasks still running after {DRAIN_TIMEOUT:?}; exiting anyway");
+    }
+    Ok(())
+}
+
+/// Cancels `cancel` on the first SIGINT or SIGTERM.
+pub async fn cancel_on_signal(cancel: CancellationToken) {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::error!(%error, "cannot install SIGTERM handler");
+                    let _ = interrupt.await;
+                    cancel.cancel();
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
+    cancel.cancel();
+}

@@ -1,0 +1,246 @@
+//! The MJPEG wire format (`multipart/x-mixed-replace`) and the per-client stream body.
+//!
+//! Each part is written as header + JPEG + *closing* delimiter in one go: Chromium shows a
+//! part only once the delimiter after it arrives, so writing the delimiter before the next
+//! frame (as many servers do) would keep every picture a frame interval late
+//! (ustreamer makes the same point). The JPEG bytes are the shared `Bytes` of the frame,
+//! never copied per client. A client's body pulls from the camera's latest-frame slot, so a
+//! slow reader skips to the newest frame instead of queueing.
+
+use crate::metrics::Metrics;
+use crate::registry::Slot;
+use axum::body::Body;
+use bytes::Bytes;
+use camera_node::FrameMeta;
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+macro_rules! boundary {
+    () => {
+        "camera-frame-boundary"
+    };
+}
+
+/// The multipart boundary (without the leading `--`).
+pub const BOUNDARY: &str = boundary!();
+/// `Content-Type` of a stream response.
+pub const CONTENT_TYPE: &str = concat!("multipart/x-mixed-replace; boundary=", boundary!());
+/// The delimiter that opens the body, before the first part.
+pub const OPENING: &str = concat!("--", boundary!(), "\r\n");
+/// Written right after each JPEG: ends the part (so browsers show it now) and opens the next.
+pub const PART_END: &str = concat!("\r\n--", boundary!(), "\r\n");
+
+/// `X-Timestamp` value: capture time as seconds since the Unix epoch with microseconds.
+pub fn timestamp(capture_ts_ns: u64) -> String {
+    format!(
+        "{}.{:06}",
+        capture_ts_ns / 1_000_000_000,
+        (capture_ts_ns % 1_000_000_000) / 1_000
+    )
+}
+
+/// Headers of one part, ending with the blank line.
+pub fn part_header(meta: &FrameMeta, jpeg_len: usize) -> Bytes {
+    Bytes::from(format!(
+        "Content-Type: image/jpeg\r\nContent-Length: {jpeg_len}\r\nX-Timestamp: {}\r\nX-Frame-Seq: {}\r\nX-Camera-Online: {}\r\n\r\n",
+        timestamp(meta.capture_ts_ns),
+        meta.seq,
+        meta.online,
+    ))
+}
+
+/// Per-client stream settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pace {
+    /// Minimum time between two parts (`?fps=N`).
+    pub min_interval: Option<Duration>,
+}
+
+struct Feed<G> {
+    slot: Slot,
+    cancel: CancellationToken,
+    pending: VecDeque<Bytes>,
+    pace: Pace,
+    last_sent: Option<Instant>,
+    started: bool,
+    metrics: Arc<Metrics>,
+    camera: String,
+    /// Client and viewer counters, released when the body is dropped.
+    _guards: G,
+}
+
+/// The streaming body of one MJPEG client; ends when `cancel` fires.
+pub fn body<G: Send + Sync + 'static>(
+    slot: Slot,
+    cancel: CancellationToken,
+    pace: Pace,
+    metrics: Arc<Metrics>,
+    camera: String,
+    guards: G,
+) -> Body {
+    let feed = Feed {
+        slot,
+        cancel,
+        pending: VecDeque::with_capacity(2),
+        pace,
+        last_sent: None,
+        started: false,
+        metrics,
+        camera,
+        _guards: guards,
+    };
+    Body::from_stream(futures::stream::unfold(feed, next_chunk))
+}
+
+async fn next_chunk<G>(mut feed: Feed<G>) -> Option<(Result<Bytes, Infallible>, Feed<G>)> {
+    if let Some(chunk) = feed.pending.pop_front() {
+        return Some((Ok(chunk), feed));
+    }
+    if !feed.started {
+        feed.started = true;
+        return Some((Ok(Bytes::from_static(OPENING.as_bytes())), feed));
+    }
+    if let (Some(min), Some(last)) = (feed.pace.min_interval, feed.last_sent) {
+        tokio::select! {
+            _ = feed.cancel.cancelled() => return None,
+            _ = tokio::time::sleep_until(last + min) => {}
+        }
+    }
+    let frame = loop {
+        tokio::select! {
+            biased;
+            _ = feed.cancel.cancelled() => return None,
+            changed = feed.slot.changed() => changed.ok()?,
+        }
+        if let Some(frame) = feed.slot.borrow_and_update().clone() {
+            break frame;
+        }
+    };
+    feed.last_sent = Some(Instant::now());
+    feed.metrics
+        .frame_sent("mjpeg", &feed.camera, frame.jpeg.len(), frame.meta.age());
+    feed.pending.push_back(frame.jpeg.clone());
+    feed.pending
+        .push_back(Bytes::from_static(PART_END.as_bytes()));
+    Some((Ok(part_header(&frame.meta, frame.jpeg.len())), feed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use camera_node::Frame;
+    use futures::StreamExt;
+    use tokio::sync::watch;
+
+    fn meta(seq: u64) -> FrameMeta {
+        FrameMeta {
+            seq,
+            capture_ts_ns: 1_764_000_000_123_456_789,
+            width: 4,
+            height: 2,
+            generation: 1,
+            online: true,
+        }
+    }
+
+    fn frame(seq: u64) -> Arc<Frame> {
+        let jpeg = Bytes::from(vec![0xFF, 0xD8, seq as u8, 0xFF, 0xD9, 0x00]);
+        Arc::new(Frame {
+            jpeg,
+            meta: meta(seq),
+        })
+    }
+
+    #[test]
+    fn header_carries_length_timestamp_and_seq() {
+        let header = part_header(&meta(42), 1234);
+        let text = std::str::from_utf8(&header).expect("ascii");
+        assert!(text.starts_with("Content-Type: image/jpeg\r\n"));
+        assert!(text.contains("Content-Length: 1234\r\n"));
+        assert!(text.contains("X-Timestamp: 1764000000.123456\r\n"));
+        assert!(text.contains("X-Frame-Seq: 42\r\n"));
+        assert!(text.ends_with("\r\n\r\n"));
+        assert_eq!(timestamp(5_000_001_000), "5.000001");
+        assert!(CONTENT_TYPE.ends_with(BOUNDARY));
+    }
+
+    async fn chunk(stream: &mut axum::body::BodyDataStream) -> Bytes {
+        stream.next().await.expect("chunk").expect("ok")
+    }
+
+    fn open(
+        first: u64,
+        pace: Pace,
+    ) -> (
+        watch::Sender<Option<Arc<Frame>>>,
+        CancellationToken,
+        axum::body::BodyDataStream,
+    ) {
+        let (sender, _) = watch::channel(Some(frame(first)));
+        let mut slot = sender.subscribe();
+        slot.mark_changed();
+        let cancel = CancellationToken::new();
+        let body = body(
+            slot,
+            cancel.clone(),
+            pace,
+            Arc::new(Metrics::new()),
+            "t".into(),
+            (),
+        );
+        (sender, cancel, body.into_data_stream())
+    }
+
+    #[tokio::test]
+    async fn current_frame_first_then_each_new_frame_once_and_delimiter_right_after() {
+        let (sender, cancel, mut stream) = open(1, Pace::default());
+        assert_eq!(chunk(&mut stream).await, OPENING.as_bytes());
+        let header = chunk(&mut stream).await;
+        assert!(std::str::from_utf8(&header)
+            .expect("ascii")
+            .contains("X-Frame-Seq: 1"));
+        assert_eq!(chunk(&mut stream).await, frame(1).jpeg);
+        assert_eq!(chunk(&mut stream).await, PART_END.as_bytes());
+        // Two frames while the client is not reading: it skips to the newest.
+        sender.send_replace(Some(frame(2)));
+        sender.send_replace(Some(frame(3)));
+        let header = chunk(&mut stream).await;
+        assert!(std::str::from_utf8(&header)
+            .expect("ascii")
+            .contains("X-Frame-Seq: 3"));
+        chunk(&mut stream).await;
+        chunk(&mut stream).await;
+        // Nothing new: the body waits instead of repeating; cancelling ends it.
+        let waited = tokio::time::timeout(Duration::from_millis(50), chunk(&mut stream)).await;
+        assert!(waited.is_err(), "a part was repeated");
+        cancel.cancel();
+        let ended = tokio::time::timeout(Duration::from_secs(1), stream.next()).await;
+        assert!(matches!(ended, Ok(None)), "body did not end on cancel");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fps_cap_spaces_parts() {
+        let pace = Pace {
+            min_interval: Some(Duration::from_millis(200)),
+        };
+        let (sender, _cancel, mut stream) = open(1, pace);
+        for _ in 0..4 {
+            chunk(&mut stream).await;
+        }
+        let sent_first = Instant::now();
+        sender.send_replace(Some(frame(2)));
+        let header = chunk(&mut stream).await;
+        assert!(std::str::from_utf8(&header)
+            .expect("ascii")
+            .contains("X-Frame-Seq: 2"));
+        assert!(
+            sent_first.elapsed() >= Duration::from_millis(190),
+            "{:?}",
+            sent_first.elapsed()
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! `GET /cameras/{id}/stream.mjpg[?fps=N&width=W&quality=Q]`: the MJPEG stream of one camera.
+
+use super::{camera, variant};
+use crate::error::{ApiError, ApiQuery};
+use crate::mjpeg::{self, Pace};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
+pub async fn stream(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: ApiQuery,
+) -> Result<Response, ApiError> {
+    query.only(&["fps", "width", "quality"])?;
+    let fps = query.number::<f64>("fps", 0.1..=240.0)?;
+    let variant = variant(&query)?;
+    let camera = camera(&state, &id)?;
+    let client = state.admit("mjpeg")?;
+    let viewer = camera.viewer();
+    let slot = state.variants.subscribe(&camera, variant);
+    let pace = Pace {
+        min_interval: fps.map(|fps| Duration::from_secs_f64(1.0 / fps)),
+    };
+    let body = mjpeg::body(
+        slot,
+        state.cancel.clone(),
+        pace,
+        state.metrics.clone(),
+        id,
+        (client, viewer),
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, mjpeg::CONTENT_TYPE),
+            (header::CACHE_CONTROL, "no-store, no-cache, must-revalidate"),
+            (header::PRAGMA, "no-cache"),
+            // Reverse proxies (nginx) must not buffer a never-ending response.
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        body,
+    )
+        .into_response())
+}

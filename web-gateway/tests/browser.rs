@@ -1,0 +1,180 @@
+//! The gateway's web page in a real headless Chromium (Debian `chromium` + `chromium-driver`).
+//!
+//! Checks what a person opening the page would see, through the DOM contract the page keeps
+//! (`section.camera[data-camera][data-state]`, `canvas.live`, `.state`, `.stats`, `a.snapshot`):
+//! two cameras of different sizes each drawn at their own size, pictures that change, stats
+//! that update, and a camera whose node goes away marked offline. A second test, run by
+//! `launch/test.sh` with `DEMO_URL`, points the same checks at the running demo.
+//!
+//! Without chromium/chromedriver the tests explain why and pass, except under `CI=true`.
+
+mod common;
+mod headless;
+
+use common::{CameraOptions, Gateway, SyntheticCamera};
+use headless::Browser;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The entry of camera `id` in a [`headless::PAGE_STATE`] result.
+fn camera<'a>(page: &'a Value, id: &str) -> Option<&'a Value> {
+    page.as_array()?.iter().find(|entry| entry["id"] == id)
+}
+
+/// Waits until camera `id` is online on the page with a canvas of `size` that has been drawn.
+async fn wait_live(browser: &Browser, id: &str, size: Option<(u32, u32)>) -> Value {
+    let accept = |page: &Value| {
+        camera(page, id).is_some_and(|entry| {
+            let sized = match size {
+                Some((width, height)) => entry["canvas"] == json!([width, height]),
+                None => entry["canvas"][0].as_u64().is_some_and(|width| width > 0),
+            };
+            entry["dataState"] == "online" && entry["stateText"] == "online" && sized
+        })
+    };
+    let page = browser
+        .wait_js(
+            &format!("camera {id} online at {size:?}"),
+            headless::PAGE_STATE,
+            vec![],
+            TIMEOUT,
+            accept,
+        )
+        .await;
+    camera(&page, id).cloned().unwrap_or_default()
+}
+
+/// Waits until camera `id`'s canvas shows something, then until it shows something else.
+async fn assert_pixels_change(browser: &Browser, id: &str) {
+    let drawn = |value: &Value| value["lit"].as_u64().is_some_and(|lit| lit > 0);
+    let first = browser
+        .wait_js(
+            &format!("camera {id} canvas drawn"),
+            headless::CANVAS_HASH,
+            vec![json!(id)],
+            TIMEOUT,
+            drawn,
+        )
+        .await;
+    browser
+        .wait_js(
+            &format!("camera {id} canvas changes"),
+            headless::CANVAS_HASH,
+            vec![json!(id)],
+            TIMEOUT,
+            |value| drawn(value) && value["hash"] != first["hash"],
+        )
+        .await;
+}
+
+/// Waits until camera `id`'s stats text differs from what it is now (it updates every second).
+async fn assert_stats_update(browser: &Browser, id: &str) -> String {
+    let before = camera(&browser.cameras().await, id)
+        .map(|entry| entry["stats"].clone())
+        .unwrap_or_default();
+    let page = browser
+        .wait_js(
+            &format!("camera {id} stats update"),
+            headless::PAGE_STATE,
+            vec![],
+            Duration::from_secs(5),
+            |page| {
+                camera(page, id).is_some_and(|entry| {
+                    entry["stats"].as_str().is_some_and(|s| !s.is_empty())
+                        && entry["stats"] != before
+                })
+            },
+        )
+        .await;
+    camera(&page, id)
+        .and_then(|entry| entry["stats"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_shows_two_cameras_live_and_a_lost_one_offline() {
+    let Some(tools) = headless::tools_or_skip("page_shows_two_cameras_live_and_a_lost_one_offline")
+    else {
+        return;
+    };
+    let front = SyntheticCamera::start(CameraOptions::new("front", 320, 240).fps(15)).await;
+    let side = SyntheticCamera::start(CameraOptions::new("side", 192, 108).fps(15)).await;
+    let gateway = Gateway::spawn(&[front.endpoint(), side.endpoint()], &[]);
+    for id in ["front", "side"] {
+        gateway
+            .wait_camera(id, TIMEOUT, |entry| entry["online"] == true)
+            .await;
+    }
+
+    let browser = Browser::start(&tools).await;
+    browser.goto(&gateway.url("/")).await;
+    for (id, size) in [("front", (320, 240)), ("side", (192, 108))] {
+        let entry = wait_live(&browser, id, Some(size)).await;
+        assert_eq!(
+            entry["snapshot"],
+            format!("/cameras/{id}/snapshot.jpg"),
+            "{entry}"
+        );
+        assert_pixels_change(&browser, id).await;
+        let stats = assert_stats_update(&browser, id).await;
+        let resolution = format!("{}x{}", size.0, size.1);
+        assert!(
+            stats.replace('×', "x").contains(&resolution),
+            "camera {id} stats {stats:?} do not show {resolution}"
+        );
+    }
+    browser.screenshot("browser-two-cameras").await;
+
+    // The side camera's node goes away: its liveliness token vanishes with its session.
+    side.stop().await;
+    let lost_at = Instant::now();
+    browser
+        .wait_js(
+            "side camera shown offline",
+            headless::PAGE_STATE,
+            vec![],
+            TIMEOUT,
+            |page| {
+                camera(page, "side").is_some_and(|entry| {
+                    entry["dataState"] == "offline" && entry["stateText"] == "offline"
+                })
+            },
+        )
+        .await;
+    let offline_after = lost_at.elapsed();
+    eprintln!("side camera shown offline {offline_after:?} after its node stopped");
+    assert!(
+        offline_after < Duration::from_secs(3),
+        "offline shown after {offline_after:?}; the page promises about 2 s"
+    );
+    // The other camera is unaffected.
+    wait_live(&browser, "front", Some((320, 240))).await;
+    assert_pixels_change(&browser, "front").await;
+    browser.screenshot("browser-one-offline").await;
+
+    browser.close().await;
+    front.stop().await;
+}
+
+/// The running demo (`launch/demo.sh`), as a new user opening the printed URL sees it.
+/// Run by `launch/test.sh`: `DEMO_URL=http://127.0.0.1:PORT/ cargo test -p web-gateway --test
+/// browser -- --ignored --exact demo_page_shows_moving_picture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a running demo: DEMO_URL=http://... (launch/test.sh sets it)"]
+async fn demo_page_shows_moving_picture() {
+    let url = std::env::var("DEMO_URL").expect("DEMO_URL=http://127.0.0.1:PORT/ of a running demo");
+    let Some(tools) = headless::tools_or_skip("demo_page_shows_moving_picture") else {
+        return;
+    };
+    let browser = Browser::start(&tools).await;
+    browser.goto(&url).await;
+    let entry = wait_live(&browser, "front", None).await;
+    eprintln!("demo camera on the page: {entry}");
+    assert_pixels_change(&browser, "front").await;
+    assert_stats_update(&browser, "front").await;
+    browser.screenshot("browser-demo").await;
+    browser.close().await;
+}

@@ -1,0 +1,23 @@
+//! End-to-end tests of the `web-gateway` binary: real zenoh sessions on loopback, synthetic
+//! cameras built with the camera-node library, real HTTP/WebSocket clients.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod errors;
+mod lifecycle;
+mod slow_client;
+mod streaming;
+
+/// Tests take this shared; the load test takes it exclusively, so that its "every reader keeps
+/// up" figure measures the gateway, not CPU contention with the other tests in this binary.
+static LOAD_LOCK: std::sync::LazyLock<tokio::sync::RwLock<()>> =
+    std::sync::LazyLock::new(|| tokio::sync::RwLock::new(()));
+
+pub async fn shared() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    LOAD_LOCK.read().await
+}
+
+pub async fn exclusive() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    LOAD_LOCK.write().await
+}
