@@ -117,7 +117,11 @@ async fn latency(size: usize, frames: u64, interval: Duration) {
     let elapsed = start.elapsed();
     latencies.sort_unstable();
     let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize] as f64 / 1e3;
-    let paced = if interval.is_zero() { "back-to-back" } else { "paced" };
+    let paced = if interval.is_zero() {
+        "back-to-back"
+    } else {
+        "paced"
+    };
     println!(
         "{size:>8} B {paced:>12}: received {}/{frames}, latency p50 {:.0} µs p99 {:.0} µs max {:.0} µs, {:.0} frames/s, {:.0} MB/s",
         latencies.len(),
@@ -134,7 +138,11 @@ async fn latency(size: usize, frames: u64, interval: Duration) {
 #[tokio::main]
 async fn main() {
     let quick = std::env::args().any(|arg| arg == "--quick");
-    let (iterations, frames) = if quick { (100_000, 100) } else { (10_000_000, 1_000) };
+    let (iterations, frames) = if quick {
+        (100_000, 100)
+    } else {
+        (10_000_000, 1_000)
+    };
     codec(iterations);
     // 30 KB ≈ 640x480 q85 test pattern, 150 KB ≈ 1080p q85, 600 KB ≈ 4K.
     for size in [30_000, 150_000, 600_000] {

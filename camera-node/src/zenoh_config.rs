@@ -90,6 +90,14 @@ impl ZenohSettings {
         self
     }
 
+    /// Takes a relative `config_file` as relative to `dir`: a TOML file naming a zenoh file
+    /// means "next to me", whatever the working directory.
+    pub fn resolve_relative_to(&mut self, dir: &std::path::Path) {
+        if let Some(file) = &self.config_file {
+            self.config_file = Some(dir.join(file));
+        }
+    }
+
     /// Builds the zenoh config; `embedded_default` is used when no file is given.
     pub fn build(&self, embedded_default: &str) -> Result<zenoh::Config, ZenohConfigError> {
         let (text, origin) = match &self.config_file {

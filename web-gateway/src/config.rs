@@ -102,10 +102,14 @@ impl Config {
             path: path.to_owned(),
             error,
         })?;
-        toml::from_str(&text).map_err(|error| ConfigError::Parse {
+        let mut config: Self = toml::from_str(&text).map_err(|error| ConfigError::Parse {
             path: path.to_owned(),
             message: error.to_string(),
-        })
+        })?;
+        if let Some(dir) = path.parent() {
+            config.zenoh.resolve_relative_to(dir);
+        }
+        Ok(config)
     }
 
     /// Applies flags over `self` and checks every value.

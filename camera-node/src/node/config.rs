@@ -219,9 +219,8 @@ impl NodeConfig {
             path: path.to_owned(),
             message,
         })?;
-        // A file naming another file means "next to me", whatever the working directory.
-        if let (Some(zenoh_file), Some(dir)) = (&config.zenoh.config_file, path.parent()) {
-            config.zenoh.config_file = Some(dir.join(zenoh_file));
+        if let Some(dir) = path.parent() {
+            config.zenoh.resolve_relative_to(dir);
         }
         Ok(config)
     }

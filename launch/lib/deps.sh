@@ -1,0 +1,100 @@
+# shellcheck shell=bash
+# Installing what the launch scripts and CI need, idempotently.
+#
+# Sourced by launch/demo.sh, launch/test.sh, launch/robot.sh and .ci/run so that all of them
+# agree on package names. Each function checks first and installs only what is missing, so
+# running a script twice costs a few dpkg queries, not an apt-get round trip.
+
+# Build + runtime packages: GStreamer headers for gstreamer-rs, the plugins the pipelines use
+# (videotestsrc/jpegenc in -base/-good, v4l2src in -good), gst-inspect-1.0 for troubleshooting.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+DEPS_BUILD_PACKAGES=(
+  build-essential pkg-config curl ca-certificates
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools
+)
+# Only for the headless-browser test.
+# shellcheck disable=SC2034
+DEPS_BROWSER_PACKAGES=(chromium chromium-driver)
+
+deps_log() { printf '[deps] %s\n' "$*" >&2; }
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+deps_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    deps_log "need root to run: $* (run as root or install sudo)"
+    return 1
+  fi
+}
+
+deps_is_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+# ensure_apt_packages PKG... — installs the missing ones with one apt-get call.
+ensure_apt_packages() {
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    deps_log "not a Debian/Ubuntu system: make sure these are installed yourself: $*"
+    return 0
+  fi
+  local missing=() package
+  for package in "$@"; do
+    deps_is_installed "$package" || missing+=("$package")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    return 0
+  fi
+  deps_log "installing ${missing[*]}"
+  deps_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  deps_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# The Rust toolchain is not taken from apt: Debian 12's rustc is older than our rust-version.
+ensure_rust() {
+  if command -v cargo >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+    return 0
+  fi
+  deps_log "cargo not found: install Rust (1.80 or newer) with rustup, see https://rustup.rs, then re-run"
+  return 1
+}
+
+# The Python example needs zenoh-python matching the Rust zenoh minor version.
+DEPS_PYTHON_ZENOH="eclipse-zenoh==1.10.*"
+
+ensure_python_zenoh() {
+  if python3 -c 'import zenoh, zenoh.ext' >/dev/null 2>&1; then
+    return 0
+  fi
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    ensure_apt_packages python3-pip
+  fi
+  # Debian's own python3 refuses pip installs outside a venv (PEP 668); a pyenv/venv python
+  # does not. Only the former needs the override.
+  local pip_flags=()
+  if python3 -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))' 2>/dev/null \
+    && [ -z "${VIRTUAL_ENV:-}" ]; then
+    pip_flags+=(--break-system-packages)
+  fi
+  deps_log "installing $DEPS_PYTHON_ZENOH for $(command -v python3)"
+  python3 -m pip install -q "${pip_flags[@]}" "$DEPS_PYTHON_ZENOH"
+}
+
+# GStreamer elements the test source needs; a clear message beats a pipeline error later.
+check_gstreamer_elements() {
+  local element missing=()
+  for element in "$@"; do
+    gst-inspect-1.0 --exists "$element" 2>/dev/null || missing+=("$element")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    deps_log "GStreamer elements missing: ${missing[*]} (videotestsrc: gstreamer1.0-plugins-base, jpegenc/v4l2src: gstreamer1.0-plugins-good)"
+    return 1
+  fi
+}

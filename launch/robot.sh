@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Both nodes on the robot (a Jetson), with the shipped config profiles, until Ctrl+C.
+#
+#   ./launch/robot.sh
+#
+# camera-node:  config/camera-node/jetson-csi.toml  + config/zenoh/robot.json5
+#               (listens for zenoh on port 7447 of every interface: base stations can connect)
+# web-gateway:  config/web-gateway.toml, HTTP on 0.0.0.0:8080 so a laptop on the robot's
+#               network can open the page. The gateway has no authentication: keep the robot on
+#               a network you trust, or set ROBOT_GATEWAY_LISTEN=127.0.0.1:8080.
+# For a service that starts at boot, use launch/install-systemd.sh instead.
+#
+# Environment (all optional):
+#   ROBOT_CAMERA_CONFIG=FILE    camera-node TOML (default config/camera-node/jetson-csi.toml;
+#                               config/camera-node/usb-camera.toml for a USB camera)
+#   ROBOT_ZENOH_CONFIG=FILE     zenoh JSON5 for the camera node (default config/zenoh/robot.json5)
+#   ROBOT_GATEWAY_CONFIG=FILE   web-gateway TOML (default config/web-gateway.toml)
+#   ROBOT_GATEWAY_LISTEN=ADDR   gateway HTTP address (default 0.0.0.0:8080)
+#   ROBOT_START_TIMEOUT=S       seconds to wait for the first frame (default 60; Argus is slow)
+#   ROBOT_LOG_DIR=DIR           where the logs go (default /tmp/robot-camera)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=launch/lib/deps.sh
+source "$ROOT/launch/lib/deps.sh"
+# shellcheck source=launch/lib/procs.sh
+source "$ROOT/launch/lib/procs.sh"
+# shellcheck source=launch/lib/run_pair.sh
+source "$ROOT/launch/lib/run_pair.sh"
+PAIR_NAME=robot
+
+case "${1:-}" in
+  -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+  '') ;;
+  *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+esac
+
+camera_config=${ROBOT_CAMERA_CONFIG:-$ROOT/config/camera-node/jetson-csi.toml}
+zenoh_config=${ROBOT_ZENOH_CONFIG:-$ROOT/config/zenoh/robot.json5}
+gateway_config=${ROBOT_GATEWAY_CONFIG:-$ROOT/config/web-gateway.toml}
+listen=${ROBOT_GATEWAY_LISTEN:-0.0.0.0:8080}
+for file in "$camera_config" "$zenoh_config" "$gateway_config"; do
+  [ -f "$file" ] || { echo "config file not found: $file" >&2; exit 1; }
+done
+
+pair_install_traps
+cd "$ROOT"
+ensure_rust
+ensure_apt_packages "${DEPS_BUILD_PACKAGES[@]}"
+if ! gst-inspect-1.0 --exists nvarguscamerasrc 2>/dev/null; then
+  pair_log "nvarguscamerasrc not found: not a Jetson, or JetPack's nvidia-l4t-gstreamer is missing (docs/deploy-jetson.md)"
+fi
+
+pair_log "building (release)..."
+cargo build --release -p camera-node -p web-gateway --bins
+target=$(cargo_target_dir)
+CAMERA_BIN="$target/release/camera-node"
+GATEWAY_BIN="$target/release/web-gateway"
+CAMERA_ARGS=(--config "$camera_config" --zenoh-config "$zenoh_config")
+# The gateway keeps its embedded zenoh default (connect to tcp/127.0.0.1:7447), which reaches
+# the camera node over loopback since robot.json5 listens on every interface.
+GATEWAY_ARGS=(--config "$gateway_config" --listen "$listen")
+
+host=${listen%:*}
+case "$host" in 0.0.0.0 | '[::]') host=127.0.0.1 ;; esac
+PAIR_URL="http://$host:${listen##*:}"
+# The camera id comes from the camera config; the first `camera = "..."` line names it.
+PAIR_CAMERA=$(sed -n 's/^[[:space:]]*camera[[:space:]]*=[[:space:]]*"\([^"]*\)".*/\1/p' "$camera_config" | head -n 1)
+PAIR_CAMERA=${PAIR_CAMERA:-front}
+PAIR_SECONDS=""
+PAIR_START_TIMEOUT=${ROBOT_START_TIMEOUT:-60}
+PAIR_LOG_DIR=${ROBOT_LOG_DIR:-/tmp/robot-camera}
+
+pair_start
+pair_wait_ready
+case "${listen%:*}" in
+  0.0.0.0 | '[::]')
+    addresses=$(hostname -I 2>/dev/null | xargs || true)
+    pair_log "serving camera '$PAIR_CAMERA' at $PAIR_URL/ (from other machines: port ${listen##*:} of ${addresses:-this robot})" ;;
+  *) pair_log "serving camera '$PAIR_CAMERA' at $PAIR_URL/" ;;
+esac
+pair_log "Ctrl+C stops both"
+pair_supervise
