@@ -62,8 +62,15 @@ ensure_rust() {
     export PATH="$HOME/.cargo/bin:$PATH"
     return 0
   fi
-  deps_log "cargo not found: install Rust (1.80 or newer) with rustup, see https://rustup.rs, then re-run"
-  return 1
+  # A fresh machine: install the current stable toolchain for this user with rustup, as
+  # https://rustup.rs describes (needs curl and network access to static.rust-lang.org).
+  deps_log "cargo not found: installing Rust (stable, 1.92 or newer needed) with rustup"
+  ensure_apt_packages curl ca-certificates build-essential pkg-config || return 1
+  if ! curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal; then
+    deps_log "rustup failed: install Rust 1.92 or newer by hand (https://rustup.rs), then re-run"
+    return 1
+  fi
+  export PATH="$HOME/.cargo/bin:$PATH"
 }
 
 # The Python example needs zenoh-python matching the Rust zenoh minor version.
