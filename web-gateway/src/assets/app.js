@@ -63,7 +63,7 @@ function renderStats(v) {
   const clients = api.clients != null ? api.clients : "–";
   const frame = v.lastSeq !== null ? " · frame " + v.lastSeq : "";
   v.stats.textContent = fps + " fps · " + latency + " ms · " + size + " · " +
-    clients + " clients" + frame;
+    clients + (api.clients === 1 ? " client" : " clients") + frame;
 }
 
 async function poll() {
