@@ -33,6 +33,13 @@ pub struct Flags {
     /// A camera without frames for this long is shown offline and streams get NO SIGNAL [default: 3000].
     #[arg(long, value_name = "MS")]
     pub offline_after_ms: Option<u64>,
+    /// When to receive a camera's frames [default: always]. `always`: one subscriber on every
+    /// camera, so streams start instantly and /api/cameras shows fps for all, but a camera
+    /// node with `on_demand = true` never pauses. `while-watched`: subscribe to a camera only
+    /// while a client streams it (and 2 s after), so on-demand cameras idle and save power
+    /// while nobody watches; a new viewer waits for the camera to resume.
+    #[arg(long, value_name = "MODE")]
+    pub subscribe: Option<SubscribeMode>,
     #[command(flatten)]
     pub zenoh: ZenohSettings,
 }
@@ -51,6 +58,7 @@ pub struct Config {
     pub snapshot_wait_ms: u64,
     /// Timeout of the info query sent to each discovered camera.
     pub info_timeout_ms: u64,
+    pub subscribe: SubscribeMode,
     pub zenoh: ZenohSettings,
 }
 
@@ -64,9 +72,21 @@ impl Default for Config {
             no_signal_interval_ms: 2000,
             snapshot_wait_ms: 5000,
             info_timeout_ms: 1000,
+            subscribe: SubscribeMode::Always,
             zenoh: ZenohSettings::default(),
         }
     }
+}
+
+/// When the gateway receives a camera's frames.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscribeMode {
+    /// One wildcard subscriber on every camera's frames, all the time.
+    #[default]
+    Always,
+    /// A camera's frames only while a client watches it, so on-demand cameras can pause.
+    WhileWatched,
 }
 
 /// A configuration that cannot be used, with what to change.
@@ -125,6 +145,9 @@ impl Config {
         }
         if let Some(ms) = flags.offline_after_ms {
             self.offline_after_ms = ms;
+        }
+        if let Some(mode) = flags.subscribe {
+            self.subscribe = mode;
         }
         self.zenoh = flags.zenoh.clone().or(&self.zenoh);
         self.validate()?;
@@ -196,6 +219,20 @@ mod tests {
         assert_eq!(config.max_clients, 9);
         assert_eq!(config.listen.port(), 9000);
         assert_eq!(config.zenoh.connect, vec!["tcp/10.0.0.2:7447".to_owned()]);
+        assert_eq!(config.subscribe, SubscribeMode::Always);
+    }
+
+    #[test]
+    fn subscribe_mode_from_file_and_flag() {
+        let file: Config = toml::from_str("subscribe = \"while_watched\"").expect("valid toml");
+        assert_eq!(file.subscribe, SubscribeMode::WhileWatched);
+        let flags = Flags::parse_from(["web-gateway", "--subscribe", "always"]);
+        let config = file.with_flags(&flags).expect("valid");
+        assert_eq!(config.subscribe, SubscribeMode::Always);
+        let flags = Flags::parse_from(["web-gateway", "--subscribe", "while-watched"]);
+        let config = Config::default().with_flags(&flags).expect("valid");
+        assert_eq!(config.subscribe, SubscribeMode::WhileWatched);
+        assert!(toml::from_str::<Config>("subscribe = \"sometimes\"").is_err());
     }
 
     #[test]

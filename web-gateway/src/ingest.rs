@@ -1,4 +1,5 @@
-//! Ingest: one zenoh subscriber on every camera's frame key feeding the registry.
+//! Ingest: zenoh frame subscribers feeding the registry — one on every camera's frame key
+//! (`subscribe = "always"`), or one per watched camera declared by [`crate::watch`].
 //!
 //! Each valid frame is wrapped in one `Arc` and stored in its camera's slot; that single copy
 //! serves every client. Samples that are not a complete JPEG with valid metadata are dropped
@@ -9,6 +10,7 @@ use crate::state::AppState;
 use camera_node::subscriber::{Cameras, FrameSubscriber, SubscribeError};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 /// Frames buffered between zenoh and this task; small, because only the newest matters.
 const RING_CAPACITY: usize = 16;
@@ -26,12 +28,13 @@ pub async fn subscribe(state: &AppState) -> Result<FrameSubscriber, SubscribeErr
     .await
 }
 
-/// Moves frames from `subscriber` into the registry until shutdown or the session closes.
-pub async fn run(state: AppState, subscriber: FrameSubscriber) {
+/// Moves frames from `subscriber` into the registry until `stop` fires or the session
+/// closes, then drops (undeclares) the subscriber.
+pub async fn run(state: AppState, subscriber: FrameSubscriber, stop: CancellationToken) {
     let mut last_warning: HashMap<String, (Instant, u64)> = HashMap::new();
     loop {
         let received = tokio::select! {
-            _ = state.cancel.cancelled() => break,
+            _ = stop.cancelled() => break,
             received = subscriber.recv() => match received {
                 Some(received) => received,
                 None => break,

@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`config`]: TOML + flags. [`state`]: `AppState` shared by everything, client admission.
 //! - [`registry`]: per-camera latest-frame slot, online state, fps, viewers, info.
-//! - [`discovery`] (liveliness → registry, info queries), [`ingest`] (frames → registry).
+//! - [`discovery`] (liveliness → registry, info queries), [`ingest`] (frames → registry),
+//!   [`watch`] (per-camera subscribers only while watched, for on-demand cameras).
 //! - [`nosignal`] + [`font`]: offline watchdog and the NO SIGNAL picture.
 //! - [`mjpeg`]: multipart wire format and stream body. [`variants`]: shared resized variants.
 //! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
@@ -24,8 +25,9 @@ pub mod router;
 pub mod routes;
 pub mod state;
 pub mod variants;
+pub mod watch;
 
-pub use config::{Config, Flags};
+pub use config::{Config, Flags, SubscribeMode};
 pub use state::AppState;
 
 use std::time::Duration;
@@ -47,11 +49,20 @@ pub enum ServeError {
 
 /// Subscribes to the cameras and serves HTTP on `listener` until `state.cancel` fires.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
-    let frames = ingest::subscribe(&state).await?;
+    match state.config.subscribe {
+        SubscribeMode::Always => {
+            let frames = ingest::subscribe(&state).await?;
+            state
+                .tracker
+                .spawn(ingest::run(state.clone(), frames, state.cancel.clone()));
+        }
+        SubscribeMode::WhileWatched => {
+            state.tracker.spawn(watch::run(state.clone()));
+        }
+    }
     let liveliness = discovery::subscribe(&state)
         .await
         .map_err(ServeError::Liveliness)?;
-    state.tracker.spawn(ingest::run(state.clone(), frames));
     state
         .tracker
         .spawn(discovery::run(state.clone(), liveliness));

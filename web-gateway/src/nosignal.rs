@@ -2,8 +2,10 @@
 //! `NO SIGNAL — <camera> offline since <time>` picture instead of a frozen frame.
 //!
 //! One watchdog task per camera. A camera goes offline when its liveliness token vanishes or
-//! no frame arrived for `offline_after`; while offline the picture (drawn once, at the
-//! camera's frame size) is re-sent every `interval` so viewers see the stream is alive.
+//! no frame arrived for `offline_after` while the gateway is subscribed to it (an unwatched
+//! camera under `subscribe = "while_watched"` sends nothing and is still fine); while offline
+//! the picture (drawn once, at the camera's frame size) is re-sent every `interval` so viewers
+//! see the stream is alive.
 //! Ingest brings the camera back online with its next frame.
 
 use crate::font;
@@ -95,15 +97,26 @@ pub fn render(
 pub async fn watchdog(camera: Arc<Camera>, offline_after: Duration, interval: Duration) {
     let token = camera.token().clone();
     let mut online = camera.subscribe_online();
+    let mut subscribed = camera.subscribe_subscribed();
     loop {
         if camera.is_online() {
             let deadline = camera.last_sign_of_life() + offline_after;
+            // Not subscribed: no frames are expected, so only liveliness can end "online".
+            let expecting_frames = *subscribed.borrow_and_update();
+            let timer = async {
+                if expecting_frames {
+                    tokio::time::sleep_until(deadline.into()).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
             tokio::select! {
                 _ = token.cancelled() => return,
                 _ = online.changed() => continue,
-                _ = tokio::time::sleep_until(deadline.into()) => {}
+                _ = subscribed.changed() => continue,
+                _ = timer => {}
             }
-            if camera.last_sign_of_life().elapsed() >= offline_after {
+            if camera.is_subscribed() && camera.last_sign_of_life().elapsed() >= offline_after {
                 tracing::warn!(camera = %camera.id(), "no frame for {offline_after:?}: camera offline");
                 camera.set_online(false);
             }

@@ -9,7 +9,6 @@
 
 use camera_node::{CameraInfo, Frame};
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
@@ -27,7 +26,10 @@ pub struct Camera {
     id: String,
     slot: watch::Sender<Option<Arc<Frame>>>,
     online: watch::Sender<bool>,
-    viewers: AtomicUsize,
+    viewers: watch::Sender<usize>,
+    /// Whether the gateway receives this camera's frames now (see `config::SubscribeMode`);
+    /// while it does not, a lack of frames says nothing about the camera.
+    subscribed: watch::Sender<bool>,
     state: Mutex<CameraState>,
     token: CancellationToken,
 }
@@ -38,6 +40,8 @@ struct CameraState {
     last_live_at: Option<Instant>,
     /// When the camera last came online (liveliness or first frame), for the offline timer.
     online_at: Instant,
+    /// When the gateway last started receiving this camera's frames, for the offline timer.
+    subscribed_at: Instant,
     offline_since: Option<SystemTime>,
     arrivals: VecDeque<Instant>,
     info: Option<CameraInfo>,
@@ -54,16 +58,18 @@ pub struct Arrival {
 }
 
 impl Camera {
-    fn new(id: &str, token: CancellationToken) -> Self {
+    fn new(id: &str, token: CancellationToken, subscribed: bool) -> Self {
         Self {
             id: id.to_owned(),
             slot: watch::Sender::new(None),
             online: watch::Sender::new(false),
-            viewers: AtomicUsize::new(0),
+            viewers: watch::Sender::new(0),
+            subscribed: watch::Sender::new(subscribed),
             state: Mutex::new(CameraState {
                 last_live: None,
                 last_live_at: None,
                 online_at: Instant::now(),
+                subscribed_at: Instant::now(),
                 offline_since: Some(SystemTime::now()),
                 arrivals: VecDeque::new(),
                 info: None,
@@ -167,12 +173,29 @@ impl Camera {
         self.state().offline_since
     }
 
-    /// When a frame (or the liveliness token) last showed the camera is alive.
+    /// When a frame (or the liveliness token) last showed the camera is alive; the start of
+    /// the current subscription counts too, as frames could not arrive before it.
     pub fn last_sign_of_life(&self) -> Instant {
         let state = self.state();
-        state
-            .last_live_at
-            .map_or(state.online_at, |at| at.max(state.online_at))
+        let since = state.online_at.max(state.subscribed_at);
+        state.last_live_at.map_or(since, |at| at.max(since))
+    }
+
+    /// The gateway started (`true`) or stopped (`false`) receiving this camera's frames.
+    pub fn set_subscribed(&self, subscribed: bool) {
+        if subscribed {
+            self.state().subscribed_at = Instant::now();
+        }
+        self.subscribed
+            .send_if_modified(|current| std::mem::replace(current, subscribed) != subscribed);
+    }
+
+    pub fn is_subscribed(&self) -> bool {
+        *self.subscribed.borrow()
+    }
+
+    pub fn subscribe_subscribed(&self) -> watch::Receiver<bool> {
+        self.subscribed.subscribe()
     }
 
     /// The newest frame the camera captured (never a placeholder).
@@ -238,14 +261,19 @@ impl Camera {
 
     /// Counts a viewer of this camera until the guard drops.
     pub fn viewer(self: &Arc<Self>) -> ViewerGuard {
-        self.viewers.fetch_add(1, Ordering::SeqCst);
+        self.viewers.send_modify(|count| *count += 1);
         ViewerGuard {
             camera: self.clone(),
         }
     }
 
     pub fn viewers(&self) -> usize {
-        self.viewers.load(Ordering::SeqCst)
+        *self.viewers.borrow()
+    }
+
+    /// Follows the viewer count (what `SubscribeMode::WhileWatched` subscribes on).
+    pub fn subscribe_viewers(&self) -> watch::Receiver<usize> {
+        self.viewers.subscribe()
     }
 }
 
@@ -257,7 +285,9 @@ pub struct ViewerGuard {
 
 impl Drop for ViewerGuard {
     fn drop(&mut self) {
-        self.camera.viewers.fetch_sub(1, Ordering::SeqCst);
+        self.camera
+            .viewers
+            .send_modify(|count| *count = count.saturating_sub(1));
     }
 }
 
@@ -270,6 +300,8 @@ pub struct Registry {
     cameras: RwLock<BTreeMap<String, Arc<Camera>>>,
     added: watch::Sender<usize>,
     cancel: CancellationToken,
+    /// Whether new cameras start subscribed (one wildcard subscriber covers them all).
+    subscribed: bool,
     on_added: OnAdded,
 }
 
@@ -282,11 +314,13 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    pub fn new(cancel: CancellationToken, on_added: OnAdded) -> Self {
+    /// `subscribed`: whether the gateway receives every camera's frames from the start.
+    pub fn new(cancel: CancellationToken, subscribed: bool, on_added: OnAdded) -> Self {
         Self {
             cameras: RwLock::new(BTreeMap::new()),
             added: watch::Sender::new(0),
             cancel,
+            subscribed,
             on_added,
         }
     }
@@ -309,7 +343,8 @@ impl Registry {
             match cameras.get(id) {
                 Some(camera) => (camera.clone(), false),
                 None => {
-                    let camera = Arc::new(Camera::new(id, self.cancel.child_token()));
+                    let camera =
+                        Arc::new(Camera::new(id, self.cancel.child_token(), self.subscribed));
                     cameras.insert(id.to_owned(), camera.clone());
                     (camera, true)
                 }

@@ -4,7 +4,7 @@
 //! Also client admission: one counter across MJPEG, WebSocket and variant clients enforces
 //! `max_clients`, and the returned guard keeps the metrics gauge honest on every exit path.
 
-use crate::config::Config;
+use crate::config::{Config, SubscribeMode};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::nosignal;
@@ -47,6 +47,7 @@ impl AppState {
         let spawner = tracker.clone();
         let registry = Registry::new(
             cancel.clone(),
+            config.subscribe == SubscribeMode::Always,
             Box::new(move |camera| {
                 spawner.spawn(nosignal::watchdog(camera.clone(), offline_after, interval));
             }),

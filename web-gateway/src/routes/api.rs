@@ -21,6 +21,9 @@ pub struct CameraStatus {
     /// Capture-to-now age of the latest frame (includes clock offset between machines).
     pub latency_ms: Option<f64>,
     pub clients: usize,
+    /// Whether the gateway receives this camera's frames now (always, unless
+    /// `subscribe = "while_watched"` and nobody watches: then fps is 0 and frames are old).
+    pub subscribed: bool,
     pub info: Option<CameraInfo>,
     pub info_error: Option<String>,
 }
@@ -41,6 +44,7 @@ impl CameraStatus {
                 .as_ref()
                 .map(|f| (f.meta.age().as_secs_f64() * 10_000.0).round() / 10.0),
             clients: camera.viewers(),
+            subscribed: camera.is_subscribed(),
             info,
             info_error,
         }

@@ -110,7 +110,7 @@ async fn run(
                     break;
                 }
                 for camera in state.registry.list() {
-                    let wanted = filter.as_ref().map_or(true, |ids| ids.contains(camera.id()));
+                    let wanted = filter.as_ref().is_none_or(|ids| ids.contains(camera.id()));
                     if wanted && watching.insert(camera.id().to_owned()) {
                         _viewers.push(camera.viewer());
                         let slot = state.variants.subscribe(&camera, variant);

@@ -134,6 +134,9 @@ pub struct SyntheticCamera {
     session: zenoh::Session,
     stop: CancellationToken,
     published: Arc<AtomicU64>,
+    /// Whether the frame publisher has a matching subscriber (zenoh matching status), the
+    /// signal a camera node with `on_demand = true` pauses on.
+    matching: tokio::sync::watch::Receiver<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -180,6 +183,7 @@ impl SyntheticCamera {
             stop.clone(),
         ));
         let latest = Latest::default();
+        let (matching_tx, matching) = tokio::sync::watch::channel(false);
         let snapshot_task = tokio::spawn(serve_snapshot(
             session.clone(),
             keys.clone(),
@@ -191,7 +195,7 @@ impl SyntheticCamera {
             keys,
             options.clone(),
             frames,
-            (published.clone(), latest),
+            (published.clone(), latest, matching_tx),
             stop.clone(),
             token,
         ));
@@ -200,6 +204,7 @@ impl SyntheticCamera {
             session,
             stop,
             published,
+            matching,
             tasks: vec![info_task, snapshot_task, publish_task],
         }
     }
@@ -212,6 +217,14 @@ impl SyntheticCamera {
     /// Frames published so far.
     pub fn published(&self) -> u64 {
         self.published.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the publisher's matching status is `matching`; `false` after `timeout`.
+    pub async fn wait_matching(&self, matching: bool, timeout: Duration) -> bool {
+        let mut status = self.matching.clone();
+        tokio::time::timeout(timeout, status.wait_for(|now| *now == matching))
+            .await
+            .is_ok_and(|seen| seen.is_ok())
     }
 
     /// Puts an arbitrary payload/attachment on this camera's frame key (for bad-input tests).
@@ -253,7 +266,7 @@ async fn publish_frames(
     keys: CameraKeys,
     options: CameraOptions,
     frames: Vec<Bytes>,
-    (published, latest): (Arc<AtomicU64>, Latest),
+    (published, latest, matching): (Arc<AtomicU64>, Latest, tokio::sync::watch::Sender<bool>),
     stop: CancellationToken,
     token: zenoh::liveliness::LivelinessToken,
 ) {
@@ -267,6 +280,19 @@ async fn publish_frames(
     else {
         return;
     };
+    // Listener first, then the current status, so that no change falls in between.
+    let matching = Arc::new(matching);
+    let on_change = matching.clone();
+    let _listener = publisher
+        .matching_listener()
+        .callback(move |status| {
+            on_change.send_replace(status.matching());
+        })
+        .await
+        .expect("matching listener");
+    if let Ok(status) = publisher.matching_status().await {
+        matching.send_replace(status.matching());
+    }
     // A camera with a frame budget waits for a subscriber, or its few frames would be lost.
     if options.max_frames.is_some() && options.wait_for_subscriber {
         loop {

@@ -8,6 +8,7 @@ mod errors;
 mod lifecycle;
 mod slow_client;
 mod streaming;
+mod while_watched;
 
 /// Tests take this shared; the load test takes it exclusively, so that its "every reader keeps
 /// up" figure measures the gateway, not CPU contention with the other tests in this binary.
