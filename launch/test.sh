@@ -108,7 +108,7 @@ demo_check() {
 
   # A real browser opening the printed URL sees a moving picture.
   # Same flags as the cargo test step, so nothing is rebuilt.
-  DEMO_URL="$url" cargo test --workspace --all-features --test browser -- --ignored --exact demo_page_shows_moving_picture \
+  DEMO_URL="$url" cargo test --workspace --test browser -- --ignored --exact demo_page_shows_moving_picture \
     || status=$?
   [ "$status" -eq 0 ] || log "browser check of the demo failed"
 
@@ -162,7 +162,8 @@ group_pids() {
 # tests/config_profiles.rs.
 profiles_check() {
   local target status=0 file port log gateway_pid deadline
-  cargo build --workspace --all-features --bins -q || return 1
+  # The same build as the test step (binaries included), so nothing is compiled twice.
+  cargo test --workspace --no-run -q || return 1
   target=$(cargo_target_dir)/debug
   for file in "$ROOT"/config/camera-node/*.toml; do
     # --source test: the Argus/V4L2 profiles are checked for their keys, not for hardware.
@@ -195,7 +196,8 @@ profiles_check() {
 # it, and systemd-analyze accepts the units (with their paths pointed into the stage).
 install_check() {
   local stage status=0 unit output
-  cargo build --workspace --all-features --bins -q || return 1
+  # The same build as the test step (binaries included), so nothing is compiled twice.
+  cargo test --workspace --no-run -q || return 1
   stage=$(mktemp -d "${TMPDIR:-/tmp}/install-check.XXXXXX")
   "$ROOT/launch/install-systemd.sh" --destdir "$stage/root" --bin-dir "$(cargo_target_dir)/debug" \
     --camera-config "$ROOT/config/camera-node/jetson-csi.toml" || return 1
@@ -238,7 +240,7 @@ if [ "${TEST_SKIP_INSTALL:-0}" != 1 ]; then
 fi
 ensure_rust
 if has_step cargo; then
-  step "cargo test --workspace --all-features" cargo test --workspace --all-features
+  step "cargo test --workspace" cargo test --workspace
 fi
 if has_step profiles; then
   step "config profiles load in the binaries" profiles_check

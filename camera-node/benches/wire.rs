@@ -1,10 +1,12 @@
 //! Wire-path benchmark: what the protocol costs, without a camera.
 //!
-//! Prints (1) the attachment codec's cost per frame and (2) put → receive latency and
-//! throughput of JPEG-sized payloads between two zenoh sessions over loopback TCP, the
-//! path every camera-node → subscriber frame takes on one host. Run with
-//! `cargo bench -p camera-node --bench wire` (add `-- --quick` for a short run).
-//! Figures are recorded in docs/benchmarks.md.
+//! Prints (1) the attachment codec's cost per frame and (2) put → receive latency,
+//! throughput and CPU per frame of JPEG-sized payloads between two zenoh sessions on one
+//! host: over loopback TCP, the path every camera-node → subscriber frame takes today, and,
+//! when built with `--features shm`, over zenoh shared memory (the payload copied from heap
+//! into an SHM buffer per frame, as a GStreamer-fed node would have to). Run with
+//! `cargo bench -p camera-node --bench wire [--features shm]` (add `-- --quick` for a short
+//! run). Figures are recorded in docs/benchmarks.md.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
@@ -13,16 +15,127 @@ use camera_node::subscriber::{Cameras, FrameSubscriber};
 use camera_node::{CameraKeys, FrameMeta};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use zenoh::bytes::Encoding;
+use zenoh::bytes::{Encoding, ZBytes};
 use zenoh::qos::CongestionControl;
+
+/// How the payload travels from the publishing session to the subscribing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    /// Shared memory disabled on both sessions: bytes go through the loopback TCP socket.
+    Tcp,
+    /// Shared memory enabled, payload put as heap bytes: zenoh's transport optimisation
+    /// copies it into its own SHM pool (no code change in the publisher).
+    #[cfg(feature = "shm")]
+    ShmAuto,
+    /// Shared memory enabled, payload copied by the publisher into an SHM buffer it
+    /// allocated and put as `ZShmMut`.
+    #[cfg(feature = "shm")]
+    ShmExplicit,
+}
+
+impl Wire {
+    const ALL: &'static [Wire] = &[
+        Wire::Tcp,
+        #[cfg(feature = "shm")]
+        Wire::ShmAuto,
+        #[cfg(feature = "shm")]
+        Wire::ShmExplicit,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Wire::Tcp => "tcp",
+            #[cfg(feature = "shm")]
+            Wire::ShmAuto => "shm-auto",
+            #[cfg(feature = "shm")]
+            Wire::ShmExplicit => "shm-explicit",
+        }
+    }
+
+    /// The `transport` section both sessions get. Naming `shared_memory` explicitly keeps
+    /// the TCP row honest when the feature is compiled in (zenoh enables SHM by default then).
+    fn transport_json5(self) -> &'static str {
+        match self {
+            Wire::Tcp => "transport:{shared_memory:{enabled:false}}",
+            #[cfg(feature = "shm")]
+            Wire::ShmAuto | Wire::ShmExplicit => {
+                r#"transport:{shared_memory:{enabled:true,mode:"init",transport_optimization:{pool_size:67108864}}}"#
+            }
+        }
+    }
+}
+
+/// Turns the heap JPEG into what gets put: a refcount bump for TCP, a copy into SHM otherwise.
+#[derive(Debug)]
+struct Sender {
+    #[cfg(feature = "shm")]
+    pool: Option<shm::Pool>,
+}
+
+impl Sender {
+    #[cfg_attr(not(feature = "shm"), allow(unused_variables))]
+    fn new(wire: Wire, size: usize) -> Self {
+        Self {
+            #[cfg(feature = "shm")]
+            pool: (wire == Wire::ShmExplicit).then(|| shm::Pool::new(size)),
+        }
+    }
+
+    async fn payload(&self, jpeg: &Bytes) -> ZBytes {
+        #[cfg(feature = "shm")]
+        if let Some(pool) = &self.pool {
+            return pool.copy_in(jpeg).await.into();
+        }
+        jpeg.clone().into()
+    }
+}
+
+#[cfg(feature = "shm")]
+mod shm {
+    use zenoh::shm::{
+        BlockOn, GarbageCollect, PosixShmProviderBackend, ShmProvider, ShmProviderBuilder, ZShmMut,
+    };
+    use zenoh::Wait;
+
+    /// One POSIX SHM segment sized for every frame that can be in flight at once
+    /// (the subscriber's ring of 64 samples holds on to their buffers).
+    #[derive(Debug)]
+    pub struct Pool(ShmProvider<PosixShmProviderBackend>);
+
+    impl Pool {
+        pub fn new(frame_size: usize) -> Self {
+            Self(
+                ShmProviderBuilder::default_backend(frame_size * 96)
+                    .wait()
+                    .unwrap(),
+            )
+        }
+
+        pub async fn copy_in(&self, jpeg: &[u8]) -> ZShmMut {
+            let mut buffer = self
+                .0
+                .alloc(jpeg.len())
+                .with_policy::<BlockOn<GarbageCollect>>()
+                .await
+                .unwrap();
+            buffer.copy_from_slice(jpeg);
+            buffer
+        }
+    }
+}
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
 
-fn session_config(json5: &str) -> zenoh::Config {
-    zenoh::Config::from_json5(json5).unwrap()
+/// CPU time of every live thread of this process (publisher and subscriber sessions both).
+fn process_cpu_ns() -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 fn codec(iterations: u64) {
@@ -51,20 +164,84 @@ fn payload(size: usize) -> Bytes {
     Bytes::from(jpeg)
 }
 
-async fn latency(size: usize, frames: u64, interval: Duration) {
+fn meta(seq: u64) -> FrameMeta {
+    FrameMeta {
+        seq,
+        capture_ts_ns: camera_node::meta::unix_now_ns(),
+        width: 1280,
+        height: 720,
+        generation: 1,
+        online: true,
+    }
+}
+
+/// Puts warm-up frames until one arrives on the path this row claims: zenoh creates its
+/// implicit SHM pool in the background on the first large put, which goes over TCP.
+async fn warm_up(
+    wire: Wire,
+    publisher: &zenoh::pubsub::Publisher<'_>,
+    sender: &Sender,
+    jpeg: &Bytes,
+    subscriber: &FrameSubscriber,
+    probe: &zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        publisher
+            .put(sender.payload(jpeg).await)
+            .attachment(meta(u64::MAX).encode().to_vec())
+            .await
+            .unwrap();
+        let sample = probe.recv_async().await.unwrap();
+        subscriber.recv().await.unwrap().frame.unwrap();
+        #[cfg(feature = "shm")]
+        let on_path = sample.payload().as_shm().is_some() == (wire != Wire::Tcp);
+        #[cfg(not(feature = "shm"))]
+        let on_path = {
+            let _ = (wire, sample);
+            true
+        };
+        if on_path {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} frames never took their path",
+            wire.label()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// One run's figures; latencies in µs.
+#[derive(Debug)]
+struct Run {
+    p50: f64,
+    p99: f64,
+    cpu_per_frame: f64,
+    mb_per_s: f64,
+    idle_per_interval: f64,
+}
+
+async fn latency(wire: Wire, size: usize, frames: u64, interval: Duration) -> Run {
     let port = free_port();
-    let publisher_session = zenoh::open(session_config(&format!(
-        r#"{{mode:"peer",listen:{{endpoints:["tcp/127.0.0.1:{port}"]}},scouting:{{multicast:{{enabled:false}}}}}}"#
-    )))
+    let transport = wire.transport_json5();
+    let publisher_session = zenoh::open(zenoh::Config::from_json5(&format!(
+        r#"{{mode:"peer",listen:{{endpoints:["tcp/127.0.0.1:{port}"]}},scouting:{{multicast:{{enabled:false}}}},{transport}}}"#
+    )).unwrap())
     .await
     .unwrap();
-    let subscriber_session = zenoh::open(session_config(&format!(
-        r#"{{mode:"peer",connect:{{endpoints:["tcp/127.0.0.1:{port}"]}},listen:{{endpoints:[]}},scouting:{{multicast:{{enabled:false}}}}}}"#
-    )))
+    let subscriber_session = zenoh::open(zenoh::Config::from_json5(&format!(
+        r#"{{mode:"peer",connect:{{endpoints:["tcp/127.0.0.1:{port}"]}},listen:{{endpoints:[]}},scouting:{{multicast:{{enabled:false}}}},{transport}}}"#
+    )).unwrap())
     .await
     .unwrap();
     let keys = CameraKeys::new("bench", "cam").unwrap();
     let subscriber = FrameSubscriber::declare(&subscriber_session, "bench", Cameras::All, 64)
+        .await
+        .unwrap();
+    let probe = subscriber_session
+        .declare_subscriber(keys.jpeg())
         .await
         .unwrap();
     let publisher = publisher_session
@@ -80,6 +257,10 @@ async fn latency(size: usize, frames: u64, interval: Duration) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let jpeg = payload(size);
+    let sender = Sender::new(wire, size);
+    warm_up(wire, &publisher, &sender, &jpeg, &subscriber, &probe).await;
+    drop(probe);
+
     let receiver = tokio::spawn(async move {
         let mut latencies = Vec::new();
         while let Ok(Some(received)) =
@@ -94,19 +275,19 @@ async fn latency(size: usize, frames: u64, interval: Duration) {
         }
         latencies
     });
+    // What the two open sessions cost doing nothing, so the paced CPU figure can be read
+    // against it.
+    let idle_start = process_cpu_ns();
+    tokio::time::sleep(interval.max(Duration::from_millis(1)) * 30).await;
+    let idle_per_interval = process_cpu_ns().saturating_sub(idle_start) as f64 / 30e3;
+    let cpu_start = process_cpu_ns();
     let start = Instant::now();
     for seq in 0..frames {
-        let meta = FrameMeta {
-            seq,
-            capture_ts_ns: camera_node::meta::unix_now_ns(),
-            width: 1280,
-            height: 720,
-            generation: 1,
-            online: true,
-        };
+        // The timestamp is taken before the SHM copy: that copy is part of the frame's cost.
+        let attachment = meta(seq).encode().to_vec();
         publisher
-            .put(jpeg.clone())
-            .attachment(meta.encode().to_vec())
+            .put(sender.payload(&jpeg).await)
+            .attachment(attachment)
             .await
             .unwrap();
         if !interval.is_zero() {
@@ -115,6 +296,7 @@ async fn latency(size: usize, frames: u64, interval: Duration) {
     }
     let mut latencies = receiver.await.unwrap();
     let elapsed = start.elapsed();
+    let cpu_ns = process_cpu_ns().saturating_sub(cpu_start);
     latencies.sort_unstable();
     let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize] as f64 / 1e3;
     let paced = if interval.is_zero() {
@@ -122,17 +304,28 @@ async fn latency(size: usize, frames: u64, interval: Duration) {
     } else {
         "paced"
     };
+    let run = Run {
+        p50: pick(0.5),
+        p99: pick(0.99),
+        cpu_per_frame: cpu_ns as f64 / 1e3 / latencies.len() as f64,
+        mb_per_s: (latencies.len() * size) as f64 / elapsed.as_secs_f64() / 1e6,
+        idle_per_interval,
+    };
     println!(
-        "{size:>8} B {paced:>12}: received {}/{frames}, latency p50 {:.0} µs p99 {:.0} µs max {:.0} µs, {:.0} frames/s, {:.0} MB/s",
+        "{:>12} {size:>8} B {paced:>12}: received {}/{frames}, latency p50 {:.0} µs p99 {:.0} µs max {:.0} µs, {:.0} frames/s, {:.0} MB/s, CPU {:.0} µs/frame (idle {:.0} µs per interval)",
+        wire.label(),
         latencies.len(),
-        pick(0.5),
-        pick(0.99),
+        run.p50,
+        run.p99,
         pick(1.0),
         latencies.len() as f64 / elapsed.as_secs_f64(),
-        (latencies.len() * size) as f64 / elapsed.as_secs_f64() / 1e6,
+        run.mb_per_s,
+        run.cpu_per_frame,
+        run.idle_per_interval,
     );
     publisher_session.close().await.unwrap();
     subscriber_session.close().await.unwrap();
+    run
 }
 
 #[tokio::main]
@@ -144,9 +337,40 @@ async fn main() {
         (10_000_000, 1_000)
     };
     codec(iterations);
+    let mut table = Vec::new();
     // 30 KB ≈ 640x480 q85 test pattern, 150 KB ≈ 1080p q85, 600 KB ≈ 4K.
     for size in [30_000, 150_000, 600_000] {
-        latency(size, frames, Duration::from_millis(33)).await;
-        latency(size, frames, Duration::ZERO).await;
+        for (pacing, interval) in [
+            ("30 fps", Duration::from_millis(33)),
+            ("back-to-back", Duration::ZERO),
+        ] {
+            let mut row = format!("{size:>8} B {pacing:>12}");
+            for &wire in Wire::ALL {
+                let run = latency(wire, size, frames, interval).await;
+                row += &if interval.is_zero() {
+                    format!(
+                        " | {:>5.0} MB/s, cpu {:>4.0}      ",
+                        run.mb_per_s, run.cpu_per_frame
+                    )
+                } else {
+                    format!(
+                        " | {:>4.0}/{:>5.0}, cpu {:>4.0} ({:>3.0})",
+                        run.p50, run.p99, run.cpu_per_frame, run.idle_per_interval
+                    )
+                };
+            }
+            table.push(row);
+        }
+    }
+    let header: String = Wire::ALL
+        .iter()
+        .map(|wire| format!(" | {:<26}", wire.label()))
+        .collect();
+    println!(
+        "\nside by side, µs (30 fps: p50/p99 latency, CPU per frame of both sessions (idle CPU per 33 ms); back-to-back: throughput, CPU per frame):"
+    );
+    println!("{:>23}{header}", "size, pacing");
+    for row in table {
+        println!("{row}");
     }
 }

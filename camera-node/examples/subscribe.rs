@@ -42,7 +42,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         .timeout
         .map(|secs| Instant::now() + Duration::from_secs_f64(secs));
     let mut received = 0u64;
-    while args.count.map_or(true, |count| received < count) {
+    while args.count.is_none_or(|count| received < count) {
         let left = deadline.map_or(Duration::MAX, |d| {
             d.saturating_duration_since(Instant::now())
         });

@@ -41,7 +41,7 @@ fn check_frame_lines(output: &str, count: usize, size: &str) {
             .and_then(|seq| seq.parse().ok())
             .unwrap_or_else(|| panic!("no seq in {line}"));
         assert!(
-            last_seq.map_or(true, |last| seq > last),
+            last_seq.is_none_or(|last| seq > last),
             "seq not increasing: {output}"
         );
         last_seq = Some(seq);
