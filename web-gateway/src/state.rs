@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::nosignal;
 use crate::registry::Registry;
+use crate::routes::ws::MessageCache;
 use crate::variants::Variants;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub struct Inner {
     pub registry: Registry,
     pub metrics: Arc<Metrics>,
     pub variants: Variants,
+    pub ws_messages: MessageCache,
     pub zenoh: zenoh::Session,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
@@ -57,6 +59,7 @@ impl AppState {
             registry,
             metrics: Arc::new(Metrics::new()),
             variants: Variants::new(tracker.clone()),
+            ws_messages: MessageCache::default(),
             zenoh,
             cancel,
             tracker,

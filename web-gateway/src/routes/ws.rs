@@ -20,8 +20,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use camera_node::Frame;
 use futures::stream::{BoxStream, SelectAll};
 use futures::StreamExt;
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 pub async fn ws(
     State(state): State<AppState>,
@@ -72,6 +72,33 @@ pub fn encode_message(camera: &str, frame: &Frame) -> Bytes {
     out.freeze()
 }
 
+/// The encoded message of each camera's (and variant's) latest frame, shared by every socket:
+/// the message for a frame is built once and its `Bytes` cloned per client, so sockets, like
+/// MJPEG bodies, never copy the JPEG per client.
+#[derive(Debug, Default)]
+pub struct MessageCache {
+    latest: Mutex<HashMap<(String, Variant), CachedMessage>>,
+}
+
+/// The frame a message was built from (by address) and the message.
+type CachedMessage = (Weak<Frame>, Bytes);
+
+impl MessageCache {
+    pub fn message(&self, camera: &str, variant: Variant, frame: &Arc<Frame>) -> Bytes {
+        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (camera.to_owned(), variant);
+        // The Weak keeps the allocation alive, so an equal address really is the same frame.
+        if let Some((cached, message)) = latest.get(&key) {
+            if Weak::as_ptr(cached) == Arc::as_ptr(frame) {
+                return message.clone();
+            }
+        }
+        let message = encode_message(camera, frame);
+        latest.insert(key, (Arc::downgrade(frame), message.clone()));
+        message
+    }
+}
+
 type Feed = BoxStream<'static, (String, Arc<Frame>)>;
 
 fn feed(id: String, slot: crate::registry::Slot) -> Feed {
@@ -119,7 +146,7 @@ async fn run(
                 }
             }
             Some((id, frame)) = feeds.next() => {
-                let message = encode_message(&id, &frame);
+                let message = state.ws_messages.message(&id, variant, &frame);
                 state.metrics.frame_sent("ws", &id, frame.jpeg.len(), frame.meta.age());
                 tokio::select! {
                     _ = state.cancel.cancelled() => break,
@@ -158,5 +185,33 @@ mod tests {
         assert_eq!(&message[1..5], b"rear");
         assert_eq!(FrameMeta::decode(&message[5..37]), Ok(meta));
         assert_eq!(&message[37..], &frame.jpeg[..]);
+    }
+
+    #[test]
+    fn cache_builds_each_frame_message_once() {
+        let meta = FrameMeta {
+            seq: 1,
+            capture_ts_ns: 5,
+            width: 8,
+            height: 6,
+            generation: 1,
+            online: true,
+        };
+        let jpeg = Bytes::from_static(&[0xFF, 0xD8, 1, 2, 0xFF, 0xD9]);
+        let first = Arc::new(Frame {
+            jpeg: jpeg.clone(),
+            meta,
+        });
+        let cache = MessageCache::default();
+        let a = cache.message("front", Variant::default(), &first);
+        let b = cache.message("front", Variant::default(), &first);
+        assert_eq!(a.as_ptr(), b.as_ptr(), "second socket got a copy");
+        let second = Arc::new(Frame {
+            jpeg,
+            meta: FrameMeta { seq: 2, ..meta },
+        });
+        let c = cache.message("front", Variant::default(), &second);
+        assert_ne!(a.as_ptr(), c.as_ptr());
+        assert_eq!(FrameMeta::decode(&c[6..38]).map(|m| m.seq), Ok(2));
     }
 }
