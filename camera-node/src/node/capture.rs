@@ -129,6 +129,10 @@ fn frame_of(sink: &AppSink, sample: &gst::Sample) -> Option<CapturedFrame> {
     let now_ns = unix_now_ns();
     let buffer = sample.buffer()?;
     let map = buffer.map_readable().ok()?;
+    // Copied, not wrapped (`Bytes::from_owner` on the mapped buffer would avoid the copy):
+    // v4l2src and nvjpegenc hand out buffers from small pools, and the latest frame is kept
+    // for the snapshot queryable and in zenoh's queues, so holding pool buffers could starve
+    // capture. One memcpy of a JPEG is small next to encoding it.
     let jpeg = Bytes::copy_from_slice(map.as_slice());
     let caps_size = sample.caps().and_then(|caps| {
         let structure = caps.structure(0)?;
