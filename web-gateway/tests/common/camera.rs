@@ -1,5 +1,6 @@
 //! Synthetic camera node: zenoh session, liveliness token, info queryable, drawn frames.
 
+use super::queries::{serve_info, serve_snapshot};
 use bytes::Bytes;
 use camera_node::info::{CameraInfo, CaptureState};
 use camera_node::keys::CameraKeys;
@@ -337,65 +338,4 @@ async fn publish_frames(
 }
 
 /// The last published frame, for the snapshot queryable.
-type Latest = Arc<Mutex<Option<(Bytes, FrameMeta)>>>;
-
-/// Answers `<prefix>/<camera>/jpeg` queries with the last frame, like the real node.
-async fn serve_snapshot(
-    session: zenoh::Session,
-    keys: CameraKeys,
-    latest: Latest,
-    stop: CancellationToken,
-) {
-    let Ok(queryable) = session.declare_queryable(keys.jpeg()).await else {
-        return;
-    };
-    loop {
-        let query = tokio::select! {
-            _ = stop.cancelled() => break,
-            query = queryable.recv_async() => match query { Ok(query) => query, Err(_) => break },
-        };
-        let frame = latest.lock().expect("latest frame").clone();
-        if let Some((jpeg, meta)) = frame {
-            let _ = query
-                .reply(keys.jpeg(), jpeg.to_vec())
-                .encoding(Encoding::IMAGE_JPEG)
-                .attachment(meta.encode().to_vec())
-                .await;
-        }
-    }
-}
-
-async fn serve_info(
-    session: zenoh::Session,
-    keys: CameraKeys,
-    options: CameraOptions,
-    published: Arc<AtomicU64>,
-    stop: CancellationToken,
-) {
-    let Ok(queryable) = session.declare_queryable(keys.info()).await else {
-        return;
-    };
-    loop {
-        let query = tokio::select! {
-            _ = stop.cancelled() => break,
-            query = queryable.recv_async() => match query { Ok(query) => query, Err(_) => break },
-        };
-        let info = CameraInfo {
-            camera: options.id.clone(),
-            source: "test".into(),
-            pipeline: "synthetic (web-gateway tests)".into(),
-            width: options.width,
-            height: options.height,
-            fps: options.fps,
-            encoder: "image-rs".into(),
-            quality: 80,
-            state: CaptureState::Running,
-            frames_published: published.load(Ordering::SeqCst),
-            restarts: 0,
-            last_error: None,
-            node_version: "test".into(),
-        };
-        let json = serde_json::to_vec(&info).expect("info json");
-        let _ = query.reply(keys.info(), json).await;
-    }
-}
+pub(super) type Latest = Arc<Mutex<Option<(Bytes, FrameMeta)>>>;

@@ -12,6 +12,7 @@
 mod camera;
 mod gateway;
 mod mjpeg;
+mod queries;
 
 pub use camera::{draw_frame, free_port, jpeg_size, pad_jpeg, CameraOptions, SyntheticCamera};
 pub use gateway::Gateway;
