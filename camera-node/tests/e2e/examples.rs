@@ -48,14 +48,17 @@ fn check_frame_lines(output: &str, count: usize, size: &str) {
     }
 }
 
-#[test]
-fn rust_subscribe_example_prints_frames() {
+/// Runs an example `program [args…] <connect flag> <node endpoint> --count 10 --timeout 25`
+/// against a test-source node of `width`x`height`, and returns its output after checking it
+/// succeeded and printed ten increasing frames of that size.
+fn run_example(mut program: Command, connect_flag: &str, width: u32, height: u32) -> String {
+    let (width, height) = (width.to_string(), height.to_string());
     let node = Node::spawn(&[
-        "--source", "test", "--camera", "ex", "--width", "320", "--height", "240",
+        "--source", "test", "--camera", "ex", "--width", &width, "--height", &height,
     ]);
     let (status, stdout, stderr) = run_bounded(
-        Command::new(example_binary()).args([
-            "--zenoh-connect",
+        program.args([
+            connect_flag,
             &node.endpoint,
             "--count",
             "10",
@@ -69,7 +72,13 @@ fn rust_subscribe_example_prints_frames() {
         "{stdout}\n{stderr}\nnode:\n{}",
         node.stderr()
     );
-    check_frame_lines(&stdout, 10, "320x240");
+    check_frame_lines(&stdout, 10, &format!("{width}x{height}"));
+    stdout
+}
+
+#[test]
+fn rust_subscribe_example_prints_frames() {
+    run_example(Command::new(example_binary()), "--zenoh-connect", 320, 240);
 }
 
 fn python_has_zenoh() -> bool {
@@ -91,28 +100,10 @@ fn python_example_decodes_frames_from_the_rust_node() {
         eprintln!("SKIPPED python_example_decodes_frames_from_the_rust_node: python3 cannot `import zenoh` (pip install eclipse-zenoh)");
         return;
     }
-    let node = Node::spawn(&[
-        "--source", "test", "--camera", "ex", "--width", "160", "--height", "120",
-    ]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python/subscribe.py");
-    let (status, stdout, stderr) = run_bounded(
-        Command::new("python3").args([
-            script,
-            "--connect",
-            &node.endpoint,
-            "--count",
-            "10",
-            "--timeout",
-            "25",
-        ]),
-        DEADLINE,
-    );
-    assert!(
-        status.success(),
-        "{stdout}\n{stderr}\nnode:\n{}",
-        node.stderr()
-    );
-    check_frame_lines(&stdout, 10, "160x120");
+    let mut python = Command::new("python3");
+    python.arg(script);
+    let stdout = run_example(python, "--connect", 160, 120);
     assert!(
         stdout.lines().all(|line| line.ends_with("jpeg=True")),
         "{stdout}"
