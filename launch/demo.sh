@@ -16,9 +16,11 @@
 #   GATEWAY_LISTEN=HOST:PORT    gateway HTTP address (default 127.0.0.1:8080)
 #   DEMO_ZENOH_ENDPOINT=tcp/127.0.0.1:PORT   zenoh port between the two (default: their
 #                               built-in defaults, tcp/127.0.0.1:7447)
-#   DEMO_PROFILE=release|debug  cargo profile to build and run (default release)
+#   DEMO_PROFILE=release|dev    cargo profile to build and run (default release; also profiling)
 #   DEMO_START_TIMEOUT=S        seconds to wait for the first frame (default 60)
-#   DEMO_LOG_DIR=DIR            where the two logs go (default: a new temporary directory)
+#   DEMO_LOG_DIR=DIR            where the two logs go (default: a temporary directory, deleted
+#                               when the demo stops cleanly and kept, with its path printed,
+#                               when it fails)
 #   DEMO_SKIP_INSTALL=1         do not check or install system packages
 set -euo pipefail
 
@@ -49,9 +51,9 @@ case "$PAIR_SECONDS" in
   '' | *[!0-9]*) [ -z "$PAIR_SECONDS" ] || { echo "--duration/DEMO_SECONDS must be whole seconds" >&2; exit 2; } ;;
 esac
 case "$PROFILE" in
-  release) build_flags=(--release) ;;
-  debug) build_flags=() ;;
-  *) echo "DEMO_PROFILE must be release or debug" >&2; exit 2 ;;
+  release | dev | profiling) ;;
+  debug) PROFILE=dev ;;
+  *) echo "DEMO_PROFILE must be release, dev or profiling" >&2; exit 2 ;;
 esac
 
 pair_install_traps
@@ -68,10 +70,9 @@ if port_in_use "$LISTEN"; then
 fi
 
 pair_log "building ($PROFILE)..."
-cargo build "${build_flags[@]}" -p camera-node -p web-gateway --bins
-target=$(cargo_target_dir)
-CAMERA_BIN="$target/$PROFILE/camera-node"
-GATEWAY_BIN="$target/$PROFILE/web-gateway"
+bin_dir=$(build_bins "$PROFILE")
+CAMERA_BIN="$bin_dir/camera-node"
+GATEWAY_BIN="$bin_dir/web-gateway"
 
 CAMERA_ARGS=(--source "$SOURCE")
 GATEWAY_ARGS=(--listen "$LISTEN")
@@ -86,7 +87,12 @@ case "$host" in 0.0.0.0 | '[::]' | '') host=127.0.0.1 ;; esac
 PAIR_URL="http://$host:$port"
 PAIR_CAMERA=front
 PAIR_START_TIMEOUT=${DEMO_START_TIMEOUT:-60}
-PAIR_LOG_DIR=${DEMO_LOG_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/robot-camera-demo.XXXXXX")}
+if [ -n "${DEMO_LOG_DIR:-}" ]; then
+  PAIR_LOG_DIR=$DEMO_LOG_DIR
+else
+  PAIR_LOG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/robot-camera-demo.XXXXXX")
+  PAIR_LOG_DIR_IS_TEMP=1
+fi
 
 pair_start
 pair_wait_ready

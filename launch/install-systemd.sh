@@ -63,11 +63,12 @@ if [ -z "$destdir" ] && [ "$(id -u)" -ne 0 ]; then
 fi
 log() { printf '[install] %s\n' "$*" >&2; }
 
-if [ -z "$bin_dir" ]; then
-  packages=()
-  for binary in "${binaries[@]}"; do packages+=(-p "$binary"); done
+if [ -z "$bin_dir" ] && [ "$role" = robot ]; then
+  # The same build as demo.sh and robot.sh, so one made by them is reused.
+  bin_dir=$(cd "$ROOT" && build_bins release)
+elif [ -z "$bin_dir" ]; then
   # A base station builds only the gateway, which needs no GStreamer.
-  (cd "$ROOT" && cargo build --release "${packages[@]}" --bins)
+  (cd "$ROOT" && cargo build --release -p web-gateway --bins)
   bin_dir=$(cd "$ROOT" && cargo_target_dir)/release
 fi
 

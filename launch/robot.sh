@@ -52,10 +52,9 @@ if ! gst-inspect-1.0 --exists nvarguscamerasrc 2>/dev/null; then
 fi
 
 pair_log "building (release)..."
-cargo build --release -p camera-node -p web-gateway --bins
-target=$(cargo_target_dir)
-CAMERA_BIN="$target/release/camera-node"
-GATEWAY_BIN="$target/release/web-gateway"
+bin_dir=$(build_bins release)
+CAMERA_BIN="$bin_dir/camera-node"
+GATEWAY_BIN="$bin_dir/web-gateway"
 CAMERA_ARGS=(--config "$camera_config" --zenoh-config "$zenoh_config")
 # The gateway keeps its embedded zenoh default (connect to tcp/127.0.0.1:7447), which reaches
 # the camera node over loopback since robot.json5 listens on every interface.

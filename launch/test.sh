@@ -10,8 +10,8 @@
 # checks that no process of it is left.
 #
 # Environment (all optional):
-#   TEST_DEMO_PROFILE=release|debug   profile the demo is built in (default release, as users run it)
-#   TEST_STEPS="cargo profiles install demo"   which steps to run (default all)
+#   TEST_DEMO_PROFILE=release|dev     profile the demo is built in (default release, as users run it)
+#   TEST_STEPS="cargo profiles install fakejetson demo"   which steps to run (default all)
 #   TEST_SKIP_DEMO=1                  leave out the demo step
 #   TEST_SKIP_INSTALL=1               do not check or install system packages
 set -euo pipefail
@@ -231,11 +231,12 @@ install_check() {
 }
 
 # Which steps to run (all by default); e.g. TEST_STEPS=demo ./launch/test.sh while iterating.
-STEPS=${TEST_STEPS:-cargo profiles install demo}
+STEPS=${TEST_STEPS:-cargo profiles install fakejetson demo}
 has_step() { [[ " $STEPS " == *" $1 "* ]]; }
 
 if [ "${TEST_SKIP_INSTALL:-0}" != 1 ]; then
-  step "system packages" ensure_apt_packages "${DEPS_BUILD_PACKAGES[@]}" "${DEPS_BROWSER_PACKAGES[@]}"
+  step "system packages" ensure_apt_packages "${DEPS_BUILD_PACKAGES[@]}" "${DEPS_BROWSER_PACKAGES[@]}" \
+    "${DEPS_FAKE_JETSON_PACKAGES[@]}"
   step "zenoh-python" ensure_python_zenoh
 fi
 ensure_rust
@@ -247,6 +248,13 @@ if has_step profiles; then
 fi
 if has_step install; then
   step "install-systemd.sh into a staging directory" install_check
+fi
+if has_step fakejetson; then
+  # The Argus path (nvarguscamerasrc -> nvvidconv -> nvjpegenc) on fake elements; same build
+  # flags as the cargo step, so nothing is recompiled.
+  step "fake Jetson: Argus pipeline, nvjpegenc, recovery from fail and stall" \
+    env FAKE_JETSON_SKIP_INSTALL=1 "$ROOT/launch/fake-jetson.sh" \
+    cargo test --workspace --test e2e fake_jetson -- --ignored
 fi
 if has_step demo && [ "${TEST_SKIP_DEMO:-0}" != 1 ]; then
   step "demo: moving picture in a browser, clean Ctrl+C" demo_check

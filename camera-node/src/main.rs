@@ -33,8 +33,14 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = NodeConfig::load(&cli)?;
     if cli.print_pipeline {
-        let plan = node::plan(&config)?;
+        let (plan, missing) = node::plan(&config)?;
         tracing::info!(source = plan.kind.as_str(), reason = %plan.reason, encoder = %plan.encoder);
+        for element in &missing {
+            tracing::warn!(
+                "this pipeline cannot run here: {}",
+                node::source::element_hint(element)
+            );
+        }
         writeln!(std::io::stdout(), "{}", plan.launch)?;
         return Ok(());
     }

@@ -13,6 +13,10 @@ DEPS_BUILD_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools
 )
+# The fake Jetson elements (launch/fake-jetson.sh): Python GStreamer elements, loaded by
+# gst-python's plugin loader into Debian's /usr/bin/python3.
+# shellcheck disable=SC2034
+DEPS_FAKE_JETSON_PACKAGES=(python3-gst-1.0 gstreamer1.0-python3-plugin-loader gstreamer1.0-tools)
 # Only for the headless-browser test.
 # shellcheck disable=SC2034
 DEPS_BROWSER_PACKAGES=(chromium chromium-driver)
@@ -80,6 +84,12 @@ ensure_python_zenoh() {
   if python3 -c 'import zenoh, zenoh.ext' >/dev/null 2>&1; then
     return 0
   fi
+  deps_log "installing $DEPS_PYTHON_ZENOH for $(command -v python3)"
+  pip_install "$DEPS_PYTHON_ZENOH"
+}
+
+# pip_install REQUIREMENT... — into the python3 on PATH, with pip installed first if missing.
+pip_install() {
   if ! python3 -m pip --version >/dev/null 2>&1; then
     ensure_apt_packages python3-pip
   fi
@@ -90,8 +100,7 @@ ensure_python_zenoh() {
     && [ -z "${VIRTUAL_ENV:-}" ]; then
     pip_flags+=(--break-system-packages)
   fi
-  deps_log "installing $DEPS_PYTHON_ZENOH for $(command -v python3)"
-  python3 -m pip install -q "${pip_flags[@]}" "$DEPS_PYTHON_ZENOH"
+  python3 -m pip install -q "${pip_flags[@]}" "$@"
 }
 
 # GStreamer elements the test source needs; a clear message beats a pipeline error later.

@@ -10,6 +10,17 @@ cargo_target_dir() {
     | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p'
 }
 
+# build_bins PROFILE — builds both binaries and prints the directory they are in. Every script
+# that runs them (demo.sh, robot.sh, test.sh's demo step, install-systemd.sh, package.sh) builds
+# them with this same command, so a build made by one is reused as it is by the others.
+build_bins() {
+  local profile=$1
+  cargo build --profile "$profile" -p camera-node -p web-gateway --bins >&2 || return 1
+  # cargo names the dev profile's directory "debug".
+  [ "$profile" != dev ] || profile=debug
+  echo "$(cargo_target_dir)/$profile"
+}
+
 # A free TCP port on loopback (the kernel picks it; the socket is closed before we return).
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -14,6 +14,7 @@
 #   PAIR_SECONDS                   empty: run until Ctrl+C; N: stop after N seconds
 #   PAIR_START_TIMEOUT             seconds to wait for the first frame
 #   PAIR_LOG_DIR                   where camera-node.log and web-gateway.log go
+#   PAIR_LOG_DIR_IS_TEMP           1: PAIR_LOG_DIR is ours, deleted after a clean stop
 
 PAIR_CAMERA_PID=""
 PAIR_GATEWAY_PID=""
@@ -38,8 +39,10 @@ pair_cleanup() {
   stop_pid "$PAIR_GATEWAY_PID" web-gateway 5 || status_gateway=$?
   stop_pid "$PAIR_CAMERA_PID" camera-node 5 || status_camera=$?
   if [ "$PAIR_STARTED" -eq 1 ]; then
-    if [ "$status_gateway" -eq 0 ] && [ "$status_camera" -eq 0 ]; then
+    if [ "$status_gateway" -eq 0 ] && [ "$status_camera" -eq 0 ] && [ "$rc" -eq 0 ]; then
       pair_log "stopped camera-node (pid $PAIR_CAMERA_PID) and web-gateway (pid $PAIR_GATEWAY_PID) cleanly"
+      # A clean run's logs are of no further use; a failed run's are kept for reading.
+      [ "${PAIR_LOG_DIR_IS_TEMP:-0}" != 1 ] || rm -rf "$PAIR_LOG_DIR"
     else
       pair_log "exit status: camera-node $status_camera, web-gateway $status_gateway (logs in $PAIR_LOG_DIR)"
       [ "$rc" -ne 0 ] || rc=1

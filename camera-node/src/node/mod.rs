@@ -77,13 +77,56 @@ pub async fn run(
     }
 }
 
-/// The pipeline `run` would start, for `--print-pipeline`.
-pub fn plan(config: &NodeConfig) -> Result<source::PipelinePlan, capture::BuildError> {
+/// The pipeline `run` would start, for `--print-pipeline`, and the elements it uses that this
+/// machine lacks. The string is built as if they existed, so that the Argus pipeline can be read
+/// on any machine; the caller warns about the missing ones.
+pub fn plan(
+    config: &NodeConfig,
+) -> Result<(source::PipelinePlan, Vec<String>), capture::BuildError> {
     gst::init().map_err(|error| capture::BuildError::Parse {
         launch: String::new(),
         message: error.to_string(),
     })?;
-    Ok(source::plan(config, &probe::GstEnvironment)?)
+    let mut env = AssumeMissing {
+        real: probe::GstEnvironment,
+        assumed: Vec::new(),
+    };
+    loop {
+        match source::plan(config, &env) {
+            // Each round assumes one more element, so this ends after at most one round per
+            // element the pipeline names.
+            Err(source::SourceError::MissingElement { name, .. })
+                if !env.assumed.contains(&name) =>
+            {
+                env.assumed.push(name);
+            }
+            result => return Ok((result?, env.assumed)),
+        }
+    }
+}
+
+/// This machine, except that the `assumed` elements exist: only elements a resolved source
+/// requires are added, so `auto`'s choice and the encoder choice still follow the real machine.
+struct AssumeMissing {
+    real: probe::GstEnvironment,
+    assumed: Vec<String>,
+}
+
+impl source::Environment for AssumeMissing {
+    fn has_element(&self, name: &str) -> bool {
+        self.assumed.iter().any(|assumed| assumed == name) || self.real.has_element(name)
+    }
+
+    fn device_exists(&self, path: &std::path::Path) -> bool {
+        self.real.device_exists(path)
+    }
+
+    fn device_caps(
+        &self,
+        device: &std::path::Path,
+    ) -> Result<Vec<source::OfferedFormat>, source::SourceError> {
+        self.real.device_caps(device)
+    }
 }
 
 fn initial_info(config: &NodeConfig) -> CameraInfo {

@@ -4,5 +4,6 @@
 mod common;
 mod examples;
 mod failures;
+mod fake_jetson;
 mod frames;
 mod multi_node;

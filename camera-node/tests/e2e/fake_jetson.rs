@@ -1,0 +1,152 @@
+//! The Argus path without a Jetson: `camera-node --source auto` under `./launch/fake-jetson.sh`,
+//! whose `nvarguscamerasrc`, `nvvidconv` and `nvjpegenc` follow NVIDIA's properties and pad
+//! templates (including `memory:NVMM`), so the real Argus launch string must parse and
+//! negotiate. Ignored in a plain `cargo test` (the fakes need Debian's python3-gst-1.0);
+//! launch/test.sh runs it as
+//! `./launch/fake-jetson.sh cargo test --workspace --test e2e fake_jetson -- --ignored`.
+
+use crate::common::{session_to, wait_for_info, Node, DEADLINE};
+use camera_node::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
+use std::path::PathBuf;
+use std::time::Instant;
+
+const CAMERA: &str = "csi";
+const CONFIG: &str = r#"
+camera = "csi"
+source = "auto"
+width = 320
+height = 240
+fps = 15
+quality = 60
+# 15 frames at 15 fps: a stall is noticed after 1 s.
+stall_frames = 15
+
+[argus]
+sensor_id = 1
+capture_width = 640
+capture_height = 480
+flip_method = 2
+"#;
+const ARGUS_LAUNCH: &str = "nvarguscamerasrc sensor-id=1 ! \
+    video/x-raw(memory:NVMM),width=640,height=480,framerate=15/1 ! nvvidconv flip-method=2 ! \
+    video/x-raw(memory:NVMM),width=320,height=240,format=I420 ! nvjpegenc quality=60 ! \
+    appsink name=sink max-buffers=1 drop=true sync=false";
+
+/// The fake source's control file, written by the test to inject faults.
+struct Control(PathBuf);
+
+impl Control {
+    fn from_env() -> Control {
+        let path = std::env::var_os("FAKE_JETSON_CONTROL")
+            .expect("FAKE_JETSON_CONTROL unset: run under ./launch/fake-jetson.sh");
+        let control = Control(PathBuf::from(path));
+        control.set("run");
+        control
+    }
+
+    fn set(&self, word: &str) {
+        std::fs::write(&self.0, word).expect("write the fake Jetson control file");
+    }
+}
+
+impl Drop for Control {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.0, "run");
+    }
+}
+
+/// Waits for a frame newer than `after_seq`; returns its (seq, generation, width, height).
+async fn next_frame(
+    subscriber: &FrameSubscriber,
+    after_seq: u64,
+    node: &Node,
+) -> (u64, u32, u32, u32) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let sample = tokio::time::timeout(left, subscriber.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no frame within {DEADLINE:?}:\n{}", node.stderr()))
+            .expect("subscriber open");
+        let frame = sample.frame.expect("a valid frame");
+        if frame.meta.seq <= after_seq {
+            continue;
+        }
+        let decoded = image::load_from_memory(&frame.jpeg).expect("frame is a JPEG");
+        return (
+            frame.meta.seq,
+            frame.meta.generation,
+            decoded.width(),
+            decoded.height(),
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the fake Jetson elements: run under ./launch/fake-jetson.sh"]
+async fn fake_jetson_argus_pipeline_publishes_and_recovers_from_fail_and_stall() {
+    let control = Control::from_env();
+    let config = std::env::temp_dir().join(format!("fake-jetson-{}.toml", std::process::id()));
+    std::fs::write(&config, CONFIG).expect("write config");
+    let node = Node::spawn(&["--config", config.to_str().expect("utf-8 path")]);
+    let session = session_to(&node.endpoint).await;
+    let keys = CameraKeys::new("camera", CAMERA).expect("keys");
+    let subscriber = FrameSubscriber::declare(&session, "camera", Cameras::One(CAMERA.into()), 8)
+        .await
+        .expect("subscriber");
+
+    // auto picks Argus, the real launch string negotiates, the hardware encoder is reported.
+    let info = wait_for_info(&session, &keys, "running", |info| {
+        info.state == CaptureState::Running && info.frames_published > 0
+    })
+    .await;
+    assert_eq!(info.source, "argus", "{info:?}");
+    assert_eq!(info.encoder, "nvjpegenc", "{info:?}");
+    assert_eq!(info.pipeline, ARGUS_LAUNCH);
+    assert!(
+        node.stderr()
+            .contains("auto: nvarguscamerasrc is available"),
+        "{}",
+        node.stderr()
+    );
+    let (seq, first_generation, width, height) = next_frame(&subscriber, 0, &node).await;
+    assert_eq!((width, height), (320, 240), "nvvidconv must scale");
+
+    // Argus fails: the node restarts the pipeline, then streams again once the source works.
+    control.set("fail");
+    let failed = wait_for_info(&session, &keys, "a restart after the failure", |info| {
+        info.restarts >= 1
+    })
+    .await;
+    let error = failed.last_error.clone().unwrap_or_default();
+    assert!(error.contains("CaptureSession"), "{failed:?}");
+    control.set("run");
+    let (seq, generation, _, _) = next_frame(&subscriber, seq, &node).await;
+    assert!(
+        generation > first_generation,
+        "frames after recovery come from a new pipeline"
+    );
+
+    // Argus stalls (the pipeline stays up, frames stop): only the watchdog can notice.
+    control.set("stall");
+    let stalled = wait_for_info(&session, &keys, "a restart after the stall", |info| {
+        info.restarts > failed.restarts
+            && info
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("stalled"))
+    })
+    .await;
+    control.set("run");
+    let (_, after_stall, _, _) = next_frame(&subscriber, seq, &node).await;
+    assert!(after_stall > generation, "{stalled:?}");
+    let running = wait_for_info(&session, &keys, "running again", |info| {
+        info.state == CaptureState::Running
+    })
+    .await;
+    assert_eq!(running.encoder, "nvjpegenc");
+
+    drop(subscriber);
+    session.close().await.expect("close");
+    let _ = std::fs::remove_file(&config);
+}
