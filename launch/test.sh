@@ -11,7 +11,7 @@
 #
 # Environment (all optional):
 #   TEST_DEMO_PROFILE=release|dev     profile the demo is built in (default release, as users run it)
-#   TEST_STEPS="cargo profiles install fakejetson demo"   which steps to run (default all)
+#   TEST_STEPS="cargo profiles install fakejetson demo package"   which steps to run (default all)
 #   TEST_SKIP_DEMO=1                  leave out the demo step
 #   TEST_SKIP_INSTALL=1               do not check or install system packages
 set -euo pipefail
@@ -230,8 +230,30 @@ install_check() {
   return "$status"
 }
 
+# ./launch/package.sh for this machine's architecture: the .deb files hold what the units
+# need, declare GStreamer >= 1.14, and their binaries are stripped and <= 25 MB (package.sh
+# refuses bigger ones). Runs after the demo, whose release build it reuses.
+package_check() {
+  local dist deb status=0 listing
+  PACKAGE_SKIP_INSTALL=1 "$ROOT/launch/package.sh" --arch amd64 || return 1
+  dist=$(cargo_target_dir)/dist
+  deb=$dist/camera-node_$(dpkg-deb -f "$(ls "$dist"/camera-node_*_amd64.deb | head -n 1)" Version)_amd64.deb
+  listing=$(dpkg-deb -c "$deb")
+  for file in ./usr/bin/camera-node ./lib/systemd/system/camera-node.service ./etc/robot-camera/camera-node.toml \
+    ./etc/robot-camera/zenoh/robot.json5; do
+    grep -q " $file\$" <<<"$listing" || { log "$(basename "$deb") lacks $file"; status=1; }
+  done
+  dpkg-deb -f "$deb" Depends | grep -q 'libgstreamer1.0-0 (>= 1.14)' || { log "camera-node does not depend on GStreamer >= 1.14"; status=1; }
+  dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -q 'postinst' || { log "camera-node has no postinst (system user)"; status=1; }
+  listing=$(dpkg-deb -c "${deb/camera-node/web-gateway}")
+  for file in ./usr/bin/web-gateway ./lib/systemd/system/web-gateway.service ./etc/robot-camera/web-gateway.env; do
+    grep -q " $file\$" <<<"$listing" || { log "web-gateway package lacks $file"; status=1; }
+  done
+  return "$status"
+}
+
 # Which steps to run (all by default); e.g. TEST_STEPS=demo ./launch/test.sh while iterating.
-STEPS=${TEST_STEPS:-cargo profiles install fakejetson demo}
+STEPS=${TEST_STEPS:-cargo profiles install fakejetson demo package}
 has_step() { [[ " $STEPS " == *" $1 "* ]]; }
 
 if [ "${TEST_SKIP_INSTALL:-0}" != 1 ]; then
@@ -258,6 +280,10 @@ if has_step fakejetson; then
 fi
 if has_step demo && [ "${TEST_SKIP_DEMO:-0}" != 1 ]; then
   step "demo: moving picture in a browser, clean Ctrl+C" demo_check
+fi
+
+if has_step package; then
+  step "packages: ./launch/package.sh --arch amd64" package_check
 fi
 
 log "summary:"

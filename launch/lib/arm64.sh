@@ -19,7 +19,8 @@ ARM64_PIP_PACKAGES=(ziglang cargo-zigbuild)
 arm64_log() { printf '[arm64] %s\n' "$*" >&2; }
 
 ensure_arm64_toolchain() {
-  if ! rustup target list --installed | grep -qx "$ARM64_TARGET"; then
+  # Here-strings, not pipes into grep -q: under pipefail a writer cut off early fails the test.
+  if ! grep -qx "$ARM64_TARGET" <<<"$(rustup target list --installed)"; then
     rustup target add "$ARM64_TARGET" || return 1
   fi
   if ! command -v cargo-zigbuild >/dev/null 2>&1 || ! python3 -m ziglang version >/dev/null 2>&1; then
@@ -27,7 +28,7 @@ ensure_arm64_toolchain() {
     pip_install "${ARM64_PIP_PACKAGES[@]}" || return 1
     hash -r
   fi
-  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  if ! grep -qx arm64 <<<"$(dpkg --print-foreign-architectures)"; then
     arm64_log "enabling Debian's arm64 packages (dpkg --add-architecture arm64)"
     deps_as_root dpkg --add-architecture arm64 || return 1
     deps_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
@@ -75,7 +76,7 @@ arm64_build() {
 arm64_check_glibc() {
   local binary newest status=0
   for binary in "$@"; do
-    newest=$(objdump -T "$binary" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V -u | tail -n 1)
+    newest=$(objdump -T "$binary" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V -u | tail -n 1 || true)
     if [ -z "$newest" ]; then
       arm64_log "$binary: no GLIBC symbol versions found (objdump -T failed?)"
       status=1
@@ -97,7 +98,7 @@ arm64_check_gstreamer_features() {
   local tree bad
   tree=$(cargo tree --workspace --all-features -e features --prefix none --target all) || return 1
   grep -q '^gstreamer v' <<<"$tree" || { arm64_log "cargo tree shows no gstreamer crate: check is broken"; return 1; }
-  bad=$(grep -E '^gstreamer[a-z_-]* feature "v1_(1[6-9]|[2-9][0-9])"' <<<"$tree" | sort -u)
+  bad=$(grep -E '^gstreamer[a-z_-]* feature "v1_(1[6-9]|[2-9][0-9])"' <<<"$tree" | sort -u || true)
   if [ -n "$bad" ]; then
     arm64_log "GStreamer API newer than 1.14 is enabled (JetPack 4.6 has 1.14):"
     printf '    %s\n' "$bad" >&2

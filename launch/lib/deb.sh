@@ -20,7 +20,7 @@ deb_log() { printf '[deb] %s\n' "$*" >&2; }
 deb_binary() {
   local size
   install -D -m 0755 "$1" "$2"
-  if readelf -S "$2" | grep -qE '\.symtab|\.debug_'; then
+  if grep -qE '\.symtab|\.debug_' <<<"$(readelf -S "$2")"; then
     # binutils' strip reads only this machine's architecture; zig's objcopy reads any.
     strip --strip-unneeded "$2" 2>/dev/null || python3 -m ziglang objcopy --strip-all "$2" "$2" || return 1
   fi
@@ -35,7 +35,7 @@ deb_binary() {
 # deb_libc_depends BINARY — "libc6 (>= X)" for the newest glibc symbol version it needs.
 deb_libc_depends() {
   local newest
-  newest=$(objdump -T "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V -u | tail -n 1)
+  newest=$(objdump -T "$1" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V -u | tail -n 1 || true)
   echo "libc6 (>= ${newest:-2.27})"
 }
 

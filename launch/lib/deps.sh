@@ -35,8 +35,13 @@ deps_as_root() {
   fi
 }
 
+# deps_is_installed PKG[:ARCH] — an unqualified name means this machine's architecture (or
+# "all"); with arm64 enabled as a foreign architecture dpkg-query lists every instance.
 deps_is_installed() {
-  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+  local arch=${1##*:}
+  [ "$arch" != "$1" ] || arch=$(dpkg --print-architecture)
+  dpkg-query -W -f='${Status} ${Architecture}\n' "$1" 2>/dev/null \
+    | grep -qE "^install ok installed ($arch|all)\$"
 }
 
 # ensure_apt_packages PKG... — installs the missing ones with one apt-get call.
