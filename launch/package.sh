@@ -44,7 +44,7 @@ cd "$ROOT"
 log() { printf '[package] %s\n' "$*" >&2; }
 if [ "${PACKAGE_SKIP_INSTALL:-0}" != 1 ]; then
   ensure_rust
-  ensure_apt_packages "${DEPS_BUILD_PACKAGES[@]}" binutils file
+  ensure_apt_packages "${DEPS_BUILD_PACKAGES[@]}"
 fi
 target=$(cargo_target_dir)
 dist=$target/dist

@@ -13,7 +13,7 @@ ARM64_GLIBC=2.27
 # The arm64 GStreamer/GLib link files (co-installable with the amd64 ones).
 ARM64_DEV_PACKAGES=(libgstreamer1.0-dev:arm64 libglib2.0-dev:arm64 libgstreamer-plugins-base1.0-0:arm64)
 # What the arm64 binaries need to run here under qemu-user (the qemu end-to-end test).
-ARM64_RUN_PACKAGES=(qemu-user-static libc6:arm64 gstreamer1.0-plugins-base:arm64 gstreamer1.0-plugins-good:arm64)
+ARM64_RUN_PACKAGES=(qemu-user-static libc6:arm64 gstreamer1.0-plugins-base:arm64 gstreamer1.0-plugins-good:arm64 file curl)
 ARM64_PIP_PACKAGES=(ziglang cargo-zigbuild)
 
 arm64_log() { printf '[arm64] %s\n' "$*" >&2; }

@@ -25,7 +25,7 @@ deb_binary() {
     strip --strip-unneeded "$2" 2>/dev/null || python3 -m ziglang objcopy --strip-all "$2" "$2" || return 1
   fi
   size=$(stat -c %s "$2")
-  deb_log "$(basename "$2"): $size bytes ($(file -b "$2" | cut -d, -f1-2))"
+  deb_log "$(basename "$2"): $size bytes ($(readelf -h "$2" | sed -n 's/^ *Machine: *//p'))"
   if [ "$size" -gt "$DEB_MAX_BINARY_BYTES" ]; then
     deb_log "$(basename "$2") is larger than $DEB_MAX_BINARY_BYTES bytes: debug info left in the release profile?"
     return 1
