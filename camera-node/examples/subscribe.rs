@@ -1,6 +1,6 @@
 //! Prints one line per received frame: camera, seq, size, bytes and capture-to-receive latency.
 //!
-//! `cargo run -p camera-node --example subscribe -- --count 50` subscribes to every camera
+//! `cargo run --example subscribe -- --count 50` subscribes to every camera
 //! under the prefix; `--camera front` to one. Exits 0 after `--count` frames, 1 if
 //! `--timeout` passes first (so scripts and tests can rely on it).
 #![allow(clippy::print_stdout)]
