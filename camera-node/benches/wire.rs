@@ -1,21 +1,24 @@
 //! Wire-path benchmark: what the protocol costs, without a camera.
 //!
 //! Prints (1) the attachment codec's cost per frame and (2) put → receive latency,
-//! throughput and CPU per frame of JPEG-sized payloads between two zenoh sessions on one
-//! host: over loopback TCP, the path every camera-node → subscriber frame takes today, and,
-//! when built with `--features shm`, over zenoh shared memory (the payload copied from heap
-//! into an SHM buffer per frame, as a GStreamer-fed node would have to). Run with
+//! throughput and CPU per frame of JPEGs padded to typical sizes, published with the library's
+//! `FramePublisher` (with `Block` congestion control, so that no frame is lost) to a
+//! `FrameSubscriber` in a second zenoh session on one host: over loopback TCP, the path every
+//! camera-node → subscriber frame takes today, and, when built with `--features shm`, over
+//! zenoh shared memory (the payload copied from heap into an SHM buffer per frame, as a
+//! GStreamer-fed node would have to). Run with
 //! `cargo bench -p camera-node --bench wire [--features shm]` (add `-- --quick` for a short
 //! run). Figures are recorded in docs/benchmarks.md.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 use bytes::Bytes;
+use camera_node::info::CameraInfo;
 use camera_node::subscriber::{Cameras, FrameSubscriber};
-use camera_node::{CameraKeys, FrameMeta};
+use camera_node::{CameraKeys, FrameMeta, FramePublisher, PublisherOptions};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use zenoh::bytes::{Encoding, ZBytes};
+use test_support::{draw_frame, free_port, pad_jpeg};
 use zenoh::qos::CongestionControl;
 
 /// How the payload travels from the publishing session to the subscribing one.
@@ -65,28 +68,105 @@ impl Wire {
     }
 }
 
-/// Turns the heap JPEG into what gets put: a refcount bump for TCP, a copy into SHM otherwise.
+/// The picture every frame carries, padded with JPEG comments to the row's size.
+const PICTURE: (u32, u32) = (320, 240);
+
+/// Puts frames: the library's publisher for heap payloads (zenoh copies them into SHM
+/// itself when enabled), or, for the explicit-SHM row the library does not offer, a plain
+/// zenoh publisher given an SHM buffer per frame with the same attachment.
 #[derive(Debug)]
-struct Sender {
+enum Sender {
+    Library(FramePublisher),
     #[cfg(feature = "shm")]
-    pool: Option<shm::Pool>,
+    Explicit {
+        publisher: zenoh::pubsub::Publisher<'static>,
+        pool: shm::Pool,
+        seq: u64,
+    },
 }
 
 impl Sender {
     #[cfg_attr(not(feature = "shm"), allow(unused_variables))]
-    fn new(wire: Wire, size: usize) -> Self {
-        Self {
+    async fn declare(wire: Wire, session: &zenoh::Session, keys: &CameraKeys, size: usize) -> Self {
+        #[cfg(feature = "shm")]
+        if wire == Wire::ShmExplicit {
+            let publisher = session
+                .declare_publisher(keys.jpeg())
+                .encoding(zenoh::bytes::Encoding::IMAGE_JPEG)
+                .congestion_control(CongestionControl::Block)
+                .await
+                .unwrap();
+            let pool = shm::Pool::new(size);
+            return Self::Explicit {
+                publisher,
+                pool,
+                seq: 0,
+            };
+        }
+        let options = PublisherOptions {
+            congestion_control: CongestionControl::Block,
+            ..PublisherOptions::default()
+        };
+        let info = CameraInfo::new(keys.camera(), "bench");
+        Self::Library(
+            FramePublisher::declare(session, keys, info, options)
+                .await
+                .unwrap(),
+        )
+    }
+
+    async fn matching(&self) -> bool {
+        match self {
+            Self::Library(publisher) => publisher.has_subscribers().await.unwrap(),
             #[cfg(feature = "shm")]
-            pool: (wire == Wire::ShmExplicit).then(|| shm::Pool::new(size)),
+            Self::Explicit { publisher, .. } => {
+                publisher.matching_status().await.unwrap().matching()
+            }
         }
     }
 
-    async fn payload(&self, jpeg: &Bytes) -> ZBytes {
-        #[cfg(feature = "shm")]
-        if let Some(pool) = &self.pool {
-            return pool.copy_in(jpeg).await.into();
+    /// Frames put so far, i.e. the `seq` of the next one.
+    fn published(&self) -> u64 {
+        match self {
+            Self::Library(publisher) => publisher.published(),
+            #[cfg(feature = "shm")]
+            Self::Explicit { seq, .. } => *seq,
         }
-        jpeg.clone().into()
+    }
+
+    /// Puts one frame stamped now; for SHM the copy into shared memory is part of its cost.
+    async fn put(&mut self, jpeg: &Bytes) {
+        let now = camera_node::meta::unix_now_ns();
+        let (width, height) = PICTURE;
+        match self {
+            Self::Library(publisher) => {
+                publisher
+                    .publish(jpeg.clone(), width, height, now)
+                    .await
+                    .unwrap();
+            }
+            #[cfg(feature = "shm")]
+            Self::Explicit {
+                publisher,
+                pool,
+                seq,
+            } => {
+                let meta = FrameMeta {
+                    seq: *seq,
+                    capture_ts_ns: now,
+                    width,
+                    height,
+                    generation: 1,
+                    online: true,
+                };
+                publisher
+                    .put(pool.copy_in(jpeg).await)
+                    .attachment(meta.encode().to_vec())
+                    .await
+                    .unwrap();
+                *seq += 1;
+            }
+        }
     }
 }
 
@@ -124,11 +204,6 @@ mod shm {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// CPU time of every live thread of this process (publisher and subscriber sessions both).
 fn process_cpu_ns() -> u64 {
     std::fs::read_dir("/proc/self/task")
@@ -156,42 +231,28 @@ fn codec(iterations: u64) {
     println!("attachment encode+decode: {per:.1} ns/frame ({iterations} iterations)");
 }
 
-/// A JPEG-shaped payload (SOI … EOI) so the receiver's completeness check passes.
+/// A real JPEG of [`PICTURE`]'s size padded to `size` bytes.
 fn payload(size: usize) -> Bytes {
-    let mut jpeg = vec![0x5Au8; size];
-    jpeg[..2].copy_from_slice(&[0xFF, 0xD8]);
-    jpeg[size - 2..].copy_from_slice(&[0xFF, 0xD9]);
-    Bytes::from(jpeg)
-}
-
-fn meta(seq: u64) -> FrameMeta {
-    FrameMeta {
-        seq,
-        capture_ts_ns: camera_node::meta::unix_now_ns(),
-        width: 1280,
-        height: 720,
-        generation: 1,
-        online: true,
-    }
+    let (width, height) = PICTURE;
+    let jpeg = draw_frame(width, height, [40, 80, 120], 1);
+    let padding = size
+        .checked_sub(jpeg.len() + 4)
+        .expect("payload larger than the picture");
+    Bytes::from(pad_jpeg(&jpeg, padding))
 }
 
 /// Puts warm-up frames until one arrives on the path this row claims: zenoh creates its
 /// implicit SHM pool in the background on the first large put, which goes over TCP.
 async fn warm_up(
     wire: Wire,
-    publisher: &zenoh::pubsub::Publisher<'_>,
-    sender: &Sender,
+    sender: &mut Sender,
     jpeg: &Bytes,
     subscriber: &FrameSubscriber,
     probe: &zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
 ) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        publisher
-            .put(sender.payload(jpeg).await)
-            .attachment(meta(u64::MAX).encode().to_vec())
-            .await
-            .unwrap();
+        sender.put(jpeg).await;
         let sample = probe.recv_async().await.unwrap();
         subscriber.recv().await.unwrap().frame.unwrap();
         #[cfg(feature = "shm")]
@@ -244,22 +305,17 @@ async fn latency(wire: Wire, size: usize, frames: u64, interval: Duration) -> Ru
         .declare_subscriber(keys.jpeg())
         .await
         .unwrap();
-    let publisher = publisher_session
-        .declare_publisher(keys.jpeg())
-        .encoding(Encoding::IMAGE_JPEG)
-        .congestion_control(CongestionControl::Block)
-        .await
-        .unwrap();
+    let mut sender = Sender::declare(wire, &publisher_session, &keys, size).await;
     // Wait until the subscription has propagated: the matching status is the event for it.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !publisher.matching_status().await.unwrap().matching() {
+    while !sender.matching().await {
         assert!(Instant::now() < deadline, "subscriber never matched");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let jpeg = payload(size);
-    let sender = Sender::new(wire, size);
-    warm_up(wire, &publisher, &sender, &jpeg, &subscriber, &probe).await;
+    warm_up(wire, &mut sender, &jpeg, &subscriber, &probe).await;
     drop(probe);
+    let last_seq = sender.published() + frames - 1;
 
     let receiver = tokio::spawn(async move {
         let mut latencies = Vec::new();
@@ -269,7 +325,7 @@ async fn latency(wire: Wire, size: usize, frames: u64, interval: Duration) -> Ru
             let frame = received.frame.unwrap();
             let now = camera_node::meta::unix_now_ns();
             latencies.push(now.saturating_sub(frame.meta.capture_ts_ns));
-            if frame.meta.seq + 1 == frames {
+            if frame.meta.seq == last_seq {
                 break;
             }
         }
@@ -282,14 +338,8 @@ async fn latency(wire: Wire, size: usize, frames: u64, interval: Duration) -> Ru
     let idle_per_interval = process_cpu_ns().saturating_sub(idle_start) as f64 / 30e3;
     let cpu_start = process_cpu_ns();
     let start = Instant::now();
-    for seq in 0..frames {
-        // The timestamp is taken before the SHM copy: that copy is part of the frame's cost.
-        let attachment = meta(seq).encode().to_vec();
-        publisher
-            .put(sender.payload(&jpeg).await)
-            .attachment(attachment)
-            .await
-            .unwrap();
+    for _ in 0..frames {
+        sender.put(&jpeg).await;
         if !interval.is_zero() {
             tokio::time::sleep(interval).await;
         }
@@ -323,6 +373,7 @@ async fn latency(wire: Wire, size: usize, frames: u64, interval: Duration) -> Ru
         run.cpu_per_frame,
         run.idle_per_interval,
     );
+    drop(sender);
     publisher_session.close().await.unwrap();
     subscriber_session.close().await.unwrap();
     run

@@ -46,6 +46,28 @@ pub struct CameraInfo {
     pub node_version: String,
 }
 
+impl CameraInfo {
+    /// The info of camera `camera` from a `source` that has not started yet: state `starting`,
+    /// this library's version, every other field empty or zero (set them with `..`).
+    pub fn new(camera: &str, source: &str) -> Self {
+        Self {
+            camera: camera.to_owned(),
+            source: source.to_owned(),
+            pipeline: String::new(),
+            width: 0,
+            height: 0,
+            fps: 0,
+            encoder: String::new(),
+            quality: 0,
+            state: CaptureState::Starting,
+            frames_published: 0,
+            restarts: 0,
+            last_error: None,
+            node_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
 /// Why an info query gave no usable answer.
 #[derive(Debug, Error)]
 pub enum InfoError {

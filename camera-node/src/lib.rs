@@ -6,16 +6,23 @@
 //! - [`frame`]: [`Frame`] = JPEG bytes + metadata, checked on receipt.
 //! - [`subscriber`]: subscribe to one or all cameras; fetch a snapshot.
 //! - [`info`]: the node's JSON info reply and a typed query for it.
+//! - [`jpeg`]: a JPEG's width and height from its frame header, without decoding.
+//! - [`publisher`]: [`FramePublisher`], the publishing side (frames, queryables, liveliness).
 //! - [`zenoh_config`]: shared zenoh defaults (loopback, multicast off) and overrides.
-//! - `node` (feature `capture`): GStreamer capture, publishing, supervision.
+//! - [`session`]: opening a publisher's session, with the shared-port fallback.
+//! - `node` (feature `capture`): GStreamer capture and its supervision.
 //!
-//! Everything outside `node` builds without GStreamer; subscribers depend on this crate with
-//! `default-features = false`. The wire format is described in `docs/protocol.md`.
+//! Everything outside `node` builds without GStreamer: subscribers and publishers of their own
+//! pictures depend on this crate with `default-features = false`. The wire format is
+//! described in `docs/protocol.md`.
 
 pub mod frame;
 pub mod info;
+pub mod jpeg;
 pub mod keys;
 pub mod meta;
+pub mod publisher;
+pub mod session;
 pub mod subscriber;
 pub mod zenoh_config;
 
@@ -24,7 +31,9 @@ pub mod node;
 
 pub use frame::{DecodeError, Frame};
 pub use info::{CameraInfo, CaptureState};
+pub use jpeg::{jpeg_dimensions, JpegError};
 pub use keys::CameraKeys;
 pub use meta::FrameMeta;
+pub use publisher::{FramePublisher, PublishError, PublisherOptions, PublisherStatus};
 pub use subscriber::{Cameras, FrameSubscriber, Received};
 pub use zenoh_config::ZenohSettings;

@@ -44,7 +44,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         writeln!(std::io::stdout(), "{}", plan.launch)?;
         return Ok(());
     }
-    let session = node::session::open(&config.zenoh).await?;
+    let session = camera_node::session::open_publisher(&config.zenoh).await?;
     let cancel = CancellationToken::new();
     tokio::spawn(node::signals::cancel_on_signal(cancel.clone()));
     let mut node = tokio::spawn(node::run(config, session.clone(), cancel.clone()));

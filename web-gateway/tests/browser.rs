@@ -6,15 +6,15 @@
 //! that update, and a camera whose node goes away marked offline. A second test, run by
 //! `launch/test.sh` with `DEMO_URL`, points the same checks at the running demo.
 //!
-//! Without chromium/chromedriver the tests explain why and pass, except under `CI=true`.
+//! Without chromium/chromedriver the tests explain why and pass, except when `CI` is set:
+//! then they fail.
 
-mod common;
 mod headless;
 
-use common::{CameraOptions, Gateway, SyntheticCamera};
 use headless::Browser;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use test_support::{CameraOptions, Gateway, SyntheticCamera};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -102,7 +102,11 @@ async fn page_shows_two_cameras_live_and_a_lost_one_offline() {
     };
     let front = SyntheticCamera::start(CameraOptions::new("front", 320, 240).fps(15)).await;
     let side = SyntheticCamera::start(CameraOptions::new("side", 192, 108).fps(15)).await;
-    let gateway = Gateway::spawn(&[front.endpoint(), side.endpoint()], &[]);
+    let gateway = Gateway::spawn(
+        env!("CARGO_BIN_EXE_web-gateway"),
+        &[front.endpoint(), side.endpoint()],
+        &[],
+    );
     for id in ["front", "side"] {
         gateway
             .wait_camera(id, TIMEOUT, |entry| entry["online"] == true)

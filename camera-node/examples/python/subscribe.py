@@ -4,12 +4,14 @@
     pip install eclipse-zenoh
     python3 camera-node/examples/python/subscribe.py --count 10
 
-Prints one line per frame (camera, seq, size, bytes, latency). Exits 0 after --count frames,
-1 when --timeout passes first. The attachment layout is documented in docs/protocol.md.
+Prints one line per frame (camera, seq, size, bytes, latency). Exits 0 after --count frames
+or on Ctrl+C / SIGTERM, 1 when --timeout passes first. The attachment layout is documented in
+docs/protocol.md.
 """
 
 import argparse
 import queue
+import signal
 import struct
 import sys
 import time
@@ -72,7 +74,8 @@ def main() -> int:
     received = 0
     with zenoh.open(config) as session:
         key = f"{args.prefix}/{args.camera}/jpeg"
-        session.declare_subscriber(key, on_sample)
+        subscriber = session.declare_subscriber(key, on_sample)  # noqa: F841 (lives as long as this)
+        print(f"subscribe.py: subscribed to {key}", file=sys.stderr, flush=True)
         while args.count == 0 or received < args.count:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
@@ -101,4 +104,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # SIGTERM (systemd, kill) ends the program the same clean way as Ctrl+C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("subscribe.py: stopped", file=sys.stderr)
+        sys.exit(0)

@@ -3,23 +3,21 @@
 //! [`run`] is the whole node minus process concerns (flags, logging, signals), so tests and
 //! other programs can embed it with their own session and cancellation token.
 //! Data flow: `source` picks a launch string → `capture` runs it and hands frames over a
-//! channel → `supervisor` publishes them via `publish` and restarts lost pipelines →
-//! `queryable` answers info/snapshot queries from the shared [`queryable::NodeStatus`].
+//! channel → `supervisor` publishes them with the library's [`FramePublisher`] (which also
+//! answers info/snapshot queries) and restarts lost pipelines.
 
 pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod on_demand;
 pub mod probe;
-pub mod publish;
-pub mod queryable;
-pub mod session;
 pub mod signals;
 pub mod source;
 pub mod supervisor;
 
-use crate::info::{CameraInfo, CaptureState};
+use crate::info::CameraInfo;
 use crate::keys::{CameraKeys, KeyError};
+use crate::publisher::{FramePublisher, PublishError, PublisherOptions};
 use config::NodeConfig;
 use gstreamer as gst;
 use thiserror::Error;
@@ -32,8 +30,8 @@ pub enum NodeError {
     Gst(#[from] gst::glib::Error),
     #[error(transparent)]
     Key(#[from] KeyError),
-    #[error("zenoh: {0}")]
-    Zenoh(zenoh::Error),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
 }
 
 /// Captures and publishes until `cancel` fires; the pipeline is at Null when this returns.
@@ -44,37 +42,27 @@ pub async fn run(
 ) -> Result<(), NodeError> {
     gst::init()?;
     let keys = CameraKeys::new(&config.prefix, &config.camera)?;
-    let status = queryable::NodeStatus::new(initial_info(&config));
-    let publisher = publish::FramePublisher::declare(&session, &keys, config.priority.into())
-        .await
-        .map_err(NodeError::Zenoh)?;
+    let options = PublisherOptions {
+        priority: config.priority.into(),
+        ..PublisherOptions::default()
+    };
+    let publisher =
+        FramePublisher::declare(&session, &keys, initial_info(&config), options).await?;
     let demand = if config.on_demand {
-        on_demand::Demand::track(&publisher, cancel.child_token())
-            .await
-            .map_err(NodeError::Zenoh)?
+        on_demand::Demand::track(&publisher, cancel.child_token()).await?
     } else {
         on_demand::Demand::always()
     };
-    let queries = tokio::spawn(queryable::serve(
-        session.clone(),
-        keys.clone(),
-        status.clone(),
-        cancel.child_token(),
-    ));
     tracing::info!(camera = %config.camera, key = %keys.jpeg(), "camera node up");
     let supervisor = supervisor::Supervisor {
         config,
-        status,
         publisher,
         demand,
         cancel: cancel.clone(),
     };
     supervisor.run().await;
     cancel.cancel();
-    match queries.await {
-        Ok(Err(error)) => Err(NodeError::Zenoh(error)),
-        _ => Ok(()),
-    }
+    Ok(())
 }
 
 /// The pipeline `run` would start, for `--print-pipeline`, and the elements it uses that this
@@ -131,18 +119,10 @@ impl source::Environment for AssumeMissing {
 
 fn initial_info(config: &NodeConfig) -> CameraInfo {
     CameraInfo {
-        camera: config.camera.clone(),
-        source: config.source.as_str().to_owned(),
-        pipeline: String::new(),
         width: config.width,
         height: config.height,
         fps: config.fps,
-        encoder: String::new(),
         quality: config.quality,
-        state: CaptureState::Starting,
-        frames_published: 0,
-        restarts: 0,
-        last_error: None,
-        node_version: env!("CARGO_PKG_VERSION").to_owned(),
+        ..CameraInfo::new(&config.camera, config.source.as_str())
     }
 }

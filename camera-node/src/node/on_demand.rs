@@ -4,7 +4,7 @@
 //! changes into a `watch` channel the supervisor selects on, so it can pause the pipeline
 //! while nobody subscribes and resume as soon as someone does.
 
-use super::publish::FramePublisher;
+use crate::publisher::{FramePublisher, PublishError};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -30,7 +30,7 @@ impl Demand {
     pub async fn track(
         publisher: &FramePublisher,
         cancel: CancellationToken,
-    ) -> zenoh::Result<Self> {
+    ) -> Result<Self, PublishError> {
         let listener = publisher.matching_listener().await?;
         let (tx, rx) = watch::channel(publisher.has_subscribers().await?);
         tokio::spawn(async move {

@@ -9,10 +9,9 @@ use super::capture::{self, BuildError, CapturedFrame, PipelineGuard};
 use super::config::NodeConfig;
 use super::on_demand::Demand;
 use super::probe::GstEnvironment;
-use super::publish::FramePublisher;
-use super::queryable::NodeStatus;
 use super::source;
 use crate::info::CaptureState;
+use crate::publisher::FramePublisher;
 use futures::StreamExt;
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -39,7 +38,6 @@ enum Outcome {
 #[derive(Debug)]
 pub struct Supervisor {
     pub config: NodeConfig,
-    pub status: NodeStatus,
     pub publisher: FramePublisher,
     pub demand: Demand,
     pub cancel: CancellationToken,
@@ -74,7 +72,8 @@ impl Supervisor {
                 last_plan = Some(plan.clone());
             }
             generation += 1;
-            self.status.update(|info| {
+            self.publisher.set_generation(generation);
+            self.publisher.update_info(|info| {
                 info.source = plan.kind.as_str().to_owned();
                 info.pipeline.clone_from(&plan.launch);
                 info.encoder.clone_from(&plan.encoder);
@@ -98,7 +97,7 @@ impl Supervisor {
     }
 
     fn note_failure(&self, state: CaptureState, error: String) {
-        self.status.update(|info| {
+        self.publisher.update_info(|info| {
             info.state = state;
             info.restarts += 1;
             info.last_error = Some(error);
@@ -106,7 +105,7 @@ impl Supervisor {
     }
 
     fn set_state(&self, state: CaptureState) {
-        self.status.update(|info| info.state = state);
+        self.publisher.update_info(|info| info.state = state);
     }
 
     /// Sleeps unless cancelled first; true when cancelled.
@@ -164,7 +163,7 @@ impl Supervisor {
                         self.set_state(CaptureState::Running);
                         tracing::info!(camera = %self.config.camera, generation, "capturing");
                     }
-                    self.publish(frame, generation).await;
+                    self.publish(frame).await;
                 }
                 () = tokio::time::sleep_until(deadline), if wanted => {
                     let since = if running { stall } else { stall.max(STARTUP_GRACE) };
@@ -184,14 +183,19 @@ impl Supervisor {
         }
     }
 
-    async fn publish(&mut self, captured: CapturedFrame, generation: u32) {
-        match self.publisher.publish(captured, generation).await {
-            Ok(frame) => {
-                let published = self.publisher.published();
-                self.status.set_latest(frame);
-                self.status.update(|info| info.frames_published = published);
-            }
-            Err(error) => tracing::warn!(%error, "frame not published"),
+    async fn publish(&mut self, captured: CapturedFrame) {
+        let CapturedFrame {
+            jpeg,
+            capture_ts_ns,
+            width,
+            height,
+        } = captured;
+        if let Err(error) = self
+            .publisher
+            .publish(jpeg, width, height, capture_ts_ns)
+            .await
+        {
+            tracing::warn!("frame not published: {error}");
         }
     }
 }

@@ -1,26 +1,9 @@
 //! The shipped examples (Rust `subscribe` and the zenoh-python script) receive frames from the
 //! real node.
 
-use crate::common::{run_bounded, Node, DEADLINE};
-use std::path::PathBuf;
+use crate::NODE;
 use std::process::Command;
-
-/// `target/<profile>/examples/subscribe`, built by `cargo test` (which builds examples).
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile_dir.join("examples").join("subscribe");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test -p camera-node` (builds examples) or \
-         `cargo build -p camera-node --example subscribe` first",
-        path.display()
-    );
-    path
-}
+use test_support::{run_bounded, target_binary, CameraNode, DEADLINE};
 
 /// Checks `lines` of `camera=… seq=… size=WxH …` output: count, camera, size, seq increasing.
 fn check_frame_lines(output: &str, count: usize, size: &str) {
@@ -53,9 +36,12 @@ fn check_frame_lines(output: &str, count: usize, size: &str) {
 /// succeeded and printed ten increasing frames of that size.
 fn run_example(mut program: Command, connect_flag: &str, width: u32, height: u32) -> String {
     let (width, height) = (width.to_string(), height.to_string());
-    let node = Node::spawn(&[
-        "--source", "test", "--camera", "ex", "--width", &width, "--height", &height,
-    ]);
+    let node = CameraNode::spawn(
+        NODE,
+        &[
+            "--source", "test", "--camera", "ex", "--width", &width, "--height", &height,
+        ],
+    );
     let (status, stdout, stderr) = run_bounded(
         program.args([
             connect_flag,
@@ -78,26 +64,18 @@ fn run_example(mut program: Command, connect_flag: &str, width: u32, height: u32
 
 #[test]
 fn rust_subscribe_example_prints_frames() {
-    run_example(Command::new(example_binary()), "--zenoh-connect", 320, 240);
-}
-
-fn python_has_zenoh() -> bool {
-    Command::new("python3")
-        .args(["-c", "import zenoh"])
-        .status()
-        .is_ok_and(|status| status.success())
+    run_example(
+        Command::new(target_binary("examples/subscribe")),
+        "--zenoh-connect",
+        320,
+        240,
+    );
 }
 
 #[test]
 fn python_example_decodes_frames_from_the_rust_node() {
-    if !python_has_zenoh() {
-        let on_ci =
-            std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false" && ci != "0");
-        assert!(
-            !on_ci,
-            "CI is set but python3 cannot `import zenoh` (pip install eclipse-zenoh)"
-        );
-        eprintln!("SKIPPED python_example_decodes_frames_from_the_rust_node: python3 cannot `import zenoh` (pip install eclipse-zenoh)");
+    let test = "python_example_decodes_frames_from_the_rust_node";
+    if test_support::ci::require(test, test_support::ci::python_zenoh()).is_none() {
         return;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python/subscribe.py");

@@ -1,23 +1,27 @@
 //! What a robot operator sees when things go wrong: restarts with backoff, failed sources,
 //! bad configs. The process must stay up (or exit with one clear line for a bad config).
 
-use crate::common::{run_bounded, session_to, wait_for_info, Node, DEADLINE};
+use crate::NODE;
 use camera_node::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use test_support::{run_bounded, session_to, wait_for_info, CameraNode, DEADLINE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_pipeline_restarts_with_backoff_and_node_stays_up() {
     let launch = "filesrc location=/nonexistent/camera.mjpg ! appsink name=sink";
     let spawned = Instant::now();
-    let mut node = Node::spawn(&[
-        "--source",
-        "pipeline",
-        "--pipeline",
-        launch,
-        "--camera",
-        "broken",
-    ]);
+    let mut node = CameraNode::spawn(
+        NODE,
+        &[
+            "--source",
+            "pipeline",
+            "--pipeline",
+            launch,
+            "--camera",
+            "broken",
+        ],
+    );
     let session = session_to(&node.endpoint).await;
     let keys = CameraKeys::new("camera", "broken").expect("keys");
     let later = wait_for_info(&session, &keys, "4 restarts", |info| info.restarts >= 4).await;
@@ -48,14 +52,17 @@ async fn failing_pipeline_restarts_with_backoff_and_node_stays_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_that_ends_is_restarted_and_seq_continues_across_generations() {
     let launch = "videotestsrc is-live=true num-buffers=20 ! video/x-raw,width=160,height=120,framerate=30/1 ! jpegenc ! appsink name=sink";
-    let node = Node::spawn(&[
-        "--source",
-        "pipeline",
-        "--pipeline",
-        launch,
-        "--camera",
-        "short",
-    ]);
+    let node = CameraNode::spawn(
+        NODE,
+        &[
+            "--source",
+            "pipeline",
+            "--pipeline",
+            launch,
+            "--camera",
+            "short",
+        ],
+    );
     let session = session_to(&node.endpoint).await;
     let subscriber = FrameSubscriber::declare(&session, "camera", Cameras::One("short".into()), 64)
         .await
@@ -87,7 +94,7 @@ async fn source_that_ends_is_restarted_and_seq_continues_across_generations() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_element_is_named_and_reported_as_failed() {
-    let mut node = Node::spawn(&["--source", "argus", "--camera", "csi"]);
+    let mut node = CameraNode::spawn(NODE, &["--source", "argus", "--camera", "csi"]);
     let session = session_to(&node.endpoint).await;
     let keys = CameraKeys::new("camera", "csi").expect("keys");
     let info = wait_for_info(&session, &keys, "state failed", |info| {

@@ -1,10 +1,11 @@
 //! The happy path: frames, metadata, info, snapshot, liveliness and a clean SIGTERM exit.
 
-use crate::common::{session_to, wait_for_info, Node, DEADLINE};
+use crate::NODE;
 use camera_node::meta::unix_now_ns;
 use camera_node::subscriber::fetch_snapshot;
 use camera_node::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
 use std::time::{Duration, Instant};
+use test_support::{session_to, wait_for_info, CameraNode, DEADLINE};
 
 const NS_PER_S: u64 = 1_000_000_000;
 
@@ -16,9 +17,13 @@ fn decoded_size(jpeg: &[u8]) -> (u32, u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_source_publishes_frames_answers_queries_and_stops_on_sigterm() {
-    let mut node = Node::spawn(&[
-        "--source", "test", "--camera", "e2e", "--width", "320", "--height", "240", "--fps", "30",
-    ]);
+    let mut node = CameraNode::spawn(
+        NODE,
+        &[
+            "--source", "test", "--camera", "e2e", "--width", "320", "--height", "240", "--fps",
+            "30",
+        ],
+    );
     let session = session_to(&node.endpoint).await;
     let keys = CameraKeys::new("camera", "e2e").expect("keys");
     let subscriber = FrameSubscriber::declare(&session, "camera", Cameras::One("e2e".into()), 64)
@@ -157,17 +162,20 @@ async fn test_source_publishes_frames_answers_queries_and_stops_on_sigterm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_demand_node_idles_without_subscribers_and_resumes_for_one() {
-    let node = Node::spawn(&[
-        "--source",
-        "test",
-        "--camera",
-        "lazy",
-        "--on-demand",
-        "--width",
-        "160",
-        "--height",
-        "120",
-    ]);
+    let node = CameraNode::spawn(
+        NODE,
+        &[
+            "--source",
+            "test",
+            "--camera",
+            "lazy",
+            "--on-demand",
+            "--width",
+            "160",
+            "--height",
+            "120",
+        ],
+    );
     let session = session_to(&node.endpoint).await;
     let keys = CameraKeys::new("camera", "lazy").expect("keys");
     let idle = wait_for_info(&session, &keys, "state idle", |info| {

@@ -2,16 +2,20 @@
 //! port, connects to the first, and gossip lets a subscriber that knows only the first
 //! endpoint receive both cameras.
 
-use crate::common::{session_to, wait_for_info, Node, DEADLINE};
+use crate::NODE;
 use camera_node::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
 use std::collections::BTreeSet;
 use std::time::Instant;
+use test_support::{session_to, wait_for_info, CameraNode, DEADLINE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_node_on_a_taken_port_is_reachable_through_the_first() {
-    let first = Node::spawn(&[
-        "--source", "test", "--camera", "one", "--width", "160", "--height", "120",
-    ]);
+    let first = CameraNode::spawn(
+        NODE,
+        &[
+            "--source", "test", "--camera", "one", "--width", "160", "--height", "120",
+        ],
+    );
     let session = session_to(&first.endpoint).await;
     let one = CameraKeys::new("camera", "one").expect("keys");
     // The first node must own the port before the second starts.
@@ -19,7 +23,8 @@ async fn second_node_on_a_taken_port_is_reachable_through_the_first() {
         info.state == CaptureState::Running
     })
     .await;
-    let second = Node::spawn_listening(
+    let second = CameraNode::spawn_listening(
+        NODE,
         &first.endpoint,
         &[
             "--source", "test", "--camera", "two", "--width", "160", "--height", "120",

@@ -1,7 +1,8 @@
 //! Camera restarts (NO SIGNAL, then live again on the same open stream) and SIGTERM.
 
-use crate::common::{jpeg_size, CameraOptions, Gateway, MjpegStream, SyntheticCamera};
+use crate::GATEWAY;
 use std::time::{Duration, Instant};
+use test_support::{jpeg_size, CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -10,7 +11,11 @@ async fn open_stream_survives_a_camera_restart() {
     let _load = crate::shared().await;
     let options = CameraOptions::new("arm", 320, 240).fps(15);
     let camera = SyntheticCamera::start(options.clone()).await;
-    let gateway = Gateway::spawn(&[camera.endpoint()], &["--offline-after-ms", "1000"]);
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        &[camera.endpoint()],
+        &["--offline-after-ms", "1000"],
+    );
     gateway
         .wait_camera("arm", LONG, |c| c["online"] == true && c["width"] == 320)
         .await;
@@ -78,7 +83,7 @@ async fn open_stream_survives_a_camera_restart() {
 async fn sigterm_with_open_streams_exits_zero_quickly() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("exit", 160, 120).fps(20)).await;
-    let mut gateway = Gateway::spawn(&[camera.endpoint()], &[]);
+    let mut gateway = Gateway::spawn(GATEWAY, &[camera.endpoint()], &[]);
     gateway
         .wait_camera("exit", LONG, |c| c["online"] == true && c["width"] == 160)
         .await;

@@ -1,14 +1,14 @@
 //! End-to-end tests of the `web-gateway` binary: real zenoh sessions on loopback, synthetic
-//! cameras built with the camera-node library, real HTTP/WebSocket clients.
-
-#[path = "../common/mod.rs"]
-mod common;
+//! cameras on the camera-node library's publisher (`test-support`), real HTTP/WebSocket clients.
 
 mod errors;
 mod lifecycle;
 mod slow_client;
 mod streaming;
 mod while_watched;
+
+/// The binary under test.
+const GATEWAY: &str = env!("CARGO_BIN_EXE_web-gateway");
 
 /// Tests take this shared; the load test takes it exclusively, so that its "every reader keeps
 /// up" figure measures the gateway, not CPU contention with the other tests in this binary.

@@ -1,8 +1,9 @@
 //! A client that stops reading must not slow down others nor grow the gateway's memory.
 
-use crate::common::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
+use crate::GATEWAY;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+use test_support::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
 const FAST_CLIENTS: usize = 10;
 /// Big frames so that queueing them for the stalled client would show in RSS:
@@ -18,7 +19,11 @@ async fn stalled_client_does_not_hurt_others_or_memory() {
             .padding(PADDING),
     )
     .await;
-    let gateway = Gateway::spawn(&[camera.endpoint()], &["--offline-after-ms", "600000"]);
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        &[camera.endpoint()],
+        &["--offline-after-ms", "600000"],
+    );
     gateway
         .wait_camera("busy", Duration::from_secs(30), |c| {
             c["online"] == true && c["width"] == 320

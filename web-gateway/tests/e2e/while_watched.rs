@@ -3,8 +3,9 @@
 //! matching status) can idle. Observed here from the camera's side, through that very
 //! matching status.
 
-use crate::common::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
+use crate::GATEWAY;
 use std::time::{Duration, Instant};
+use test_support::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
 const LONG: Duration = Duration::from_secs(30);
 /// Longer than `--offline-after-ms` below, so an unwatched camera would have been declared
@@ -30,6 +31,7 @@ async fn subscribes_only_while_a_client_watches() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("lazy", 160, 120)).await;
     let gateway = Gateway::spawn(
+        GATEWAY,
         &[camera.endpoint()],
         &["--subscribe", "while-watched", "--offline-after-ms", "500"],
     );

@@ -49,16 +49,7 @@ pub fn tools() -> Result<Tools, String> {
 /// The tools, or `None` after explaining why the test is skipped. Under CI the browser test
 /// must run (`.ci/run` installs both), so a missing tool is a failure there.
 pub fn tools_or_skip(test: &str) -> Option<Tools> {
-    match tools() {
-        Ok(tools) => Some(tools),
-        Err(why) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-            panic!("{test}: {why}; CI=true requires the browser test to run")
-        }
-        Err(why) => {
-            eprintln!("skipping {test}: {why}");
-            None
-        }
-    }
+    test_support::ci::require(test, tools())
 }
 
 /// A chromedriver process group plus the WebDriver session talking to it.

@@ -1,7 +1,8 @@
-//! Opening the node's zenoh session, including the several-nodes-on-one-host fallback.
+//! Opening a publishing process's zenoh session (the camera node, `examples/publish.rs`),
+//! including the several-publishers-on-one-host fallback.
 //!
-//! With default settings every node wants `tcp/127.0.0.1:7447`. When that port is taken (by
-//! another camera node), this node listens on a free port and connects to the taken one
+//! With default settings every publisher wants `tcp/127.0.0.1:7447`. When that port is taken
+//! (by another camera node), this one listens on a free port and connects to the taken one
 //! instead; zenoh gossip then tells every peer about every other, so subscribers that know
 //! only 7447 still reach all cameras. Explicit config files and connect lists are left alone.
 
@@ -51,8 +52,8 @@ pub fn with_port_fallback(settings: &ZenohSettings) -> ZenohSettings {
     }
 }
 
-/// Opens the session from `settings` over the node's embedded default.
-pub async fn open(settings: &ZenohSettings) -> Result<zenoh::Session, SessionError> {
+/// Opens a publisher's session from `settings` over the node's embedded default.
+pub async fn open_publisher(settings: &ZenohSettings) -> Result<zenoh::Session, SessionError> {
     let config = with_port_fallback(settings).build(NODE_DEFAULT)?;
     zenoh::open(config).await.map_err(SessionError::Open)
 }

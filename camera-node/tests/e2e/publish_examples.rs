@@ -1,0 +1,225 @@
+//! The publishing examples (`examples/publish.rs`, `examples/python/publish.py`) against the
+//! real `web-gateway`: the gateway must serve each file's bytes unchanged, as MJPEG parts and
+//! as snapshots; bad files stop the example with the file's name; Ctrl+C ends it cleanly.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use test_support::jpeg::write_jpeg_dir;
+use test_support::{
+    free_port, run_bounded, target_binary, ChildProcess, Gateway, MjpegStream, DEADLINE,
+};
+
+/// Sizes of the files each test publishes: all different, so a part's size headers tell
+/// which file it carried.
+const SIZES: [(u32, u32); 3] = [(160, 120), (96, 64), (200, 100)];
+
+fn gateway_binary() -> PathBuf {
+    target_binary("web-gateway")
+}
+
+/// A directory of drawn JPEGs plus a file that is not one (it must be ignored).
+fn frames_dir() -> (tempfile::TempDir, Vec<Vec<u8>>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_jpeg_dir(dir.path(), &SIZES)
+        .iter()
+        .map(|path| std::fs::read(path).expect("read back"))
+        .collect();
+    std::fs::write(dir.path().join("notes.txt"), "not a frame").expect("write");
+    (dir, files)
+}
+
+fn rust_example(camera: &str, dir: &Path, listen: &str) -> Command {
+    let mut command = Command::new(target_binary("examples/publish"));
+    command
+        .args(["--camera", camera, "--fps", "15", "--zenoh-listen", listen])
+        .arg("--dir")
+        .arg(dir)
+        .env("RUST_LOG", "info")
+        .env_remove("ZENOH_CONFIG_FILE");
+    command
+}
+
+fn python_example(camera: &str, dir: &Path, listen: &str) -> Command {
+    let mut command = Command::new("python3");
+    command
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/python/publish.py"
+        ))
+        .args(["--camera", camera, "--fps", "15", "--listen", listen])
+        .arg("--dir")
+        .arg(dir);
+    command
+}
+
+/// Waits for the example's "publishing" line.
+fn started(name: &str, mut command: Command) -> ChildProcess {
+    let process = ChildProcess::spawn(name, &mut command);
+    process.wait_for_line("that it is publishing", DEADLINE, |line| {
+        line.contains("publishing").then_some(())
+    });
+    process
+}
+
+/// Reads parts of `camera`'s stream until every file was seen, checking each online part is
+/// one of the files byte for byte, with the size headers of that file; then a snapshot.
+async fn assert_serves_files(gateway: &Gateway, camera: &str, files: &[Vec<u8>]) {
+    let url = gateway.url(&format!("/cameras/{camera}/stream.mjpg"));
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut stream = loop {
+        match MjpegStream::open(&url).await {
+            Ok(stream) => break stream,
+            Err(response) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{url}: {}",
+                    response.status()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let mut seen = HashSet::new();
+    while seen.len() < files.len() {
+        let part = stream
+            .next_part(DEADLINE)
+            .await
+            .unwrap_or_else(|| panic!("{camera}: stream ended; files seen: {seen:?}"));
+        if part.header("x-camera-online") == Some("false") {
+            continue; // the gateway's own NO SIGNAL picture before the first frame
+        }
+        let index = files
+            .iter()
+            .position(|file| *file == part.body)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{camera}: part of {} bytes is none of the files",
+                    part.body.len()
+                )
+            });
+        seen.insert(index);
+    }
+    let snapshot = gateway
+        .get(&format!("/cameras/{camera}/snapshot.jpg"))
+        .await;
+    assert_eq!(snapshot.status(), 200);
+    let body = snapshot.bytes().await.expect("snapshot body");
+    assert!(
+        files.iter().any(|file| *file == body),
+        "{camera}: snapshot is none of the files"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_publish_example_is_served_byte_for_byte_and_shares_a_taken_port() {
+    let (dir, files) = frames_dir();
+    let (other_dir, other_files) = frames_dir();
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let first = started("publish", rust_example("files", dir.path(), &endpoint));
+    // Same listen endpoint, already taken: falls back to connecting, like the camera node.
+    let second = started(
+        "publish2",
+        rust_example("more", other_dir.path(), &endpoint),
+    );
+    assert!(
+        second.stderr().contains("already in use"),
+        "second publisher did not fall back:\n{}",
+        second.stderr()
+    );
+    let gateway = Gateway::spawn(gateway_binary(), &[endpoint], &[]);
+    assert_serves_files(&gateway, "files", &files).await;
+    assert_serves_files(&gateway, "more", &other_files).await;
+    drop(first);
+}
+
+#[test]
+fn rust_publish_example_names_a_bad_file() {
+    let (dir, _) = frames_dir();
+    std::fs::write(dir.path().join("frame-01.jpg"), b"\xFF\xD8garbage\xFF\xD9").expect("write");
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let (status, _, stderr) =
+        run_bounded(&mut rust_example("bad", dir.path(), &endpoint), DEADLINE);
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("frame-01.jpg") && stderr.contains("not a usable JPEG"),
+        "{stderr}"
+    );
+}
+
+fn python_ready(test: &str) -> bool {
+    test_support::ci::require(test, test_support::ci::python_zenoh()).is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_publish_example_is_served_byte_for_byte_and_stops_on_ctrl_c() {
+    if !python_ready("python_publish_example_is_served_byte_for_byte_and_stops_on_ctrl_c") {
+        return;
+    }
+    let (dir, files) = frames_dir();
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let mut python = started("publish.py", python_example("py", dir.path(), &endpoint));
+    let gateway = Gateway::spawn(gateway_binary(), &[endpoint], &[]);
+    assert_serves_files(&gateway, "py", &files).await;
+    // The info queryable answers as the library's does.
+    gateway
+        .wait_camera("py", DEADLINE, |entry| entry["info"]["source"] == "files")
+        .await;
+    python.signal("INT");
+    let status = python
+        .wait_exit(Duration::from_secs(10))
+        .expect("publish.py exits on SIGINT");
+    assert!(status.success(), "exit {status}:\n{}", python.stderr());
+    assert!(
+        !python.stderr().contains("Traceback"),
+        "{}",
+        python.stderr()
+    );
+}
+
+#[test]
+fn python_publish_example_names_a_bad_file() {
+    if !python_ready("python_publish_example_names_a_bad_file") {
+        return;
+    }
+    let (dir, _) = frames_dir();
+    std::fs::write(dir.path().join("frame-02.jpg"), b"\xFF\xD8\xFF\xC0\x00").expect("write");
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let (status, _, stderr) =
+        run_bounded(&mut python_example("bad", dir.path(), &endpoint), DEADLINE);
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("frame-02.jpg") && !stderr.contains("Traceback"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn python_subscribe_example_stops_on_ctrl_c_without_a_traceback() {
+    if !python_ready("python_subscribe_example_stops_on_ctrl_c_without_a_traceback") {
+        return;
+    }
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let mut command = Command::new("python3");
+    command
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/python/subscribe.py"
+        ))
+        .args(["--connect", &endpoint]);
+    let mut python = ChildProcess::spawn("subscribe.py", &mut command);
+    python.wait_for_line("that it is subscribed", DEADLINE, |line| {
+        line.contains("subscribed").then_some(())
+    });
+    python.signal("INT");
+    let status = python
+        .wait_exit(Duration::from_secs(10))
+        .expect("subscribe.py exits on SIGINT");
+    assert!(status.success(), "exit {status}:\n{}", python.stderr());
+    assert!(
+        !python.stderr().contains("Traceback"),
+        "{}",
+        python.stderr()
+    );
+}

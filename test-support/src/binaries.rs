@@ -1,0 +1,182 @@
+//! The real binaries as child processes on free loopback ports.
+//!
+//! A test passes the binary's path: `env!("CARGO_BIN_EXE_web-gateway")` in the crate that
+//! builds it, [`target_binary`] for another crate's binary or an example.
+
+use crate::process::ChildProcess;
+use crate::{free_port, DEADLINE};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+/// `target/<profile>/<relative>` next to the running test, e.g. `examples/publish` or
+/// `web-gateway`. `cargo test --workspace` builds every binary and example before running any
+/// test; a targeted `cargo test -p X` does not build the other crate's, hence the message.
+pub fn target_binary(relative: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let path = profile_dir.join(relative);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo test --workspace`, which builds every binary and example, \
+         or build it first (`cargo build -p camera-node --examples`, `cargo build -p web-gateway`)",
+        path.display()
+    );
+    path
+}
+
+/// A running `camera-node`; killed on Drop, stderr kept for assertions.
+#[derive(Debug)]
+pub struct CameraNode {
+    pub process: ChildProcess,
+    /// `tcp/127.0.0.1:PORT` the node listens on.
+    pub endpoint: String,
+}
+
+impl CameraNode {
+    /// Starts `binary` listening on a free loopback port, plus `args`.
+    pub fn spawn(binary: impl AsRef<Path>, args: &[&str]) -> Self {
+        let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+        Self::spawn_listening(binary, &endpoint, args)
+    }
+
+    pub fn spawn_listening(binary: impl AsRef<Path>, endpoint: &str, args: &[&str]) -> Self {
+        let mut command = Command::new(binary.as_ref());
+        command
+            .args(["--zenoh-listen", endpoint])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env_remove("CAMERA_NODE_CONFIG")
+            .env_remove("ZENOH_CONFIG_FILE");
+        Self {
+            process: ChildProcess::spawn("camera-node", &mut command),
+            endpoint: endpoint.to_owned(),
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.process.stderr()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.process.is_running()
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit; returns the status and how long it took.
+    pub fn terminate(&mut self) -> (ExitStatus, Duration) {
+        self.process.terminate()
+    }
+}
+
+/// The `web-gateway` binary running as a child process; killed on Drop.
+#[derive(Debug)]
+pub struct Gateway {
+    pub process: ChildProcess,
+    /// `http://127.0.0.1:PORT` the gateway reported it listens on.
+    pub base: String,
+}
+
+impl Gateway {
+    /// Spawns `binary` on a free HTTP port, connected to `endpoints`, and waits until it logs
+    /// its URL. `extra` are appended to the command line (e.g. `["--offline-after-ms", "500"]`).
+    pub fn spawn(binary: impl AsRef<Path>, endpoints: &[String], extra: &[&str]) -> Self {
+        let mut command = Command::new(binary.as_ref());
+        command
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--zenoh-listen",
+                "tcp/127.0.0.1:0",
+            ])
+            .env(
+                "RUST_LOG",
+                std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .env_remove("ZENOH_CONFIG_FILE");
+        for endpoint in endpoints {
+            command.args(["--zenoh-connect", endpoint]);
+        }
+        command.args(extra);
+        let process = ChildProcess::spawn("gateway", &mut command);
+        let base = process.wait_for_line("'listening on http://...'", DEADLINE, |line| {
+            let at = line.find("listening on http://")?;
+            line[at + "listening on ".len()..]
+                .split_whitespace()
+                .next()
+                .map(str::to_owned)
+        });
+        Self { process, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Resident memory of the gateway process in KiB.
+    pub fn vm_rss_kib(&self) -> u64 {
+        self.process.vm_rss_kib()
+    }
+
+    /// Sends SIGTERM (the way systemd and launch files stop it); see [`Self::wait_exit`].
+    pub fn terminate(&self) {
+        self.process.signal("TERM");
+    }
+
+    /// Waits for the process to exit, up to `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        self.process.wait_exit(timeout)
+    }
+
+    /// GETs `/api/cameras` until `check` accepts the entry of `camera`, or panics after `timeout`.
+    pub async fn wait_camera(
+        &self,
+        camera: &str,
+        timeout: Duration,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + timeout;
+        let mut last = serde_json::Value::Null;
+        while Instant::now() < deadline {
+            if let Ok(response) = client.get(self.url("/api/cameras")).send().await {
+                if let Ok(list) = response.json::<serde_json::Value>().await {
+                    if let Some(entry) = list
+                        .as_array()
+                        .and_then(|cameras| cameras.iter().find(|c| c["id"] == camera))
+                    {
+                        if check(entry) {
+                            return entry.clone();
+                        }
+                        last = entry.clone();
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("camera {camera:?} never reached the expected state; last entry: {last}");
+    }
+
+    /// GETs `path` (e.g. `/cameras/front/snapshot.jpg`).
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        reqwest::get(self.url(path))
+            .await
+            .unwrap_or_else(|error| panic!("GET {path}: {error}"))
+    }
+
+    /// GETs `/metrics` as text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics body")
+    }
+}

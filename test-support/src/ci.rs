@@ -1,0 +1,35 @@
+//! What a missing tool (chromium, zenoh-python) means: a skip with the reason on a developer's
+//! machine, a failure under CI, where a skipped test would pass without testing anything.
+
+/// Whether the environment says this is a CI run (`CI` set to anything but empty/false/0).
+pub fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false" && ci != "0")
+}
+
+/// `Some(value)` when the tool is there; otherwise panics under CI, or explains the skip and
+/// returns `None`.
+pub fn require<T>(test: &str, tool: Result<T, String>) -> Option<T> {
+    match tool {
+        Ok(value) => Some(value),
+        Err(why) if on_ci() => panic!("{test}: {why}; CI is set, so this test must run"),
+        Err(why) => {
+            eprintln!("SKIPPED {test}: {why}");
+            None
+        }
+    }
+}
+
+/// `Ok(())` when `python3 -c "import zenoh"` works.
+pub fn python_zenoh() -> Result<(), String> {
+    let imported = std::process::Command::new("python3")
+        .args(["-c", "import zenoh"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if imported {
+        Ok(())
+    } else {
+        Err("python3 cannot `import zenoh` (pip install eclipse-zenoh)".to_owned())
+    }
+}

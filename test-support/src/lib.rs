@@ -1,0 +1,41 @@
+//! Helpers shared by the camera-node and web-gateway tests (a dev-dependency of both).
+//!
+//! # Layout
+//! - [`process`]: child processes killed on Drop, their stderr awaited line by line, bounded runs.
+//! - [`binaries`]: the real `camera-node` and `web-gateway` binaries on free loopback ports,
+//!   and where `cargo test` put the examples and the other crate's binaries.
+//! - [`camera`]: [`SyntheticCamera`], a camera node stand-in on the library's `FramePublisher`.
+//! - [`jpeg`]: drawn test pictures, padding, decoded sizes, a directory of JPEG files.
+//! - [`mjpeg`]: a strict client-side parser of the gateway's MJPEG streams.
+//! - [`zenoh_peer`]: a zenoh session connected to one endpoint, polling a camera's info.
+//! - [`ci`]: what a missing tool means (skip locally, fail under `CI`).
+//!
+//! Everything binds 127.0.0.1 only; every wait is bounded, so a broken binary fails a test
+//! instead of hanging it. Helpers panic with the reason: they only run inside tests.
+#![allow(clippy::unwrap_used)]
+
+pub mod binaries;
+pub mod camera;
+pub mod ci;
+pub mod jpeg;
+pub mod mjpeg;
+pub mod process;
+pub mod zenoh_peer;
+
+pub use binaries::{target_binary, CameraNode, Gateway};
+pub use camera::{CameraOptions, SyntheticCamera};
+pub use jpeg::{draw_frame, jpeg_size, pad_jpeg};
+pub use mjpeg::{MjpegStream, Part};
+pub use process::{run_bounded, wait_deadline, ChildProcess};
+pub use zenoh_peer::{session_to, wait_for_info};
+
+use std::time::Duration;
+
+/// Generous: CI machines are small and shared.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A TCP port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}

@@ -1,0 +1,184 @@
+//! Child processes for tests: killed on Drop, stderr kept and awaited line by line.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Default)]
+struct Log {
+    text: String,
+    /// The pipe closed: the process exited (or closed stderr); no more lines will come.
+    closed: bool,
+}
+
+/// A child process whose stderr is collected (and echoed, tagged, for failing tests' output);
+/// killed and reaped on Drop.
+#[derive(Debug)]
+pub struct ChildProcess {
+    name: String,
+    child: Child,
+    log: Arc<(Mutex<Log>, Condvar)>,
+}
+
+impl ChildProcess {
+    /// Spawns `command` with stdin and stdout null and stderr collected; `name` tags its lines.
+    pub fn spawn(name: &str, command: &mut Command) -> Self {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot spawn {name} ({command:?}): {error}"));
+        let pipe = child.stderr.take().expect("piped stderr");
+        let log = Arc::new((Mutex::new(Log::default()), Condvar::new()));
+        let sink = log.clone();
+        let tag = name.to_owned();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                eprintln!("[{tag}] {line}");
+                let mut log = sink.0.lock().unwrap();
+                log.text.push_str(&line);
+                log.text.push('\n');
+                sink.1.notify_all();
+            }
+            sink.0.lock().unwrap().closed = true;
+            sink.1.notify_all();
+        });
+        Self {
+            name: name.to_owned(),
+            child,
+            log,
+        }
+    }
+
+    /// Everything the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.log.0.lock().unwrap().text.clone()
+    }
+
+    /// The first stderr line (already written or still to come) for which `find` gives a
+    /// value. Panics with the whole stderr when the process ends or `timeout` passes first.
+    pub fn wait_for_line<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        find: impl Fn(&str) -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        let (lock, changed) = &*self.log;
+        let mut log = lock.lock().unwrap();
+        loop {
+            if let Some(found) = log.text.lines().find_map(&find) {
+                return found;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if log.closed || left.is_zero() {
+                let why = if log.closed { "exited" } else { "timed out" };
+                panic!(
+                    "{} {why} before logging {what} (waited up to {timeout:?}); stderr:\n{}",
+                    self.name, log.text
+                );
+            }
+            log = changed.wait_timeout(log, left).unwrap().0;
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Sends `signal` (e.g. "TERM", "INT") with kill(1), as systemd or a terminal would.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.pid().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -{signal} {pid} failed");
+    }
+
+    /// Waits for the process to exit, up to `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        wait_deadline(&mut self.child, timeout)
+    }
+
+    /// Sends SIGTERM and waits up to 10 s for the exit; returns the status and how long it took.
+    pub fn terminate(&mut self) -> (ExitStatus, Duration) {
+        self.signal("TERM");
+        let start = Instant::now();
+        let status = self.wait_exit(Duration::from_secs(10)).unwrap_or_else(|| {
+            panic!(
+                "{} ignored SIGTERM for 10 s; stderr:\n{}",
+                self.name,
+                self.stderr()
+            )
+        });
+        (status, start.elapsed())
+    }
+
+    /// Resident memory in KiB (Linux `/proc`).
+    pub fn vm_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc/<pid>/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+            .expect("VmRSS line")
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls a child until it exits or `limit` passes (std has no wait with a timeout).
+pub fn wait_deadline(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// Runs a command to completion with a time limit; returns (status, stdout, stderr).
+/// Panics (after killing it) when it runs longer.
+pub fn run_bounded(command: &mut Command, limit: Duration) -> (ExitStatus, String, String) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot spawn {command:?}: {error}"));
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let out = read_all(Box::new(child.stdout.take().expect("stdout")));
+    let err = read_all(Box::new(child.stderr.take().expect("stderr")));
+    let status = wait_deadline(&mut child, limit);
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let (out, err) = (out.join().expect("stdout"), err.join().expect("stderr"));
+    let status = status.unwrap_or_else(|| {
+        panic!("{command:?} ran longer than {limit:?}\nstdout:\n{out}\nstderr:\n{err}")
+    });
+    (status, out, err)
+}

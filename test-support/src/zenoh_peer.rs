@@ -1,0 +1,39 @@
+//! A test's own zenoh peer: connected to one endpoint, multicast off, polling a camera's info.
+
+use crate::DEADLINE;
+use camera_node::info::{query_info, CameraInfo};
+use camera_node::zenoh_config::SUBSCRIBER_DEFAULT;
+use camera_node::{CameraKeys, ZenohSettings};
+use std::time::{Duration, Instant};
+
+/// A zenoh peer connected only to `endpoint`, listening on a free loopback port.
+pub async fn session_to(endpoint: &str) -> zenoh::Session {
+    let config = ZenohSettings {
+        connect: vec![endpoint.to_owned()],
+        listen: vec!["tcp/127.0.0.1:0".to_owned()],
+        ..Default::default()
+    }
+    .build(SUBSCRIBER_DEFAULT)
+    .expect("subscriber config");
+    zenoh::open(config).await.expect("open zenoh session")
+}
+
+/// Queries info until `accept` holds or [`DEADLINE`] passes (then panics with the last reply).
+pub async fn wait_for_info(
+    session: &zenoh::Session,
+    keys: &CameraKeys,
+    what: &str,
+    accept: impl Fn(&CameraInfo) -> bool,
+) -> CameraInfo {
+    let start = Instant::now();
+    let mut last = None;
+    while start.elapsed() < DEADLINE {
+        match query_info(session, keys, Duration::from_secs(2)).await {
+            Ok(info) if accept(&info) => return info,
+            Ok(info) => last = Some(format!("{info:?}")),
+            Err(error) => last = Some(error.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("info never showed {what} within {DEADLINE:?}; last: {last:?}");
+}
