@@ -5,10 +5,11 @@
 //! launch/test.sh runs it as
 //! `./launch/fake-jetson.sh cargo test --workspace --test e2e fake_jetson -- --ignored`.
 
-use crate::common::{session_to, wait_for_info, Node, DEADLINE};
+use crate::NODE;
 use camera_node::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
 use std::path::PathBuf;
 use std::time::Instant;
+use test_support::{session_to, wait_for_info, CameraNode, DEADLINE};
 
 const CAMERA: &str = "csi";
 const CONFIG: &str = r#"
@@ -60,7 +61,7 @@ impl Drop for Control {
 async fn frame_after(
     subscriber: &FrameSubscriber,
     after_generation: u32,
-    node: &Node,
+    node: &CameraNode,
 ) -> (u32, u32, u32) {
     let deadline = Instant::now() + DEADLINE;
     loop {
@@ -84,7 +85,7 @@ async fn fake_jetson_argus_pipeline_publishes_and_recovers_from_fail_and_stall()
     let control = Control::from_env();
     let config = std::env::temp_dir().join(format!("fake-jetson-{}.toml", std::process::id()));
     std::fs::write(&config, CONFIG).expect("write config");
-    let node = Node::spawn(&["--config", config.to_str().expect("utf-8 path")]);
+    let node = CameraNode::spawn(NODE, &["--config", config.to_str().expect("utf-8 path")]);
     let session = session_to(&node.endpoint).await;
     let keys = CameraKeys::new("camera", CAMERA).expect("keys");
     let subscriber = FrameSubscriber::declare(&session, "camera", Cameras::One(CAMERA.into()), 8)
