@@ -8,6 +8,7 @@
 //! - [`info`]: the node's JSON info reply and a typed query for it.
 //! - [`jpeg`]: a JPEG's width and height from its frame header, without decoding.
 //! - [`publisher`]: [`FramePublisher`], the publishing side (frames, queryables, liveliness).
+//! - [`ros2`]: ROS 2 `sensor_msgs/CompressedImage` on rmw_zenoh's wire format (publish, decode).
 //! - [`zenoh_config`]: shared zenoh defaults (loopback, multicast off) and overrides.
 //! - [`session`]: opening a publisher's session, with the shared-port fallback.
 //! - `node` (feature `capture`): GStreamer capture and its supervision.
@@ -22,6 +23,7 @@ pub mod jpeg;
 pub mod keys;
 pub mod meta;
 pub mod publisher;
+pub mod ros2;
 pub mod session;
 pub mod subscriber;
 pub mod zenoh_config;
