@@ -59,7 +59,9 @@ ensure_apt_packages() {
   fi
   deps_log "installing ${missing[*]}"
   deps_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  deps_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # --no-remove: never trade an installed package for a missing one (with arm64 enabled, some
+  # -dev packages of the two architectures conflict and apt would silently swap them).
+  deps_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --no-remove "${missing[@]}"
 }
 
 # The Rust toolchain is not taken from apt: Debian 12's rustc is older than our rust-version.

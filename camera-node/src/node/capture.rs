@@ -72,7 +72,16 @@ pub fn build(
     let element =
         gst::parse::launch_full(launch, Some(&mut context), gst::ParseFlags::FATAL_ERRORS)
             .map_err(|error| {
-                if let Some(name) = context.missing_elements().into_iter().next() {
+                // GStreamer also lists an element as missing when one of its properties is
+                // unknown ("no property"); only a missing element is reported as one.
+                let no_element =
+                    error.kind::<gst::ParseError>() == Some(gst::ParseError::NoSuchElement);
+                if let Some(name) = context
+                    .missing_elements()
+                    .into_iter()
+                    .next()
+                    .filter(|_| no_element)
+                {
                     return BuildError::Source(SourceError::MissingElement {
                         hint: element_hint(&name),
                         name,
@@ -195,6 +204,16 @@ mod tests {
             error.to_string().contains("\"nosuchelementxyz\""),
             "{error}"
         );
+    }
+
+    #[test]
+    fn unknown_property_is_not_reported_as_missing_element() {
+        gst::init().expect("gst init");
+        let (tx, _rx) = watch::channel(None);
+        let error = build("videotestsrc nosuchproperty=1 ! appsink name=sink", tx)
+            .expect_err("bad property");
+        assert!(matches!(error, BuildError::Parse { .. }), "{error}");
+        assert!(error.to_string().contains("nosuchproperty"), "{error}");
     }
 
     #[test]

@@ -143,3 +143,41 @@ async fn fake_jetson_argus_pipeline_publishes_and_recovers_from_fail_and_stall()
     session.close().await.expect("close");
     let _ = std::fs::remove_file(&config);
 }
+
+/// The fakes are as strict as the real elements: nvarguscamerasrc only offers NVMM memory, so
+/// a system-memory capsfilter right after it cannot link, and Argus's ISP properties, which
+/// the fake does not have, are refused. A fake that accepted anything would prove nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the fake Jetson elements: run under ./launch/fake-jetson.sh"]
+async fn fake_jetson_elements_refuse_what_the_real_ones_refuse() {
+    let _control = Control::from_env();
+    for (launch, expected) in [
+        (
+            "nvarguscamerasrc ! video/x-raw,width=320,height=240 ! nvjpegenc ! appsink name=sink",
+            "nvarguscamerasrc",
+        ),
+        (
+            "nvarguscamerasrc wbmode=1 ! nvvidconv ! nvjpegenc ! appsink name=sink",
+            "wbmode",
+        ),
+    ] {
+        let node = Node::spawn(&[
+            "--source",
+            "pipeline",
+            "--pipeline",
+            launch,
+            "--camera",
+            "strict",
+        ]);
+        let session = session_to(&node.endpoint).await;
+        let keys = CameraKeys::new("camera", "strict").expect("keys");
+        let info = wait_for_info(&session, &keys, "a failed start", |info| {
+            info.last_error.is_some()
+        })
+        .await;
+        assert_eq!(info.frames_published, 0, "{launch}: {info:?}");
+        let error = info.last_error.unwrap_or_default();
+        assert!(error.contains(expected), "{launch}: {error}");
+        session.close().await.expect("close");
+    }
+}

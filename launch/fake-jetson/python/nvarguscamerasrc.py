@@ -23,7 +23,8 @@ from fakejetson import GLib, GObject, Gst  # noqa: E402
 
 
 class FakeNvArgusCameraSrc(Gst.Bin):
-    __gtype_name__ = "FakeNvArgusCameraSrc"
+    # GStreamer names instances after the type minus "Gst": nvarguscamerasrc0, as on a Jetson.
+    __gtype_name__ = "GstNvArgusCameraSrc"
     __gstmetadata__ = (
         "NvArgusCameraSrc (fake)",
         "Video/Capture",

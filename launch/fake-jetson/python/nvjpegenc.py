@@ -23,7 +23,7 @@ SRC_CAPS = Gst.Caps.from_string(f"image/jpeg, width=(int)[ 1, {fj.MAX} ], height
 
 
 class FakeNvJpegEnc(Gst.Bin):
-    __gtype_name__ = "FakeNvJpegEnc"
+    __gtype_name__ = "GstNvJpegEnc"
     __gstmetadata__ = (
         "JPEG image encoder (fake)",
         "Codec/Encoder/Image",

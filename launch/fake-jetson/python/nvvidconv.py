@@ -24,7 +24,7 @@ VIDEOFLIP_METHOD = {0: 0, 1: 3, 2: 2, 3: 1, 4: 4, 5: 7, 6: 5, 7: 6}
 
 
 class FakeNvVidConv(Gst.Bin):
-    __gtype_name__ = "FakeNvVidConv"
+    __gtype_name__ = "GstNvVidConv"
     __gstmetadata__ = (
         "NvVidConv Plugin (fake)",
         "Filter/Converter/Video/Scaler",
