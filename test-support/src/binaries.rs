@@ -71,11 +71,24 @@ impl CameraNode {
     }
 }
 
-/// The `web-gateway` binary running as a child process; killed on Drop.
+/// Where a [`Gateway`] runs.
+#[derive(Debug)]
+enum Running {
+    Process(ChildProcess),
+    /// Held for its Drop, which stops the gateway.
+    #[cfg(feature = "gateway")]
+    InProcess {
+        _served: crate::in_process::Served,
+    },
+}
+
+/// A web-gateway under test: the real binary as a child process ([`Gateway::spawn`], killed
+/// on Drop) or, with feature `gateway`, its `serve` inside the test process
+/// ([`Gateway::serve`], stopped on Drop).
 #[derive(Debug)]
 pub struct Gateway {
-    pub process: ChildProcess,
-    /// `http://127.0.0.1:PORT` the gateway reported it listens on.
+    running: Running,
+    /// `http://127.0.0.1:PORT` the gateway listens on.
     pub base: String,
 }
 
@@ -108,7 +121,39 @@ impl Gateway {
                 .next()
                 .map(str::to_owned)
         });
-        Self { process, base }
+        Self {
+            running: Running::Process(process),
+            base,
+        }
+    }
+
+    #[cfg(feature = "gateway")]
+    pub(crate) fn in_process(served: crate::in_process::Served, base: String) -> Self {
+        Self {
+            running: Running::InProcess { _served: served },
+            base,
+        }
+    }
+
+    /// The child process; panics for an in-process gateway (the test wants the binary).
+    pub fn process(&self) -> &ChildProcess {
+        match &self.running {
+            Running::Process(process) => process,
+            #[cfg(feature = "gateway")]
+            Running::InProcess { .. } => {
+                panic!("this test needs Gateway::spawn, not Gateway::serve")
+            }
+        }
+    }
+
+    fn process_mut(&mut self) -> &mut ChildProcess {
+        match &mut self.running {
+            Running::Process(process) => process,
+            #[cfg(feature = "gateway")]
+            Running::InProcess { .. } => {
+                panic!("this test needs Gateway::spawn, not Gateway::serve")
+            }
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -116,22 +161,22 @@ impl Gateway {
     }
 
     pub fn pid(&self) -> u32 {
-        self.process.pid()
+        self.process().pid()
     }
 
     /// Resident memory of the gateway process in KiB.
     pub fn vm_rss_kib(&self) -> u64 {
-        self.process.vm_rss_kib()
+        self.process().vm_rss_kib()
     }
 
     /// Sends SIGTERM (the way systemd and launch files stop it); see [`Self::wait_exit`].
     pub fn terminate(&self) {
-        self.process.signal("TERM");
+        self.process().signal("TERM");
     }
 
     /// Waits for the process to exit, up to `timeout`.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        self.process.wait_exit(timeout)
+        self.process_mut().wait_exit(timeout)
     }
 
     /// GETs `/api/cameras` until `check` accepts the entry of `camera`, or panics after `timeout`.

@@ -4,6 +4,8 @@
 //! - [`process`]: child processes killed on Drop, their stderr awaited line by line, bounded runs.
 //! - [`binaries`]: the real `camera-node` and `web-gateway` binaries on free loopback ports,
 //!   and where `cargo test` put the examples and the other crate's binaries.
+//! - `in_process` (feature `gateway`): `Gateway::serve`, the gateway's `serve` in the test
+//!   process, for tests where HTTP behaviour is the point rather than the process.
 //! - [`camera`]: [`SyntheticCamera`], a camera node stand-in on the library's `FramePublisher`.
 //! - [`jpeg`]: drawn test pictures, padding, decoded sizes, a directory of JPEG files.
 //! - [`mjpeg`]: a strict client-side parser of the gateway's MJPEG streams.
@@ -17,6 +19,8 @@
 pub mod binaries;
 pub mod camera;
 pub mod ci;
+#[cfg(feature = "gateway")]
+pub mod in_process;
 pub mod jpeg;
 pub mod mjpeg;
 pub mod process;

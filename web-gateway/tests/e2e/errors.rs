@@ -1,6 +1,5 @@
 //! Bad input from publishers and clients: invalid payloads, 404 / 400 / 503 / 504.
 
-use crate::GATEWAY;
 use camera_node::FrameMeta;
 use std::time::{Duration, Instant};
 use test_support::{draw_frame, jpeg_size, CameraOptions, Gateway, MjpegStream, SyntheticCamera};
@@ -25,7 +24,7 @@ fn metric(text: &str, name_and_labels: &str) -> f64 {
 async fn invalid_payloads_are_counted_and_never_served() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("noisy", 320, 240).fps(20)).await;
-    let gateway = Gateway::spawn(GATEWAY, &[camera.endpoint()], &[]);
+    let gateway = Gateway::serve(&[camera.endpoint()], &[]).await;
     gateway
         .wait_camera("noisy", LONG, |c| c["online"] == true && c["width"] == 320)
         .await;
@@ -110,8 +109,7 @@ async fn client_errors_are_json_and_name_the_problem() {
     let silent = SyntheticCamera::start(CameraOptions::new("silent", 160, 120).max_frames(0)).await;
     let once = SyntheticCamera::start(CameraOptions::new("once", 160, 120).max_frames(1)).await;
     let live = SyntheticCamera::start(CameraOptions::new("live", 160, 120).fps(10)).await;
-    let gateway = Gateway::spawn(
-        GATEWAY,
+    let gateway = Gateway::serve(
         &[silent.endpoint(), once.endpoint(), live.endpoint()],
         &[
             "--config",
@@ -119,7 +117,8 @@ async fn client_errors_are_json_and_name_the_problem() {
             "--offline-after-ms",
             "600000",
         ],
-    );
+    )
+    .await;
     gateway
         .wait_camera("silent", LONG, |c| c["online"] == true)
         .await;

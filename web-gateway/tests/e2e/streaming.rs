@@ -1,6 +1,5 @@
 //! Streams, snapshots, listing, variants and the WebSocket, with cameras publishing normally.
 
-use crate::GATEWAY;
 use camera_node::FrameMeta;
 use futures::StreamExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,7 +17,7 @@ async fn online_with_frames(gateway: &Gateway, id: &str) -> serde_json::Value {
 async fn stream_parts_are_complete_jpegs_in_order() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("front", 320, 240).fps(25)).await;
-    let gateway = Gateway::spawn(GATEWAY, &[camera.endpoint()], &[]);
+    let gateway = Gateway::serve(&[camera.endpoint()], &[]).await;
     online_with_frames(&gateway, "front").await;
     let mut stream = MjpegStream::open(&gateway.url("/cameras/front/stream.mjpg"))
         .await
@@ -74,11 +73,7 @@ async fn stream_parts_are_complete_jpegs_in_order() {
 async fn first_part_is_the_current_frame_without_waiting_for_a_new_one() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("still", 160, 120).max_frames(3)).await;
-    let gateway = Gateway::spawn(
-        GATEWAY,
-        &[camera.endpoint()],
-        &["--offline-after-ms", "600000"],
-    );
+    let gateway = Gateway::serve(&[camera.endpoint()], &["--offline-after-ms", "600000"]).await;
     gateway
         .wait_camera("still", LONG, |c| c["last_seq"] == 2)
         .await;
@@ -115,11 +110,7 @@ async fn a_camera_that_published_before_the_gateway_started_shows_its_snapshot()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let gateway = Gateway::spawn(
-        GATEWAY,
-        &[camera.endpoint()],
-        &["--offline-after-ms", "600000"],
-    );
+    let gateway = Gateway::serve(&[camera.endpoint()], &["--offline-after-ms", "600000"]).await;
     // Nobody listened to those two frames; the gateway gets the last one from the queryable.
     gateway
         .wait_camera("early", LONG, |c| c["last_seq"] == 1)
@@ -139,7 +130,7 @@ async fn two_cameras_are_listed_and_both_stream() {
     let _load = crate::shared().await;
     let left = SyntheticCamera::start(CameraOptions::new("left", 320, 240)).await;
     let right = SyntheticCamera::start(CameraOptions::new("right", 160, 120)).await;
-    let gateway = Gateway::spawn(GATEWAY, &[left.endpoint(), right.endpoint()], &[]);
+    let gateway = Gateway::serve(&[left.endpoint(), right.endpoint()], &[]).await;
     online_with_frames(&gateway, "left").await;
     online_with_frames(&gateway, "right").await;
     let entry = gateway
@@ -172,7 +163,7 @@ async fn snapshot_variants_and_websocket() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("dock", 320, 240).fps(20)).await;
     let other = SyntheticCamera::start(CameraOptions::new("mast", 160, 120).fps(20)).await;
-    let gateway = Gateway::spawn(GATEWAY, &[camera.endpoint(), other.endpoint()], &[]);
+    let gateway = Gateway::serve(&[camera.endpoint(), other.endpoint()], &[]).await;
     online_with_frames(&gateway, "dock").await;
     online_with_frames(&gateway, "mast").await;
 

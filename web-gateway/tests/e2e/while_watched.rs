@@ -3,7 +3,6 @@
 //! matching status) can idle. Observed here from the camera's side, through that very
 //! matching status.
 
-use crate::GATEWAY;
 use std::time::{Duration, Instant};
 use test_support::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
@@ -30,11 +29,11 @@ fn seq_of(response: &reqwest::Response) -> u64 {
 async fn subscribes_only_while_a_client_watches() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("lazy", 160, 120)).await;
-    let gateway = Gateway::spawn(
-        GATEWAY,
+    let gateway = Gateway::serve(
         &[camera.endpoint()],
         &["--subscribe", "while-watched", "--offline-after-ms", "500"],
-    );
+    )
+    .await;
     // Discovered through liveliness (and its snapshot queryable), without a subscriber.
     gateway
         .wait_camera("lazy", LONG, |c| c["online"] == true && c["width"] == 160)
