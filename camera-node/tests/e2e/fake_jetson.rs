@@ -56,6 +56,23 @@ impl Drop for Control {
     }
 }
 
+/// The node's config file, deleted on drop (also when an assertion fails).
+struct TempConfig(PathBuf);
+
+impl TempConfig {
+    fn write(text: &str) -> TempConfig {
+        let path = std::env::temp_dir().join(format!("fake-jetson-{}.toml", std::process::id()));
+        std::fs::write(&path, text).expect("write config");
+        TempConfig(path)
+    }
+}
+
+impl Drop for TempConfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Waits for a frame of a pipeline generation after `after_generation` (frames of older
 /// generations may still be queued in the subscriber); returns (generation, width, height).
 async fn frame_after(
@@ -83,9 +100,8 @@ async fn frame_after(
 #[ignore = "needs the fake Jetson elements: run under ./launch/fake-jetson.sh"]
 async fn fake_jetson_argus_pipeline_publishes_and_recovers_from_fail_and_stall() {
     let control = Control::from_env();
-    let config = std::env::temp_dir().join(format!("fake-jetson-{}.toml", std::process::id()));
-    std::fs::write(&config, CONFIG).expect("write config");
-    let node = CameraNode::spawn(NODE, &["--config", config.to_str().expect("utf-8 path")]);
+    let config = TempConfig::write(CONFIG);
+    let node = CameraNode::spawn(NODE, &["--config", config.0.to_str().expect("utf-8 path")]);
     let session = session_to(&node.endpoint).await;
     let keys = CameraKeys::new("camera", CAMERA).expect("keys");
     let subscriber = FrameSubscriber::declare(&session, "camera", Cameras::One(CAMERA.into()), 8)
@@ -141,7 +157,6 @@ async fn fake_jetson_argus_pipeline_publishes_and_recovers_from_fail_and_stall()
 
     drop(subscriber);
     session.close().await.expect("close");
-    let _ = std::fs::remove_file(&config);
 }
 
 /// The fakes are as strict as the real elements: nvarguscamerasrc only offers NVMM memory, so
