@@ -9,6 +9,7 @@
 //! - [`jpeg`]: a JPEG's width and height from its frame header, without decoding.
 //! - [`publisher`]: [`FramePublisher`], the publishing side (frames, queryables, liveliness).
 //! - [`ros2`]: ROS 2 `sensor_msgs/CompressedImage` on rmw_zenoh's wire format (publish, decode).
+//! - `record` (feature `record`): MCAP recording, clip buffer, `foxglove.CompressedImage`.
 //! - [`zenoh_config`]: shared zenoh defaults (loopback, multicast off) and overrides.
 //! - [`session`]: opening a publisher's session, with the shared-port fallback.
 //! - `node` (feature `capture`): GStreamer capture and its supervision.
@@ -23,6 +24,8 @@ pub mod jpeg;
 pub mod keys;
 pub mod meta;
 pub mod publisher;
+#[cfg(feature = "record")]
+pub mod record;
 pub mod ros2;
 pub mod session;
 pub mod subscriber;

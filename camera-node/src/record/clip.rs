@@ -1,0 +1,109 @@
+//! The rolling clip buffer: the last N seconds of every camera in memory, bounded in bytes,
+//! exported as one MCAP file on request ("what just happened").
+
+use super::mcap_file::{topic, FrameMcap};
+use crate::frame::Frame;
+use std::collections::{HashMap, VecDeque};
+use std::io::Cursor;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+#[derive(Debug, Default)]
+struct CameraClip {
+    frames: VecDeque<Frame>,
+    bytes: usize,
+}
+
+/// Frames of the last `length` per camera; all cameras together hold at most `max_bytes`.
+#[derive(Debug)]
+pub struct ClipBuffer {
+    prefix: String,
+    length: Duration,
+    max_bytes: usize,
+    cameras: Mutex<HashMap<String, CameraClip>>,
+}
+
+/// Why a clip could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ClipError {
+    #[error("no frames of camera {0:?} in the clip buffer")]
+    Empty(String),
+    #[error("cannot write the clip: {0}")]
+    Write(#[from] mcap::McapError),
+}
+
+impl ClipBuffer {
+    pub fn new(prefix: &str, length: Duration, max_bytes: usize) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            length,
+            max_bytes,
+            cameras: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn length(&self) -> Duration {
+        self.length
+    }
+
+    /// Adds a frame; drops frames older than the clip length and, when the camera holds
+    /// more than its share of `max_bytes`, its oldest frames.
+    pub fn push(&self, camera: &str, frame: Frame) {
+        let mut cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
+        if !cameras.contains_key(camera) {
+            cameras.insert(camera.to_owned(), CameraClip::default());
+        }
+        let share = self.max_bytes / cameras.len().max(1);
+        let Some(clip) = cameras.get_mut(camera) else {
+            return;
+        };
+        let newest = frame.meta.capture_ts_ns;
+        clip.bytes += frame.jpeg.len();
+        clip.frames.push_back(frame);
+        let window = u64::try_from(self.length.as_nanos()).unwrap_or(u64::MAX);
+        while let Some(oldest) = clip.frames.front() {
+            let too_old = newest.saturating_sub(oldest.meta.capture_ts_ns) > window;
+            // A clock jump backwards (node restarted with another clock) also restarts the clip.
+            let from_future = oldest.meta.capture_ts_ns > newest;
+            if !(too_old || from_future || clip.bytes > share) {
+                break;
+            }
+            clip.bytes -= oldest.jpeg.len();
+            clip.frames.pop_front();
+        }
+    }
+
+    /// Forgets a camera's frames (the camera is gone).
+    pub fn remove(&self, camera: &str) {
+        self.cameras
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(camera);
+    }
+
+    /// The last `seconds` (at most the clip length) of `camera` as an MCAP file.
+    pub fn export(&self, camera: &str, seconds: Duration) -> Result<Vec<u8>, ClipError> {
+        // Copy the Arcs out under the lock (cheap: `Bytes` clones), write outside it.
+        let frames: Vec<Frame> = {
+            let cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
+            let clip = cameras
+                .get(camera)
+                .filter(|clip| !clip.frames.is_empty())
+                .ok_or_else(|| ClipError::Empty(camera.to_owned()))?;
+            let newest = clip.frames.back().map_or(0, |f| f.meta.capture_ts_ns);
+            let window = u64::try_from(seconds.min(self.length).as_nanos()).unwrap_or(u64::MAX);
+            clip.frames
+                .iter()
+                .filter(|f| newest.saturating_sub(f.meta.capture_ts_ns) <= window)
+                .cloned()
+                .collect()
+        };
+        let bytes: usize = frames.iter().map(|f| f.jpeg.len() + 64).sum();
+        let mut mcap = FrameMcap::new(Cursor::new(Vec::with_capacity(bytes + 4096)))?;
+        let topic = topic(&self.prefix, camera);
+        for frame in &frames {
+            mcap.write(&topic, camera, frame)?;
+        }
+        Ok(mcap.finish()?.into_inner())
+    }
+}

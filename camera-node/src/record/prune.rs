@@ -1,0 +1,80 @@
+//! Retention: deletes the oldest segments of a recording directory beyond the `Keep` bound.
+//!
+//! Segment names start with their UTC start time, so name order is age order within a
+//! camera; across cameras the start time read from the name decides.
+
+use super::keep::Keep;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug)]
+struct Segment {
+    path: PathBuf,
+    name: String,
+    bytes: u64,
+    started: SystemTime,
+}
+
+/// Every `DIR/<camera>/*.mcap`, oldest first.
+fn segments(dir: &Path) -> std::io::Result<Vec<Segment>> {
+    let mut found = Vec::new();
+    for camera in std::fs::read_dir(dir)? {
+        let camera = camera?;
+        if !camera.file_type()?.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(camera.path())? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(started) = name
+                .strip_suffix(".mcap")
+                .and_then(|stem| super::segment::parse_start(stem))
+            else {
+                continue;
+            };
+            found.push(Segment {
+                path: entry.path(),
+                name,
+                bytes: entry.metadata()?.len(),
+                started,
+            });
+        }
+    }
+    found.sort_by(|a, b| a.started.cmp(&b.started).then(a.name.cmp(&b.name)));
+    Ok(found)
+}
+
+/// Deletes old segments, never one in `open` (being written). Returns the deleted paths.
+pub fn prune(
+    dir: &Path,
+    keep: Keep,
+    now: SystemTime,
+    open: &[PathBuf],
+) -> std::io::Result<Vec<PathBuf>> {
+    let all = segments(dir)?;
+    let mut total: u64 = all.iter().map(|s| s.bytes).sum();
+    let mut deleted = Vec::new();
+    for segment in all {
+        let expired = match keep {
+            Keep::Age(age) => {
+                now.duration_since(segment.started)
+                    .unwrap_or(Duration::ZERO)
+                    > age
+            }
+            Keep::Bytes(limit) => total > limit,
+        };
+        if !expired {
+            if matches!(keep, Keep::Age(_)) {
+                break;
+            }
+            continue;
+        }
+        if open.contains(&segment.path) {
+            continue;
+        }
+        std::fs::remove_file(&segment.path)?;
+        total -= segment.bytes;
+        deleted.push(segment.path);
+    }
+    Ok(deleted)
+}
