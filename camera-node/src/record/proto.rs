@@ -55,6 +55,122 @@ pub fn compressed_image(capture_ts_ns: u64, frame_id: &str, jpeg: &[u8]) -> Vec<
     out
 }
 
+/// A decoded `foxglove.CompressedImage` (borrowing the message bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompressedImage<'a> {
+    pub timestamp_ns: u64,
+    pub frame_id: &'a str,
+    pub format: &'a str,
+    pub data: &'a [u8],
+}
+
+/// Why message bytes are not a `foxglove.CompressedImage`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a foxglove.CompressedImage message: {0}")]
+pub struct DecodeError(&'static str);
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> Result<u64, DecodeError> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = self
+                .bytes
+                .split_first()
+                .ok_or(DecodeError("truncated varint"))?;
+            self.bytes = rest;
+            value |= u64::from(byte & 0x7F) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError("varint longer than 10 bytes"))
+    }
+
+    fn len_delimited(&mut self) -> Result<&'a [u8], DecodeError> {
+        let len = usize::try_from(self.varint()?).map_err(|_| DecodeError("length overflows"))?;
+        if len > self.bytes.len() {
+            return Err(DecodeError("field longer than the message"));
+        }
+        let (field, rest) = self.bytes.split_at(len);
+        self.bytes = rest;
+        Ok(field)
+    }
+
+    /// Skips a field of an unknown number (forward compatibility), by wire type.
+    fn skip(&mut self, wire: u8) -> Result<(), DecodeError> {
+        let skip = match wire {
+            WIRE_VARINT => return self.varint().map(drop),
+            WIRE_LEN => return self.len_delimited().map(drop),
+            1 => 8,
+            5 => 4,
+            _ => return Err(DecodeError("unsupported wire type")),
+        };
+        if skip > self.bytes.len() {
+            return Err(DecodeError("truncated fixed-size field"));
+        }
+        self.bytes = &self.bytes[skip..];
+        Ok(())
+    }
+
+    fn fields(
+        mut self,
+        mut each: impl FnMut(u64, u8, &mut Self) -> Result<(), DecodeError>,
+    ) -> Result<(), DecodeError> {
+        while !self.bytes.is_empty() {
+            let key = self.varint()?;
+            let wire = (key & 7) as u8;
+            each(key >> 3, wire, &mut self)?;
+        }
+        Ok(())
+    }
+}
+
+fn text(bytes: &[u8]) -> Result<&str, DecodeError> {
+    std::str::from_utf8(bytes).map_err(|_| DecodeError("string field is not UTF-8"))
+}
+
+/// Decodes a message written by [`compressed_image`] or any other protobuf writer of the schema.
+pub fn decode_compressed_image(bytes: &[u8]) -> Result<CompressedImage<'_>, DecodeError> {
+    let mut image = CompressedImage {
+        timestamp_ns: 0,
+        frame_id: "",
+        format: "",
+        data: &[],
+    };
+    Reader { bytes }.fields(|number, wire, reader| {
+        match (number, wire) {
+            (1, WIRE_LEN) => {
+                let (mut seconds, mut nanos) = (0u64, 0u64);
+                Reader {
+                    bytes: reader.len_delimited()?,
+                }
+                .fields(|number, wire, inner| {
+                    match (number, wire) {
+                        (1, WIRE_VARINT) => seconds = inner.varint()?,
+                        (2, WIRE_VARINT) => nanos = inner.varint()?,
+                        _ => inner.skip(wire)?,
+                    }
+                    Ok(())
+                })?;
+                image.timestamp_ns = seconds
+                    .checked_mul(1_000_000_000)
+                    .and_then(|ns| ns.checked_add(nanos))
+                    .ok_or(DecodeError("timestamp out of range"))?;
+            }
+            (2, WIRE_LEN) => image.data = reader.len_delimited()?,
+            (3, WIRE_LEN) => image.format = text(reader.len_delimited()?)?,
+            (4, WIRE_LEN) => image.frame_id = text(reader.len_delimited()?)?,
+            _ => reader.skip(wire)?,
+        }
+        Ok(())
+    })?;
+    Ok(image)
+}
+
 // FieldDescriptorProto.Type and .Label values (google/protobuf/descriptor.proto).
 const TYPE_INT64: u64 = 3;
 const TYPE_INT32: u64 = 5;
@@ -155,6 +271,24 @@ mod tests {
                 0x1A, 0x04, b'j', b'p', b'e', b'g', // format
             ]
         );
+    }
+
+    #[test]
+    fn decodes_what_it_encodes_and_rejects_garbage() {
+        let jpeg = [0xFF, 0xD8, 1, 2, 3, 0xFF, 0xD9];
+        let bytes = compressed_image(1_764_104_400_123_456_789, "front", &jpeg);
+        let image = decode_compressed_image(&bytes).expect("decodes");
+        assert_eq!(image.timestamp_ns, 1_764_104_400_123_456_789);
+        assert_eq!(
+            (image.frame_id, image.format, image.data),
+            ("front", "jpeg", &jpeg[..])
+        );
+        for cut in 1..bytes.len() {
+            // Every truncation either fails or yields a shorter field, never panics.
+            let _ = decode_compressed_image(&bytes[..cut]);
+        }
+        assert!(decode_compressed_image(&[0x12, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]).is_err());
+        assert!(decode_compressed_image(&[0x0F]).is_err());
     }
 
     #[test]
