@@ -28,7 +28,7 @@ fn segments(dir: &Path) -> std::io::Result<Vec<Segment>> {
             let name = entry.file_name().to_string_lossy().into_owned();
             let Some(started) = name
                 .strip_suffix(".mcap")
-                .and_then(|stem| super::segment::parse_start(stem))
+                .and_then(super::segment::parse_start)
             else {
                 continue;
             };
