@@ -1,0 +1,305 @@
+//! The load client: N MJPEG or WebSocket clients of one URL, each checking every part and
+//! counting it only inside the measurement window.
+//!
+//! Per client: parts per second, parts that are not a complete JPEG, duplicates (a sequence
+//! number not above the last one, or the same picture again when the server sends no
+//! sequence numbers), and latency = arrival of the part's last byte minus its `X-Timestamp`
+//! (the metadata's capture time for WebSocket messages).
+
+use crate::http::{self, ResponseHead};
+use crate::multipart::{BodyDecoder, Part};
+use anyhow::{bail, Context, Result};
+use camera_node::meta::{unix_now_ns, FrameMeta, ENCODED_LEN};
+use futures::StreamExt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+/// Longest wait for a byte before a client counts as stalled.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_BUFFER: usize = 256 * 1024;
+
+/// Which protocol the clients speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Mjpeg,
+    WebSocket,
+}
+
+/// What to load.
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    pub addr: SocketAddr,
+    /// Path and query, e.g. `/cameras/front/stream.mjpg`.
+    pub path: String,
+    pub protocol: Protocol,
+    pub clients: usize,
+    /// Measurement window, after every client has its first part.
+    pub window: Duration,
+    /// How long all clients may take to get their first part.
+    pub connect_timeout: Duration,
+}
+
+/// State shared by the clients of one run.
+#[derive(Debug, Default)]
+struct Shared {
+    measuring: AtomicBool,
+    started: AtomicUsize,
+}
+
+/// One client's counts within the window.
+#[derive(Debug, Default, Clone)]
+pub struct ClientStats {
+    pub parts: u64,
+    pub not_jpeg: u64,
+    pub duplicates: u64,
+    pub bytes: u64,
+    pub latencies_us: Vec<u32>,
+    pub error: Option<String>,
+    last_seq: Option<u64>,
+    last_hash: Option<u64>,
+}
+
+impl ClientStats {
+    fn record(&mut self, part: &Part, measuring: bool) {
+        let duplicate = match (part.seq, part.hash) {
+            (Some(seq), _) => self.last_seq.is_some_and(|last| seq <= last),
+            (None, Some(hash)) => self.last_hash == Some(hash),
+            (None, None) => false,
+        };
+        if let Some(seq) = part.seq {
+            self.last_seq = Some(self.last_seq.map_or(seq, |last| last.max(seq)));
+        }
+        self.last_hash = part.hash;
+        if !measuring {
+            return;
+        }
+        self.parts += 1;
+        self.bytes += part.len as u64;
+        self.not_jpeg += u64::from(!part.is_jpeg);
+        self.duplicates += u64::from(duplicate);
+        if let Some(ts) = part.timestamp_ns {
+            let micros = unix_now_ns().saturating_sub(ts) / 1_000;
+            self.latencies_us
+                .push(u32::try_from(micros).unwrap_or(u32::MAX));
+        }
+    }
+}
+
+/// Hooks the caller runs at the edges of the window (CPU samples of the server processes).
+pub trait WindowProbe {
+    fn start(&mut self);
+    fn stop(&mut self);
+}
+
+/// The outcome of one run.
+#[derive(Debug)]
+pub struct LoadResult {
+    pub clients: Vec<ClientStats>,
+    pub window: Duration,
+}
+
+impl LoadResult {
+    /// Parts per second of each client, sorted ascending.
+    pub fn fps_sorted(&self) -> Vec<f64> {
+        let secs = self.window.as_secs_f64();
+        let mut fps: Vec<f64> = self.clients.iter().map(|c| c.parts as f64 / secs).collect();
+        fps.sort_by(f64::total_cmp);
+        fps
+    }
+
+    pub fn total_parts(&self) -> u64 {
+        self.clients.iter().map(|c| c.parts).sum()
+    }
+
+    pub fn duplicates(&self) -> u64 {
+        self.clients.iter().map(|c| c.duplicates).sum()
+    }
+
+    pub fn not_jpeg(&self) -> u64 {
+        self.clients.iter().map(|c| c.not_jpeg).sum()
+    }
+
+    pub fn errors(&self) -> Vec<&str> {
+        self.clients
+            .iter()
+            .filter_map(|c| c.error.as_deref())
+            .collect()
+    }
+
+    /// Latency percentile `p` (0..=100) over every part of every client, in µs.
+    pub fn latency_us(&self, p: f64) -> Option<u32> {
+        let mut all: Vec<u32> = self
+            .clients
+            .iter()
+            .flat_map(|c| c.latencies_us.iter().copied())
+            .collect();
+        percentile(&mut all, p)
+    }
+}
+
+/// `p`-th percentile (nearest rank) of `values`, sorting them.
+pub fn percentile<T: Copy + Ord>(values: &mut [T], p: f64) -> Option<T> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+    Some(values[rank.clamp(1, values.len()) - 1])
+}
+
+/// Opens `spec.clients` clients, waits until each has a part, measures for `spec.window`
+/// (calling `probe` at both edges), then closes them all.
+pub async fn run(spec: &LoadSpec, probe: &mut dyn WindowProbe) -> Result<LoadResult> {
+    let shared = Arc::new(Shared::default());
+    let stop = CancellationToken::new();
+    let mut tasks = Vec::with_capacity(spec.clients);
+    for _ in 0..spec.clients {
+        let (spec, shared, stop) = (spec.clone(), shared.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut stats = ClientStats::default();
+            let outcome = match spec.protocol {
+                Protocol::Mjpeg => mjpeg_client(&spec, &shared, &stop, &mut stats).await,
+                Protocol::WebSocket => ws_client(&spec, &shared, &stop, &mut stats).await,
+            };
+            if let Err(error) = outcome {
+                stats.error = Some(format!("{error:#}"));
+                // A failed client still counts as started, so the run does not wait for it.
+                shared.started.fetch_add(1, Ordering::Relaxed);
+            }
+            stats
+        }));
+        // Spread connection set-up a little so accept queues do not overflow.
+        if tasks.len() % 100 == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let deadline = Instant::now() + spec.connect_timeout;
+    while shared.started.load(Ordering::Relaxed) < spec.clients {
+        if Instant::now() > deadline {
+            stop.cancel();
+            bail!(
+                "only {} of {} clients got a first part within {:?}",
+                shared.started.load(Ordering::Relaxed),
+                spec.clients,
+                spec.connect_timeout
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Let every client settle into the stream before counting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    probe.start();
+    shared.measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(spec.window).await;
+    shared.measuring.store(false, Ordering::Relaxed);
+    let window = started.elapsed();
+    probe.stop();
+    stop.cancel();
+    let mut clients = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        clients.push(task.await.context("client task panicked")?);
+    }
+    Ok(LoadResult { clients, window })
+}
+
+async fn mjpeg_client(
+    spec: &LoadSpec,
+    shared: &Shared,
+    stop: &CancellationToken,
+    stats: &mut ClientStats,
+) -> Result<()> {
+    let mut stream = tokio::time::timeout(READ_TIMEOUT, TcpStream::connect(spec.addr))
+        .await
+        .context("connect timed out")??;
+    stream.set_nodelay(true)?;
+    http::send_get(&mut stream, spec.addr, &spec.path, true).await?;
+    let mut buf = vec![0u8; READ_BUFFER];
+    let (head, body_start, filled): (ResponseHead, usize, usize) =
+        http::read_head(&mut stream, &mut buf).await?;
+    if head.status != 200 {
+        bail!("HTTP {} from {}", head.status, spec.path);
+    }
+    let boundary = head
+        .boundary()
+        .context("response has no multipart boundary")?;
+    let mut decoder = BodyDecoder::new(&boundary, head.chunked());
+    let mut first = true;
+    let mut on_part = |part: Part| {
+        if first {
+            first = false;
+            shared.started.fetch_add(1, Ordering::Relaxed);
+        }
+        stats.record(&part, shared.measuring.load(Ordering::Relaxed));
+    };
+    decoder.feed(&buf[body_start..filled], &mut on_part)?;
+    loop {
+        let n = tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            read = tokio::time::timeout(READ_TIMEOUT, stream.read(&mut buf)) => read.context("no data for 10 s")??,
+        };
+        if n == 0 {
+            bail!("server closed the stream");
+        }
+        decoder.feed(&buf[..n], &mut on_part)?;
+    }
+}
+
+async fn ws_client(
+    spec: &LoadSpec,
+    shared: &Shared,
+    stop: &CancellationToken,
+    stats: &mut ClientStats,
+) -> Result<()> {
+    let url = format!("ws://{}{}", spec.addr, spec.path);
+    let (mut socket, _) =
+        tokio::time::timeout(READ_TIMEOUT, tokio_tungstenite::connect_async(url.as_str()))
+            .await
+            .context("WebSocket connect timed out")??;
+    let mut first = true;
+    loop {
+        let message = tokio::select! {
+            _ = stop.cancelled() => return Ok(()),
+            next = tokio::time::timeout(READ_TIMEOUT, socket.next()) => next.context("no message for 10 s")?,
+        };
+        let Some(message) = message else {
+            bail!("server closed the WebSocket")
+        };
+        let tokio_tungstenite::tungstenite::Message::Binary(data) = message? else {
+            continue;
+        };
+        let part = ws_part(&data)?;
+        if first {
+            first = false;
+            shared.started.fetch_add(1, Ordering::Relaxed);
+        }
+        stats.record(&part, shared.measuring.load(Ordering::Relaxed));
+    }
+}
+
+/// `[u8 id_len][id][32-byte metadata][JPEG]` (docs/http-api.md) as a part.
+fn ws_part(data: &[u8]) -> Result<Part> {
+    let id_len = usize::from(*data.first().context("empty WebSocket message")?);
+    let meta_at = 1 + id_len;
+    let jpeg_at = meta_at + ENCODED_LEN;
+    if data.len() < jpeg_at {
+        bail!(
+            "WebSocket message of {} bytes is shorter than its header",
+            data.len()
+        );
+    }
+    let meta = FrameMeta::decode(&data[meta_at..jpeg_at])?;
+    let jpeg = &data[jpeg_at..];
+    Ok(Part {
+        len: jpeg.len(),
+        is_jpeg: camera_node::frame::check_complete_jpeg(jpeg).is_ok(),
+        seq: Some(meta.seq),
+        timestamp_ns: Some(meta.capture_ts_ns),
+        hash: None,
+    })
+}

@@ -1,0 +1,218 @@
+//! The system under test: camera-node (test pattern) and web-gateway as child processes on
+//! loopback, optionally with the counting proxy on the zenoh link between them.
+
+use crate::http;
+use crate::procs::{free_port, parse_addr, Proc};
+use crate::proxy::{self, Counters};
+use anyhow::{bail, Context, Result};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Camera id every benchmark uses.
+pub const CAMERA: &str = "front";
+
+/// Where the binaries are.
+#[derive(Debug, Clone)]
+pub struct Bins {
+    pub camera_node: PathBuf,
+    pub gateway: PathBuf,
+    /// This program (for `bare-writer`).
+    pub bench: PathBuf,
+}
+
+/// What the camera node captures.
+#[derive(Debug, Clone)]
+pub struct CameraSpec {
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub pattern: String,
+    /// More camera-node arguments (e.g. `--config FILE` for variants).
+    pub extra: Vec<String>,
+}
+
+impl CameraSpec {
+    pub fn args(&self) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "--source",
+            "test",
+            "--camera",
+            CAMERA,
+            "--pattern",
+            &self.pattern,
+            "--width",
+            &self.width.to_string(),
+            "--height",
+            &self.height.to_string(),
+            "--fps",
+            &self.fps.to_string(),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.extend(self.extra.iter().cloned());
+        args
+    }
+
+    pub fn label(&self) -> String {
+        format!("{}×{}@{}", self.width, self.height, self.fps)
+    }
+}
+
+/// A running camera-node + web-gateway.
+#[derive(Debug)]
+pub struct Pair {
+    pub node: Proc,
+    pub gateway: Proc,
+    pub http: SocketAddr,
+    /// Bytes between node and gateway, when started with a proxy.
+    pub link: Option<Arc<Counters>>,
+    stop_proxy: CancellationToken,
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        self.stop_proxy.cancel();
+    }
+}
+
+fn command(program: &Path, args: &[String]) -> Command {
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .env_remove("ZENOH_CONFIG_FILE");
+    command
+}
+
+impl Pair {
+    /// Starts both and waits until the gateway serves live frames of the camera.
+    pub async fn start(
+        bins: &Bins,
+        camera: &CameraSpec,
+        proxied: bool,
+        gateway_extra: &[&str],
+        logs: &Path,
+    ) -> Result<Self> {
+        let zenoh_port = free_port()?;
+        let mut node_args = camera.args();
+        node_args.extend([
+            "--zenoh-listen".to_owned(),
+            format!("tcp/127.0.0.1:{zenoh_port}"),
+        ]);
+        let node = Proc::spawn("camera-node", command(&bins.camera_node, &node_args), logs)?;
+        let stop_proxy = CancellationToken::new();
+        let node_addr: SocketAddr = format!("127.0.0.1:{zenoh_port}").parse()?;
+        let (connect, link) = if proxied {
+            let (addr, counters) = proxy::start(node_addr, stop_proxy.clone()).await?;
+            (addr, Some(counters))
+        } else {
+            (node_addr, None)
+        };
+        let mut gateway_args: Vec<String> = [
+            "--listen",
+            "127.0.0.1:0",
+            "--zenoh-listen",
+            "tcp/127.0.0.1:0",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        gateway_args.extend(["--zenoh-connect".to_owned(), format!("tcp/{connect}")]);
+        gateway_args.extend(gateway_extra.iter().map(|s| (*s).to_owned()));
+        let mut gateway = Proc::spawn("web-gateway", command(&bins.gateway, &gateway_args), logs)?;
+        let rest = gateway
+            .wait_for_log("listening on ", Duration::from_secs(30))
+            .await?;
+        let http = parse_addr(&rest)?;
+        let mut pair = Self {
+            node,
+            gateway,
+            http,
+            link,
+            stop_proxy,
+        };
+        pair.wait_live(Duration::from_secs(30)).await?;
+        Ok(pair)
+    }
+
+    /// Waits until a snapshot of the camera is served (its first frame went node → gateway).
+    async fn wait_live(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.node.check_alive()?;
+            self.gateway.check_alive()?;
+            if let Ok((head, _)) =
+                http::get(self.http, &format!("/cameras/{CAMERA}/snapshot.jpg")).await
+            {
+                if head.status == 200 {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "no frame of camera {CAMERA} at the gateway within {timeout:?}; node log:\n{}",
+                    self.node.log_tail(15)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The camera's entry in `/api/cameras`.
+    pub async fn camera_json(&self) -> Result<serde_json::Value> {
+        let list = http::get_json(self.http, "/api/cameras").await?;
+        list.as_array()
+            .and_then(|cams| cams.iter().find(|c| c["id"] == CAMERA).cloned())
+            .context("camera not in /api/cameras")
+    }
+
+    /// Saves `count` consecutive frames as the gateway serves them (`snapshot.jpg?after_seq`),
+    /// for the bare writer to send the same bytes.
+    pub async fn record_frames(&self, dir: &Path, count: usize) -> Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let mut seq: Option<u64> = None;
+        for i in 0..count {
+            let path = match seq {
+                Some(seq) => format!("/cameras/{CAMERA}/snapshot.jpg?after_seq={seq}"),
+                None => format!("/cameras/{CAMERA}/snapshot.jpg"),
+            };
+            let (head, body) = http::get(self.http, &path).await?;
+            if head.status != 200 {
+                bail!("GET {path}: HTTP {}", head.status);
+            }
+            seq = head.header("x-frame-seq").and_then(|s| s.parse().ok());
+            std::fs::write(dir.join(format!("{i:04}.jpg")), body)?;
+        }
+        Ok(())
+    }
+}
+
+/// The bare writer as a child process serving the frames in `frames`.
+pub async fn start_bare_writer(
+    bins: &Bins,
+    frames: &Path,
+    fps: u32,
+    logs: &Path,
+) -> Result<(Proc, SocketAddr)> {
+    let args: Vec<String> = ["bare-writer", "--frames"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain([
+            frames.display().to_string(),
+            "--fps".to_owned(),
+            fps.to_string(),
+        ])
+        .collect();
+    let mut proc = Proc::spawn("bare-writer", command(&bins.bench, &args), logs)?;
+    let rest = proc
+        .wait_for_log("listening on ", Duration::from_secs(10))
+        .await?;
+    let addr = parse_addr(&rest)?;
+    Ok((proc, addr))
+}

@@ -1,0 +1,91 @@
+//! Table 6: bytes per second on the robot → base-station link (camera-node → web-gateway,
+//! through the counting proxy) with 1 and 10 viewers of full frames or of a preview.
+
+use super::{fps_cell, Settings};
+use crate::load::{self, Protocol, WindowProbe};
+use crate::pair::{CameraSpec, Pair, CAMERA};
+use crate::proxy::Counters;
+use crate::report::{num, Table};
+use anyhow::Result;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Down bytes over the window.
+struct LinkProbe {
+    counters: Arc<Counters>,
+    start: Option<(Instant, u64)>,
+    bytes_per_second: f64,
+}
+
+impl WindowProbe for LinkProbe {
+    fn start(&mut self) {
+        self.start = Some((Instant::now(), self.counters.down.load(Ordering::Relaxed)));
+    }
+    fn stop(&mut self) {
+        if let Some((at, before)) = self.start.take() {
+            let bytes = self.counters.down.load(Ordering::Relaxed) - before;
+            self.bytes_per_second = bytes as f64 / at.elapsed().as_secs_f64();
+        }
+    }
+}
+
+pub async fn link_bytes(settings: &Settings) -> Result<Table> {
+    let mut table = Table::new(
+        "Robot → base-station link, 1280×720@30",
+        "Bytes per second from camera-node to web-gateway (zenoh over TCP through a counting \
+         proxy), gateway with `--subscribe while-watched` as on a robot link, `pinwheel` pattern. \
+         The preview is what a phone tile asks for.",
+        &[
+            "viewers",
+            "stream",
+            "link kB/s",
+            "link Mbit/s",
+            "viewer fps",
+        ],
+    );
+    let camera = CameraSpec {
+        width: 1280,
+        height: 720,
+        fps: 30,
+        pattern: "pinwheel".into(),
+        extra: vec![],
+    };
+    let pair = Pair::start(
+        &settings.bins,
+        &camera,
+        true,
+        &["--subscribe", "while-watched"],
+        &settings.logs,
+    )
+    .await?;
+    let counters = pair.link.clone().expect("proxied pair");
+    let full = format!("/cameras/{CAMERA}/stream.mjpg");
+    let preview = format!("/cameras/{CAMERA}/stream.mjpg?width=320");
+    let viewers: &[usize] = if settings.quick { &[1] } else { &[1, 10] };
+    for (name, path) in [("full", &full), ("preview (?width=320)", &preview)] {
+        for &n in viewers {
+            let spec = settings.spec(pair.http, path, Protocol::Mjpeg, n);
+            let mut probe = LinkProbe {
+                counters: counters.clone(),
+                start: None,
+                bytes_per_second: f64::NAN,
+            };
+            match load::run(&spec, &mut probe).await {
+                Ok(result) => table.push(vec![
+                    n.to_string(),
+                    name.into(),
+                    num(probe.bytes_per_second / 1e3, 0),
+                    num(probe.bytes_per_second * 8.0 / 1e6, 2),
+                    fps_cell(&result),
+                ]),
+                Err(error) => table.push(vec![
+                    n.to_string(),
+                    name.into(),
+                    format!("failed: {error:#}"),
+                ]),
+            }
+        }
+    }
+    Ok(table)
+}

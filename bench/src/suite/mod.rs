@@ -1,0 +1,177 @@
+//! The tables of `launch/bench.sh`, each row measured side by side in one run.
+//!
+//! 1–3: fan-out through the gateway against the bare writer (fps, duplicates, CPU per
+//! client-frame, RSS, latency); 4: camera-node against `gst-launch-1.0`; 5: the seed program
+//! against our two processes; 6: bytes on the robot → base-station link.
+
+mod link;
+mod node;
+mod seed;
+
+pub use link::link_bytes;
+pub use node::node_cost;
+pub use seed::seed_vs_ours;
+
+use crate::load::{self, LoadResult, LoadSpec, Protocol};
+use crate::pair::{start_bare_writer, Bins, CameraSpec, Pair, CAMERA};
+use crate::procstat::{memory_kib, CpuWindow};
+use crate::report::{ms, num, Table};
+use anyhow::Result;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bins: Bins,
+    pub quick: bool,
+    pub window: Duration,
+    pub logs: PathBuf,
+    /// The seed program (`shared/seed/web_streaming_testsrc.py`), if found.
+    pub seed: Option<PathBuf>,
+    /// Python with OpenCV and Flask for the seed.
+    pub python: PathBuf,
+}
+
+impl Settings {
+    fn spec(&self, addr: SocketAddr, path: &str, protocol: Protocol, clients: usize) -> LoadSpec {
+        LoadSpec {
+            addr,
+            path: path.to_owned(),
+            protocol,
+            clients,
+            window: self.window,
+            connect_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Runs `spec` while measuring the CPU of `pids`.
+pub async fn measure(spec: &LoadSpec, pids: Vec<u32>) -> Result<(LoadResult, CpuWindow)> {
+    let mut cpu = CpuWindow::new(pids);
+    let result = load::run(spec, &mut cpu).await?;
+    Ok((result, cpu))
+}
+
+fn fps_cell(result: &LoadResult) -> String {
+    let fps = result.fps_sorted();
+    let median = fps.get(fps.len() / 2).copied().unwrap_or(f64::NAN);
+    let min = fps.first().copied().unwrap_or(f64::NAN);
+    format!("{} / {}", num(median, 1), num(min, 1))
+}
+
+fn latency_cell(result: &LoadResult) -> String {
+    format!(
+        "{} / {}",
+        ms(result.latency_us(50.0)),
+        ms(result.latency_us(99.0))
+    )
+}
+
+/// µs of CPU per delivered client-frame.
+fn per_part_us(cpu_seconds: f64, result: &LoadResult) -> f64 {
+    cpu_seconds * 1e6 / result.total_parts() as f64
+}
+
+fn problems(result: &LoadResult) -> String {
+    let errors = result.errors();
+    let mut out = format!("{} / {}", result.duplicates(), result.not_jpeg());
+    if !errors.is_empty() {
+        out += &format!(" ({} failed: {})", errors.len(), errors[0]);
+    }
+    out
+}
+
+/// Tables 1–3: fan-out at one resolution, gateway against the bare writer.
+pub async fn fan_out(settings: &Settings, camera: &CameraSpec) -> Result<Table> {
+    let mut table = Table::new(
+        &format!("Fan-out, {} (`{}` pattern)", camera.label(), camera.pattern),
+        "fps per client median / min; duplicates / parts that are not a complete JPEG; CPU per \
+         delivered client-frame of the gateway and of the bare writer serving the same frames \
+         to the same number of clients; gateway RSS at the end of the row; latency = X-Timestamp \
+         (capture, stamped just before publish) → last byte of the part read by the client, p50 / p99.",
+        &["clients", "fps", "dups / bad", "gateway cores", "gateway µs/cf", "bare µs/cf", "ratio", "gateway RSS MiB", "latency ms", "bare fps", "bare latency ms"],
+    );
+    let pair = Pair::start(
+        &settings.bins,
+        camera,
+        false,
+        &["--max-clients", "5000"],
+        &settings.logs,
+    )
+    .await?;
+    let frames = settings
+        .logs
+        .join(format!("frames-{}x{}", camera.width, camera.height));
+    pair.record_frames(&frames, 30).await?;
+    let size: u64 = std::fs::read_dir(&frames)?
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    table.note += &format!(" Mean frame size {} KB.", size / 30 / 1000);
+    let (bare, bare_addr) =
+        start_bare_writer(&settings.bins, &frames, camera.fps, &settings.logs).await?;
+    let rows: &[(Protocol, usize)] = if settings.quick {
+        &[
+            (Protocol::Mjpeg, 1),
+            (Protocol::Mjpeg, 100),
+            (Protocol::WebSocket, 1),
+        ]
+    } else {
+        &[
+            (Protocol::Mjpeg, 1),
+            (Protocol::Mjpeg, 10),
+            (Protocol::Mjpeg, 100),
+            (Protocol::Mjpeg, 300),
+            (Protocol::Mjpeg, 1000),
+            (Protocol::WebSocket, 1),
+            (Protocol::WebSocket, 100),
+        ]
+    };
+    for &(protocol, clients) in rows {
+        let (path, label) = match protocol {
+            Protocol::Mjpeg => (
+                format!("/cameras/{CAMERA}/stream.mjpg"),
+                format!("{clients} MJPEG"),
+            ),
+            Protocol::WebSocket => (format!("/ws?cameras={CAMERA}"), format!("{clients} WS")),
+        };
+        let spec = settings.spec(pair.http, &path, protocol, clients);
+        let (result, cpu) = match measure(&spec, vec![pair.gateway.pid()]).await {
+            Ok(measured) => measured,
+            Err(error) => {
+                table.push(vec![label, format!("failed: {error:#}")]);
+                continue;
+            }
+        };
+        let rss = memory_kib(pair.gateway.pid())
+            .map(|(rss, _)| rss as f64 / 1024.0)
+            .unwrap_or(f64::NAN);
+        let gateway_us = per_part_us(cpu.seconds(0), &result);
+        // The bare writer speaks MJPEG only; WebSocket rows compare with its MJPEG figure.
+        let bare_spec = settings.spec(bare_addr, "/", Protocol::Mjpeg, clients);
+        let (bare_us, bare_fps, bare_latency) = match measure(&bare_spec, vec![bare.pid()]).await {
+            Ok((bare_result, bare_cpu)) => (
+                per_part_us(bare_cpu.seconds(0), &bare_result),
+                fps_cell(&bare_result),
+                latency_cell(&bare_result),
+            ),
+            Err(error) => (f64::NAN, format!("failed: {error:#}"), String::new()),
+        };
+        table.push(vec![
+            label,
+            fps_cell(&result),
+            problems(&result),
+            num(cpu.cores(0), 2),
+            num(gateway_us, 1),
+            num(bare_us, 1),
+            num(gateway_us / bare_us, 2),
+            num(rss, 1),
+            latency_cell(&result),
+            bare_fps,
+            bare_latency,
+        ]);
+    }
+    Ok(table)
+}
