@@ -147,3 +147,40 @@ impl Client {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{self, LoadSpec, Protocol};
+    use crate::procstat::CpuWindow;
+
+    /// The load client against the bare writer: every part arrives whole, in order, once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn load_client_reads_the_bare_writer() {
+        let frames = vec![
+            vec![0xFF, 0xD8, 1, 2, 3, 0xFF, 0xD9],
+            [vec![0xFF, 0xD8], vec![7; 50_000], vec![0xFF, 0xD9]].concat(),
+        ];
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || serve(listener, &frames, 50.0, Duration::from_secs(10)));
+        let spec = LoadSpec {
+            addr,
+            path: "/".into(),
+            protocol: Protocol::Mjpeg,
+            clients: 3,
+            window: Duration::from_millis(600),
+            connect_timeout: Duration::from_secs(5),
+        };
+        let result = load::run(&spec, &mut CpuWindow::new(vec![]))
+            .await
+            .expect("load run");
+        assert_eq!(result.errors(), Vec::<&str>::new());
+        for client in &result.clients {
+            assert!(client.parts > 0, "a client received nothing");
+            assert_eq!(client.latencies_us.len() as u64, client.parts);
+        }
+        assert_eq!(result.duplicates(), 0);
+        assert_eq!(result.not_jpeg(), 0);
+    }
+}

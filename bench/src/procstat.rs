@@ -9,12 +9,19 @@ use std::time::{Duration, Instant};
 
 /// CPU seconds used by the live threads of `pid` so far.
 pub fn cpu_seconds(pid: u32) -> Result<f64> {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).with_context(|| format!("process {pid} is gone"))?;
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .with_context(|| format!("process {pid} is gone"))?;
     let mut ns = 0u64;
     for task in tasks.flatten() {
         // A thread may exit between listing and reading: skip it.
-        let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else { continue };
-        ns += text.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        ns += text
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
     }
     Ok(ns as f64 / 1e9)
 }
