@@ -33,6 +33,10 @@ pub struct Flags {
     /// A camera without frames for this long is shown offline and streams get NO SIGNAL [default: 3000].
     #[arg(long, value_name = "MS")]
     pub offline_after_ms: Option<u64>,
+    /// A camera offline and unwatched for this long is removed from the gateway (list,
+    /// metrics); it comes back when its node does [default: 600000].
+    #[arg(long, value_name = "MS")]
+    pub forget_after_ms: Option<u64>,
     /// When to receive a camera's frames [default: always]. `always`: one subscriber on every
     /// camera, so streams start instantly and /api/cameras shows fps for all, but a camera
     /// node with `on_demand = true` never pauses. `while-watched`: subscribe to a camera only
@@ -52,6 +56,8 @@ pub struct Config {
     pub prefix: String,
     pub max_clients: usize,
     pub offline_after_ms: u64,
+    /// A camera offline and unwatched this long is forgotten (its list entry and metrics go).
+    pub forget_after_ms: u64,
     /// How often an offline camera's NO SIGNAL picture is re-sent to open streams.
     pub no_signal_interval_ms: u64,
     /// Longest wait of `snapshot.jpg?after_seq=N` before 504.
@@ -69,6 +75,7 @@ impl Default for Config {
             prefix: camera_node::keys::DEFAULT_PREFIX.to_owned(),
             max_clients: 64,
             offline_after_ms: 3000,
+            forget_after_ms: 600_000,
             no_signal_interval_ms: 2000,
             snapshot_wait_ms: 5000,
             info_timeout_ms: 1000,
@@ -146,6 +153,9 @@ impl Config {
         if let Some(ms) = flags.offline_after_ms {
             self.offline_after_ms = ms;
         }
+        if let Some(ms) = flags.forget_after_ms {
+            self.forget_after_ms = ms;
+        }
         if let Some(mode) = flags.subscribe {
             self.subscribe = mode;
         }
@@ -162,6 +172,7 @@ impl Config {
         let positive = [
             ("max_clients", self.max_clients as u64, "e.g. 64"),
             ("offline_after_ms", self.offline_after_ms, "e.g. 3000"),
+            ("forget_after_ms", self.forget_after_ms, "e.g. 600000"),
             (
                 "no_signal_interval_ms",
                 self.no_signal_interval_ms,
@@ -183,6 +194,10 @@ impl Config {
 
     pub fn offline_after(&self) -> Duration {
         Duration::from_millis(self.offline_after_ms)
+    }
+
+    pub fn forget_after(&self) -> Duration {
+        Duration::from_millis(self.forget_after_ms)
     }
 
     pub fn no_signal_interval(&self) -> Duration {

@@ -1,10 +1,14 @@
 //! `ApiError`: every way a request can fail, mapped to a status code and a JSON body
 //! `{"error": "...", "detail": "..."}` so that tools and the web page can show the reason.
 //!
+//! Every error the gateway answers with goes through here: handler errors, the 404 and 405
+//! fallbacks, failed WebSocket upgrades, path and query rejections.
+//!
 //! Also `ApiQuery`, which parses query strings parameter by parameter so that a bad value is
-//! reported by name (axum's `Query` rejection only says the whole string failed).
+//! reported by name (axum's `Query` rejection only says the whole string failed), and
+//! `CameraPath`, the `{id}` path segment with rejections in the same format.
 
-use axum::extract::{FromRequestParts, Query};
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -30,13 +34,23 @@ pub enum ApiError {
     TooManyClients { max: usize },
     #[error("timed out waiting for a frame")]
     Timeout { camera: String, waited_ms: u64 },
+    #[error("not found")]
+    NotFound { path: String },
+    #[error("method not allowed")]
+    MethodNotAllowed { method: String, path: String },
+    #[error("bad path")]
+    BadPath { message: String },
+    #[error("not a WebSocket upgrade")]
+    BadUpgrade { status: StatusCode, message: String },
 }
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::UnknownCamera { .. } => StatusCode::NOT_FOUND,
-            Self::BadQuery { .. } => StatusCode::BAD_REQUEST,
+            Self::UnknownCamera { .. } | Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::BadQuery { .. } | Self::BadPath { .. } => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BadUpgrade { status, .. } => *status,
             Self::NoFrameYet { .. } | Self::StaleFrame { .. } | Self::TooManyClients { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -65,6 +79,16 @@ impl ApiError {
             }
             Self::Timeout { camera, waited_ms } => {
                 format!("camera {camera:?} sent no newer frame within {waited_ms} ms")
+            }
+            Self::NotFound { path } => {
+                format!("no endpoint {path}; see GET / or the README for the list")
+            }
+            Self::MethodNotAllowed { method, path } => {
+                format!("{path} does not accept {method}; every endpoint is GET")
+            }
+            Self::BadPath { message } => message.clone(),
+            Self::BadUpgrade { message, .. } => {
+                format!("{message}; /ws needs a WebSocket client (GET with Upgrade: websocket)")
             }
         }
     }
@@ -96,6 +120,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
                 message: rejection.body_text(),
             })?;
         Ok(Self(map))
+    }
+}
+
+/// The `{id}` segment of a camera path.
+#[derive(Debug)]
+pub struct CameraPath(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for CameraPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| ApiError::BadPath {
+                message: rejection.body_text(),
+            })?;
+        Ok(Self(id))
     }
 }
 

@@ -3,29 +3,26 @@
 //!
 //! # Layout
 //! - [`config`]: TOML + flags. [`state`]: `AppState` shared by everything, client admission.
-//! - [`registry`]: per-camera latest-frame slot, online state, fps, viewers, info.
-//! - [`discovery`] (liveliness → registry, info queries), [`ingest`] (frames → registry),
-//!   [`watch`] (per-camera subscribers only while watched, for on-demand cameras).
-//! - [`nosignal`] + [`font`]: offline watchdog and the NO SIGNAL picture.
-//! - [`mjpeg`]: multipart wire format and stream body. [`variants`]: shared resized variants.
+//! - [`camera`]: one task per camera owns its frames, online state, variants and metrics;
+//!   [`camera::CameraHandle`] is how everything else talks to it.
+//! - [`discovery`]: liveliness → creates, informs and removes camera tasks, the only writer
+//!   of the [`directory`] (id → handle).
+//! - [`headers`]: the per-frame HTTP headers. [`mjpeg`]: multipart wire format, stream body.
 //! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
 //!
 //! Shutdown: everything watches `AppState::cancel`; streams end, tasks drain on the tracker.
 
+pub mod camera;
 pub mod config;
+pub mod directory;
 pub mod discovery;
 pub mod error;
-pub mod font;
-pub mod ingest;
+pub mod headers;
 pub mod metrics;
 pub mod mjpeg;
-pub mod nosignal;
-pub mod registry;
 pub mod router;
 pub mod routes;
 pub mod state;
-pub mod variants;
-pub mod watch;
 
 pub use config::{Config, Flags, SubscribeMode};
 pub use state::AppState;
@@ -39,8 +36,6 @@ const DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 /// Why serving stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot subscribe to camera frames: {0}")]
-    Subscribe(#[from] camera_node::subscriber::SubscribeError),
     #[error("cannot subscribe to camera liveliness: {0}")]
     Liveliness(zenoh::Error),
     #[error("HTTP server failed: {0}")]
@@ -49,17 +44,6 @@ pub enum ServeError {
 
 /// Subscribes to the cameras and serves HTTP on `listener` until `state.cancel` fires.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
-    match state.config.subscribe {
-        SubscribeMode::Always => {
-            let frames = ingest::subscribe(&state).await?;
-            state
-                .tracker
-                .spawn(ingest::run(state.clone(), frames, state.cancel.clone()));
-        }
-        SubscribeMode::WhileWatched => {
-            state.tracker.spawn(watch::run(state.clone()));
-        }
-    }
     let liveliness = discovery::subscribe(&state)
         .await
         .map_err(ServeError::Liveliness)?;

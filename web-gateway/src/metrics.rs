@@ -100,6 +100,25 @@ impl Metrics {
         }
     }
 
+    /// Registers every per-camera series of `camera` at zero, so dashboards see a known
+    /// camera (and rates of 0) before its first frame or error.
+    pub fn add_camera(&self, camera: &str) {
+        let label = Self::camera(camera);
+        let _ = self.frames_received.get_or_create(&label);
+        let _ = self.frames_dropped.get_or_create(&label);
+        let _ = self.invalid_payloads.get_or_create(&label);
+        let _ = self.latency.get_or_create(&label);
+    }
+
+    /// Removes every per-camera series of a forgotten camera.
+    pub fn remove_camera(&self, camera: &str) {
+        let label = Self::camera(camera);
+        self.frames_received.remove(&label);
+        self.frames_dropped.remove(&label);
+        self.invalid_payloads.remove(&label);
+        self.latency.remove(&label);
+    }
+
     pub fn frame_received(&self, camera: &str) {
         self.frames_received
             .get_or_create(&Self::camera(camera))
@@ -179,5 +198,22 @@ mod tests {
             text.contains("gateway_frame_latency_seconds_count{camera=\"front\"} 1"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_known_camera_has_every_series_at_zero_until_removed() {
+        let metrics = Metrics::new();
+        metrics.add_camera("idle");
+        let text = metrics.encode();
+        for series in [
+            "gateway_frames_received_total{camera=\"idle\"} 0",
+            "gateway_frames_dropped_total{camera=\"idle\"} 0",
+            "gateway_invalid_payloads_total{camera=\"idle\"} 0",
+            "gateway_frame_latency_seconds_count{camera=\"idle\"} 0",
+        ] {
+            assert!(text.contains(series), "{series} missing: {text}");
+        }
+        metrics.remove_camera("idle");
+        assert!(!metrics.encode().contains("idle"));
     }
 }

@@ -7,8 +7,9 @@
 //! never copied per client. A client's body pulls from the camera's latest-frame slot, so a
 //! slow reader skips to the newest frame instead of queueing.
 
+use crate::camera::Slot;
+use crate::headers::frame_headers;
 use crate::metrics::Metrics;
-use crate::registry::Slot;
 use axum::body::Body;
 use bytes::Bytes;
 use camera_node::FrameMeta;
@@ -34,23 +35,17 @@ pub const OPENING: &str = concat!("--", boundary!(), "\r\n");
 /// Written right after each JPEG: ends the part (so browsers show it now) and opens the next.
 pub const PART_END: &str = concat!("\r\n--", boundary!(), "\r\n");
 
-/// `X-Timestamp` value: capture time as seconds since the Unix epoch with microseconds.
-pub fn timestamp(capture_ts_ns: u64) -> String {
-    format!(
-        "{}.{:06}",
-        capture_ts_ns / 1_000_000_000,
-        (capture_ts_ns % 1_000_000_000) / 1_000
-    )
-}
-
-/// Headers of one part, ending with the blank line.
+/// Headers of one part (the same frame headers as a snapshot), ending with the blank line.
 pub fn part_header(meta: &FrameMeta, jpeg_len: usize) -> Bytes {
-    Bytes::from(format!(
-        "Content-Type: image/jpeg\r\nContent-Length: {jpeg_len}\r\nX-Timestamp: {}\r\nX-Frame-Seq: {}\r\nX-Camera-Online: {}\r\n\r\n",
-        timestamp(meta.capture_ts_ns),
-        meta.seq,
-        meta.online,
-    ))
+    let mut header = format!("Content-Type: image/jpeg\r\nContent-Length: {jpeg_len}\r\n");
+    for (name, value) in frame_headers(meta) {
+        header.push_str(name);
+        header.push_str(": ");
+        header.push_str(&value);
+        header.push_str("\r\n");
+    }
+    header.push_str("\r\n");
+    Bytes::from(header)
 }
 
 /// Per-client stream settings.
@@ -163,8 +158,9 @@ mod tests {
         assert!(text.contains("Content-Length: 1234\r\n"));
         assert!(text.contains("X-Timestamp: 1764000000.123456\r\n"));
         assert!(text.contains("X-Frame-Seq: 42\r\n"));
+        assert!(text.contains("X-Frame-Age-Ms: "));
+        assert!(text.contains("X-Camera-Online: true\r\n"));
         assert!(text.ends_with("\r\n\r\n"));
-        assert_eq!(timestamp(5_000_001_000), "5.000001");
         assert!(CONTENT_TYPE.ends_with(BOUNDARY));
     }
 

@@ -1,11 +1,11 @@
 //! The URL map: which handler serves which path. Nothing else.
 
+use crate::error::ApiError;
 use crate::routes::{api, health, metrics, page, snapshot, stream, ws};
 use crate::state::AppState;
-use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, Uri};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -19,15 +19,21 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
-async fn not_found(uri: Uri) -> Response {
-    let body = serde_json::json!({
-        "error": "not found",
-        "detail": format!("no endpoint {}; see GET / or the README for the list", uri.path()),
-    });
-    (StatusCode::NOT_FOUND, Json(body)).into_response()
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound {
+        path: uri.path().to_owned(),
+    }
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -36,20 +42,42 @@ mod tests {
     use crate::config::Config;
     use axum::body::Body;
     use axum::http::{header, Request};
-    use bytes::Bytes;
-    use camera_node::{Frame, FrameMeta};
+    use camera_node::FrameMeta;
     use futures::StreamExt;
+    use std::time::Duration;
     use tokio_util::sync::CancellationToken;
     use tower::ServiceExt;
 
-    async fn seeded() -> AppState {
+    /// A gateway state fed the real way: liveliness tokens found by discovery, a frame put
+    /// on zenoh and received by the camera task. The tokens live as long as the returned value.
+    async fn seeded() -> (AppState, Vec<zenoh::liveliness::LivelinessToken>) {
         let config = zenoh::Config::from_json5(
             r#"{ mode: "peer", listen: { endpoints: ["tcp/127.0.0.1:0"] },
                  scouting: { multicast: { enabled: false } } }"#,
         )
         .expect("zenoh config");
         let session = zenoh::open(config).await.expect("zenoh session");
-        let state = AppState::new(Config::default(), session, CancellationToken::new());
+        let state = AppState::new(Config::default(), session.clone(), CancellationToken::new());
+        let liveliness = crate::discovery::subscribe(&state)
+            .await
+            .expect("liveliness subscriber");
+        state
+            .tracker
+            .spawn(crate::discovery::run(state.clone(), liveliness));
+        let mut tokens = Vec::new();
+        for id in ["front", "empty"] {
+            let keys = camera_node::keys::CameraKeys::new("camera", id).expect("keys");
+            let token = session.liveliness().declare_token(keys.liveliness()).await;
+            tokens.push(token.expect("token"));
+        }
+        let front = wait(|| state.directory.get("front")).await;
+        wait(|| state.directory.get("empty")).await;
+        let mut status = front.watch_status();
+        let subscribed = status.wait_for(|status| status.subscribed);
+        tokio::time::timeout(Duration::from_secs(10), subscribed)
+            .await
+            .expect("camera task subscribed in time")
+            .expect("camera task running");
         let meta = FrameMeta {
             seq: 5,
             capture_ts_ns: camera_node::meta::unix_now_ns(),
@@ -58,16 +86,38 @@ mod tests {
             generation: 1,
             online: true,
         };
-        let jpeg = Bytes::from_static(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0xFF, 0xD9]);
-        let frame = Frame::new(jpeg, meta).expect("frame");
-        state.registry.get_or_insert("front").publish_live(frame);
-        state.registry.get_or_insert("empty");
-        state
+        let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0xFF, 0xD9];
+        session
+            .put("camera/front/jpeg", jpeg.to_vec())
+            .attachment(meta.encode().to_vec())
+            .await
+            .expect("put frame");
+        tokio::time::timeout(Duration::from_secs(10), front.wait_live_after(4))
+            .await
+            .expect("frame received in time")
+            .expect("camera task running");
+        (state, tokens)
+    }
+
+    /// Polls `found` until it gives a value (discovery runs on its own task), for up to 10 s.
+    async fn wait<T>(found: impl Fn() -> Option<T>) -> T {
+        for _ in 0..1000 {
+            if let Some(value) = found() {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("not discovered within 10 s");
     }
 
     async fn get(state: &AppState, uri: &str) -> axum::response::Response {
+        send(state, Method::GET, uri).await
+    }
+
+    async fn send(state: &AppState, method: Method, uri: &str) -> axum::response::Response {
+        let request = Request::builder().method(method).uri(uri);
         router(state.clone())
-            .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
+            .oneshot(request.body(Body::empty()).expect("request"))
             .await
             .expect("infallible")
     }
@@ -80,8 +130,8 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
-    async fn serves_the_seeded_registry() {
-        let state = seeded().await;
+    async fn serves_the_seeded_cameras() {
+        let (state, _tokens) = seeded().await;
         let list = json(get(&state, "/api/cameras").await).await;
         assert_eq!(list[0]["id"], "empty");
         assert_eq!(list[1]["id"], "front");
@@ -122,7 +172,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread")]
     async fn errors_have_status_and_json() {
-        let state = seeded().await;
+        let (state, _tokens) = seeded().await;
         let cases = [
             ("/cameras/nope/stream.mjpg", 404, "nope"),
             ("/cameras/nope/snapshot.jpg", 404, "nope"),
@@ -132,8 +182,15 @@ mod tests {
             ("/cameras/empty/snapshot.jpg", 503, "not sent a frame"),
             ("/nothing/here", 404, "/nothing/here"),
         ];
-        for (uri, status, needle) in cases {
-            let response = get(&state, uri).await;
+        let cases = cases.map(|(uri, status, needle)| (Method::GET, uri, status, needle));
+        let more = [
+            (Method::POST, "/api/cameras", 405, "POST"),
+            (Method::DELETE, "/cameras/front/snapshot.jpg", 405, "DELETE"),
+            // No upgrade headers (and no connection to upgrade): the same JSON, not axum's text.
+            (Method::GET, "/ws", 426, "WebSocket"),
+        ];
+        for (method, uri, status, needle) in cases.into_iter().chain(more) {
+            let response = send(&state, method, uri).await;
             assert_eq!(response.status(), status, "{uri}");
             let body = json(response).await;
             assert!(body["error"].is_string(), "{uri}: {body}");

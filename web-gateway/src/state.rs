@@ -1,16 +1,13 @@
-//! `AppState`: what every handler and task shares — config, camera registry, metrics,
+//! `AppState`: what every handler and task shares — config, camera directory, metrics,
 //! the zenoh session, the shutdown token and the task tracker.
 //!
 //! Also client admission: one counter across MJPEG, WebSocket and variant clients enforces
 //! `max_clients`, and the returned guard keeps the metrics gauge honest on every exit path.
 
-use crate::config::{Config, SubscribeMode};
+use crate::config::Config;
+use crate::directory::Directory;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::nosignal;
-use crate::registry::Registry;
-use crate::routes::ws::MessageCache;
-use crate::variants::Variants;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -23,10 +20,8 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 pub struct Inner {
     pub config: Config,
-    pub registry: Registry,
+    pub directory: Directory,
     pub metrics: Arc<Metrics>,
-    pub variants: Variants,
-    pub ws_messages: MessageCache,
     pub zenoh: zenoh::Session,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
@@ -41,28 +36,15 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// Builds the state; each camera added later gets an offline watchdog on `tracker`.
+    /// Builds the state; cameras appear in `directory` once discovery runs (see `serve`).
     pub fn new(config: Config, zenoh: zenoh::Session, cancel: CancellationToken) -> Self {
-        let tracker = TaskTracker::new();
-        let offline_after = config.offline_after();
-        let interval = config.no_signal_interval();
-        let spawner = tracker.clone();
-        let registry = Registry::new(
-            cancel.clone(),
-            config.subscribe == SubscribeMode::Always,
-            Box::new(move |camera| {
-                spawner.spawn(nosignal::watchdog(camera.clone(), offline_after, interval));
-            }),
-        );
         Self(Arc::new(Inner {
             config,
-            registry,
+            directory: Directory::default(),
             metrics: Arc::new(Metrics::new()),
-            variants: Variants::new(tracker.clone()),
-            ws_messages: MessageCache::default(),
             zenoh,
             cancel,
-            tracker,
+            tracker: TaskTracker::new(),
             clients: AtomicUsize::new(0),
         }))
     }

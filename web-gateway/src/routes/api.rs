@@ -1,6 +1,6 @@
 //! `GET /api/cameras`: every known camera with its state, measured rate and info reply.
 
-use crate::registry::Camera;
+use crate::camera::CameraHandle;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -9,7 +9,7 @@ use serde::Serialize;
 
 /// One entry of `/api/cameras` (also what the web page renders).
 #[derive(Debug, Serialize)]
-pub struct CameraStatus {
+pub struct CameraEntry {
     pub id: String,
     pub online: bool,
     pub width: Option<u32>,
@@ -24,40 +24,32 @@ pub struct CameraStatus {
     /// Whether the gateway receives this camera's frames now (always, unless
     /// `subscribe = "while_watched"` and nobody watches: then fps is 0 and frames are old).
     pub subscribed: bool,
+    /// The node's info reply, re-queried every few seconds while its token is present.
     pub info: Option<CameraInfo>,
     pub info_error: Option<String>,
 }
 
-impl CameraStatus {
-    pub fn of(camera: &Camera) -> Self {
-        let latest = camera.latest_live();
-        let (info, info_error) = camera.info();
+impl CameraEntry {
+    pub fn of(camera: &CameraHandle) -> Self {
+        let status = camera.status();
+        let latest = status.last_live.as_ref();
         Self {
             id: camera.id().to_owned(),
-            online: camera.is_online(),
-            width: latest.as_ref().map(|f| f.meta.width),
-            height: latest.as_ref().map(|f| f.meta.height),
-            fps: (camera.measured_fps() * 10.0).round() / 10.0,
-            last_frame_age_ms: camera.last_frame_age().map(|age| age.as_millis() as u64),
-            last_seq: latest.as_ref().map(|f| f.meta.seq),
-            latency_ms: latest
-                .as_ref()
-                .map(|f| (f.meta.age().as_secs_f64() * 10_000.0).round() / 10.0),
+            online: status.online,
+            width: latest.map(|f| f.meta.width),
+            height: latest.map(|f| f.meta.height),
+            fps: (status.fps() * 10.0).round() / 10.0,
+            last_frame_age_ms: status.last_live_at.map(|at| at.elapsed().as_millis() as u64),
+            last_seq: latest.map(|f| f.meta.seq),
+            latency_ms: latest.map(|f| (f.meta.age().as_secs_f64() * 10_000.0).round() / 10.0),
             clients: camera.viewers(),
-            subscribed: camera.is_subscribed(),
-            info,
-            info_error,
+            subscribed: status.subscribed,
+            info: status.info.as_deref().cloned(),
+            info_error: status.info_error.as_deref().map(str::to_owned),
         }
     }
 }
 
-pub async fn cameras(State(state): State<AppState>) -> Json<Vec<CameraStatus>> {
-    Json(
-        state
-            .registry
-            .list()
-            .iter()
-            .map(|camera| CameraStatus::of(camera))
-            .collect(),
-    )
+pub async fn cameras(State(state): State<AppState>) -> Json<Vec<CameraEntry>> {
+    Json(state.directory.list().iter().map(CameraEntry::of).collect())
 }

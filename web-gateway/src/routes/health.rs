@@ -14,7 +14,7 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_j
     };
     let body = serde_json::json!({
         "zenoh": if up { "up" } else { "closed" },
-        "cameras": state.registry.list().len(),
+        "cameras": state.directory.len(),
     });
     (status, Json(body))
 }

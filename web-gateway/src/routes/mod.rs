@@ -8,11 +8,10 @@ pub mod snapshot;
 pub mod stream;
 pub mod ws;
 
+use crate::camera::variants::MAX_WIDTH;
+use crate::camera::{CameraHandle, Variant};
 use crate::error::{ApiError, ApiQuery};
-use crate::registry::Camera;
 use crate::state::AppState;
-use crate::variants::{Variant, MAX_WIDTH};
-use std::sync::Arc;
 
 /// `?width=W&quality=Q` of a request.
 fn variant(query: &ApiQuery) -> Result<Variant, ApiError> {
@@ -23,11 +22,13 @@ fn variant(query: &ApiQuery) -> Result<Variant, ApiError> {
 }
 
 /// The camera named in the path, or 404.
-fn camera(state: &AppState, id: &str) -> Result<Arc<Camera>, ApiError> {
-    state
-        .registry
-        .get(id)
-        .ok_or_else(|| ApiError::UnknownCamera {
-            camera: id.to_owned(),
-        })
+fn camera(state: &AppState, id: &str) -> Result<CameraHandle, ApiError> {
+    state.directory.get(id).ok_or_else(|| unknown(id))
+}
+
+/// 404 for `id`; also what a camera forgotten while a request was being served looks like.
+fn unknown(id: &str) -> ApiError {
+    ApiError::UnknownCamera {
+        camera: id.to_owned(),
+    }
 }

@@ -4,25 +4,22 @@
 //! bounded by `snapshot_wait_ms`, for a newer frame so a client can take a fresh picture,
 //! counting as a viewer meanwhile (so `subscribe = "while_watched"` receives frames). An
 //! unwatched camera under `while_watched` has no frames flowing here, so a plain request asks
-//! the node's snapshot queryable instead of serving an old frame.
+//! the node's snapshot queryable instead of serving an old frame. The frame headers are those
+//! of an MJPEG part; `X-Camera-Online` is false when the camera is offline now.
 
-use super::camera;
-use crate::error::{ApiError, ApiQuery};
-use crate::mjpeg::timestamp;
-use crate::registry::Camera;
+use super::{camera, unknown};
+use crate::error::{ApiError, ApiQuery, CameraPath};
+use crate::headers::frame_header_map;
 use crate::state::AppState;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use camera_node::keys::CameraKeys;
-use camera_node::subscriber::fetch_snapshot;
-use camera_node::Frame;
-use std::sync::Arc;
+use camera_node::FrameMeta;
 
 pub async fn snapshot(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    CameraPath(id): CameraPath,
     query: ApiQuery,
 ) -> Result<Response, ApiError> {
     query.only(&["after_seq", "max_age_ms"])?;
@@ -40,16 +37,21 @@ pub async fn snapshot(
             tokio::select! {
                 _ = state.cancel.cancelled() => return Err(timeout()),
                 waited = tokio::time::timeout(wait, camera.wait_live_after(after_seq)) => {
-                    waited.ok().flatten().ok_or_else(timeout)?
+                    waited.map_err(|_| timeout())?.map_err(|_| unknown(&id))?
                 }
             }
         }
-        None => match fetch_if_unsubscribed(&state, &camera).await {
-            Some(frame) => frame,
-            None => camera
-                .latest_live()
-                .ok_or_else(|| ApiError::NoFrameYet { camera: id.clone() })?,
-        },
+        None => {
+            let status = camera.status();
+            let fetched = if status.online && !status.subscribed {
+                camera.fetch_from_node(state.config.info_timeout()).await
+            } else {
+                None
+            };
+            fetched
+                .or(status.last_live)
+                .ok_or_else(|| ApiError::NoFrameYet { camera: id.clone() })?
+        }
     };
     let age_ms = frame.meta.age().as_millis() as u64;
     if let Some(max_age_ms) = max_age_ms {
@@ -64,40 +66,17 @@ pub async fn snapshot(
     state
         .metrics
         .frame_sent("snapshot", &id, frame.jpeg.len(), frame.meta.age());
+    let meta = FrameMeta {
+        online: frame.meta.online && camera.status().online,
+        ..frame.meta
+    };
     Ok((
+        frame_header_map(&meta),
         [
-            (header::CONTENT_TYPE, "image/jpeg".to_owned()),
-            (header::CACHE_CONTROL, "no-store".to_owned()),
-            (
-                header::HeaderName::from_static("x-timestamp"),
-                timestamp(frame.meta.capture_ts_ns),
-            ),
-            (
-                header::HeaderName::from_static("x-frame-seq"),
-                frame.meta.seq.to_string(),
-            ),
-            (
-                header::HeaderName::from_static("x-frame-age-ms"),
-                age_ms.to_string(),
-            ),
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "no-store"),
         ],
         Body::from(frame.jpeg.clone()),
     )
         .into_response())
-}
-
-/// The node's latest frame when the gateway is not receiving `camera`'s frames itself.
-/// `None` (serve what the gateway holds) when subscribed, offline, or the query fails.
-async fn fetch_if_unsubscribed(state: &AppState, camera: &Camera) -> Option<Arc<Frame>> {
-    if camera.is_subscribed() || !camera.is_online() {
-        return None;
-    }
-    let keys = CameraKeys::new(&state.config.prefix, camera.id()).ok()?;
-    match fetch_snapshot(&state.zenoh, &keys, state.config.info_timeout()).await {
-        Ok(frame) => frame.map(Arc::new),
-        Err(error) => {
-            tracing::debug!(camera = %camera.id(), %error, "snapshot query failed");
-            None
-        }
-    }
 }

@@ -1,17 +1,17 @@
 //! `GET /cameras/{id}/stream.mjpg[?fps=N&width=W&quality=Q]`: the MJPEG stream of one camera.
 
-use super::{camera, variant};
-use crate::error::{ApiError, ApiQuery};
+use super::{camera, unknown, variant};
+use crate::error::{ApiError, ApiQuery, CameraPath};
 use crate::mjpeg::{self, Pace};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
 
 pub async fn stream(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    CameraPath(id): CameraPath,
     query: ApiQuery,
 ) -> Result<Response, ApiError> {
     query.only(&["fps", "width", "quality"])?;
@@ -20,12 +20,12 @@ pub async fn stream(
     let camera = camera(&state, &id)?;
     let client = state.admit("mjpeg")?;
     let viewer = camera.viewer();
-    let slot = state.variants.subscribe(&camera, variant);
+    let feed = camera.feed(variant).await.map_err(|_| unknown(&id))?;
     let pace = Pace {
         min_interval: fps.map(|fps| Duration::from_secs_f64(1.0 / fps)),
     };
     let body = mjpeg::body(
-        slot,
+        feed.frames,
         state.cancel.clone(),
         pace,
         state.metrics.clone(),

@@ -8,20 +8,18 @@
 //! skips frames. Cameras discovered while connected are added.
 
 use super::variant;
+use crate::camera::{Feed, MessageCache, Variant, Viewer};
 use crate::error::{ApiError, ApiQuery};
-use crate::registry::ViewerGuard;
 use crate::state::{AppState, ClientGuard};
-use crate::variants::Variant;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use bytes::{BufMut, Bytes, BytesMut};
 use camera_node::Frame;
 use futures::stream::{BoxStream, SelectAll};
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::Arc;
 
 pub async fn ws(
     State(state): State<AppState>,
@@ -53,61 +51,41 @@ pub async fn ws(
     // Query errors first, so that a bad URL is reported as such even without an upgrade.
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
-        Err(rejection) => return Ok(rejection.into_response()),
+        Err(rejection) => {
+            let response = rejection.into_response();
+            return Err(ApiError::BadUpgrade {
+                status: response.status(),
+                message: rejection_text(response).await,
+            });
+        }
     };
     let client = state.admit("ws")?;
     Ok(upgrade.on_upgrade(move |socket| run(socket, state, filter, variant, client)))
 }
 
-/// `[u8 id_len][id][32-byte meta][JPEG]`.
-pub fn encode_message(camera: &str, frame: &Frame) -> Bytes {
-    let id = camera.as_bytes();
-    let meta = frame.meta.encode();
-    let mut out = BytesMut::with_capacity(1 + id.len() + meta.len() + frame.jpeg.len());
-    // Camera ids are validated to 1..=64 bytes, so the length fits in one byte.
-    out.put_u8(id.len().min(255) as u8);
-    out.put_slice(&id[..id.len().min(255)]);
-    out.put_slice(&meta);
-    out.put_slice(&frame.jpeg);
-    out.freeze()
-}
-
-/// The encoded message of each camera's (and variant's) latest frame, shared by every socket:
-/// the message for a frame is built once and its `Bytes` cloned per client, so sockets, like
-/// MJPEG bodies, never copy the JPEG per client.
-#[derive(Debug, Default)]
-pub struct MessageCache {
-    latest: Mutex<HashMap<(String, Variant), CachedMessage>>,
-}
-
-/// The frame a message was built from (by address) and the message.
-type CachedMessage = (Weak<Frame>, Bytes);
-
-impl MessageCache {
-    pub fn message(&self, camera: &str, variant: Variant, frame: &Arc<Frame>) -> Bytes {
-        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = (camera.to_owned(), variant);
-        // The Weak keeps the allocation alive, so an equal address really is the same frame.
-        if let Some((cached, message)) = latest.get(&key) {
-            if Weak::as_ptr(cached) == Arc::as_ptr(frame) {
-                return message.clone();
-            }
-        }
-        let message = encode_message(camera, frame);
-        latest.insert(key, (Arc::downgrade(frame), message.clone()));
-        message
+/// The plain-text reason axum gives for a refused upgrade.
+async fn rejection_text(response: Response) -> String {
+    match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(text) => String::from_utf8_lossy(&text).into_owned(),
+        Err(_) => "not a WebSocket upgrade request".to_owned(),
     }
 }
 
-type Feed = BoxStream<'static, (String, Arc<Frame>)>;
+/// One camera's frames, with the cache its messages come from.
+type Frames = BoxStream<'static, (String, Arc<MessageCache>, Arc<Frame>)>;
 
-fn feed(id: String, slot: crate::registry::Slot) -> Feed {
-    futures::stream::unfold((id, slot), |(id, mut slot)| async move {
+fn frames(id: String, feed: Feed) -> Frames {
+    let Feed {
+        frames: slot,
+        messages,
+    } = feed;
+    futures::stream::unfold((id, messages, slot), |(id, messages, mut slot)| async move {
         loop {
+            // Ends when the camera task ends (camera forgotten).
             slot.changed().await.ok()?;
             let latest = slot.borrow_and_update().clone();
             if let Some(frame) = latest {
-                return Some(((id.clone(), frame), (id, slot)));
+                return Some(((id.clone(), messages.clone(), frame), (id, messages, slot)));
             }
         }
     })
@@ -121,32 +99,40 @@ async fn run(
     variant: Variant,
     _client: ClientGuard,
 ) {
-    let mut added = state.registry.subscribe_added();
-    added.mark_changed();
-    let mut feeds: SelectAll<Feed> = SelectAll::new();
-    let mut watching: HashSet<String> = HashSet::new();
-    let mut _viewers: Vec<ViewerGuard> = Vec::new();
+    let mut changes = state.directory.subscribe();
+    changes.mark_changed();
+    let mut feeds: SelectAll<Frames> = SelectAll::new();
+    // Per camera id: the task generation fed from, and the viewer counted for it. A camera
+    // forgotten and discovered again is a new task, fed anew.
+    let mut watching: HashMap<String, (u64, Viewer)> = HashMap::new();
     loop {
         tokio::select! {
             _ = state.cancel.cancelled() => {
                 let _ = socket.send(Message::Close(None)).await;
                 break;
             }
-            changed = added.changed() => {
+            changed = changes.changed() => {
                 if changed.is_err() {
                     break;
                 }
-                for camera in state.registry.list() {
+                let cameras = state.directory.list();
+                watching.retain(|id, _| cameras.iter().any(|camera| camera.id() == id));
+                for camera in cameras {
                     let wanted = filter.as_ref().is_none_or(|ids| ids.contains(camera.id()));
-                    if wanted && watching.insert(camera.id().to_owned()) {
-                        _viewers.push(camera.viewer());
-                        let slot = state.variants.subscribe(&camera, variant);
-                        feeds.push(feed(camera.id().to_owned(), slot));
+                    let fed = watching
+                        .get(camera.id())
+                        .is_some_and(|(generation, _)| *generation == camera.generation());
+                    if !wanted || fed {
+                        continue;
                     }
+                    let viewer = camera.viewer();
+                    let Ok(feed) = camera.feed(variant).await else { continue };
+                    watching.insert(camera.id().to_owned(), (camera.generation(), viewer));
+                    feeds.push(frames(camera.id().to_owned(), feed));
                 }
             }
-            Some((id, frame)) = feeds.next() => {
-                let message = state.ws_messages.message(&id, variant, &frame);
+            Some((id, messages, frame)) = feeds.next() => {
+                let message = messages.message(&id, &frame);
                 state.metrics.frame_sent("ws", &id, frame.jpeg.len(), frame.meta.age());
                 tokio::select! {
                     _ = state.cancel.cancelled() => break,
@@ -158,60 +144,5 @@ async fn run(
                 Some(Ok(_)) => {}
             },
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use camera_node::FrameMeta;
-
-    #[test]
-    fn message_layout_is_id_meta_jpeg() {
-        let meta = FrameMeta {
-            seq: 3,
-            capture_ts_ns: 99,
-            width: 8,
-            height: 6,
-            generation: 1,
-            online: true,
-        };
-        let frame = Frame {
-            jpeg: Bytes::from_static(&[0xFF, 0xD8, 1, 2, 0xFF, 0xD9]),
-            meta,
-        };
-        let message = encode_message("rear", &frame);
-        assert_eq!(message[0], 4);
-        assert_eq!(&message[1..5], b"rear");
-        assert_eq!(FrameMeta::decode(&message[5..37]), Ok(meta));
-        assert_eq!(&message[37..], &frame.jpeg[..]);
-    }
-
-    #[test]
-    fn cache_builds_each_frame_message_once() {
-        let meta = FrameMeta {
-            seq: 1,
-            capture_ts_ns: 5,
-            width: 8,
-            height: 6,
-            generation: 1,
-            online: true,
-        };
-        let jpeg = Bytes::from_static(&[0xFF, 0xD8, 1, 2, 0xFF, 0xD9]);
-        let first = Arc::new(Frame {
-            jpeg: jpeg.clone(),
-            meta,
-        });
-        let cache = MessageCache::default();
-        let a = cache.message("front", Variant::default(), &first);
-        let b = cache.message("front", Variant::default(), &first);
-        assert_eq!(a.as_ptr(), b.as_ptr(), "second socket got a copy");
-        let second = Arc::new(Frame {
-            jpeg,
-            meta: FrameMeta { seq: 2, ..meta },
-        });
-        let c = cache.message("front", Variant::default(), &second);
-        assert_ne!(a.as_ptr(), c.as_ptr());
-        assert_eq!(FrameMeta::decode(&c[6..38]).map(|m| m.seq), Ok(2));
     }
 }

@@ -1,20 +1,11 @@
-//! Offline handling: decides when a camera is offline and shows open streams a generated
-//! `NO SIGNAL — <camera> offline since <time>` picture instead of a frozen frame.
+//! The NO SIGNAL picture: `NO SIGNAL — <camera> offline since <time>`, drawn at the camera's
+//! frame size so that open streams keep their layout while the camera is offline.
 //!
-//! One watchdog task per camera. A camera goes offline when its liveliness token vanishes or
-//! no frame arrived for `offline_after` while the gateway is subscribed to it (an unwatched
-//! camera under `subscribe = "while_watched"` sends nothing and is still fine); while offline
-//! the picture (drawn once, at the camera's frame size) is re-sent every `interval` so viewers
-//! see the stream is alive.
-//! Ingest brings the camera back online with its next frame.
+//! Only drawing lives here; when to show it is the camera task's decision.
 
-use crate::font;
-use crate::registry::Camera;
+use super::font;
 use bytes::Bytes;
-use camera_node::meta::unix_now_ns;
-use camera_node::{Frame, FrameMeta};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `HH:MM:SS UTC` of a wall-clock time (no date: offline periods are short and local).
 pub fn clock_utc(time: SystemTime) -> String {
@@ -93,76 +84,10 @@ pub fn render(
     Ok(Bytes::from(jpeg))
 }
 
-/// Watches one camera until `camera.token()` is cancelled.
-pub async fn watchdog(camera: Arc<Camera>, offline_after: Duration, interval: Duration) {
-    let token = camera.token().clone();
-    let mut online = camera.subscribe_online();
-    let mut subscribed = camera.subscribe_subscribed();
-    loop {
-        if camera.is_online() {
-            let deadline = camera.last_sign_of_life() + offline_after;
-            // Not subscribed: no frames are expected, so only liveliness can end "online".
-            let expecting_frames = *subscribed.borrow_and_update();
-            let timer = async {
-                if expecting_frames {
-                    tokio::time::sleep_until(deadline.into()).await;
-                } else {
-                    std::future::pending::<()>().await;
-                }
-            };
-            tokio::select! {
-                _ = token.cancelled() => return,
-                _ = online.changed() => continue,
-                _ = subscribed.changed() => continue,
-                _ = timer => {}
-            }
-            if camera.is_subscribed() && camera.last_sign_of_life().elapsed() >= offline_after {
-                tracing::warn!(camera = %camera.id(), "no frame for {offline_after:?}: camera offline");
-                camera.set_online(false);
-            }
-            continue;
-        }
-        // Offline: viewers of a camera that never sent a frame keep waiting for the first one.
-        let Some(last) = camera.latest_live() else {
-            tokio::select! {
-                _ = token.cancelled() => return,
-                _ = online.changed() => continue,
-            }
-        };
-        let since = camera.offline_since().unwrap_or_else(SystemTime::now);
-        let (width, height) = (last.meta.width, last.meta.height);
-        let id = camera.id().to_owned();
-        let rendered = tokio::task::spawn_blocking(move || render(&id, since, width, height)).await;
-        let jpeg = match rendered {
-            Ok(Ok(jpeg)) => jpeg,
-            Ok(Err(error)) => {
-                tracing::error!(camera = %camera.id(), %error, "cannot draw NO SIGNAL picture");
-                return;
-            }
-            Err(_) => return,
-        };
-        while !camera.is_online() {
-            let meta = FrameMeta {
-                capture_ts_ns: unix_now_ns(),
-                online: false,
-                ..last.meta
-            };
-            camera.publish_placeholder(Arc::new(Frame {
-                jpeg: jpeg.clone(),
-                meta,
-            }));
-            tokio::select! {
-                _ = token.cancelled() => return,
-                _ = online.wait_for(|online| *online) => {}
-                _ = tokio::time::sleep(interval) => {}
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn renders_a_jpeg_of_the_camera_size() {

@@ -1,16 +1,16 @@
 //! Downscaled / re-compressed variants of a camera's frames (`?width=W&quality=Q`).
 //!
-//! Each distinct (camera, width, quality) gets one task that decodes, resizes and encodes
-//! every new frame once and publishes it in its own latest-frame slot, shared by all
-//! clients asking for that variant. The task ends as soon as its last viewer goes, so
-//! nobody pays for a variant that nobody watches.
+//! Each distinct (width, quality) of a camera gets one encoder that decodes, resizes and
+//! encodes every new frame once and publishes it in its own latest-frame slot, shared by all
+//! clients asking for that variant. The camera task evicts an encoder shortly after its last
+//! client went, so nobody pays for a variant that nobody watches.
 
-use crate::registry::{Camera, Slot};
+use super::{Feed, MessageCache, Slot};
 use camera_node::{Frame, FrameMeta};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use tokio::sync::watch;
-use tokio_util::task::TaskTracker;
+use tokio_util::task::AbortOnDropHandle;
 
 /// Largest width a client may ask for.
 pub const MAX_WIDTH: u32 = 8192;
@@ -30,96 +30,94 @@ impl Variant {
     }
 }
 
-type Key = (String, Variant);
-type Map = Arc<Mutex<HashMap<Key, watch::Sender<Option<Arc<Frame>>>>>>;
-
-/// The running variant encoders.
-#[derive(Debug, Clone)]
+/// The encoders of one camera, owned by its task: one per variant that has clients.
+#[derive(Debug, Default)]
 pub struct Variants {
-    running: Map,
-    tracker: TaskTracker,
+    running: HashMap<Variant, Running>,
+}
+
+#[derive(Debug)]
+struct Running {
+    frames: watch::Sender<Option<Arc<Frame>>>,
+    messages: Arc<MessageCache>,
+    _encoder: AbortOnDropHandle<()>,
 }
 
 impl Variants {
-    pub fn new(tracker: TaskTracker) -> Self {
-        Self {
-            running: Map::default(),
-            tracker,
+    /// A feed of `variant` of the frames in `source`, starting its encoder if needed.
+    pub fn feed(
+        &mut self,
+        camera: &str,
+        variant: Variant,
+        source: &watch::Sender<Option<Arc<Frame>>>,
+    ) -> Feed {
+        let running = self.running.entry(variant).or_insert_with(|| {
+            let frames = watch::Sender::new(None);
+            let encoder = tokio::spawn(encode(
+                camera.to_owned(),
+                variant,
+                source.subscribe(),
+                frames.clone(),
+            ));
+            Running {
+                frames,
+                messages: Arc::default(),
+                _encoder: AbortOnDropHandle::new(encoder),
+            }
+        });
+        Feed {
+            frames: running.frames.subscribe(),
+            messages: running.messages.clone(),
         }
     }
 
-    /// A slot with `variant` of `camera`'s frames, starting the encoder if nobody watches it yet.
-    pub fn subscribe(&self, camera: &Arc<Camera>, variant: Variant) -> Slot {
-        if variant.is_original() {
-            return camera.subscribe();
-        }
-        let key = (camera.id().to_owned(), variant);
-        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(sender) = running.get(&key) {
-            let mut receiver = sender.subscribe();
-            receiver.mark_changed();
-            return receiver;
-        }
-        let sender = watch::Sender::new(None);
-        let receiver = sender.subscribe();
-        running.insert(key.clone(), sender.clone());
-        self.tracker.spawn(encode_variant(
-            self.running.clone(),
-            key,
-            camera.clone(),
-            sender,
-        ));
-        receiver
+    /// Stops the encoders nobody receives from any more; `true` while some still run.
+    /// Only the camera task hands out feeds, so no client can subscribe in between.
+    pub fn evict_unwatched(&mut self, camera: &str) -> bool {
+        self.running.retain(|variant, running| {
+            let watched = running.frames.receiver_count() > 0;
+            if !watched {
+                tracing::debug!(%camera, ?variant, "variant encoder stopped");
+            }
+            watched
+        });
+        !self.running.is_empty()
     }
 
-    /// Variant encoders currently running (for tests and diagnostics).
-    pub fn running(&self) -> usize {
-        self.running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+    /// Variant encoders currently running.
+    pub fn len(&self) -> usize {
+        self.running.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty()
     }
 }
 
-async fn encode_variant(
-    running: Map,
-    key: Key,
-    camera: Arc<Camera>,
-    sender: watch::Sender<Option<Arc<Frame>>>,
+/// Re-encodes every new frame of `source` into `frames` until `source` closes (camera gone)
+/// or the camera task evicts (aborts) this encoder.
+async fn encode(
+    camera: String,
+    variant: Variant,
+    mut source: Slot,
+    frames: watch::Sender<Option<Arc<Frame>>>,
 ) {
-    let variant = key.1;
-    let mut source = camera.subscribe();
-    let token = camera.token().clone();
-    tracing::debug!(camera = %key.0, ?variant, "variant encoder started");
-    loop {
-        tokio::select! {
-            _ = token.cancelled() => break,
-            _ = sender.closed() => {
-                // Subscribing happens under the same lock, so no viewer can slip in between.
-                let mut map = running.lock().unwrap_or_else(PoisonError::into_inner);
-                if sender.receiver_count() == 0 {
-                    map.remove(&key);
-                    break;
-                }
+    source.mark_changed();
+    tracing::debug!(%camera, ?variant, "variant encoder started");
+    while source.changed().await.is_ok() {
+        let Some(frame) = source.borrow_and_update().clone() else {
+            continue;
+        };
+        match tokio::task::spawn_blocking(move || transcode(&frame, variant)).await {
+            Ok(Ok(resized)) => {
+                frames.send_replace(Some(Arc::new(resized)));
             }
-            changed = source.changed() => {
-                if changed.is_err() {
-                    break;
-                }
-                let Some(frame) = source.borrow_and_update().clone() else { continue };
-                match tokio::task::spawn_blocking(move || transcode(&frame, variant)).await {
-                    Ok(Ok(resized)) => {
-                        sender.send_replace(Some(Arc::new(resized)));
-                    }
-                    Ok(Err(error)) => {
-                        tracing::warn!(camera = %key.0, %error, "cannot re-encode frame for variant");
-                    }
-                    Err(_) => break,
-                }
+            Ok(Err(error)) => {
+                tracing::warn!(%camera, %error, "cannot re-encode frame for variant");
             }
+            Err(_) => break,
         }
     }
-    tracing::debug!(camera = %key.0, ?variant, "variant encoder stopped");
 }
 
 /// Decodes `frame`, shrinks it to `variant.width` (never enlarges, keeps the aspect ratio)

@@ -1,0 +1,293 @@
+//! One camera, owned by one task (an actor): everything the gateway knows and does about a
+//! camera lives in [`task`], and the rest of the gateway reaches it through a [`CameraHandle`].
+//!
+//! The task owns the camera's zenoh frame subscription, the online/offline decision and the
+//! NO SIGNAL picture, the measured rate, the info refresh, the resized variants, and the
+//! camera's metrics series. Handlers never lock camera state: they read `watch` receivers
+//! (the frame viewers see, a [`CameraStatus`] snapshot) and send the task small commands.
+//! Discovery creates and removes camera tasks; nothing here depends on HTTP routes.
+//!
+//! - [`task`]: the loop and its events. [`ingest`]: sample → accepted frame, measured rate.
+//! - [`variants`]: `?width=&quality=` encoders. [`wire`]: WebSocket message encoding + cache.
+//! - [`nosignal`] + [`font`]: the NO SIGNAL picture.
+
+pub mod font;
+pub mod ingest;
+pub mod nosignal;
+mod task;
+pub mod variants;
+pub mod wire;
+
+use crate::config::{Config, SubscribeMode};
+use crate::metrics::Metrics;
+use camera_node::keys::{CameraKeys, KeyError};
+use camera_node::subscriber::fetch_snapshot;
+use camera_node::{CameraInfo, Frame};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+pub use variants::Variant;
+pub use wire::MessageCache;
+
+/// The latest frame a viewer should show (`None` until the camera's first frame).
+pub type Slot = watch::Receiver<Option<Arc<Frame>>>;
+
+/// Window over which the frame rate is measured; older rates read as 0.
+const FPS_WINDOW: Duration = Duration::from_secs(2);
+/// Commands waiting for a busy camera task; senders wait when it is full.
+const COMMAND_QUEUE: usize = 32;
+
+/// What a camera task needs from the gateway's configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub prefix: String,
+    pub subscribe: SubscribeMode,
+    pub offline_after: Duration,
+    pub no_signal_interval: Duration,
+    pub info_timeout: Duration,
+    pub forget_after: Duration,
+}
+
+impl Settings {
+    pub fn of(config: &Config) -> Self {
+        Self {
+            prefix: config.prefix.clone(),
+            subscribe: config.subscribe,
+            offline_after: config.offline_after(),
+            no_signal_interval: config.no_signal_interval(),
+            info_timeout: config.info_timeout(),
+            forget_after: config.forget_after(),
+        }
+    }
+}
+
+/// A camera task asking discovery to remove it: offline and unwatched for `forget_after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgetRequest {
+    pub camera: String,
+    pub generation: u64,
+}
+
+/// What every camera task shares: where to talk, what to count, whom to ask to be forgotten.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub zenoh: zenoh::Session,
+    pub metrics: Arc<Metrics>,
+    pub settings: Arc<Settings>,
+    pub forget: mpsc::UnboundedSender<ForgetRequest>,
+}
+
+/// A camera's state as of its task's last event, for JSON, snapshots and the page.
+#[derive(Debug, Clone, Default)]
+pub struct CameraStatus {
+    pub online: bool,
+    /// Whether the gateway receives this camera's frames now; while it does not (unwatched
+    /// under `subscribe = "while_watched"`), missing frames say nothing about the camera.
+    pub subscribed: bool,
+    /// The newest frame the camera captured (never a NO SIGNAL picture).
+    pub last_live: Option<Arc<Frame>>,
+    pub last_live_at: Option<Instant>,
+    /// Frames per second at the last frame; see [`CameraStatus::fps`].
+    pub rate: f64,
+    pub offline_since: Option<SystemTime>,
+    /// The node's latest info reply, refreshed while its liveliness token is present.
+    pub info: Option<Arc<CameraInfo>>,
+    pub info_error: Option<Arc<str>>,
+}
+
+impl CameraStatus {
+    /// Measured frames per second; 0 once frames stopped for a couple of seconds.
+    pub fn fps(&self) -> f64 {
+        match self.last_live_at {
+            Some(at) if at.elapsed() <= FPS_WINDOW => self.rate,
+            _ => 0.0,
+        }
+    }
+}
+
+/// What a client consumes: a frame slot and the WebSocket messages built from its frames.
+#[derive(Debug)]
+pub struct Feed {
+    pub frames: Slot,
+    pub messages: Arc<MessageCache>,
+}
+
+/// Requests to a camera task.
+#[derive(Debug)]
+enum Command {
+    /// The node's liveliness token appeared (`true`) or went away (`false`).
+    Liveliness(bool),
+    /// A feed of `variant`, starting its encoder if nobody watches it yet.
+    Feed {
+        variant: Variant,
+        reply: oneshot::Sender<Feed>,
+    },
+}
+
+/// The camera task ended (forgotten or gateway shutting down).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("camera is gone")]
+pub struct Gone;
+
+/// Cheap to clone; every clone talks to the same camera task.
+#[derive(Debug, Clone)]
+pub struct CameraHandle(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
+    id: String,
+    generation: u64,
+    keys: CameraKeys,
+    frames: Slot,
+    /// Messages built from the camera's own frames (variants have theirs in the task).
+    messages: Arc<MessageCache>,
+    status: watch::Receiver<CameraStatus>,
+    /// Counted synchronously by [`Viewer`] guards so that opening a stream never waits on
+    /// the task; the task follows the count through its own receiver.
+    viewers: watch::Sender<usize>,
+    commands: mpsc::Sender<Command>,
+    zenoh: zenoh::Session,
+    stop: CancellationToken,
+}
+
+/// Starts the task of camera `id` on `tracker`; it runs until `stop` (or a parent) is cancelled.
+/// `generation` tells this task apart from earlier tasks of the same id.
+pub fn spawn(
+    id: &str,
+    generation: u64,
+    env: Env,
+    stop: CancellationToken,
+    tracker: &TaskTracker,
+) -> Result<(CameraHandle, tokio::task::JoinHandle<()>), KeyError> {
+    let keys = CameraKeys::new(&env.settings.prefix, id)?;
+    let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
+    let viewers = watch::Sender::new(0);
+    let frames = watch::Sender::new(None);
+    let status = watch::Sender::new(CameraStatus::default());
+    let handle = CameraHandle(Arc::new(Shared {
+        id: id.to_owned(),
+        generation,
+        keys: keys.clone(),
+        frames: frames.subscribe(),
+        messages: Arc::default(),
+        status: status.subscribe(),
+        viewers: viewers.clone(),
+        commands,
+        zenoh: env.zenoh.clone(),
+        stop: stop.clone(),
+    }));
+    let task = task::CameraTask::new(task::Parts {
+        keys,
+        generation,
+        env,
+        stop,
+        frames,
+        status,
+        viewers: viewers.subscribe(),
+    });
+    let join = tracker.spawn(task.run(command_rx));
+    Ok((handle, join))
+}
+
+impl CameraHandle {
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// Tells this handle's task apart from earlier or later tasks of the same camera id.
+    pub fn generation(&self) -> u64 {
+        self.0.generation
+    }
+
+    /// The current status (cheap: clones a few `Arc`s).
+    pub fn status(&self) -> CameraStatus {
+        self.0.status.borrow().clone()
+    }
+
+    /// Follows the status; changes with every event the task handles.
+    pub fn watch_status(&self) -> watch::Receiver<CameraStatus> {
+        self.0.status.clone()
+    }
+
+    /// Receiving clients (streams, sockets, waiting snapshots) right now.
+    pub fn viewers(&self) -> usize {
+        *self.0.viewers.borrow()
+    }
+
+    /// Counts a viewer until dropped; under `subscribe = "while_watched"` the task receives
+    /// the camera's frames while any viewer exists.
+    pub fn viewer(&self) -> Viewer {
+        self.0.viewers.send_modify(|count| *count += 1);
+        Viewer(self.0.clone())
+    }
+
+    /// A feed of `variant` (`Variant::default()`: the camera's own frames), current frame first.
+    pub async fn feed(&self, variant: Variant) -> Result<Feed, Gone> {
+        if variant.is_original() {
+            let mut frames = self.0.frames.clone();
+            frames.mark_changed();
+            return Ok(Feed {
+                frames,
+                messages: self.0.messages.clone(),
+            });
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Feed { variant, reply }).await?;
+        let mut feed = answer.await.map_err(|_| Gone)?;
+        feed.frames.mark_changed();
+        Ok(feed)
+    }
+
+    /// Waits until a live frame newer than `after_seq` arrives; `Gone` if the task ends.
+    pub async fn wait_live_after(&self, after_seq: u64) -> Result<Arc<Frame>, Gone> {
+        let mut status = self.0.status.clone();
+        let newer = |status: &CameraStatus| {
+            status
+                .last_live
+                .as_ref()
+                .is_some_and(|frame| frame.meta.seq > after_seq)
+        };
+        let status = status.wait_for(newer).await.map_err(|_| Gone)?;
+        status.last_live.clone().ok_or(Gone)
+    }
+
+    /// Asks the node's snapshot queryable for its latest frame (no camera state involved:
+    /// used while the gateway does not receive the camera's frames itself).
+    pub async fn fetch_from_node(&self, timeout: Duration) -> Option<Arc<Frame>> {
+        match fetch_snapshot(&self.0.zenoh, &self.0.keys, timeout).await {
+            Ok(frame) => frame.map(Arc::new),
+            Err(error) => {
+                tracing::debug!(camera = %self.id(), %error, "snapshot query failed");
+                None
+            }
+        }
+    }
+
+    /// Discovery only: the node's liveliness token appeared or went away.
+    pub(crate) async fn set_liveliness(&self, present: bool) -> Result<(), Gone> {
+        self.send(Command::Liveliness(present)).await
+    }
+
+    /// Discovery only: ends the task (the camera is being forgotten).
+    pub(crate) fn stop(&self) {
+        self.0.stop.cancel();
+    }
+
+    async fn send(&self, command: Command) -> Result<(), Gone> {
+        self.0.commands.send(command).await.map_err(|_| Gone)
+    }
+}
+
+/// Keeps a camera's viewer count up while alive.
+#[derive(Debug)]
+pub struct Viewer(Arc<Shared>);
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        self.0
+            .viewers
+            .send_modify(|count| *count = count.saturating_sub(1));
+    }
+}

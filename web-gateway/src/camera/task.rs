@@ -1,0 +1,503 @@
+//! The camera task: the only place that changes a camera's state.
+//!
+//! One loop waits for the next event — a command, a frame sample, a viewer-count change, the
+//! end of a background job (info query, snapshot query, NO SIGNAL drawing) or the earliest due
+//! timer — handles it, then publishes a fresh [`CameraStatus`]. Blocking or slow work runs in
+//! `jobs` and comes back as an [`Outcome`], so the loop never waits on the network or the CPU.
+//!
+//! Online/offline is decided here only: online with a liveliness token or a live frame;
+//! offline when the token goes, or when no frame came for `offline_after` while the gateway
+//! receives the camera's frames (an unwatched camera under `while_watched` sends none, and is
+//! not offline for that).
+
+use super::ingest::{self, Rate, Throttle};
+use super::variants::Variants;
+use super::{nosignal, CameraStatus, Command, Env, Feed, ForgetRequest, FPS_WINDOW};
+use crate::config::SubscribeMode;
+use bytes::Bytes;
+use camera_node::info::query_info;
+use camera_node::keys::CameraKeys;
+use camera_node::meta::unix_now_ns;
+use camera_node::subscriber::{fetch_snapshot, Cameras, FrameSubscriber, Received};
+use camera_node::{CameraInfo, Frame, FrameMeta};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// How often the node's info is re-queried while its liveliness token is present, so that
+/// `frames_published` and `state` in `/api/cameras` stay current.
+const INFO_REFRESH: Duration = Duration::from_secs(2);
+/// `while_watched`: how long the subscription outlives the last viewer, so that a page reload
+/// or a burst of snapshots does not restart an on-demand camera's pipeline each time.
+const LINGER: Duration = Duration::from_secs(2);
+/// Samples buffered between zenoh and this task; small, because only the newest matters.
+const RING_CAPACITY: usize = 4;
+/// Pause before retrying a subscriber that could not be declared.
+const RETRY: Duration = Duration::from_secs(1);
+/// How often variant encoders without clients are looked for.
+const EVICT_EVERY: Duration = Duration::from_secs(1);
+/// Sleep bound when nothing is due (every deadline is recomputed after each event anyway).
+const IDLE_WAKE: Duration = Duration::from_secs(3600);
+
+/// What [`super::spawn`] hands the task.
+pub(super) struct Parts {
+    pub keys: CameraKeys,
+    pub generation: u64,
+    pub env: Env,
+    pub stop: CancellationToken,
+    pub frames: watch::Sender<Option<Arc<Frame>>>,
+    pub status: watch::Sender<CameraStatus>,
+    pub viewers: watch::Receiver<usize>,
+}
+
+/// Slow work finished off the loop.
+enum Outcome {
+    Info(Result<CameraInfo, String>),
+    Snapshot(Result<Option<Frame>, String>),
+    NoSignal {
+        since: SystemTime,
+        jpeg: Result<Bytes, String>,
+    },
+}
+
+enum Event {
+    Command(Command),
+    Sample(Received),
+    SubscriptionClosed,
+    Viewers(usize),
+    Done(Outcome),
+    Timer,
+}
+
+pub(super) struct CameraTask {
+    id: String,
+    keys: CameraKeys,
+    generation: u64,
+    env: Env,
+    stop: CancellationToken,
+    /// What viewers see: live frames, or NO SIGNAL pictures while offline.
+    frames: watch::Sender<Option<Arc<Frame>>>,
+    status: watch::Sender<CameraStatus>,
+    viewers: watch::Receiver<usize>,
+    watched: usize,
+    subscription: Option<FrameSubscriber>,
+    subscribed_at: Instant,
+    subscribe_at: Option<Instant>,
+    unsubscribe_at: Option<Instant>,
+    /// The node's liveliness token is present.
+    token: bool,
+    online: bool,
+    online_at: Instant,
+    offline_since: Option<SystemTime>,
+    last_live: Option<Arc<Frame>>,
+    last_live_at: Option<Instant>,
+    rate: Rate,
+    fps: f64,
+    rejected: Throttle,
+    /// The NO SIGNAL picture of the current offline period, re-sent at `no_signal_at`.
+    no_signal: Option<Bytes>,
+    no_signal_at: Option<Instant>,
+    info: Option<Arc<CameraInfo>>,
+    info_error: Option<Arc<str>>,
+    info_at: Option<Instant>,
+    /// Offline with no viewers since then; forgotten after `forget_after`.
+    idle_since: Option<Instant>,
+    forget_requested: bool,
+    variants: Variants,
+    evict_at: Option<Instant>,
+    jobs: JoinSet<Outcome>,
+}
+
+impl CameraTask {
+    pub(super) fn new(parts: Parts) -> Self {
+        let now = Instant::now();
+        Self {
+            id: parts.keys.camera().to_owned(),
+            keys: parts.keys,
+            generation: parts.generation,
+            env: parts.env,
+            stop: parts.stop,
+            frames: parts.frames,
+            status: parts.status,
+            viewers: parts.viewers,
+            watched: 0,
+            subscription: None,
+            subscribed_at: now,
+            subscribe_at: None,
+            unsubscribe_at: None,
+            token: false,
+            online: false,
+            online_at: now,
+            offline_since: Some(SystemTime::now()),
+            last_live: None,
+            last_live_at: None,
+            rate: Rate::new(FPS_WINDOW),
+            fps: 0.0,
+            rejected: Throttle::new(),
+            no_signal: None,
+            no_signal_at: None,
+            info: None,
+            info_error: None,
+            info_at: None,
+            idle_since: Some(now),
+            forget_requested: false,
+            variants: Variants::default(),
+            evict_at: None,
+            jobs: JoinSet::new(),
+        }
+    }
+
+    pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        tracing::info!(camera = %self.id, "camera discovered");
+        self.env.metrics.add_camera(&self.id);
+        if self.env.settings.subscribe == SubscribeMode::Always {
+            self.subscribe().await;
+        }
+        self.publish_status();
+        loop {
+            let deadline = self.next_deadline();
+            let event = tokio::select! {
+                _ = self.stop.cancelled() => break,
+                command = commands.recv() => match command {
+                    Some(command) => Event::Command(command),
+                    None => break,
+                },
+                sample = next_sample(self.subscription.as_ref()) => match sample {
+                    Some(sample) => Event::Sample(sample),
+                    None => Event::SubscriptionClosed,
+                },
+                changed = self.viewers.changed() => match changed {
+                    Ok(()) => Event::Viewers(*self.viewers.borrow_and_update()),
+                    Err(_) => break,
+                },
+                Some(done) = self.jobs.join_next() => match done {
+                    Ok(outcome) => Event::Done(outcome),
+                    Err(_) => continue,
+                },
+                () = tokio::time::sleep_until(deadline.into()) => Event::Timer,
+            };
+            match event {
+                Event::Command(command) => self.on_command(command).await,
+                Event::Sample(sample) => self.on_sample(sample),
+                Event::SubscriptionClosed => {
+                    tracing::debug!(camera = %self.id, "frame subscription closed");
+                    self.subscription = None;
+                }
+                Event::Viewers(count) => self.on_viewers(count).await,
+                Event::Done(outcome) => self.on_outcome(outcome),
+                Event::Timer => self.on_timer().await,
+            }
+            self.track_idle();
+            self.publish_status();
+        }
+        self.env.metrics.remove_camera(&self.id);
+        tracing::debug!(camera = %self.id, "camera task ended");
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Liveliness(true) => {
+                self.token = true;
+                self.came_online("liveliness token present");
+                self.info_at = Some(Instant::now());
+                // A slow or just-started camera may not publish for a while; its snapshot
+                // queryable gives new viewers a picture right away.
+                if self.last_live.is_none() {
+                    let (zenoh, keys, timeout) = self.query_parts();
+                    self.jobs.spawn(async move {
+                        let fetched = fetch_snapshot(&zenoh, &keys, timeout).await;
+                        Outcome::Snapshot(fetched.map_err(|error| error.to_string()))
+                    });
+                }
+            }
+            Command::Liveliness(false) => {
+                self.token = false;
+                self.info_at = None;
+                self.went_offline("liveliness token gone");
+            }
+            Command::Feed { variant, reply } => {
+                let feed = if variant.is_original() {
+                    Feed {
+                        frames: self.frames.subscribe(),
+                        messages: Arc::default(),
+                    }
+                } else {
+                    self.evict_at.get_or_insert(Instant::now() + EVICT_EVERY);
+                    self.variants.feed(&self.id, variant, &self.frames)
+                };
+                let _ = reply.send(feed);
+            }
+        }
+    }
+
+    fn on_sample(&mut self, sample: Received) {
+        match ingest::accept(sample) {
+            Ok(frame) => self.live(frame),
+            Err(reject) => {
+                self.env.metrics.invalid_payload(&self.id);
+                if let Some(count) = self.rejected.rejected(Instant::now()) {
+                    tracing::warn!(camera = %self.id, error = %reject, rejected = count,
+                        "dropping invalid frame payload(s)");
+                }
+            }
+        }
+    }
+
+    /// Stores a live frame and hands it to every viewer.
+    fn live(&mut self, frame: Frame) {
+        let now = Instant::now();
+        let metrics = &self.env.metrics;
+        metrics.frame_received(&self.id);
+        if let Some(last) = &self.last_live {
+            if last.meta.generation == frame.meta.generation && frame.meta.seq > last.meta.seq {
+                let dropped = frame.meta.seq - last.meta.seq - 1;
+                if dropped > 0 {
+                    metrics.frames_dropped(&self.id, dropped);
+                }
+            }
+        }
+        self.fps = self.rate.arrived(now);
+        let frame = Arc::new(frame);
+        self.last_live = Some(frame.clone());
+        self.last_live_at = Some(now);
+        self.came_online("frames flowing");
+        self.frames.send_replace(Some(frame));
+    }
+
+    async fn on_viewers(&mut self, count: usize) {
+        self.watched = count;
+        if self.env.settings.subscribe != SubscribeMode::WhileWatched {
+            return;
+        }
+        if count > 0 {
+            self.unsubscribe_at = None;
+            if self.subscription.is_none() {
+                self.subscribe().await;
+            }
+        } else if self.subscription.is_some() {
+            self.unsubscribe_at = Some(Instant::now() + LINGER);
+        } else {
+            self.subscribe_at = None;
+        }
+    }
+
+    fn on_outcome(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Info(reply) => {
+                match reply {
+                    Ok(info) => {
+                        self.info = Some(Arc::new(info));
+                        self.info_error = None;
+                    }
+                    Err(error) => {
+                        tracing::debug!(camera = %self.id, %error, "info query failed");
+                        self.info_error = Some(error.into());
+                    }
+                }
+                if self.token {
+                    self.info_at = Some(Instant::now() + INFO_REFRESH);
+                }
+            }
+            Outcome::Snapshot(Ok(Some(frame))) if self.last_live.is_none() => self.live(frame),
+            Outcome::Snapshot(Ok(_)) => {}
+            Outcome::Snapshot(Err(error)) => {
+                tracing::debug!(camera = %self.id, %error, "snapshot query failed");
+            }
+            Outcome::NoSignal { since, jpeg } => match jpeg {
+                Ok(jpeg) if !self.online && self.offline_since == Some(since) => {
+                    self.no_signal = Some(jpeg);
+                    self.no_signal_at = Some(Instant::now());
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(camera = %self.id, %error, "cannot draw NO SIGNAL picture");
+                }
+            },
+        }
+    }
+
+    async fn on_timer(&mut self) {
+        let now = Instant::now();
+        let due = |at: Option<Instant>| at.is_some_and(|at| at <= now);
+        if due(self.subscribe_at) {
+            self.subscribe().await;
+        }
+        if due(self.unsubscribe_at) {
+            self.unsubscribe_at = None;
+            self.subscription = None;
+            tracing::info!(camera = %self.id, "unwatched for {LINGER:?}: unsubscribed from frames");
+        }
+        if due(self.offline_check_at()) {
+            let after = self.env.settings.offline_after;
+            self.went_offline(&format!("no frame for {after:?}"));
+        }
+        if due(self.no_signal_at) {
+            self.show_no_signal(now);
+        }
+        if due(self.info_at) {
+            self.info_at = None;
+            let (zenoh, keys, timeout) = self.query_parts();
+            self.jobs.spawn(async move {
+                let reply = query_info(&zenoh, &keys, timeout).await;
+                Outcome::Info(reply.map_err(|error| error.to_string()))
+            });
+        }
+        if due(self.evict_at) {
+            let running = self.variants.evict_unwatched(&self.id);
+            self.evict_at = running.then_some(now + EVICT_EVERY);
+        }
+        if due(self.forget_at()) {
+            self.forget_requested = true;
+            let after = self.env.settings.forget_after;
+            tracing::info!(camera = %self.id, "offline and unwatched for {after:?}: forgetting it");
+            let _ = self.env.forget.send(ForgetRequest {
+                camera: self.id.clone(),
+                generation: self.generation,
+            });
+        }
+    }
+
+    async fn subscribe(&mut self) {
+        self.subscribe_at = None;
+        let declared = FrameSubscriber::declare(
+            &self.env.zenoh,
+            &self.env.settings.prefix,
+            Cameras::One(self.id.clone()),
+            RING_CAPACITY,
+        )
+        .await;
+        match declared {
+            Ok(subscriber) => {
+                tracing::info!(camera = %self.id, "subscribed to frames");
+                self.subscription = Some(subscriber);
+                self.subscribed_at = Instant::now();
+            }
+            Err(error) => {
+                tracing::error!(camera = %self.id, %error, "cannot subscribe to frames; retrying");
+                self.subscribe_at = Some(Instant::now() + RETRY);
+            }
+        }
+    }
+
+    fn came_online(&mut self, why: &str) {
+        self.online_at = Instant::now();
+        if self.online {
+            return;
+        }
+        self.online = true;
+        self.offline_since = None;
+        self.no_signal = None;
+        self.no_signal_at = None;
+        tracing::info!(camera = %self.id, "{why}: camera online");
+    }
+
+    fn went_offline(&mut self, why: &str) {
+        if !self.online {
+            return;
+        }
+        self.online = false;
+        let since = SystemTime::now();
+        self.offline_since = Some(since);
+        tracing::warn!(camera = %self.id, "{why}: camera offline");
+        // A camera that never sent a frame has no size to draw at: its viewers keep waiting.
+        let Some(last) = &self.last_live else { return };
+        let (id, width, height) = (self.id.clone(), last.meta.width, last.meta.height);
+        self.jobs.spawn(async move {
+            let drawn =
+                tokio::task::spawn_blocking(move || nosignal::render(&id, since, width, height))
+                    .await;
+            let jpeg = match drawn {
+                Ok(drawn) => drawn.map_err(|error| error.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            Outcome::NoSignal { since, jpeg }
+        });
+    }
+
+    /// Re-sends the NO SIGNAL picture, stamped now, so that open streams visibly stay alive.
+    fn show_no_signal(&mut self, now: Instant) {
+        self.no_signal_at = None;
+        let (Some(jpeg), Some(last)) = (&self.no_signal, &self.last_live) else {
+            return;
+        };
+        let meta = FrameMeta {
+            capture_ts_ns: unix_now_ns(),
+            online: false,
+            ..last.meta
+        };
+        let jpeg = jpeg.clone();
+        self.frames.send_replace(Some(Arc::new(Frame { jpeg, meta })));
+        self.no_signal_at = Some(now + self.env.settings.no_signal_interval);
+    }
+
+    /// When to declare the camera offline for lack of frames: only while online and receiving.
+    fn offline_check_at(&self) -> Option<Instant> {
+        if !self.online || self.subscription.is_none() {
+            return None;
+        }
+        let since = self.online_at.max(self.subscribed_at);
+        let last_sign_of_life = self.last_live_at.map_or(since, |at| at.max(since));
+        Some(last_sign_of_life + self.env.settings.offline_after)
+    }
+
+    fn forget_at(&self) -> Option<Instant> {
+        let since = self.idle_since.filter(|_| !self.forget_requested)?;
+        Some(since + self.env.settings.forget_after)
+    }
+
+    fn track_idle(&mut self) {
+        if self.online || self.watched > 0 {
+            self.idle_since = None;
+            self.forget_requested = false;
+        } else if self.idle_since.is_none() {
+            self.idle_since = Some(Instant::now());
+        }
+    }
+
+    fn next_deadline(&self) -> Instant {
+        [
+            self.subscribe_at,
+            self.unsubscribe_at,
+            self.offline_check_at(),
+            self.no_signal_at,
+            self.info_at,
+            self.evict_at,
+            self.forget_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or_else(|| Instant::now() + IDLE_WAKE)
+    }
+
+    fn query_parts(&self) -> (zenoh::Session, CameraKeys, Duration) {
+        (
+            self.env.zenoh.clone(),
+            self.keys.clone(),
+            self.env.settings.info_timeout,
+        )
+    }
+
+    fn publish_status(&self) {
+        self.status.send_replace(CameraStatus {
+            online: self.online,
+            subscribed: self.subscription.is_some(),
+            last_live: self.last_live.clone(),
+            last_live_at: self.last_live_at,
+            rate: self.fps,
+            offline_since: self.offline_since,
+            info: self.info.clone(),
+            info_error: self.info_error.clone(),
+        });
+    }
+}
+
+/// The next sample of `subscription`; never resolves without one. `None`: session closed.
+async fn next_sample(subscription: Option<&FrameSubscriber>) -> Option<Received> {
+    match subscription {
+        Some(subscription) => subscription.recv().await,
+        None => std::future::pending().await,
+    }
+}
