@@ -187,7 +187,7 @@ mod tests {
             (Method::POST, "/api/cameras", 405, "POST"),
             (Method::DELETE, "/cameras/front/snapshot.jpg", 405, "DELETE"),
             // No upgrade headers (and no connection to upgrade): the same JSON, not axum's text.
-            (Method::GET, "/ws", 426, "WebSocket"),
+            (Method::GET, "/ws", 400, "WebSocket"),
         ];
         for (method, uri, status, needle) in cases.into_iter().chain(more) {
             let response = send(&state, method, uri).await;

@@ -32,8 +32,9 @@ const INFO_REFRESH: Duration = Duration::from_secs(2);
 /// `while_watched`: how long the subscription outlives the last viewer, so that a page reload
 /// or a burst of snapshots does not restart an on-demand camera's pipeline each time.
 const LINGER: Duration = Duration::from_secs(2);
-/// Samples buffered between zenoh and this task; small, because only the newest matters.
-const RING_CAPACITY: usize = 4;
+/// Samples buffered between zenoh and this task: small, because only the newest frame
+/// matters, yet enough for a short burst (frames plus rejected samples, which are counted).
+const RING_CAPACITY: usize = camera_node::subscriber::DEFAULT_RING_CAPACITY;
 /// Pause before retrying a subscriber that could not be declared.
 const RETRY: Duration = Duration::from_secs(1);
 /// How often variant encoders without clients are looked for.

@@ -1,7 +1,9 @@
 //! End-to-end tests of the `web-gateway` binary: real zenoh sessions on loopback, synthetic
 //! cameras on the camera-node library's publisher (`test-support`), real HTTP/WebSocket clients.
 
+mod camera_task;
 mod errors;
+mod http_face;
 mod lifecycle;
 mod slow_client;
 mod streaming;
