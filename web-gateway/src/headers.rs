@@ -58,6 +58,8 @@ mod tests {
         assert_eq!(map["x-timestamp"], "1764000000.123456");
         assert_eq!(map["x-frame-seq"], "42");
         assert_eq!(map["x-camera-online"], "false");
-        assert!(map["x-frame-age-ms"].to_str().is_ok_and(|age| age.parse::<u64>().is_ok()));
+        assert!(map["x-frame-age-ms"]
+            .to_str()
+            .is_ok_and(|age| age.parse::<u64>().is_ok()));
     }
 }

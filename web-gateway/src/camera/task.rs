@@ -429,7 +429,8 @@ impl CameraTask {
             ..last.meta
         };
         let jpeg = jpeg.clone();
-        self.frames.send_replace(Some(Arc::new(Frame { jpeg, meta })));
+        self.frames
+            .send_replace(Some(Arc::new(Frame { jpeg, meta })));
         self.no_signal_at = Some(now + self.env.settings.no_signal_interval);
     }
 

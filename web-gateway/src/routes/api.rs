@@ -39,7 +39,9 @@ impl CameraEntry {
             width: latest.map(|f| f.meta.width),
             height: latest.map(|f| f.meta.height),
             fps: (status.fps() * 10.0).round() / 10.0,
-            last_frame_age_ms: status.last_live_at.map(|at| at.elapsed().as_millis() as u64),
+            last_frame_age_ms: status
+                .last_live_at
+                .map(|at| at.elapsed().as_millis() as u64),
             last_seq: latest.map(|f| f.meta.seq),
             latency_ms: latest.map(|f| (f.meta.age().as_secs_f64() * 10_000.0).round() / 10.0),
             clients: camera.viewers(),

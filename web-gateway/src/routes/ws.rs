@@ -79,16 +79,19 @@ fn frames(id: String, feed: Feed) -> Frames {
         frames: slot,
         messages,
     } = feed;
-    futures::stream::unfold((id, messages, slot), |(id, messages, mut slot)| async move {
-        loop {
-            // Ends when the camera task ends (camera forgotten).
-            slot.changed().await.ok()?;
-            let latest = slot.borrow_and_update().clone();
-            if let Some(frame) = latest {
-                return Some(((id.clone(), messages.clone(), frame), (id, messages, slot)));
+    futures::stream::unfold(
+        (id, messages, slot),
+        |(id, messages, mut slot)| async move {
+            loop {
+                // Ends when the camera task ends (camera forgotten).
+                slot.changed().await.ok()?;
+                let latest = slot.borrow_and_update().clone();
+                if let Some(frame) = latest {
+                    return Some(((id.clone(), messages.clone(), frame), (id, messages, slot)));
+                }
             }
-        }
-    })
+        },
+    )
     .boxed()
 }
 

@@ -43,7 +43,9 @@ async fn a_camera_gone_for_forget_after_is_removed_with_its_metrics_and_found_ag
         &["--offline-after-ms", "500", "--forget-after-ms", "1500"],
     );
     gateway
-        .wait_camera("brief", LONG, |c| c["online"] == true && c["last_seq"].is_u64())
+        .wait_camera("brief", LONG, |c| {
+            c["online"] == true && c["last_seq"].is_u64()
+        })
         .await;
     assert!(
         !series_of(&gateway, "brief").await.is_empty(),
@@ -72,7 +74,9 @@ async fn a_camera_gone_for_forget_after_is_removed_with_its_metrics_and_found_ag
 
     let back = SyntheticCamera::start(options).await;
     gateway
-        .wait_camera("brief", LONG, |c| c["online"] == true && c["last_seq"].is_u64())
+        .wait_camera("brief", LONG, |c| {
+            c["online"] == true && c["last_seq"].is_u64()
+        })
         .await;
     assert!(
         !series_of(&gateway, "brief").await.is_empty(),
@@ -90,7 +94,9 @@ async fn a_watched_camera_is_not_forgotten() {
         &["--offline-after-ms", "300", "--forget-after-ms", "300"],
     );
     gateway
-        .wait_camera("kept", LONG, |c| c["online"] == true && c["last_seq"].is_u64())
+        .wait_camera("kept", LONG, |c| {
+            c["online"] == true && c["last_seq"].is_u64()
+        })
         .await;
     let mut stream = crate::common::MjpegStream::open(&gateway.url("/cameras/kept/stream.mjpg"))
         .await
@@ -143,7 +149,9 @@ async fn info_follows_the_node() {
     let gateway = Gateway::spawn(&[camera.endpoint()], &[]);
     let first = gateway
         .wait_camera("counting", LONG, |c| {
-            c["info"]["frames_published"].as_u64().is_some_and(|n| n > 0)
+            c["info"]["frames_published"]
+                .as_u64()
+                .is_some_and(|n| n > 0)
         })
         .await;
     let before = first["info"]["frames_published"]
@@ -169,8 +177,7 @@ async fn info_follows_the_node() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_known_camera_has_its_metrics_at_zero_before_any_frame() {
     let _load = crate::shared().await;
-    let camera =
-        SyntheticCamera::start(CameraOptions::new("quiet", 160, 120).max_frames(0)).await;
+    let camera = SyntheticCamera::start(CameraOptions::new("quiet", 160, 120).max_frames(0)).await;
     let gateway = Gateway::spawn(&[camera.endpoint()], &["--offline-after-ms", "600000"]);
     gateway
         .wait_camera("quiet", LONG, |c| c["online"] == true)

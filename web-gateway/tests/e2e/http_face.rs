@@ -45,7 +45,10 @@ async fn snapshot_and_mjpeg_part_carry_the_same_frame_headers() {
         if name == "x-frame-age-ms" {
             // Both are capture-to-send ages of one frame, taken a moment apart.
             let age = |text: &str| text.parse::<u64>().expect("age in ms");
-            assert!(age(in_snapshot) >= age(in_part), "{in_snapshot} < {in_part}");
+            assert!(
+                age(in_snapshot) >= age(in_part),
+                "{in_snapshot} < {in_part}"
+            );
         } else {
             assert_eq!(in_snapshot, in_part, "{name} differs");
         }
@@ -63,7 +66,10 @@ async fn assert_json_error(response: reqwest::Response, status: u16, needle: &st
         .to_str()
         .expect("ascii")
         .to_owned();
-    assert!(content_type.starts_with("application/json"), "{url}: {content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{url}: {content_type}"
+    );
     let json: serde_json::Value = response.json().await.expect("JSON error body");
     assert!(json["error"].is_string(), "{url}: {json}");
     let detail = json["detail"].as_str().unwrap_or_default();
@@ -77,7 +83,12 @@ async fn every_error_is_the_same_json() {
     let client = reqwest::Client::new();
     let get = |path: &str| client.get(gateway.url(path)).send();
 
-    assert_json_error(get("/no/such/path").await.expect("GET"), 404, "/no/such/path").await;
+    assert_json_error(
+        get("/no/such/path").await.expect("GET"),
+        404,
+        "/no/such/path",
+    )
+    .await;
     let post = client.post(gateway.url("/api/cameras")).send().await;
     assert_json_error(post.expect("POST"), 405, "POST").await;
     let delete = client.delete(gateway.url("/metrics")).send().await;
@@ -85,7 +96,22 @@ async fn every_error_is_the_same_json() {
     // A plain GET of the WebSocket endpoint: no upgrade headers.
     assert_json_error(get("/ws").await.expect("GET"), 400, "WebSocket").await;
     // A path segment that is not UTF-8.
-    assert_json_error(get("/cameras/%FF/snapshot.jpg").await.expect("GET"), 400, "UTF-8").await;
-    assert_json_error(get("/cameras/x/stream.mjpg?fps=0").await.expect("GET"), 400, "`fps`").await;
-    assert_json_error(get("/cameras/x/stream.mjpg").await.expect("GET"), 404, "\"x\"").await;
+    assert_json_error(
+        get("/cameras/%FF/snapshot.jpg").await.expect("GET"),
+        400,
+        "UTF-8",
+    )
+    .await;
+    assert_json_error(
+        get("/cameras/x/stream.mjpg?fps=0").await.expect("GET"),
+        400,
+        "`fps`",
+    )
+    .await;
+    assert_json_error(
+        get("/cameras/x/stream.mjpg").await.expect("GET"),
+        404,
+        "\"x\"",
+    )
+    .await;
 }
