@@ -2,8 +2,9 @@
 //! `--forget-after-ms` disappears with its metrics series (and comes back with its node),
 //! `info` in `/api/cameras` follows the node, and every known camera has metrics from zero.
 
-use crate::common::{CameraOptions, Gateway, SyntheticCamera};
+use crate::GATEWAY;
 use std::time::{Duration, Instant};
+use test_support::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -39,6 +40,7 @@ async fn a_camera_gone_for_forget_after_is_removed_with_its_metrics_and_found_ag
     let options = CameraOptions::new("brief", 160, 120).fps(10);
     let camera = SyntheticCamera::start(options.clone()).await;
     let gateway = Gateway::spawn(
+        GATEWAY,
         &[camera.endpoint()],
         &["--offline-after-ms", "500", "--forget-after-ms", "1500"],
     );
@@ -90,6 +92,7 @@ async fn a_watched_camera_is_not_forgotten() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("kept", 160, 120).fps(10)).await;
     let gateway = Gateway::spawn(
+        GATEWAY,
         &[camera.endpoint()],
         &["--offline-after-ms", "300", "--forget-after-ms", "300"],
     );
@@ -98,7 +101,7 @@ async fn a_watched_camera_is_not_forgotten() {
             c["online"] == true && c["last_seq"].is_u64()
         })
         .await;
-    let mut stream = crate::common::MjpegStream::open(&gateway.url("/cameras/kept/stream.mjpg"))
+    let mut stream = MjpegStream::open(&gateway.url("/cameras/kept/stream.mjpg"))
         .await
         .expect("stream opens");
     stream
@@ -146,7 +149,7 @@ async fn a_watched_camera_is_not_forgotten() {
 async fn info_follows_the_node() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("counting", 160, 120).fps(20)).await;
-    let gateway = Gateway::spawn(&[camera.endpoint()], &[]);
+    let gateway = Gateway::spawn(GATEWAY, &[camera.endpoint()], &[]);
     let first = gateway
         .wait_camera("counting", LONG, |c| {
             c["info"]["frames_published"]
@@ -178,7 +181,11 @@ async fn info_follows_the_node() {
 async fn a_known_camera_has_its_metrics_at_zero_before_any_frame() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("quiet", 160, 120).max_frames(0)).await;
-    let gateway = Gateway::spawn(&[camera.endpoint()], &["--offline-after-ms", "600000"]);
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        &[camera.endpoint()],
+        &["--offline-after-ms", "600000"],
+    );
     gateway
         .wait_camera("quiet", LONG, |c| c["online"] == true)
         .await;

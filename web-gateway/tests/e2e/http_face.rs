@@ -2,8 +2,9 @@
 //! headers, and every error — unknown path, wrong method, failed WebSocket upgrade, bad path
 //! or query — is the same JSON `{error, detail}`.
 
-use crate::common::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
+use crate::GATEWAY;
 use std::time::Duration;
+use test_support::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
 const LONG: Duration = Duration::from_secs(30);
 const FRAME_HEADERS: [&str; 4] = [
@@ -18,7 +19,11 @@ async fn snapshot_and_mjpeg_part_carry_the_same_frame_headers() {
     let _load = crate::shared().await;
     // One frame only, so that the snapshot and the part are the same frame.
     let camera = SyntheticCamera::start(CameraOptions::new("still", 160, 120).max_frames(1)).await;
-    let gateway = Gateway::spawn(&[camera.endpoint()], &["--offline-after-ms", "600000"]);
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        &[camera.endpoint()],
+        &["--offline-after-ms", "600000"],
+    );
     gateway
         .wait_camera("still", LONG, |c| c["last_seq"] == 0)
         .await;
@@ -79,7 +84,7 @@ async fn assert_json_error(response: reqwest::Response, status: u16, needle: &st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_is_the_same_json() {
     let _load = crate::shared().await;
-    let gateway = Gateway::spawn(&[], &[]);
+    let gateway = Gateway::spawn(GATEWAY, &[], &[]);
     let client = reqwest::Client::new();
     let get = |path: &str| client.get(gateway.url(path)).send();
 

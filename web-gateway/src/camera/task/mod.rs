@@ -10,16 +10,19 @@
 //! receives the camera's frames (an unwatched camera under `while_watched` sends none, and is
 //! not offline for that).
 
+mod online;
+mod subscription;
+
+use self::subscription::LINGER;
 use super::ingest::{self, Rate, Throttle};
 use super::variants::Variants;
-use super::{nosignal, CameraStatus, Command, Env, Feed, ForgetRequest, FPS_WINDOW};
+use super::{CameraStatus, Command, Env, Feed, ForgetRequest, FPS_WINDOW};
 use crate::config::SubscribeMode;
 use bytes::Bytes;
 use camera_node::info::query_info;
 use camera_node::keys::CameraKeys;
-use camera_node::meta::unix_now_ns;
-use camera_node::subscriber::{fetch_snapshot, Cameras, FrameSubscriber, Received};
-use camera_node::{CameraInfo, Frame, FrameMeta};
+use camera_node::subscriber::{fetch_snapshot, FrameSubscriber, Received};
+use camera_node::{CameraInfo, Frame};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
@@ -29,9 +32,6 @@ use tokio_util::sync::CancellationToken;
 /// How often the node's info is re-queried while its liveliness token is present, so that
 /// `frames_published` and `state` in `/api/cameras` stay current.
 const INFO_REFRESH: Duration = Duration::from_secs(2);
-/// `while_watched`: how long the subscription outlives the last viewer, so that a page reload
-/// or a burst of snapshots does not restart an on-demand camera's pipeline each time.
-const LINGER: Duration = Duration::from_secs(2);
 /// Samples buffered between zenoh and this task: small, because only the newest frame
 /// matters, yet enough for a short burst (frames plus rejected samples, which are counted).
 const RING_CAPACITY: usize = camera_node::subscriber::DEFAULT_RING_CAPACITY;
@@ -267,23 +267,6 @@ impl CameraTask {
         self.frames.send_replace(Some(frame));
     }
 
-    async fn on_viewers(&mut self, count: usize) {
-        self.watched = count;
-        if self.env.settings.subscribe != SubscribeMode::WhileWatched {
-            return;
-        }
-        if count > 0 {
-            self.unsubscribe_at = None;
-            if self.subscription.is_none() {
-                self.subscribe().await;
-            }
-        } else if self.subscription.is_some() {
-            self.unsubscribe_at = Some(Instant::now() + LINGER);
-        } else {
-            self.subscribe_at = None;
-        }
-    }
-
     fn on_outcome(&mut self, outcome: Outcome) {
         match outcome {
             Outcome::Info(reply) => {
@@ -357,104 +340,6 @@ impl CameraTask {
                 camera: self.id.clone(),
                 generation: self.generation,
             });
-        }
-    }
-
-    async fn subscribe(&mut self) {
-        self.subscribe_at = None;
-        let declared = FrameSubscriber::declare(
-            &self.env.zenoh,
-            &self.env.settings.prefix,
-            Cameras::One(self.id.clone()),
-            RING_CAPACITY,
-        )
-        .await;
-        match declared {
-            Ok(subscriber) => {
-                tracing::info!(camera = %self.id, "subscribed to frames");
-                self.subscription = Some(subscriber);
-                self.subscribed_at = Instant::now();
-            }
-            Err(error) => {
-                tracing::error!(camera = %self.id, %error, "cannot subscribe to frames; retrying");
-                self.subscribe_at = Some(Instant::now() + RETRY);
-            }
-        }
-    }
-
-    fn came_online(&mut self, why: &str) {
-        self.online_at = Instant::now();
-        if self.online {
-            return;
-        }
-        self.online = true;
-        self.offline_since = None;
-        self.no_signal = None;
-        self.no_signal_at = None;
-        tracing::info!(camera = %self.id, "{why}: camera online");
-    }
-
-    fn went_offline(&mut self, why: &str) {
-        if !self.online {
-            return;
-        }
-        self.online = false;
-        let since = SystemTime::now();
-        self.offline_since = Some(since);
-        tracing::warn!(camera = %self.id, "{why}: camera offline");
-        // A camera that never sent a frame has no size to draw at: its viewers keep waiting.
-        let Some(last) = &self.last_live else { return };
-        let (id, width, height) = (self.id.clone(), last.meta.width, last.meta.height);
-        self.jobs.spawn(async move {
-            let drawn =
-                tokio::task::spawn_blocking(move || nosignal::render(&id, since, width, height))
-                    .await;
-            let jpeg = match drawn {
-                Ok(drawn) => drawn.map_err(|error| error.to_string()),
-                Err(error) => Err(error.to_string()),
-            };
-            Outcome::NoSignal { since, jpeg }
-        });
-    }
-
-    /// Re-sends the NO SIGNAL picture, stamped now, so that open streams visibly stay alive.
-    fn show_no_signal(&mut self, now: Instant) {
-        self.no_signal_at = None;
-        let (Some(jpeg), Some(last)) = (&self.no_signal, &self.last_live) else {
-            return;
-        };
-        let meta = FrameMeta {
-            capture_ts_ns: unix_now_ns(),
-            online: false,
-            ..last.meta
-        };
-        let jpeg = jpeg.clone();
-        self.frames
-            .send_replace(Some(Arc::new(Frame { jpeg, meta })));
-        self.no_signal_at = Some(now + self.env.settings.no_signal_interval);
-    }
-
-    /// When to declare the camera offline for lack of frames: only while online and receiving.
-    fn offline_check_at(&self) -> Option<Instant> {
-        if !self.online || self.subscription.is_none() {
-            return None;
-        }
-        let since = self.online_at.max(self.subscribed_at);
-        let last_sign_of_life = self.last_live_at.map_or(since, |at| at.max(since));
-        Some(last_sign_of_life + self.env.settings.offline_after)
-    }
-
-    fn forget_at(&self) -> Option<Instant> {
-        let since = self.idle_since.filter(|_| !self.forget_requested)?;
-        Some(since + self.env.settings.forget_after)
-    }
-
-    fn track_idle(&mut self) {
-        if self.online || self.watched > 0 {
-            self.idle_since = None;
-            self.forget_requested = false;
-        } else if self.idle_since.is_none() {
-            self.idle_since = Some(Instant::now());
         }
     }
 

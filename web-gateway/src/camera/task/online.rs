@@ -1,0 +1,87 @@
+//! The camera task's online/offline decision, its NO SIGNAL picture, and when an offline,
+//! unwatched camera asks to be forgotten.
+
+use super::{CameraTask, Outcome};
+use crate::camera::nosignal;
+use camera_node::meta::unix_now_ns;
+use camera_node::{Frame, FrameMeta};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+impl CameraTask {
+    pub(super) fn came_online(&mut self, why: &str) {
+        self.online_at = Instant::now();
+        if self.online {
+            return;
+        }
+        self.online = true;
+        self.offline_since = None;
+        self.no_signal = None;
+        self.no_signal_at = None;
+        tracing::info!(camera = %self.id, "{why}: camera online");
+    }
+
+    pub(super) fn went_offline(&mut self, why: &str) {
+        if !self.online {
+            return;
+        }
+        self.online = false;
+        let since = SystemTime::now();
+        self.offline_since = Some(since);
+        tracing::warn!(camera = %self.id, "{why}: camera offline");
+        // A camera that never sent a frame has no size to draw at: its viewers keep waiting.
+        let Some(last) = &self.last_live else { return };
+        let (id, width, height) = (self.id.clone(), last.meta.width, last.meta.height);
+        self.jobs.spawn(async move {
+            let drawn =
+                tokio::task::spawn_blocking(move || nosignal::render(&id, since, width, height))
+                    .await;
+            let jpeg = match drawn {
+                Ok(drawn) => drawn.map_err(|error| error.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            Outcome::NoSignal { since, jpeg }
+        });
+    }
+
+    /// Re-sends the NO SIGNAL picture, stamped now, so that open streams visibly stay alive.
+    pub(super) fn show_no_signal(&mut self, now: Instant) {
+        self.no_signal_at = None;
+        let (Some(jpeg), Some(last)) = (&self.no_signal, &self.last_live) else {
+            return;
+        };
+        let meta = FrameMeta {
+            capture_ts_ns: unix_now_ns(),
+            online: false,
+            ..last.meta
+        };
+        let jpeg = jpeg.clone();
+        self.frames
+            .send_replace(Some(Arc::new(Frame { jpeg, meta })));
+        self.no_signal_at = Some(now + self.env.settings.no_signal_interval);
+    }
+
+    /// When to declare the camera offline for lack of frames: only while online and receiving.
+    pub(super) fn offline_check_at(&self) -> Option<Instant> {
+        if !self.online || self.subscription.is_none() {
+            return None;
+        }
+        let since = self.online_at.max(self.subscribed_at);
+        let last_sign_of_life = self.last_live_at.map_or(since, |at| at.max(since));
+        Some(last_sign_of_life + self.env.settings.offline_after)
+    }
+
+    pub(super) fn forget_at(&self) -> Option<Instant> {
+        let since = self.idle_since.filter(|_| !self.forget_requested)?;
+        Some(since + self.env.settings.forget_after)
+    }
+
+    pub(super) fn track_idle(&mut self) {
+        if self.online || self.watched > 0 {
+            self.idle_since = None;
+            self.forget_requested = false;
+        } else if self.idle_since.is_none() {
+            self.idle_since = Some(Instant::now());
+        }
+    }
+}
