@@ -25,6 +25,9 @@ pub enum DecodeError {
     Meta(#[from] MetaError),
     #[error("payload is not a complete JPEG: {0}")]
     NotJpeg(&'static str),
+    /// A sample of a ROS 2 CompressedImage topic (`crate::ros2::receive`).
+    #[error(transparent)]
+    Ros2(#[from] crate::ros2::receive::Ros2FrameError),
 }
 
 /// Checks that `bytes` starts with the JPEG start-of-image marker and ends with the

@@ -28,10 +28,20 @@ pub struct Received {
     pub frame: Result<Frame, DecodeError>,
 }
 
-/// A zenoh subscriber on `<prefix>/<camera>/jpeg` or `<prefix>/*/jpeg`.
+/// Whose frames a subscriber receives, which decides how samples decode.
+#[derive(Debug)]
+enum Source {
+    /// Camera nodes under this prefix (`docs/protocol.md`).
+    Nodes { prefix: String },
+    /// One ROS 2 CompressedImage topic, shown as this camera (`crate::ros2::receive`).
+    Ros2 { camera: String },
+}
+
+/// A zenoh subscriber on `<prefix>/<camera>/jpeg` or `<prefix>/*/jpeg`, or on one ROS 2
+/// CompressedImage topic.
 #[derive(Debug)]
 pub struct FrameSubscriber {
-    prefix: String,
+    source: Source,
     inner: Subscriber<RingChannelHandler<Sample>>,
 }
 
@@ -56,7 +66,30 @@ impl FrameSubscriber {
             .await
             .map_err(SubscribeError::Zenoh)?;
         Ok(Self {
-            prefix: prefix.to_owned(),
+            source: Source::Nodes {
+                prefix: prefix.to_owned(),
+            },
+            inner,
+        })
+    }
+
+    /// Subscribes to a ROS 2 CompressedImage topic (see [`crate::ros2::Ros2Camera`]); its
+    /// samples arrive as frames of `camera`.
+    pub async fn declare_ros2(
+        session: &zenoh::Session,
+        camera: &crate::ros2::Ros2Camera,
+        ring_capacity: usize,
+    ) -> Result<Self, SubscribeError> {
+        keys::validate_camera_id(&camera.camera)?;
+        let inner = session
+            .declare_subscriber(camera.data_key.clone())
+            .with(RingChannel::new(ring_capacity.max(1)))
+            .await
+            .map_err(SubscribeError::Zenoh)?;
+        Ok(Self {
+            source: Source::Ros2 {
+                camera: camera.camera.clone(),
+            },
             inner,
         })
     }
@@ -68,11 +101,21 @@ impl FrameSubscriber {
     pub async fn recv(&self) -> Option<Received> {
         loop {
             let sample = self.inner.recv_async().await.ok()?;
-            if let Some(camera) = keys::camera_of(&self.prefix, sample.key_expr().as_str()) {
-                return Some(Received {
-                    camera: camera.to_owned(),
-                    frame: Frame::from_sample(&sample),
-                });
+            match &self.source {
+                Source::Nodes { prefix } => {
+                    if let Some(camera) = keys::camera_of(prefix, sample.key_expr().as_str()) {
+                        return Some(Received {
+                            camera: camera.to_owned(),
+                            frame: Frame::from_sample(&sample),
+                        });
+                    }
+                }
+                Source::Ros2 { camera } => {
+                    return Some(Received {
+                        camera: camera.clone(),
+                        frame: crate::ros2::receive::frame_from_sample(&sample),
+                    })
+                }
             }
         }
     }

@@ -95,6 +95,18 @@ ensure_python_zenoh() {
   pip_install "$DEPS_PYTHON_ZENOH"
 }
 
+# The ROS 2 wire tests read CDR and compute type hashes with rosbags, independently of our code.
+DEPS_PYTHON_ROSBAGS="rosbags==0.11.*"
+
+ensure_python_rosbags() {
+  ensure_python_zenoh || return 1
+  if python3 -c 'import rosbags.typesys' >/dev/null 2>&1; then
+    return 0
+  fi
+  deps_log "installing $DEPS_PYTHON_ROSBAGS for $(command -v python3)"
+  pip_install "$DEPS_PYTHON_ROSBAGS"
+}
+
 # pip_install REQUIREMENT... — into the python3 on PATH, with pip installed first if missing.
 pip_install() {
   if ! python3 -m pip --version >/dev/null 2>&1; then

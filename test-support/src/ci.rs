@@ -21,8 +21,20 @@ pub fn require<T>(test: &str, tool: Result<T, String>) -> Option<T> {
 
 /// `Ok(())` when `python3 -c "import zenoh"` works.
 pub fn python_zenoh() -> Result<(), String> {
+    python_imports("import zenoh", "pip install eclipse-zenoh")
+}
+
+/// `Ok(())` when python3 has zenoh-python and rosbags (the ROS 2 wire checks).
+pub fn python_rosbags() -> Result<(), String> {
+    python_imports(
+        "import zenoh, zenoh.ext, rosbags.typesys",
+        "pip install eclipse-zenoh rosbags, or source launch/lib/deps.sh and run ensure_python_rosbags",
+    )
+}
+
+fn python_imports(imports: &str, fix: &str) -> Result<(), String> {
     let imported = std::process::Command::new("python3")
-        .args(["-c", "import zenoh"])
+        .args(["-c", imports])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
@@ -30,6 +42,6 @@ pub fn python_zenoh() -> Result<(), String> {
     if imported {
         Ok(())
     } else {
-        Err("python3 cannot `import zenoh` (pip install eclipse-zenoh)".to_owned())
+        Err(format!("python3 cannot `{imports}` ({fix})"))
     }
 }

@@ -17,11 +17,8 @@ const MAX_DISTORTION: usize = 16;
 /// Why a calibration file cannot be used.
 #[derive(Debug, Error)]
 pub enum CameraInfoError {
-    #[error("cannot read camera_info file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read camera_info file {path}: {error} (set ros2.camera_info to a camera_info YAML file)")]
+    Read { path: String, error: std::io::Error },
     #[error("camera_info file {path} is not ROS camera_info YAML: {message} (expected keys image_width, image_height, camera_matrix, distortion_model, distortion_coefficients, rectification_matrix, projection_matrix)")]
     Yaml { path: String, message: String },
     #[error("camera_info file {path}: {field} {problem}")]
@@ -69,9 +66,9 @@ impl CameraInfo {
     /// Reads and validates a camera_info YAML file.
     pub fn from_file(path: &Path) -> Result<Self, CameraInfoError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| CameraInfoError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| CameraInfoError::Read {
             path: shown.clone(),
-            source,
+            error,
         })?;
         Self::from_yaml(&text, &shown)
     }

@@ -9,6 +9,7 @@
 //! - [`compressed_image`]: `CompressedImage` encode (one copy) and strict decode.
 //! - [`camera_info`]: `CameraInfo` from a camera_info YAML calibration file.
 //! - [`publisher`]: [`Ros2Publisher`], the verbs (declare, publish a frame) on a zenoh session.
+//! - [`receive`]: ROS 2 CompressedImage samples → [`crate::Frame`]; announced topics → cameras.
 //!
 //! Wire facts are from ros2/rmw_zenoh (`docs/design.md`, `liveliness_utils.cpp`,
 //! `attachment_helpers.cpp`, `qos.cpp`, `rmw_publisher_data.cpp`); type hashes were computed
@@ -20,6 +21,7 @@ pub mod cdr;
 pub mod compressed_image;
 pub mod names;
 pub mod publisher;
+pub mod receive;
 pub mod tokens;
 
 pub use attachment::Ros2Attachment;
@@ -28,6 +30,7 @@ pub use cdr::{CdrError, Stamp};
 pub use compressed_image::CompressedImage;
 pub use names::{MessageType, NameError, TopicKey};
 pub use publisher::{Ros2Error, Ros2Publisher, Ros2Settings};
+pub use receive::{Ros2Camera, Ros2FrameError};
 pub use tokens::AnnouncedPublisher;
 
 /// `sensor_msgs/msg/CompressedImage`.

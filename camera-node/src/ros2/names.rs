@@ -10,16 +10,29 @@ use thiserror::Error;
 /// A name that ROS 2 would refuse.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum NameError {
-    #[error("ROS namespace {0:?} is invalid: start with '/', then '/'-separated tokens of A-Z a-z 0-9 _ that do not start with a digit (e.g. \"/camera/front\")")]
+    #[error("ROS namespace {0:?} is invalid: {rule}", rule = self.rule())]
     Namespace(String),
-    #[error("ROS node name {0:?} is invalid: use 1-255 characters from A-Z a-z 0-9 _, not starting with a digit (e.g. \"camera_node\")")]
+    #[error("ROS node name {0:?} is invalid: {rule}", rule = self.rule())]
     NodeName(String),
-    #[error("ROS topic {0:?} is invalid: use '/'-separated tokens of A-Z a-z 0-9 _ that do not start with a digit, relative (\"image/compressed\") or absolute (\"/front/image/compressed\")")]
+    #[error("ROS topic {0:?} is invalid: {rule}", rule = self.rule())]
     Topic(String),
-    #[error("ROS frame_id {0:?} is invalid: use 1-255 printable ASCII characters without spaces (e.g. \"camera_front_optical\")")]
+    #[error("ROS frame_id {0:?} is invalid: {rule}", rule = self.rule())]
     FrameId(String),
-    #[error("ROS domain id {0} is invalid: use 0-232 (ROS_DOMAIN_ID)")]
+    #[error("ROS domain id {0} is invalid: {rule}", rule = self.rule())]
     DomainId(u32),
+}
+
+impl NameError {
+    /// What a valid value looks like, with an example.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            NameError::Namespace(_) => "start with '/', then '/'-separated tokens of A-Z a-z 0-9 _ that do not start with a digit (e.g. \"/camera/front\")",
+            NameError::NodeName(_) => "use 1-255 characters from A-Z a-z 0-9 _, not starting with a digit (e.g. \"camera_node\")",
+            NameError::Topic(_) => "use '/'-separated tokens of A-Z a-z 0-9 _ that do not start with a digit, relative (\"image/compressed\") or absolute (\"/front/image/compressed\")",
+            NameError::FrameId(_) => "use 1-255 printable ASCII characters without spaces (e.g. \"camera_front_optical\")",
+            NameError::DomainId(_) => "use 0-232 (ROS_DOMAIN_ID)",
+        }
+    }
 }
 
 /// Largest domain id ROS 2 accepts (REP/rmw: 0..=232 for DDS ports; rmw_zenoh keeps the rule).

@@ -14,7 +14,9 @@ use super::tokens::NodeIdentity;
 use super::{CAMERA_INFO, CAMERA_INFO_TOPIC, COMPRESSED_IMAGE, JPEG_FORMAT};
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
+use zenoh::handlers::FifoChannelHandler;
 use zenoh::liveliness::LivelinessToken;
+use zenoh::matching::{MatchingListener, MatchingStatus};
 use zenoh::pubsub::Publisher;
 use zenoh::qos::CongestionControl;
 
@@ -48,6 +50,8 @@ pub enum Ros2Error {
     Name(#[from] NameError),
     #[error("cannot declare the ROS 2 publisher on zenoh: {0}")]
     Zenoh(zenoh::Error),
+    #[error("cannot read the ROS 2 image topic's matching status: {0}")]
+    Matching(zenoh::Error),
 }
 
 /// One topic: zenoh publisher, its `MP` token and its attachment state.
@@ -198,6 +202,20 @@ impl Ros2Publisher {
             publisher.put(info.encode(stamp, &self.frame_id)).await?;
         }
         Ok(())
+    }
+
+    /// Whether any ROS 2 subscriber currently matches the image topic.
+    pub async fn has_subscribers(&self) -> Result<bool, Ros2Error> {
+        let status = self.image.publisher.matching_status().await;
+        Ok(status.map_err(Ros2Error::Matching)?.matching())
+    }
+
+    /// Notifies each time image subscribers appear or all disappear (for on-demand capture).
+    pub async fn matching_listener(
+        &self,
+    ) -> Result<MatchingListener<FifoChannelHandler<MatchingStatus>>, Ros2Error> {
+        let listener = self.image.publisher.matching_listener().await;
+        listener.map_err(Ros2Error::Matching)
     }
 
     /// Images published so far.
