@@ -12,6 +12,8 @@
 //! - `record` (feature `record`): MCAP recording, clip buffer, `foxglove.CompressedImage`.
 //! - [`zenoh_config`]: shared zenoh defaults (loopback, multicast off) and overrides.
 //! - [`session`]: opening a publisher's session, with the shared-port fallback.
+//! - [`settings`], [`process`] (feature `cli`): the config layer (defaults < TOML < env <
+//!   flags) and the signal handling and logging both binaries share; no GStreamer.
 //! - `node` (feature `capture`): GStreamer capture and its supervision.
 //!
 //! Everything outside `node` builds without GStreamer: subscribers and publishers of their own
@@ -30,6 +32,11 @@ pub mod ros2;
 pub mod session;
 pub mod subscriber;
 pub mod zenoh_config;
+
+#[cfg(feature = "cli")]
+pub mod process;
+#[cfg(feature = "cli")]
+pub mod settings;
 
 #[cfg(feature = "capture")]
 pub mod node;

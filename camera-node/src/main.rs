@@ -1,27 +1,20 @@
-//! `camera-node`: flags, logging, signals and exit codes around [`camera_node::node::run`].
+//! `camera-node`: settings, logging, signals and exit codes around [`camera_node::node::run`].
 
 use anyhow::Context;
-use camera_node::node::{self, cli::Cli, config::NodeConfig};
-use clap::Parser;
-use std::io::{IsTerminal, Write};
+use camera_node::node::{self, cli::Cli};
+use camera_node::{process, settings};
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 /// Shutdown budget after SIGINT/SIGTERM: the node promises to exit within 2 s.
 const SHUTDOWN_BUDGET: Duration = Duration::from_millis(1500);
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let ansi = std::io::stderr().is_terminal();
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi);
-    logs.with_writer(std::io::stderr).init();
-    match run(cli).await {
+    process::init_logging();
+    match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -30,8 +23,9 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = NodeConfig::load(&cli)?;
+async fn run() -> anyhow::Result<()> {
+    let cli = settings::load::<Cli>()?;
+    let config = cli.settings;
     if cli.print_pipeline {
         let (plan, missing) = node::plan(&config)?;
         tracing::info!(source = plan.kind.as_str(), reason = %plan.reason, encoder = %plan.encoder);
@@ -46,7 +40,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let session = camera_node::session::open_publisher(&config.zenoh).await?;
     let cancel = CancellationToken::new();
-    tokio::spawn(node::signals::cancel_on_signal(cancel.clone()));
+    tokio::spawn(process::cancel_on_signal(cancel.clone()));
     let mut node = tokio::spawn(node::run(config, session.clone(), cancel.clone()));
     tokio::select! {
         result = &mut node => result.context("capture task panicked")??,

@@ -52,7 +52,8 @@ pub enum ZenohConfigError {
 }
 
 /// Where zenoh settings come from, in increasing precedence: embedded default, `config_file`,
-/// then the explicit endpoint lists.
+/// then the explicit endpoint lists. The `[zenoh]` table of both binaries' config files; arg
+/// ids are the dotted keys (see `settings`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "cli", derive(clap::Args))]
@@ -60,17 +61,26 @@ pub struct ZenohSettings {
     /// zenoh JSON5 config file (zenoh's own format); replaces the embedded default.
     #[cfg_attr(
         feature = "cli",
-        arg(long = "zenoh-config", value_name = "FILE", env = "ZENOH_CONFIG_FILE")
+        arg(id = "zenoh.config_file", long = "zenoh-config", value_name = "FILE")
     )]
     pub config_file: Option<PathBuf>,
     /// Endpoint to listen on, e.g. tcp/192.168.1.10:7447 (repeatable; replaces the config's list).
-    #[cfg_attr(feature = "cli", arg(long = "zenoh-listen", value_name = "ENDPOINT"))]
+    #[cfg_attr(
+        feature = "cli",
+        arg(id = "zenoh.listen", long = "zenoh-listen", value_name = "ENDPOINT")
+    )]
     pub listen: Vec<String>,
     /// Endpoint to connect to, e.g. tcp/192.168.1.10:7447 (repeatable; replaces the config's list).
-    #[cfg_attr(feature = "cli", arg(long = "zenoh-connect", value_name = "ENDPOINT"))]
+    #[cfg_attr(
+        feature = "cli",
+        arg(id = "zenoh.connect", long = "zenoh-connect", value_name = "ENDPOINT")
+    )]
     pub connect: Vec<String>,
     /// Opt in to zenoh multicast scouting to find peers on the LAN (off by default).
-    #[cfg_attr(feature = "cli", arg(long))]
+    #[cfg_attr(
+        feature = "cli",
+        arg(id = "zenoh.lan_discovery", long = "lan-discovery")
+    )]
     pub lan_discovery: bool,
 }
 

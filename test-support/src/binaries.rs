@@ -28,6 +28,16 @@ pub fn target_binary(relative: &str) -> PathBuf {
     path
 }
 
+/// Removes the environment variables a binary reads its settings from (`<PREFIX><KEY>`), so
+/// a test's flags alone decide, whatever the developer's shell exports.
+pub fn without_settings_env(command: &mut Command, prefix: &str) {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with(prefix) {
+            command.env_remove(name);
+        }
+    }
+}
+
 /// A running `camera-node`; killed on Drop, stderr kept for assertions.
 #[derive(Debug)]
 pub struct CameraNode {
@@ -48,9 +58,8 @@ impl CameraNode {
         command
             .args(["--zenoh-listen", endpoint])
             .args(args)
-            .env("RUST_LOG", "info")
-            .env_remove("CAMERA_NODE_CONFIG")
-            .env_remove("ZENOH_CONFIG_FILE");
+            .env("RUST_LOG", "info");
+        without_settings_env(&mut command, "CAMERA_NODE_");
         Self {
             process: ChildProcess::spawn("camera-node", &mut command),
             endpoint: endpoint.to_owned(),
@@ -107,8 +116,8 @@ impl Gateway {
             .env(
                 "RUST_LOG",
                 std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .env_remove("ZENOH_CONFIG_FILE");
+            );
+        without_settings_env(&mut command, "GATEWAY_");
         for endpoint in endpoints {
             command.args(["--zenoh-connect", endpoint]);
         }

@@ -1,131 +1,152 @@
-//! Command-line flags and how they override the TOML config.
-//!
-//! Flag doc comments are the `--help` text. Every flag is optional so that "not given" is
-//! distinguishable from "given the default", which is what lets flags override a file.
+//! The `camera-node` command line: `--config`, `--print-pipeline` and every setting of
+//! [`NodeConfig`] as a flag (see `crate::settings` for file → environment → flags).
 
-use super::config::{ConfigError, NodeConfig, SourceKind};
-use crate::zenoh_config::ZenohSettings;
-use std::path::PathBuf;
+use super::config::NodeConfig;
+use crate::settings::Invocation;
+use std::path::{Path, PathBuf};
 
-/// Command-line flags; each one overrides the same setting from `--config`.
+/// Command-line flags; each setting overrides `CAMERA_NODE_<KEY>`, which overrides the file.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
     name = "camera-node",
     version,
     about = "Captures a camera with GStreamer and publishes JPEG frames on zenoh.",
-    after_help = "Keys: <prefix>/<camera>/jpeg (frames, snapshot query), <prefix>/<camera>/info (JSON), \
-liveliness <prefix>/<camera>. See camera-node/README.md and docs/protocol.md."
+    after_help = "Every setting is also a TOML key (--config) and an environment variable \
+CAMERA_NODE_<KEY> ([table] key: CAMERA_NODE_<TABLE>_<KEY>); flags beat the environment, which \
+beats the file.\nKeys: <prefix>/<camera>/jpeg (frames, snapshot query), <prefix>/<camera>/info \
+(JSON), liveliness <prefix>/<camera>. See camera-node/README.md and docs/protocol.md."
 )]
 pub struct Cli {
-    /// TOML config file (see config/camera-node/*.toml); flags override its values.
-    #[arg(long, value_name = "FILE", env = "CAMERA_NODE_CONFIG")]
+    /// TOML config file (see config/camera-node/*.toml).
+    #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Capture source [default: auto].
-    #[arg(long, value_enum)]
-    pub source: Option<SourceKind>,
-    /// Camera id, the key segment after the prefix [default: front].
-    #[arg(long, value_name = "ID")]
-    pub camera: Option<String>,
-    /// Published frame width in pixels [default: 640].
-    #[arg(long, value_name = "W")]
-    pub width: Option<u32>,
-    /// Published frame height in pixels [default: 480].
-    #[arg(long, value_name = "H")]
-    pub height: Option<u32>,
-    /// Frames per second [default: 30].
-    #[arg(long, value_name = "N")]
-    pub fps: Option<u32>,
-    /// JPEG quality 1-100 [default: 85].
-    #[arg(long, value_name = "Q")]
-    pub quality: Option<u32>,
-    /// Key prefix, e.g. robot1/camera [default: camera].
-    #[arg(long, value_name = "P")]
-    pub prefix: Option<String>,
-    /// Launch string for --source pipeline, ending in `appsink name=sink` (image/jpeg).
-    #[arg(long, value_name = "LAUNCH")]
-    pub pipeline: Option<String>,
-    /// V4L2 device for --source v4l2 [default: /dev/video0].
-    #[arg(long, value_name = "/dev/videoN")]
-    pub device: Option<PathBuf>,
-    /// videotestsrc pattern for --source test [default: ball].
-    #[arg(long, value_name = "NAME")]
-    pub pattern: Option<String>,
-    /// Argus sensor id for --source argus [default: 0].
-    #[arg(long, value_name = "N")]
-    pub sensor_id: Option<u32>,
-    /// Pause capture while nobody subscribes to the frames (saves power).
-    #[arg(long)]
-    pub on_demand: bool,
     /// Print the GStreamer pipeline that would be built, then exit.
     #[arg(long)]
     pub print_pipeline: bool,
     #[command(flatten)]
-    pub zenoh: ZenohSettings,
+    pub settings: NodeConfig,
 }
 
-impl NodeConfig {
-    /// The file (if any) with the flags applied on top, validated.
-    pub fn load(cli: &Cli) -> Result<Self, ConfigError> {
-        let mut config = match &cli.config {
-            Some(path) => Self::from_file(path)?,
-            None => Self::default(),
-        };
-        config.apply(cli);
-        config.validate()?;
-        Ok(config)
+impl Invocation for Cli {
+    type Settings = NodeConfig;
+    const ENV_PREFIX: &'static str = "CAMERA_NODE_";
+
+    fn config_file(&self) -> Option<&Path> {
+        self.config.as_deref()
     }
 
-    /// Overrides every setting given on the command line.
-    pub fn apply(&mut self, cli: &Cli) {
-        fn set<T: Clone>(target: &mut T, value: &Option<T>) {
-            if let Some(value) = value {
-                *target = value.clone();
-            }
-        }
-        set(&mut self.source, &cli.source);
-        set(&mut self.camera, &cli.camera);
-        set(&mut self.width, &cli.width);
-        set(&mut self.height, &cli.height);
-        set(&mut self.fps, &cli.fps);
-        set(&mut self.quality, &cli.quality);
-        set(&mut self.prefix, &cli.prefix);
-        set(&mut self.v4l2.device, &cli.device);
-        set(&mut self.test.pattern, &cli.pattern);
-        set(&mut self.argus.sensor_id, &cli.sensor_id);
-        if cli.pipeline.is_some() {
-            self.pipeline.launch.clone_from(&cli.pipeline);
-        }
-        self.on_demand |= cli.on_demand;
-        self.zenoh = cli.zenoh.clone().or(&self.zenoh);
+    fn settings_mut(&mut self) -> &mut NodeConfig {
+        &mut self.settings
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
+    use crate::node::config::SourceKind;
+    use crate::settings::{command, try_load_from};
+
+    fn profile(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../config/camera-node/{name}.toml"))
+    }
 
     #[test]
     fn flags_override_the_file() {
-        let mut config =
-            NodeConfig::from_toml("camera = \"rear\"\nwidth = 320\n[test]\npattern = \"smpte\"\n")
-                .expect("parses");
-        let cli = Cli::parse_from([
-            "camera-node",
-            "--width",
-            "800",
-            "--zenoh-listen",
-            "tcp/127.0.0.1:9",
-        ]);
-        config.apply(&cli);
+        let path = profile("test-pattern");
+        let cli = try_load_from::<Cli, _, _>([
+            "camera-node".as_ref(),
+            "--config".as_ref(),
+            path.as_os_str(),
+            "--width".as_ref(),
+            "800".as_ref(),
+            "--zenoh-listen".as_ref(),
+            "tcp/127.0.0.1:9".as_ref(),
+        ])
+        .expect("loads");
+        let config = cli.settings;
         assert_eq!(
-            (
-                config.camera.as_str(),
-                config.width,
-                config.test.pattern.as_str()
-            ),
-            ("rear", 800, "smpte")
+            (config.source, config.width, config.height),
+            (SourceKind::Test, 800, 480)
         );
         assert_eq!(config.zenoh.listen, vec!["tcp/127.0.0.1:9".to_owned()]);
+    }
+
+    #[test]
+    fn shipped_profiles_load_and_validate() {
+        for (name, source) in [
+            ("test-pattern", SourceKind::Test),
+            ("jetson-csi", SourceKind::Argus),
+            ("usb-camera", SourceKind::V4l2),
+        ] {
+            let path = profile(name);
+            let cli = try_load_from::<Cli, _, _>([
+                "camera-node".as_ref(),
+                "--config".as_ref(),
+                path.as_os_str(),
+            ])
+            .unwrap_or_else(|error| panic!("{name}: {error}"));
+            assert_eq!(cli.settings.source, source, "{name}");
+        }
+    }
+
+    /// Every key of the default config is a flag with an environment name, and `--help`
+    /// shows its default, so the README's table and `--help` cannot disagree with the code.
+    #[test]
+    fn help_shows_every_default_and_environment_name() {
+        let help = command::<Cli>().render_long_help().to_string();
+        let defaults = toml::Table::try_from(NodeConfig::default()).expect("serializes");
+        let mut checked = 0;
+        for (key, value) in leaves(&defaults, "") {
+            let arg = command::<Cli>()
+                .get_arguments()
+                .find(|arg| arg.get_id() == key.as_str())
+                .unwrap_or_else(|| panic!("no flag for key `{key}`"))
+                .clone();
+            let long = format!("--{}", arg.get_long().expect("long flag"));
+            let entry = help_entry(&help, &long);
+            let env = crate::settings::env_name(Cli::ENV_PREFIX, &key);
+            assert!(entry.contains(&format!("[env: {env}=")), "{entry}");
+            let shown = match value {
+                toml::Value::String(text) => text,
+                toml::Value::Boolean(_) | toml::Value::Array(_) => continue,
+                other => other.to_string(),
+            };
+            assert!(
+                entry.contains(&format!("[default: {shown}]")),
+                "{key}: {entry}"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 12, "only {checked} defaults checked");
+    }
+
+    fn leaves(table: &toml::Table, prefix: &str) -> Vec<(String, toml::Value)> {
+        table
+            .iter()
+            .flat_map(|(key, value)| {
+                let key = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                match value {
+                    toml::Value::Table(inner) => leaves(inner, &key),
+                    other => vec![(key, other.clone())],
+                }
+            })
+            .collect()
+    }
+
+    /// The lines of `help` describing `long`, up to the next flag.
+    fn help_entry<'h>(help: &'h str, long: &str) -> &'h str {
+        let at = help
+            .find(&format!("{long} "))
+            .or_else(|| help.find(&format!("{long}\n")))
+            .unwrap_or_else(|| panic!("{long} missing from --help:\n{help}"));
+        let rest = &help[at..];
+        let end = rest[long.len()..]
+            .find("\n  -")
+            .map_or(rest.len(), |end| end + long.len());
+        &rest[..end]
     }
 }

@@ -1,17 +1,19 @@
-//! The node's configuration: TOML file structs, defaults and validation.
+//! The node's settings: one struct for the TOML file, the environment and the flags.
 //!
-//! Owns every option name and default (flags live in `cli.rs`); does not build pipelines (`source.rs`) or zenoh
-//! configs (`zenoh_config.rs`). Errors are one line naming the field and the fix, because a
-//! robot operator reads them in `journalctl`, not in a debugger.
+//! Each field's doc comment is its `--help` text and its `#[arg]` its one default (see
+//! `crate::settings` for the layering and env names); `[table]` fields use dotted ids. Owns
+//! validation; does not build pipelines (`source.rs`) or zenoh configs (`zenoh_config.rs`).
+//! Errors are one line naming the key and the fix, because a robot operator reads them in
+//! `journalctl`, not in a debugger.
 
 use crate::keys::{self, DEFAULT_PREFIX};
+use crate::settings::{defaults, Invalid, Settings};
 use crate::zenoh_config::ZenohSettings;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use thiserror::Error;
 
 /// Which capture source to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     /// argus if nvarguscamerasrc exists, else v4l2 if /dev/video0 exists, else test.
@@ -39,14 +41,14 @@ impl SourceKind {
 }
 
 /// zenoh priority of frame samples (`priority = "data"` in TOML).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum FramePriority {
     RealTime,
     InteractiveHigh,
     InteractiveLow,
     DataHigh,
-    #[default]
     Data,
     DataLow,
     Background,
@@ -68,183 +70,148 @@ impl From<FramePriority> for zenoh::qos::Priority {
 }
 
 /// The whole node configuration (the TOML file's top level).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeConfig {
+    /// Camera id, the key segment after the prefix.
+    #[arg(long, value_name = "ID", default_value = "front")]
     pub camera: String,
+    /// Key prefix, e.g. robot1/camera.
+    #[arg(long, value_name = "P", default_value = DEFAULT_PREFIX)]
     pub prefix: String,
+    /// Capture source.
+    #[arg(long, value_enum, default_value_t = SourceKind::Auto)]
     pub source: SourceKind,
-    /// Published frame size and rate.
+    /// Published frame width in pixels.
+    #[arg(long, value_name = "W", default_value_t = 640)]
     pub width: u32,
+    /// Published frame height in pixels.
+    #[arg(long, value_name = "H", default_value_t = 480)]
     pub height: u32,
+    /// Frames per second.
+    #[arg(long, value_name = "N", default_value_t = 30)]
     pub fps: u32,
-    /// JPEG quality 1..=100 when this node encodes (ignored for camera MJPEG passthrough).
+    /// JPEG quality 1-100 when this node encodes (ignored for camera MJPEG passthrough).
+    #[arg(long, value_name = "Q", default_value_t = 85)]
     pub quality: u32,
+    /// Pause capture while nobody subscribes to the frames (saves power).
+    #[arg(long)]
     pub on_demand: bool,
+    /// zenoh priority of frame samples.
+    #[arg(long, value_enum, default_value_t = FramePriority::Data)]
     pub priority: FramePriority,
-    /// Camera loss when no frame arrives for this many frame intervals (at least 1 s).
+    /// Camera loss (restart) when no frame arrives for this many frame intervals (at least 1 s).
+    #[arg(long, value_name = "N", default_value_t = 60)]
     pub stall_frames: u32,
+    #[command(flatten, next_help_heading = "Test source ([test])")]
     pub test: TestOptions,
+    #[command(flatten, next_help_heading = "V4L2 source ([v4l2])")]
     pub v4l2: V4l2Options,
+    #[command(flatten, next_help_heading = "Argus source ([argus])")]
     pub argus: ArgusOptions,
+    #[command(flatten, next_help_heading = "Own pipeline ([pipeline])")]
     pub pipeline: PipelineOptions,
+    #[command(flatten, next_help_heading = "zenoh ([zenoh])")]
     pub zenoh: ZenohSettings,
 }
 
-impl Default for NodeConfig {
-    fn default() -> Self {
-        Self {
-            camera: "front".to_owned(),
-            prefix: DEFAULT_PREFIX.to_owned(),
-            source: SourceKind::Auto,
-            width: 640,
-            height: 480,
-            fps: 30,
-            quality: 85,
-            on_demand: false,
-            priority: FramePriority::Data,
-            stall_frames: 60,
-            test: TestOptions::default(),
-            v4l2: V4l2Options::default(),
-            argus: ArgusOptions::default(),
-            pipeline: PipelineOptions::default(),
-            zenoh: ZenohSettings::default(),
-        }
-    }
-}
-
 /// `[test]`: the videotestsrc source.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct TestOptions {
-    /// videotestsrc pattern nick, e.g. "ball" (moving), "smpte", "snow".
+    /// videotestsrc pattern for --source test: "ball" (moving), "smpte", "snow", ...
+    #[arg(
+        id = "test.pattern",
+        long = "pattern",
+        value_name = "NAME",
+        default_value = "ball"
+    )]
     pub pattern: String,
 }
 
-impl Default for TestOptions {
-    fn default() -> Self {
-        Self {
-            pattern: "ball".to_owned(),
-        }
-    }
-}
-
 /// `[v4l2]`: USB cameras.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct V4l2Options {
+    /// V4L2 device for --source v4l2.
+    #[arg(
+        id = "v4l2.device",
+        long = "device",
+        value_name = "/dev/videoN",
+        default_value = "/dev/video0"
+    )]
     pub device: PathBuf,
 }
 
-impl Default for V4l2Options {
-    fn default() -> Self {
-        Self {
-            device: PathBuf::from("/dev/video0"),
-        }
-    }
-}
-
 /// `[argus]`: Jetson CSI cameras.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct ArgusOptions {
+    /// Argus sensor id for --source argus.
+    #[arg(
+        id = "argus.sensor_id",
+        long = "sensor-id",
+        value_name = "N",
+        default_value_t = 0
+    )]
     pub sensor_id: u32,
-    /// Sensor mode to request; defaults to the published width/height/fps.
+    /// Sensor mode width to request [default: the published width].
+    #[arg(id = "argus.capture_width", long = "capture-width", value_name = "W")]
     pub capture_width: Option<u32>,
+    /// Sensor mode height to request [default: the published height].
+    #[arg(id = "argus.capture_height", long = "capture-height", value_name = "H")]
     pub capture_height: Option<u32>,
+    /// Sensor mode rate to request [default: the published fps].
+    #[arg(id = "argus.capture_fps", long = "capture-fps", value_name = "N")]
     pub capture_fps: Option<u32>,
-    /// nvvidconv flip-method 0..=7 (0 none, 2 rotate 180, 4 horizontal flip, ...).
+    /// nvvidconv flip-method 0-7 (0 none, 2 rotate 180, 4 horizontal flip, 6 vertical flip).
+    #[arg(
+        id = "argus.flip_method",
+        long = "flip-method",
+        value_name = "M",
+        default_value_t = 0
+    )]
     pub flip_method: u32,
 }
 
 /// `[pipeline]`: a user-supplied launch string.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct PipelineOptions {
+    /// Launch string for --source pipeline, ending in `appsink name=sink` (image/jpeg).
+    #[arg(id = "pipeline.launch", long = "pipeline", value_name = "LAUNCH")]
     pub launch: Option<String>,
 }
 
-/// A configuration that cannot be used.
-#[derive(Debug, Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("{field} = {value} is invalid: {fix}")]
-    Invalid {
-        field: &'static str,
-        value: String,
-        fix: String,
-    },
-}
-
-/// The dotted key assigned on `line` (1-based), e.g. `argus.sensor_id`, for error messages.
-fn key_at(text: &str, line: usize) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let (key, _) = lines.get(line.checked_sub(1)?)?.split_once('=')?;
-    let key = key.trim();
-    let table = lines[..line - 1]
-        .iter()
-        .rev()
-        .map(|l| l.trim())
-        .find(|l| l.starts_with('[') && l.ends_with(']'))
-        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim());
-    Some(match table {
-        Some(table) => format!("{table}.{key}"),
-        None => key.to_owned(),
-    })
-}
-
-fn invalid(field: &'static str, value: impl ToString, fix: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        field,
-        value: value.to_string(),
-        fix: fix.into(),
-    }
-}
-
-impl NodeConfig {
-    /// Reads and parses a TOML file (without validating values); a relative
-    /// `zenoh.config_file` is taken relative to the file's directory.
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let mut config = Self::from_toml(&text).map_err(|message| ConfigError::Parse {
-            path: path.to_owned(),
-            message,
-        })?;
-        if let Some(dir) = path.parent() {
-            config.zenoh.resolve_relative_to(dir);
-        }
-        Ok(config)
-    }
-
-    /// Parses TOML text; the error is one line with the line number and the offending key.
-    pub fn from_toml(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|error: toml::de::Error| {
-            let message = error.message().trim().replace('\n', " ");
-            match error.span() {
-                Some(span) => {
-                    let before = &text[..span.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    match key_at(text, line) {
-                        Some(key) => format!("line {line}, key `{key}`: {message}"),
-                        None => format!("line {line}: {message}"),
-                    }
-                }
-                None => message,
+/// `Default` is what the `#[arg]` attributes declare, so the two cannot drift.
+macro_rules! defaults_from_args {
+    ($($settings:ty),*) => {$(
+        impl Default for $settings {
+            fn default() -> Self {
+                defaults()
             }
-        })
+        }
+    )*};
+}
+
+defaults_from_args!(
+    NodeConfig,
+    TestOptions,
+    V4l2Options,
+    ArgusOptions,
+    PipelineOptions
+);
+
+fn invalid(key: &'static str, value: impl ToString, fix: impl Into<String>) -> Invalid {
+    Invalid::new(key, value, fix)
+}
+
+impl Settings for NodeConfig {
+    fn relative_to(&mut self, dir: &Path) {
+        self.zenoh.resolve_relative_to(dir);
     }
 
-    /// Checks every value, naming the first bad field and how to fix it.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self) -> Result<(), Invalid> {
         if keys::validate_camera_id(&self.camera).is_err() {
             return Err(invalid(
                 "camera",
@@ -318,6 +285,7 @@ impl NodeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::parse_toml;
 
     #[test]
     fn defaults_validate() {
@@ -327,32 +295,15 @@ mod tests {
     }
 
     #[test]
-    fn shipped_profiles_parse_and_validate() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/camera-node");
-        for (name, source) in [
-            ("test-pattern", SourceKind::Test),
-            ("jetson-csi", SourceKind::Argus),
-            ("usb-camera", SourceKind::V4l2),
-        ] {
-            let config = NodeConfig::from_file(&dir.join(format!("{name}.toml")))
-                .unwrap_or_else(|error| panic!("{error}"));
-            config
-                .validate()
-                .unwrap_or_else(|error| panic!("{name}: {error}"));
-            assert_eq!(config.source, source, "{name}");
-        }
-    }
-
-    #[test]
     fn errors_name_the_field_on_one_line() {
-        let unknown = NodeConfig::from_toml("camera = \"a\"\nwidht = 3\n").expect_err("typo");
+        let unknown = parse_toml::<NodeConfig>("camera = \"a\"\nwidht = 3\n").expect_err("typo");
         assert!(
             unknown.contains("widht") && unknown.contains("line 2"),
             "{unknown}"
         );
-        let nested = NodeConfig::from_toml("[argus]\nsensor = 1\n").expect_err("typo");
+        let nested = parse_toml::<NodeConfig>("[argus]\nsensor = 1\n").expect_err("typo");
         assert!(nested.contains("sensor"), "{nested}");
-        let typed = NodeConfig::from_toml("[argus]\nsensor_id = \"x\"\n").expect_err("type");
+        let typed = parse_toml::<NodeConfig>("[argus]\nsensor_id = \"x\"\n").expect_err("type");
         assert!(
             typed.contains("argus.sensor_id") && typed.contains("line 2"),
             "{typed}"

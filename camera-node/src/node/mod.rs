@@ -1,7 +1,7 @@
 //! The capture node (feature `capture`): GStreamer pipeline → JPEG frames on zenoh.
 //!
-//! [`run`] is the whole node minus process concerns (flags, logging, signals), so tests and
-//! other programs can embed it with their own session and cancellation token.
+//! [`run`] is the whole node minus process concerns (flags, logging, signals: `crate::process`),
+//! so tests and other programs can embed it with their own session and cancellation token.
 //! Data flow: `source` picks a launch string → `capture` runs it and hands frames over a
 //! channel → `supervisor` publishes them with the library's [`FramePublisher`] (which also
 //! answers info/snapshot queries) and restarts lost pipelines.
@@ -11,7 +11,6 @@ pub mod cli;
 pub mod config;
 pub mod on_demand;
 pub mod probe;
-pub mod signals;
 pub mod source;
 pub mod supervisor;
 

@@ -36,8 +36,7 @@ fn rust_example(camera: &str, dir: &Path, listen: &str) -> Command {
         .args(["--camera", camera, "--fps", "15", "--zenoh-listen", listen])
         .arg("--dir")
         .arg(dir)
-        .env("RUST_LOG", "info")
-        .env_remove("ZENOH_CONFIG_FILE");
+        .env("RUST_LOG", "info");
     command
 }
 
