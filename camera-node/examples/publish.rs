@@ -55,12 +55,7 @@ struct Picture {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    camera_node::process::init_logging();
     let args = Args::parse();
     let keys = CameraKeys::new(&args.prefix, &args.camera)?;
     let pictures = load(&args.dir)?;
@@ -83,9 +78,11 @@ async fn main() -> anyhow::Result<()> {
         "publishing {}",
         args.dir.display()
     );
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(camera_node::process::cancel_on_signal(stop.clone()));
     tokio::select! {
         result = publish_loop(&mut publisher, &pictures, args.fps, args.count) => result?,
-        () = shutdown_signal() => tracing::info!("stopping"),
+        () = stop.cancelled() => {}
     }
     drop(publisher);
     let _ = tokio::time::timeout(Duration::from_secs(1), session.close()).await;
@@ -169,20 +166,4 @@ fn load(dir: &Path) -> anyhow::Result<Vec<Picture>> {
         });
     }
     Ok(pictures)
-}
-
-/// Ctrl+C or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(error) => {
-            tracing::warn!("cannot watch SIGTERM: {error}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
