@@ -47,6 +47,17 @@ fn codec(iterations: u64) {
     }
     let per = start.elapsed().as_nanos() as f64 / iterations as f64;
     println!("attachment encode+decode: {per:.1} ns/frame ({iterations} iterations)");
+    // What FramePublisher::publish checks before each put: EOI, then the SOF header.
+    let jpeg = payload(150_000);
+    let start = Instant::now();
+    for _ in 0..iterations {
+        camera_node::frame::check_complete_jpeg(black_box(&jpeg)).unwrap();
+        black_box(camera_node::jpeg_dimensions(black_box(&jpeg)).unwrap());
+    }
+    let per = start.elapsed().as_nanos() as f64 / iterations as f64;
+    println!(
+        "publisher frame check (150 KB JPEG, 3 padding segments before SOF): {per:.1} ns/frame"
+    );
 }
 
 /// A real JPEG of [`PICTURE`]'s size padded to `size` bytes.
