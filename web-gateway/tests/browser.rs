@@ -102,10 +102,12 @@ async fn page_shows_two_cameras_live_and_a_lost_one_offline() {
     };
     let front = SyntheticCamera::start(CameraOptions::new("front", 320, 240).fps(15)).await;
     let side = SyntheticCamera::start(CameraOptions::new("side", 192, 108).fps(15)).await;
+    // A node whose capture has not produced a frame yet: listed, with no picture.
+    let dark = SyntheticCamera::start(CameraOptions::new("dark", 200, 150).max_frames(0)).await;
     let gateway = Gateway::spawn(
         env!("CARGO_BIN_EXE_web-gateway"),
-        &[front.endpoint(), side.endpoint()],
-        &[],
+        &[front.endpoint(), side.endpoint(), dark.endpoint()],
+        &["--offline-after-ms", "600000"],
     );
     for id in ["front", "side"] {
         gateway
@@ -129,7 +131,29 @@ async fn page_shows_two_cameras_live_and_a_lost_one_offline() {
             stats.replace('×', "x").contains(&resolution),
             "camera {id} stats {stats:?} do not show {resolution}"
         );
+        // The page's own WebSocket is a client of every camera it shows.
+        assert!(
+            stats.contains("1 client"),
+            "camera {id} stats {stats:?} do not count the page itself"
+        );
     }
+    // Even without a frame, the page tells the camera's size (from the node's info) and
+    // counts itself as a client.
+    browser
+        .wait_js(
+            "stats of a camera without frames",
+            headless::PAGE_STATE,
+            vec![],
+            TIMEOUT,
+            |page| {
+                camera(page, "dark").is_some_and(|entry| {
+                    entry["stats"]
+                        .as_str()
+                        .is_some_and(|s| s.contains("200x150") && s.contains("1 client"))
+                })
+            },
+        )
+        .await;
     browser.screenshot("browser-two-cameras").await;
 
     // The side camera's node goes away: its liveliness token vanishes with its session.
@@ -161,6 +185,7 @@ async fn page_shows_two_cameras_live_and_a_lost_one_offline() {
 
     browser.close().await;
     front.stop().await;
+    dark.stop().await;
 }
 
 /// The running demo (`launch/demo.sh`), as a new user opening the printed URL sees it.

@@ -54,12 +54,22 @@ function setState(v, online) {
   if (v.state.textContent !== text) v.state.textContent = text;
 }
 
+// What the camera sends: the last drawn frame, else the gateway's last frame, else the size
+// the node reports in its info (a camera that has not sent a frame yet still has a size).
+function sizeText(v, api) {
+  if (v.drawn > 0) return v.canvas.width + "x" + v.canvas.height;
+  if (api.width && api.height) return api.width + "x" + api.height;
+  const info = api.info;
+  if (info && info.width && info.height) return info.width + "x" + info.height;
+  return "–";
+}
+
 function renderStats(v) {
   const api = v.api || {};
   const fps = typeof api.fps === "number" ? api.fps.toFixed(1) : "–";
   const latency = v.latencyMs !== null ? Math.max(0, v.latencyMs).toFixed(0)
     : (api.latency_ms != null ? api.latency_ms.toFixed(0) : "–");
-  const size = v.drawn > 0 ? v.canvas.width + "x" + v.canvas.height : "–";
+  const size = sizeText(v, api);
   const clients = api.clients != null ? api.clients : "–";
   const frame = v.lastSeq !== null ? " · frame " + v.lastSeq : "";
   v.stats.textContent = fps + " fps · " + latency + " ms · " + size + " · " +
