@@ -2,7 +2,6 @@
 //! `--forget-after-ms` disappears with its metrics series (and comes back with its node),
 //! `info` in `/api/cameras` follows the node, and every known camera has metrics from zero.
 
-use crate::GATEWAY;
 use std::time::{Duration, Instant};
 use test_support::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
@@ -34,21 +33,33 @@ async fn series_of(gateway: &Gateway, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// A camera streaming at 10 fps and an in-process gateway with `flags` that shows its frames.
+async fn streaming(options: &CameraOptions, flags: &[&str]) -> (SyntheticCamera, Gateway) {
+    let camera = SyntheticCamera::start(options.clone()).await;
+    let gateway = Gateway::serve(&[camera.endpoint()], flags).await;
+    gateway
+        .wait_camera(&options.id, LONG, |c| {
+            c["online"] == true && c["last_seq"].is_u64()
+        })
+        .await;
+    (camera, gateway)
+}
+
+/// Waits until `id` is no longer listed; panics after [`LONG`].
+async fn wait_forgotten(gateway: &Gateway, id: &str) {
+    let deadline = Instant::now() + LONG;
+    while listed(gateway).await.iter().any(|listed| listed == id) {
+        assert!(Instant::now() < deadline, "camera {id} never forgotten");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_camera_gone_for_forget_after_is_removed_with_its_metrics_and_found_again() {
     let _load = crate::shared().await;
     let options = CameraOptions::new("brief", 160, 120).fps(10);
-    let camera = SyntheticCamera::start(options.clone()).await;
-    let gateway = Gateway::spawn(
-        GATEWAY,
-        &[camera.endpoint()],
-        &["--offline-after-ms", "500", "--forget-after-ms", "1500"],
-    );
-    gateway
-        .wait_camera("brief", LONG, |c| {
-            c["online"] == true && c["last_seq"].is_u64()
-        })
-        .await;
+    let flags = ["--offline-after-ms", "500", "--forget-after-ms", "1500"];
+    let (camera, gateway) = streaming(&options, &flags).await;
     assert!(
         !series_of(&gateway, "brief").await.is_empty(),
         "no metrics series for a streaming camera"
@@ -56,11 +67,7 @@ async fn a_camera_gone_for_forget_after_is_removed_with_its_metrics_and_found_ag
 
     let stopped = Instant::now();
     camera.stop().await;
-    let deadline = stopped + LONG;
-    while listed(&gateway).await.contains(&"brief".to_owned()) {
-        assert!(Instant::now() < deadline, "camera never forgotten");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_forgotten(&gateway, "brief").await;
     let took = stopped.elapsed();
     eprintln!("forgotten {took:?} after the node stopped");
     assert!(
@@ -90,17 +97,9 @@ async fn a_camera_gone_for_forget_after_is_removed_with_its_metrics_and_found_ag
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watched_camera_is_not_forgotten() {
     let _load = crate::shared().await;
-    let camera = SyntheticCamera::start(CameraOptions::new("kept", 160, 120).fps(10)).await;
-    let gateway = Gateway::spawn(
-        GATEWAY,
-        &[camera.endpoint()],
-        &["--offline-after-ms", "300", "--forget-after-ms", "300"],
-    );
-    gateway
-        .wait_camera("kept", LONG, |c| {
-            c["online"] == true && c["last_seq"].is_u64()
-        })
-        .await;
+    let options = CameraOptions::new("kept", 160, 120).fps(10);
+    let flags = ["--offline-after-ms", "300", "--forget-after-ms", "300"];
+    let (camera, gateway) = streaming(&options, &flags).await;
     let mut stream = MjpegStream::open(&gateway.url("/cameras/kept/stream.mjpg"))
         .await
         .expect("stream opens");
@@ -135,21 +134,14 @@ async fn a_watched_camera_is_not_forgotten() {
     }
     assert!(listed(&gateway).await.contains(&"kept".to_owned()));
     drop(stream);
-    let deadline = Instant::now() + LONG;
-    while listed(&gateway).await.contains(&"kept".to_owned()) {
-        assert!(
-            Instant::now() < deadline,
-            "not forgotten once the viewer left"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_forgotten(&gateway, "kept").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn info_follows_the_node() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("counting", 160, 120).fps(20)).await;
-    let gateway = Gateway::spawn(GATEWAY, &[camera.endpoint()], &[]);
+    let gateway = Gateway::serve(&[camera.endpoint()], &[]).await;
     let first = gateway
         .wait_camera("counting", LONG, |c| {
             c["info"]["frames_published"]
@@ -181,11 +173,7 @@ async fn info_follows_the_node() {
 async fn a_known_camera_has_its_metrics_at_zero_before_any_frame() {
     let _load = crate::shared().await;
     let camera = SyntheticCamera::start(CameraOptions::new("quiet", 160, 120).max_frames(0)).await;
-    let gateway = Gateway::spawn(
-        GATEWAY,
-        &[camera.endpoint()],
-        &["--offline-after-ms", "600000"],
-    );
+    let gateway = Gateway::serve(&[camera.endpoint()], &["--offline-after-ms", "600000"]).await;
     gateway
         .wait_camera("quiet", LONG, |c| c["online"] == true)
         .await;

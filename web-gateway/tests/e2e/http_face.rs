@@ -19,11 +19,7 @@ async fn snapshot_and_mjpeg_part_carry_the_same_frame_headers() {
     let _load = crate::shared().await;
     // One frame only, so that the snapshot and the part are the same frame.
     let camera = SyntheticCamera::start(CameraOptions::new("still", 160, 120).max_frames(1)).await;
-    let gateway = Gateway::spawn(
-        GATEWAY,
-        &[camera.endpoint()],
-        &["--offline-after-ms", "600000"],
-    );
+    let gateway = Gateway::serve(&[camera.endpoint()], &["--offline-after-ms", "600000"]).await;
     gateway
         .wait_camera("still", LONG, |c| c["last_seq"] == 0)
         .await;
