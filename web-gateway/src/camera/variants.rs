@@ -213,4 +213,29 @@ mod tests {
         .expect("transcode");
         assert!(low.jpeg.len() < source.jpeg.len());
     }
+
+    #[tokio::test]
+    async fn clients_of_a_variant_share_one_encoder_that_goes_with_the_last() {
+        let source = watch::Sender::new(Some(Arc::new(frame(320, 240))));
+        let mut variants = Variants::default();
+        let small = Variant {
+            width: Some(160),
+            quality: None,
+        };
+        let mut first = variants.feed("front", small, &source);
+        let second = variants.feed("front", small, &source);
+        assert_eq!(variants.len(), 1, "one encoder per variant");
+        first.frames.changed().await.expect("encoder running");
+        let resized = first.frames.borrow().clone().expect("resized frame");
+        assert_eq!((resized.meta.width, resized.meta.height), (160, 120));
+        assert!(Arc::ptr_eq(&first.messages, &second.messages));
+        drop(first);
+        assert!(
+            variants.evict_unwatched("front"),
+            "evicted with a client left"
+        );
+        drop(second);
+        assert!(!variants.evict_unwatched("front"));
+        assert!(variants.is_empty());
+    }
 }
