@@ -77,10 +77,11 @@ pub enum InfoError {
     NoReply { camera: String, timeout: Duration },
     #[error("camera {camera:?} answered its info query with an error: {message}")]
     Replied { camera: String, message: String },
-    #[error("camera {camera:?} sent an info reply that is not valid JSON: {source}")]
+    // `error`, not `source`: the message includes it, so `{:#}` must not print it again.
+    #[error("camera {camera:?} sent an info reply that is not valid JSON: {error}")]
     Json {
         camera: String,
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
 }
 
@@ -102,7 +103,7 @@ pub async fn query_info(
     })?;
     match reply.result() {
         Ok(sample) => serde_json::from_slice(&sample.payload().to_bytes())
-            .map_err(|source| InfoError::Json { camera, source }),
+            .map_err(|error| InfoError::Json { camera, error }),
         Err(error) => Err(InfoError::Replied {
             camera,
             message: error

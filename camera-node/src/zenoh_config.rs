@@ -36,10 +36,11 @@ pub const SUBSCRIBER_DEFAULT: &str = r#"{
 /// A zenoh configuration that could not be built.
 #[derive(Debug, Error)]
 pub enum ZenohConfigError {
-    #[error("cannot read zenoh config file {path}: {source} (pass a zenoh JSON5 file, e.g. config/zenoh/local.json5)")]
+    // `error`, not `source`: the message includes it, so `{:#}` must not print it again.
+    #[error("cannot read zenoh config file {path}: {error} (pass a zenoh JSON5 file, e.g. config/zenoh/local.json5)")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("invalid zenoh config {origin}: {message}")]
     Invalid { origin: String, message: String },
@@ -85,21 +86,6 @@ pub struct ZenohSettings {
 }
 
 impl ZenohSettings {
-    /// Fills every field that is unset in `self` from `fallback` (flags over a config file).
-    pub fn or(mut self, fallback: &ZenohSettings) -> Self {
-        if self.config_file.is_none() {
-            self.config_file.clone_from(&fallback.config_file);
-        }
-        if self.listen.is_empty() {
-            self.listen.clone_from(&fallback.listen);
-        }
-        if self.connect.is_empty() {
-            self.connect.clone_from(&fallback.connect);
-        }
-        self.lan_discovery |= fallback.lan_discovery;
-        self
-    }
-
     /// Takes a relative `config_file` as relative to `dir`: a TOML file naming a zenoh file
     /// means "next to me", whatever the working directory.
     pub fn resolve_relative_to(&mut self, dir: &std::path::Path) {
@@ -112,9 +98,9 @@ impl ZenohSettings {
     pub fn build(&self, embedded_default: &str) -> Result<zenoh::Config, ZenohConfigError> {
         let (text, origin) = match &self.config_file {
             Some(path) => (
-                std::fs::read_to_string(path).map_err(|source| ZenohConfigError::Read {
+                std::fs::read_to_string(path).map_err(|error| ZenohConfigError::Read {
                     path: path.clone(),
-                    source,
+                    error,
                 })?,
                 path.display().to_string(),
             ),

@@ -1,11 +1,10 @@
 //! The gateway's own `serve` inside the test process (feature `gateway`): for tests where the
 //! HTTP and zenoh behaviour is the point, not the process. No binary to spawn, no log line to
-//! wait for; the same flags as the binary, parsed by the same `Flags` and `Config::load`.
+//! wait for; the same flags as the binary, loaded by the same `Config::from_args`.
 
 use crate::binaries::Gateway;
-use clap::Parser;
 use tokio_util::sync::CancellationToken;
-use web_gateway::{AppState, Config, Flags};
+use web_gateway::{AppState, Config};
 
 /// A running in-process gateway: cancelled (streams end, tasks drain) on Drop.
 #[derive(Debug)]
@@ -34,8 +33,7 @@ impl Gateway {
             args.extend(["--zenoh-connect", endpoint.as_str()]);
         }
         args.extend(extra);
-        let flags = Flags::try_parse_from(&args).expect("gateway flags");
-        let config = Config::load(&flags).expect("gateway config");
+        let config = Config::from_args(&args).unwrap_or_else(|error| panic!("{error}"));
         let zenoh_config = config
             .zenoh
             .build(camera_node::zenoh_config::SUBSCRIBER_DEFAULT)

@@ -28,7 +28,6 @@ pub use config::{Config, Flags, SubscribeMode};
 pub use state::AppState;
 
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 /// Longest wait for background tasks after the HTTP server stopped.
 const DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
@@ -38,8 +37,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 pub enum ServeError {
     #[error("cannot subscribe to camera liveliness: {0}")]
     Liveliness(zenoh::Error),
+    // No `#[from]`: that would make the error a `source()` too, printed twice by `{:#}`.
     #[error("HTTP server failed: {0}")]
-    Http(#[from] std::io::Error),
+    Http(std::io::Error),
 }
 
 /// Subscribes to the cameras and serves HTTP on `listener` until `state.cancel` fires.
@@ -54,7 +54,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
     let app = router::router(state.clone());
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await?;
+        .await
+        .map_err(ServeError::Http)?;
     state.tracker.close();
     if tokio::time::timeout(DRAIN_TIMEOUT, state.tracker.wait())
         .await
@@ -63,30 +64,4 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
         tracing::warn!("background tasks still running after {DRAIN_TIMEOUT:?}; exiting anyway");
     }
     Ok(())
-}
-
-/// Cancels `cancel` on the first SIGINT or SIGTERM.
-pub async fn cancel_on_signal(cancel: CancellationToken) {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(error) => {
-                    tracing::error!(%error, "cannot install SIGTERM handler");
-                    let _ = interrupt.await;
-                    cancel.cancel();
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
-    tracing::info!("shutting down");
-    cancel.cancel();
 }

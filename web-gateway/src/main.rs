@@ -1,26 +1,30 @@
-//! `web-gateway` binary: parse config, open zenoh, bind HTTP, serve until SIGINT/SIGTERM.
+//! `web-gateway` binary: load settings, open zenoh, bind HTTP, serve until SIGINT/SIGTERM.
 
 use anyhow::Context;
-use clap::Parser;
-use std::io::IsTerminal;
+use camera_node::{process, settings};
+use std::process::ExitCode;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use web_gateway::{AppState, Config, Flags};
+use web_gateway::{AppState, Flags};
 
 /// Hard limit on shutdown, whatever clients or zenoh do.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1500);
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    let config = Config::load(&Flags::parse())?;
+async fn main() -> ExitCode {
+    process::init_logging();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}`: each cause once, on one line (library errors carry no duplicate source).
+            tracing::error!("{error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    let config = settings::load::<Flags>()?.settings;
     let zenoh_config = config
         .zenoh
         .build(camera_node::zenoh_config::SUBSCRIBER_DEFAULT)?;
@@ -37,7 +41,7 @@ async fn main() -> anyhow::Result<()> {
         })?;
     tracing::info!(prefix = %config.prefix, "listening on http://{}", listener.local_addr()?);
     let cancel = CancellationToken::new();
-    tokio::spawn(web_gateway::cancel_on_signal(cancel.clone()));
+    tokio::spawn(process::cancel_on_signal(cancel.clone()));
     let state = AppState::new(config, session.clone(), cancel.clone());
     let server = web_gateway::serve(listener, state);
     let deadline = async {

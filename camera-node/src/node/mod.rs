@@ -25,8 +25,9 @@ use tokio_util::sync::CancellationToken;
 /// The node could not start.
 #[derive(Debug, Error)]
 pub enum NodeError {
+    // No `#[from]`: that would make the error a `source()` too, printed twice by `{:#}`.
     #[error("cannot initialise GStreamer: {0}")]
-    Gst(#[from] gst::glib::Error),
+    Gst(gst::glib::Error),
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error(transparent)]
@@ -39,7 +40,7 @@ pub async fn run(
     session: zenoh::Session,
     cancel: CancellationToken,
 ) -> Result<(), NodeError> {
-    gst::init()?;
+    gst::init().map_err(NodeError::Gst)?;
     let keys = CameraKeys::new(&config.prefix, &config.camera)?;
     let options = PublisherOptions {
         priority: config.priority.into(),

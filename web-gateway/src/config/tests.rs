@@ -1,0 +1,165 @@
+//! The gateway's settings on the shared layer: precedence, `--help`, errors, the shipped file.
+
+use super::*;
+use camera_node::settings::{command, env_name};
+use std::io::Write;
+
+fn example_file() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/web-gateway.toml")
+}
+
+fn load(args: &[&str]) -> Result<Config, SettingsError> {
+    Config::from_args(std::iter::once("web-gateway").chain(args.iter().copied()))
+}
+
+fn temp_config(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("gateway.toml");
+    std::fs::File::create(&path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .expect("write config");
+    let path = path.to_str().expect("utf-8 path").to_owned();
+    (dir, path)
+}
+
+#[test]
+fn flags_override_the_file() {
+    let (_dir, path) = temp_config(
+        "prefix = \"robot1/camera\"\nmax_clients = 5\n[zenoh]\nconnect = [\"tcp/10.0.0.2:7447\"]\n",
+    );
+    let config = load(&[
+        "--config",
+        &path,
+        "--max-clients",
+        "9",
+        "--listen",
+        "127.0.0.1:9000",
+    ])
+    .expect("valid");
+    assert_eq!(config.prefix, "robot1/camera");
+    assert_eq!(config.max_clients, 9);
+    assert_eq!(config.listen.port(), 9000);
+    assert_eq!(config.zenoh.connect, vec!["tcp/10.0.0.2:7447".to_owned()]);
+    assert_eq!(config.subscribe, SubscribeMode::Always);
+}
+
+#[test]
+fn every_setting_has_a_flag() {
+    let config = load(&[
+        "--no-signal-interval-ms",
+        "100",
+        "--snapshot-wait-ms",
+        "200",
+        "--info-timeout-ms",
+        "300",
+        "--forget-after-ms",
+        "400",
+        "--offline-after-ms",
+        "500",
+        "--zenoh-config",
+        "z.json5",
+        "--lan-discovery",
+    ])
+    .expect("valid");
+    assert_eq!(
+        (
+            config.no_signal_interval_ms,
+            config.snapshot_wait_ms,
+            config.info_timeout_ms,
+            config.forget_after_ms,
+            config.offline_after_ms,
+        ),
+        (100, 200, 300, 400, 500)
+    );
+    assert_eq!(config.zenoh.config_file, Some(PathBuf::from("z.json5")));
+    assert!(config.zenoh.lan_discovery);
+}
+
+#[test]
+fn subscribe_mode_from_file_and_flag_in_either_spelling() {
+    let (_dir, path) = temp_config("subscribe = \"while_watched\"");
+    let file = load(&["--config", &path]).expect("valid");
+    assert_eq!(file.subscribe, SubscribeMode::WhileWatched);
+    let flag = load(&["--config", &path, "--subscribe", "always"]).expect("valid");
+    assert_eq!(flag.subscribe, SubscribeMode::Always);
+    for spelling in ["while-watched", "while_watched"] {
+        let config = load(&["--subscribe", spelling]).expect("valid");
+        assert_eq!(config.subscribe, SubscribeMode::WhileWatched);
+    }
+    let (_dir, bad) = temp_config("subscribe = \"sometimes\"");
+    let error = load(&["--config", &bad]).expect_err("bad mode accepted");
+    assert!(error.to_string().contains("subscribe"), "{error}");
+}
+
+#[test]
+fn flags_are_consistent() {
+    command::<Flags>().debug_assert();
+}
+
+/// `--help` shows every default from the same declaration `Config::default()` uses, and each
+/// setting's environment name.
+#[test]
+fn help_shows_every_default_and_environment_name() {
+    let help = command::<Flags>().render_long_help().to_string();
+    let defaults = toml::Table::try_from(Config::default()).expect("serializes");
+    let mut checked = 0;
+    for (key, value) in defaults.iter().filter(|(_, v)| !v.is_table()) {
+        let long = format!("--{}", key.replace('_', "-"));
+        let at = help
+            .find(&format!("{long} <"))
+            .unwrap_or_else(|| panic!("{long} missing from --help:\n{help}"));
+        let entry = &help[at..];
+        let entry = &entry[..entry[2..].find("\n  -").map_or(entry.len(), |end| end + 2)];
+        let shown = match value {
+            toml::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        assert!(
+            entry.contains(&format!("[default: {shown}]")),
+            "{key}: {entry}"
+        );
+        let env = env_name(Flags::ENV_PREFIX, key);
+        assert!(entry.contains(&format!("[env: {env}=")), "{key}: {entry}");
+        checked += 1;
+    }
+    assert_eq!(checked, 9, "every top-level setting checked");
+    assert!(
+        help.contains("[env: GATEWAY_LISTEN="),
+        "the name scripts use"
+    );
+    assert!(help.contains("[env: GATEWAY_ZENOH_CONNECT="));
+}
+
+#[test]
+fn errors_name_the_key_and_where_it_came_from() {
+    let (_dir, typo) = temp_config("max_client = 3");
+    let error = load(&["--config", &typo])
+        .expect_err("typo accepted")
+        .to_string();
+    assert!(
+        error.contains("key `max_client`") && error.contains("max_clients"),
+        "{error}"
+    );
+    let error = load(&["--prefix", "a/*"])
+        .expect_err("wildcard prefix accepted")
+        .to_string();
+    assert!(
+        error.starts_with("prefix = \"a/*\" is invalid") && error.ends_with("(set by --prefix)"),
+        "{error}"
+    );
+    let (_dir, zero) = temp_config("max_clients = 0");
+    let error = load(&["--config", &zero])
+        .expect_err("zero accepted")
+        .to_string();
+    assert!(
+        error.contains("max_clients = 0 is invalid") && error.contains("gateway.toml"),
+        "{error}"
+    );
+}
+
+#[test]
+fn example_file_lists_the_defaults() {
+    let path = example_file();
+    let config = load(&["--config", path.to_str().expect("utf-8")]).expect("example config");
+    assert_eq!(config, Config::default());
+}
