@@ -13,6 +13,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod ros2;
+pub use ros2::Ros2Topics;
+
 /// The `web-gateway` command line: `--config` and every setting of [`Config`].
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
@@ -80,6 +83,8 @@ pub struct Config {
     /// nobody watches; a new viewer waits for the camera to resume.
     #[arg(long, value_name = "MODE", value_enum, default_value_t = SubscribeMode::Always)]
     pub subscribe: SubscribeMode,
+    #[command(flatten, next_help_heading = "ROS 2 cameras ([ros2], docs/ros2.md)")]
+    pub ros2: Ros2Topics,
     #[command(flatten, next_help_heading = "zenoh ([zenoh])")]
     pub zenoh: ZenohSettings,
 }
@@ -127,7 +132,7 @@ impl Settings for Config {
                 return Err(Invalid::new(key, value, fix));
             }
         }
-        Ok(())
+        self.ros2.validate()
     }
 
     fn relative_to(&mut self, dir: &Path) {

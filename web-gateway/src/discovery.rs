@@ -5,10 +5,14 @@
 //!
 //! History is requested so that cameras already running when the gateway starts are found at
 //! once. Cameras are found through liveliness only: a publisher without a token is not seen.
+//! With `[ros2] topics`, ROS 2 CompressedImage publishers are found the same way, from their
+//! rmw_zenoh `MP` tokens (`@ros2_lv/<domain>/…`), and become cameras whose frames come from
+//! the topic (`camera::FrameSource::Ros2`).
 
-use crate::camera::{self, Env, ForgetRequest, Settings};
+use crate::camera::{self, Env, ForgetRequest, FrameSource, Settings};
 use crate::state::AppState;
 use camera_node::keys;
+use camera_node::ros2::Ros2Camera;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,11 +36,41 @@ pub async fn subscribe(state: &AppState) -> Result<LivelinessSubscriber, zenoh::
         .await
 }
 
+/// Declares the ROS 2 graph subscriber when `[ros2] topics` asks for ROS cameras.
+async fn subscribe_ros2(state: &AppState) -> Option<LivelinessSubscriber> {
+    if !state.config.ros2.enabled() {
+        return None;
+    }
+    let key = camera_node::ros2::tokens::all_publishers(state.config.ros2.domain_id());
+    match state
+        .zenoh
+        .liveliness()
+        .declare_subscriber(&key)
+        .history(true)
+        .await
+    {
+        Ok(subscriber) => Some(subscriber),
+        Err(error) => {
+            tracing::error!(%key, %error, "cannot watch ROS 2 publishers: ROS 2 topics will not show");
+            None
+        }
+    }
+}
+
+async fn next_token(subscriber: Option<&LivelinessSubscriber>) -> Option<Sample> {
+    match subscriber {
+        Some(subscriber) => subscriber.recv_async().await.ok(),
+        None => std::future::pending().await,
+    }
+}
+
 struct Discovery {
     state: AppState,
     env: Env,
     /// Cameras whose liveliness token is present now.
     tokens: HashSet<String>,
+    /// ROS 2 cameras → the `MP` tokens announcing their topic (several nodes may publish one).
+    ros2_tokens: HashMap<String, HashSet<String>>,
     tasks: HashMap<String, tokio::task::JoinHandle<()>>,
     next_generation: u64,
 }
@@ -54,9 +88,11 @@ pub async fn run(state: AppState, subscriber: LivelinessSubscriber) {
         state: state.clone(),
         env,
         tokens: HashSet::new(),
+        ros2_tokens: HashMap::new(),
         tasks: HashMap::new(),
         next_generation: 0,
     };
+    let ros2 = subscribe_ros2(&state).await;
     loop {
         tokio::select! {
             _ = state.cancel.cancelled() => break,
@@ -64,6 +100,7 @@ pub async fn run(state: AppState, subscriber: LivelinessSubscriber) {
                 Ok(sample) => discovery.on_liveliness(&sample).await,
                 Err(_) => break,
             },
+            Some(sample) = next_token(ros2.as_ref()) => discovery.on_ros2_liveliness(&sample).await,
             Some(request) = forget_requests.recv() => discovery.forget(request).await,
         }
     }
@@ -83,9 +120,42 @@ impl Discovery {
         } else {
             self.tokens.remove(id);
         }
+        self.apply(id, present, FrameSource::Node).await;
+    }
+
+    /// A ROS 2 publisher token came or went; only selected CompressedImage topics count.
+    async fn on_ros2_liveliness(&mut self, sample: &Sample) {
+        let key = sample.key_expr().as_str();
+        let ros2 = &self.state.config.ros2;
+        let Some(camera) = Ros2Camera::from_token(key, ros2.domain_id()) else {
+            return; // another type, another domain, or not a valid announcement
+        };
+        if !ros2.selects(&camera.topic) {
+            return;
+        }
+        let id = camera.camera.clone();
+        let tokens = self.ros2_tokens.entry(id.clone()).or_default();
+        if sample.kind() == SampleKind::Put {
+            tokens.insert(key.to_owned());
+        } else {
+            tokens.remove(key);
+        }
+        let present = !tokens.is_empty();
+        if !present {
+            self.ros2_tokens.remove(&id);
+        }
+        self.apply(&id, present, FrameSource::Ros2(camera)).await;
+    }
+
+    /// Creates the camera's task if needed and tells it whether its token is present.
+    async fn apply(&mut self, id: &str, present: bool, source: FrameSource) {
         let handle = match self.state.directory.get(id) {
+            Some(handle) if *handle.source() != source => {
+                tracing::warn!(camera = %id, "two sources claim this camera id (a camera node and a ROS 2 topic, or two topics); keeping the first");
+                return;
+            }
             Some(handle) => handle,
-            None if present => match self.create(id) {
+            None if present => match self.create(id, source) {
                 Some(handle) => handle,
                 None => return,
             },
@@ -96,7 +166,7 @@ impl Discovery {
         }
     }
 
-    fn create(&mut self, id: &str) -> Option<camera::CameraHandle> {
+    fn create(&mut self, id: &str, source: FrameSource) -> Option<camera::CameraHandle> {
         self.next_generation += 1;
         let spawned = camera::spawn(
             id,
@@ -104,6 +174,7 @@ impl Discovery {
             self.env.clone(),
             self.state.cancel.child_token(),
             &self.state.tracker,
+            source,
         );
         match spawned {
             Ok((handle, task)) => {
@@ -127,6 +198,7 @@ impl Discovery {
         };
         if handle.generation() != generation
             || self.tokens.contains(&camera)
+            || self.ros2_tokens.contains_key(&camera)
             || handle.viewers() > 0
             || handle.status().online
         {

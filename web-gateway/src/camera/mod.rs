@@ -21,6 +21,7 @@ pub mod wire;
 use crate::config::{Config, SubscribeMode};
 use crate::metrics::Metrics;
 use camera_node::keys::{CameraKeys, KeyError};
+use camera_node::ros2::Ros2Camera;
 use camera_node::subscriber::fetch_snapshot;
 use camera_node::{CameraInfo, Frame};
 use std::sync::Arc;
@@ -38,6 +39,15 @@ pub type Slot = watch::Receiver<Option<Arc<Frame>>>;
 const FPS_WINDOW: Duration = Duration::from_secs(2);
 /// Commands waiting for a busy camera task; senders wait when it is full.
 const COMMAND_QUEUE: usize = 32;
+
+/// Where a camera's frames come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameSource {
+    /// A camera node under the gateway's prefix: frames, info and snapshot queryables.
+    Node,
+    /// A ROS 2 CompressedImage topic on rmw_zenoh: frames only (no info, no snapshot query).
+    Ros2(Ros2Camera),
+}
 
 /// What a camera task needs from the gateway's configuration.
 #[derive(Debug, Clone)]
@@ -140,6 +150,7 @@ struct Shared {
     id: String,
     generation: u64,
     keys: CameraKeys,
+    source: FrameSource,
     frames: Slot,
     /// Messages built from the camera's own frames (variants have theirs in the task).
     messages: Arc<MessageCache>,
@@ -160,6 +171,7 @@ pub fn spawn(
     env: Env,
     stop: CancellationToken,
     tracker: &TaskTracker,
+    source: FrameSource,
 ) -> Result<(CameraHandle, tokio::task::JoinHandle<()>), KeyError> {
     let keys = CameraKeys::new(&env.settings.prefix, id)?;
     let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
@@ -170,6 +182,7 @@ pub fn spawn(
         id: id.to_owned(),
         generation,
         keys: keys.clone(),
+        source: source.clone(),
         frames: frames.subscribe(),
         messages: Arc::default(),
         status: status.subscribe(),
@@ -180,6 +193,7 @@ pub fn spawn(
     }));
     let task = task::CameraTask::new(task::Parts {
         keys,
+        source,
         generation,
         env,
         stop,
@@ -194,6 +208,11 @@ pub fn spawn(
 impl CameraHandle {
     pub fn id(&self) -> &str {
         &self.0.id
+    }
+
+    /// Where this camera's frames come from.
+    pub fn source(&self) -> &FrameSource {
+        &self.0.source
     }
 
     /// Tells this handle's task apart from earlier or later tasks of the same camera id.
@@ -256,6 +275,9 @@ impl CameraHandle {
     /// Asks the node's snapshot queryable for its latest frame (no camera state involved:
     /// used while the gateway does not receive the camera's frames itself).
     pub async fn fetch_from_node(&self, timeout: Duration) -> Option<Arc<Frame>> {
+        if self.0.source != FrameSource::Node {
+            return None; // a ROS 2 topic has no snapshot queryable
+        }
         match fetch_snapshot(&self.0.zenoh, &self.0.keys, timeout).await {
             Ok(frame) => frame.map(Arc::new),
             Err(error) => {

@@ -163,3 +163,33 @@ fn example_file_lists_the_defaults() {
     let config = load(&["--config", path.to_str().expect("utf-8")]).expect("example config");
     assert_eq!(config, Config::default());
 }
+
+#[test]
+fn ros2_topics_from_file_and_flags() {
+    let (_dir, path) =
+        temp_config("[ros2]\ntopics = [\"/robot/front/image/compressed\"]\ndomain_id = 3\n");
+    let config = load(&["--config", &path]).expect("valid");
+    assert!(config.ros2.selects("/robot/front/image/compressed"));
+    assert!(!config.ros2.selects("/other/image/compressed"));
+    assert_eq!(config.ros2.domain_id(), 3);
+    let config = load(&[
+        "--config",
+        &path,
+        "--ros2-topic",
+        "*",
+        "--ros2-domain-id",
+        "4",
+    ])
+    .expect("valid");
+    assert!(config.ros2.selects("/anything"));
+    assert_eq!(config.ros2.domain_id(), 4);
+    let error = load(&["--ros2-topic", "robot/front"])
+        .expect_err("relative topic")
+        .to_string();
+    assert!(error.starts_with("ros2.topics = "), "{error}");
+    let error = load(&["--ros2-topic", "*", "--ros2-domain-id", "300"])
+        .expect_err("domain")
+        .to_string();
+    assert!(error.contains("ros2.domain_id = 300"), "{error}");
+    assert!(!Config::default().ros2.enabled());
+}

@@ -17,6 +17,7 @@ use self::subscription::LINGER;
 use super::ingest::{self, Rate, Throttle};
 use super::variants::Variants;
 use super::{CameraStatus, Command, Env, Feed, ForgetRequest, FPS_WINDOW};
+use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
 use bytes::Bytes;
 use camera_node::info::query_info;
@@ -45,6 +46,7 @@ const IDLE_WAKE: Duration = Duration::from_secs(3600);
 /// What [`super::spawn`] hands the task.
 pub(super) struct Parts {
     pub keys: CameraKeys,
+    pub source: FrameSource,
     pub generation: u64,
     pub env: Env,
     pub stop: CancellationToken,
@@ -75,6 +77,7 @@ enum Event {
 pub(super) struct CameraTask {
     id: String,
     keys: CameraKeys,
+    source: FrameSource,
     generation: u64,
     env: Env,
     stop: CancellationToken,
@@ -117,6 +120,7 @@ impl CameraTask {
         Self {
             id: parts.keys.camera().to_owned(),
             keys: parts.keys,
+            source: parts.source,
             generation: parts.generation,
             env: parts.env,
             stop: parts.stop,
@@ -202,6 +206,9 @@ impl CameraTask {
             Command::Liveliness(true) => {
                 self.token = true;
                 self.came_online("liveliness token present");
+                if self.source != FrameSource::Node {
+                    return; // ROS 2 topics answer no info or snapshot queries
+                }
                 self.info_at = Some(Instant::now());
                 // A slow or just-started camera may not publish for a while; its snapshot
                 // queryable gives new viewers a picture right away.

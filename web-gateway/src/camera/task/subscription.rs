@@ -2,6 +2,7 @@
 //! it has viewers and [`LINGER`] after the last one left (`while_watched`).
 
 use super::{CameraTask, RETRY, RING_CAPACITY};
+use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
 use camera_node::subscriber::{Cameras, FrameSubscriber};
 use std::time::{Duration, Instant};
@@ -30,13 +31,20 @@ impl CameraTask {
 
     pub(super) async fn subscribe(&mut self) {
         self.subscribe_at = None;
-        let declared = FrameSubscriber::declare(
-            &self.env.zenoh,
-            &self.env.settings.prefix,
-            Cameras::One(self.id.clone()),
-            RING_CAPACITY,
-        )
-        .await;
+        let declared = match self.source.clone() {
+            FrameSource::Node => {
+                FrameSubscriber::declare(
+                    &self.env.zenoh,
+                    &self.env.settings.prefix,
+                    Cameras::One(self.id.clone()),
+                    RING_CAPACITY,
+                )
+                .await
+            }
+            FrameSource::Ros2(topic) => {
+                FrameSubscriber::declare_ros2(&self.env.zenoh, &topic, RING_CAPACITY).await
+            }
+        };
         match declared {
             Ok(subscriber) => {
                 tracing::info!(camera = %self.id, "subscribed to frames");
