@@ -5,7 +5,7 @@
 #
 # Installs missing system packages first (needs root or sudo): GStreamer for the camera node,
 # chromium + chromium-driver for the browser test, zenoh-python for the Python example,
-# rosbags for the ROS 2 wire checks.
+# rosbags for the ROS 2 wire checks, mcap and websockets for the recording and Foxglove tests.
 # The demo check starts ./launch/demo.sh on free loopback ports with a time limit, checks that
 # its page shows a moving picture in a real browser, stops it with SIGINT as Ctrl+C would, and
 # checks that no process of it is left.
@@ -262,6 +262,7 @@ if [ "${TEST_SKIP_INSTALL:-0}" != 1 ]; then
     "${DEPS_FAKE_JETSON_PACKAGES[@]}"
   step "zenoh-python" ensure_python_zenoh
   step "rosbags (ROS 2 wire checks)" ensure_python_rosbags
+  step "Python test packages (mcap, websockets)" ensure_python_test_packages
 fi
 ensure_rust
 if has_step cargo; then

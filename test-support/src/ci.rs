@@ -32,6 +32,22 @@ pub fn python_rosbags() -> Result<(), String> {
     )
 }
 
+/// `Ok(())` when `python3` can import the packages `python/read_mcap.py` needs.
+pub fn python_mcap() -> Result<(), String> {
+    python_imports(
+        "import mcap, mcap_protobuf, google.protobuf",
+        "pip install mcap mcap-protobuf-support protobuf, or source launch/lib/deps.sh and run ensure_python_test_packages",
+    )
+}
+
+/// `Ok(())` when `python3` can import `websockets` (the Foxglove WebSocket client test).
+pub fn python_websockets() -> Result<(), String> {
+    python_imports(
+        "import websockets",
+        "pip install websockets, or source launch/lib/deps.sh and run ensure_python_test_packages",
+    )
+}
+
 fn python_imports(imports: &str, fix: &str) -> Result<(), String> {
     let imported = std::process::Command::new("python3")
         .args(["-c", imports])

@@ -9,6 +9,7 @@
 //! - [`camera`]: [`SyntheticCamera`], a camera node stand-in on the library's `FramePublisher`.
 //! - [`jpeg`]: drawn test pictures, padding, decoded sizes, a directory of JPEG files.
 //! - [`mjpeg`]: a strict client-side parser of the gateway's MJPEG streams.
+//! - [`mcap_reader`]: MCAP files read by Python's `mcap` package (`python/read_mcap.py`).
 //! - [`zenoh_peer`]: a zenoh session connected to one endpoint, polling a camera's info.
 //! - [`ci`]: what a missing tool means (skip locally, fail under `CI`).
 //!
@@ -22,6 +23,7 @@ pub mod ci;
 #[cfg(feature = "gateway")]
 pub mod in_process;
 pub mod jpeg;
+pub mod mcap_reader;
 pub mod mjpeg;
 pub mod process;
 pub mod zenoh_peer;
@@ -31,7 +33,7 @@ pub use camera::{CameraOptions, SyntheticCamera};
 pub use jpeg::{draw_frame, jpeg_size, pad_jpeg};
 pub use mjpeg::{MjpegStream, Part};
 pub use process::{run_bounded, wait_deadline, ChildProcess};
-pub use zenoh_peer::{session_to, wait_for_info};
+pub use zenoh_peer::{listening_session, session_to, wait_for_info};
 
 use std::time::Duration;
 

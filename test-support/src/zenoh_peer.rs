@@ -2,7 +2,7 @@
 
 use crate::DEADLINE;
 use camera_node::info::{query_info, CameraInfo};
-use camera_node::zenoh_config::SUBSCRIBER_DEFAULT;
+use camera_node::zenoh_config::{NODE_DEFAULT, SUBSCRIBER_DEFAULT};
 use camera_node::{CameraKeys, ZenohSettings};
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,17 @@ pub async fn session_to(endpoint: &str) -> zenoh::Session {
     }
     .build(SUBSCRIBER_DEFAULT)
     .expect("subscriber config");
+    zenoh::open(config).await.expect("open zenoh session")
+}
+
+/// A node-side zenoh peer listening on `endpoint` only (others connect to it).
+pub async fn listening_session(endpoint: &str) -> zenoh::Session {
+    let config = ZenohSettings {
+        listen: vec![endpoint.to_owned()],
+        ..Default::default()
+    }
+    .build(NODE_DEFAULT)
+    .expect("node config");
     zenoh::open(config).await.expect("open zenoh session")
 }
 

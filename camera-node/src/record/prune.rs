@@ -1,7 +1,7 @@
 //! Retention: deletes the oldest segments of a recording directory beyond the `Keep` bound.
 //!
-//! Segment names start with their UTC start time, so name order is age order within a
-//! camera; across cameras the start time read from the name decides.
+//! Segment names start with their UTC start time (plus `-N` for a second segment in the same
+//! second): the time and N read from the name decide the order, across cameras too.
 
 use super::keep::Keep;
 use std::path::{Path, PathBuf};
@@ -10,9 +10,9 @@ use std::time::{Duration, SystemTime};
 #[derive(Debug)]
 struct Segment {
     path: PathBuf,
-    name: String,
     bytes: u64,
-    started: SystemTime,
+    /// Start time and `-N` suffix: creation order.
+    order: (SystemTime, u32),
 }
 
 /// Every `DIR/<camera>/*.mcap`, oldest first.
@@ -26,21 +26,20 @@ fn segments(dir: &Path) -> std::io::Result<Vec<Segment>> {
         for entry in std::fs::read_dir(camera.path())? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(started) = name
+            let Some(order) = name
                 .strip_suffix(".mcap")
-                .and_then(super::segment::parse_start)
+                .and_then(super::segment::parse_stem)
             else {
                 continue;
             };
             found.push(Segment {
                 path: entry.path(),
-                name,
                 bytes: entry.metadata()?.len(),
-                started,
+                order,
             });
         }
     }
-    found.sort_by(|a, b| a.started.cmp(&b.started).then(a.name.cmp(&b.name)));
+    found.sort_by(|a, b| a.order.cmp(&b.order).then(a.path.cmp(&b.path)));
     Ok(found)
 }
 
@@ -57,7 +56,7 @@ pub fn prune(
     for segment in all {
         let expired = match keep {
             Keep::Age(age) => {
-                now.duration_since(segment.started)
+                now.duration_since(segment.order.0)
                     .unwrap_or(Duration::ZERO)
                     > age
             }

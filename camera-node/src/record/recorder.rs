@@ -119,6 +119,8 @@ impl Worker {
                 tracing::warn!(%camera, %error, "cannot finish the recording segment");
             }
         }
+        // The finished segments count now: leave the directory within its bound.
+        self.prune();
     }
 
     fn write(&mut self, camera: Arc<str>, frame: &Frame) {
@@ -141,6 +143,8 @@ impl Worker {
                     self.failed(&camera, "cannot finish the recording segment", &error);
                 }
             }
+            // A segment just completed: the bound holds at every rotation, not only per tick.
+            self.prune();
         }
         let result = match self.open.entry(camera.clone()) {
             std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),

@@ -34,9 +34,20 @@ pub fn format_start(time: SystemTime) -> String {
 
 /// The start time in a segment stem written by [`format_start`] (a `-N` suffix is allowed).
 pub fn parse_start(stem: &str) -> Option<SystemTime> {
+    parse_stem(stem).map(|(start, _)| start)
+}
+
+/// Start time and `-N` suffix (0 without one) of a segment stem: the order segments were
+/// created in. Names alone do not sort that way (`…Z-1` < `…Z` < `…Z-10` < `…Z-2`).
+pub fn parse_stem(stem: &str) -> Option<(SystemTime, u32)> {
     let stamp = stem.get(..16)?;
     let rest = &stem[16..];
-    if !(rest.is_empty() || rest.starts_with('-')) || !stamp.ends_with('Z') {
+    let attempt = match rest.strip_prefix('-') {
+        None if rest.is_empty() => 0,
+        Some(number) if !number.starts_with('0') => number.parse().ok()?,
+        _ => return None,
+    };
+    if !stamp.ends_with('Z') {
         return None;
     }
     let number = |range: std::ops::Range<usize>| stamp.get(range)?.parse::<u64>().ok();
@@ -55,7 +66,7 @@ pub fn parse_start(stem: &str) -> Option<SystemTime> {
     }
     let days = days_from_civil(year as i64, month as u32, day as u32);
     let secs = u64::try_from(days).ok()? * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(UNIX_EPOCH + Duration::from_secs(secs))
+    Some((UNIX_EPOCH + Duration::from_secs(secs), attempt))
 }
 
 // Howard Hinnant's civil-date algorithms (public domain description at
@@ -158,6 +169,8 @@ mod tests {
             let name = format_start(time);
             assert_eq!(parse_start(&name), Some(time), "{name}");
             assert_eq!(parse_start(&format!("{name}-3")), Some(time));
+            assert_eq!(parse_stem(&format!("{name}-12")), Some((time, 12)));
+            assert_eq!(parse_stem(&name), Some((time, 0)));
         }
         assert_eq!(
             format_start(UNIX_EPOCH + Duration::from_secs(951_782_400)),
@@ -170,6 +183,9 @@ mod tests {
             "20261325T000000Z",
             "20261125X000000Z",
             "20261125T000000Zx",
+            "20261125T000000Z-",
+            "20261125T000000Z-01",
+            "20261125T000000Z-x",
         ] {
             assert_eq!(parse_start(bad), None, "{bad}");
         }

@@ -1,0 +1,120 @@
+//! MCAP files read by the `mcap` package from PyPI (`python/read_mcap.py`): an independent
+//! reader for what the recorder, the clip endpoint and the Foxglove tools produce, decoding
+//! each message with the protobuf descriptors of its schema.
+
+use crate::{run_bounded, DEADLINE};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One message as the Python reader decoded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McapMessage {
+    pub topic: String,
+    /// Schema name and encoding, and the channel's message encoding.
+    pub schema: String,
+    pub schema_encoding: String,
+    pub message_encoding: String,
+    pub log_time: u64,
+    pub publish_time: u64,
+    /// Full name of the protobuf type built from the schema's FileDescriptorSet.
+    pub type_name: String,
+    /// Fields of the decoded `foxglove.CompressedImage`.
+    pub timestamp_ns: u64,
+    pub frame_id: String,
+    pub format: String,
+    pub data: Vec<u8>,
+}
+
+/// One file: its messages in file order and the message count of its statistics record.
+#[derive(Debug, Clone)]
+pub struct McapFile {
+    pub path: PathBuf,
+    pub message_count: Option<u64>,
+    pub messages: Vec<McapMessage>,
+}
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/read_mcap.py");
+
+/// Reads `paths` with the Python reader; panics with its stderr if it fails.
+pub fn read_mcap(paths: &[PathBuf]) -> Vec<McapFile> {
+    let (status, out, err) = run_bounded(Command::new("python3").arg(SCRIPT).args(paths), DEADLINE);
+    assert!(status.success(), "read_mcap.py failed ({status}):\n{err}");
+    let document: Value = serde_json::from_str(&out).expect("read_mcap.py prints JSON");
+    document["files"]
+        .as_array()
+        .expect("files array")
+        .iter()
+        .map(file)
+        .collect()
+}
+
+/// Reads one MCAP held in memory (e.g. a downloaded clip).
+pub fn read_mcap_bytes(bytes: &[u8]) -> McapFile {
+    let dir = tempfile_dir();
+    let path = dir.join("clip.mcap");
+    std::fs::write(&path, bytes).expect("write the MCAP to a temporary file");
+    let file = read_mcap(std::slice::from_ref(&path)).remove(0);
+    let _ = std::fs::remove_dir_all(&dir);
+    file
+}
+
+fn tempfile_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "read-mcap-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    dir
+}
+
+fn file(value: &Value) -> McapFile {
+    McapFile {
+        path: Path::new(text(value, "path")).to_owned(),
+        message_count: value["statistics"]["message_count"].as_u64(),
+        messages: value["messages"]
+            .as_array()
+            .expect("messages array")
+            .iter()
+            .map(message)
+            .collect(),
+    }
+}
+
+fn message(value: &Value) -> McapMessage {
+    let number = |key: &str| {
+        value[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{key} is not a u64 in {value}"))
+    };
+    McapMessage {
+        topic: text(value, "topic").to_owned(),
+        schema: text(value, "schema").to_owned(),
+        schema_encoding: text(value, "schema_encoding").to_owned(),
+        message_encoding: text(value, "message_encoding").to_owned(),
+        log_time: number("log_time"),
+        publish_time: number("publish_time"),
+        type_name: text(value, "type").to_owned(),
+        timestamp_ns: number("timestamp_ns"),
+        frame_id: text(value, "frame_id").to_owned(),
+        format: text(value, "format").to_owned(),
+        data: from_hex(text(value, "data_hex")),
+    }
+}
+
+fn text<'a>(value: &'a Value, key: &str) -> &'a str {
+    value[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is not a string in {value}"))
+}
+
+fn from_hex(hex: &str) -> Vec<u8> {
+    assert!(hex.len() % 2 == 0, "odd hex length");
+    (0..hex.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&hex[at..at + 2], 16).expect("hex digit"))
+        .collect()
+}
