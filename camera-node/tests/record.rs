@@ -69,10 +69,9 @@ impl Rig {
             fps: 30,
             ..CameraInfo::new(camera, "test")
         };
-        let publisher =
-            FramePublisher::declare(&node, &keys, info, PublisherOptions::default())
-                .await
-                .expect("declare");
+        let publisher = FramePublisher::declare(&node, &keys, info, PublisherOptions::default())
+            .await
+            .expect("declare");
         // Frames put before the recorder's subscription matches would be lost by design.
         let listener = publisher.matching_listener().await.expect("listener");
         if !publisher.has_subscribers().await.expect("matching") {
@@ -205,11 +204,18 @@ fn assert_frames(what: &str, camera: &str, messages: &[McapMessage], published: 
     );
     for (index, (message, (capture_ts, jpeg))) in messages.iter().zip(published).enumerate() {
         let context = format!("{what}, message {index}");
-        assert_eq!(message.topic, format!("/{DEFAULT_PREFIX}/{camera}"), "{context}");
+        assert_eq!(
+            message.topic,
+            format!("/{DEFAULT_PREFIX}/{camera}"),
+            "{context}"
+        );
         assert_eq!(message.schema, "foxglove.CompressedImage", "{context}");
         assert_eq!(message.type_name, "foxglove.CompressedImage", "{context}");
         assert_eq!(
-            (message.schema_encoding.as_str(), message.message_encoding.as_str()),
+            (
+                message.schema_encoding.as_str(),
+                message.message_encoding.as_str()
+            ),
             ("protobuf", "protobuf"),
             "{context}"
         );
@@ -237,7 +243,11 @@ async fn every_frame_at_30_fps_is_recorded_once_at_its_capture_time() {
     assert_eq!(dropped, 0, "the recorder dropped frames");
 
     let files = read_mcap(&segments(dir.path(), "front"));
-    assert!(files.len() >= 2, "3 s in 1 s segments gave {} files", files.len());
+    assert!(
+        files.len() >= 2,
+        "3 s in 1 s segments gave {} files",
+        files.len()
+    );
     for file in &files {
         assert_eq!(
             file.message_count,
@@ -269,7 +279,11 @@ async fn pruning_keeps_the_directory_under_its_bound() {
     let mut rig = Rig::start("rear", settings(dir.path(), segment, Keep::Bytes(BOUND))).await;
     let published = rig.publish(90, 30).await;
     rig.wait_written(published.len() as u64).await;
-    let deleted = rig.recorder.stats().segments_deleted.load(Ordering::Relaxed);
+    let deleted = rig
+        .recorder
+        .stats()
+        .segments_deleted
+        .load(Ordering::Relaxed);
     rig.stop().await;
     let total: u64 = published.iter().map(|(_, jpeg)| jpeg.len() as u64).sum();
     assert!(total > 2 * BOUND, "test frames too small: {total} bytes");

@@ -6,21 +6,9 @@ use camera_node::ros2::attachment::gid_of_token;
 use camera_node::ros2::{
     AnnouncedPublisher, CompressedImage, Ros2Attachment, Ros2Publisher, Ros2Settings,
 };
-use camera_node::zenoh_config::{ZenohSettings, NODE_DEFAULT};
 use std::time::Duration;
-use test_support::{free_port, session_to, DEADLINE};
+use test_support::{free_port, listening_session as node_session, session_to, DEADLINE};
 use tokio::time::timeout;
-
-/// A node-side session listening on `endpoint` only.
-async fn node_session(endpoint: &str) -> zenoh::Session {
-    let config = ZenohSettings {
-        listen: vec![endpoint.to_owned()],
-        ..Default::default()
-    }
-    .build(NODE_DEFAULT)
-    .expect("node config");
-    zenoh::open(config).await.expect("open zenoh session")
-}
 
 fn settings() -> Ros2Settings {
     Ros2Settings {
