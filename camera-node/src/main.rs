@@ -27,7 +27,10 @@ async fn run() -> anyhow::Result<()> {
     let cli = settings::load::<Cli>()?;
     let config = cli.settings;
     if cli.print_pipeline {
-        let (plan, missing) = node::plan(&config)?;
+        // Planning probes the device (opens it, queries caps): not on an async worker.
+        let (plan, missing) = tokio::task::spawn_blocking(move || node::plan(&config))
+            .await
+            .context("pipeline planning panicked")??;
         tracing::info!(source = plan.kind.as_str(), reason = %plan.reason, encoder = %plan.encoder);
         for element in &missing {
             tracing::warn!(

@@ -40,25 +40,53 @@ pub enum BuildError {
 
 /// Owns a pipeline and sets it to Null on drop, so no path (error, restart, shutdown) leaves
 /// a camera open.
+///
+/// State changes run on tokio's blocking pool, never on an async worker: going to Playing or
+/// Null waits for the device (V4L2 `STREAMON`/close, Argus opening a sensor: up to seconds on
+/// a Jetson), and a worker stuck there would stall every zenoh and query task scheduled on it.
 #[derive(Debug)]
 pub struct PipelineGuard {
-    pipeline: gst::Pipeline,
+    pipeline: Option<gst::Pipeline>,
 }
 
 impl PipelineGuard {
     pub fn bus(&self) -> Option<gst::Bus> {
-        self.pipeline.bus()
+        self.pipeline.as_ref()?.bus()
     }
 
-    pub fn set_state(&self, state: gst::State) -> Result<(), gst::StateChangeError> {
-        self.pipeline.set_state(state).map(|_| ())
+    /// Changes state on the blocking pool (see the type's doc).
+    pub async fn set_state(&self, state: gst::State) -> Result<(), gst::StateChangeError> {
+        let Some(pipeline) = self.pipeline.clone() else {
+            return Err(gst::StateChangeError);
+        };
+        tokio::task::spawn_blocking(move || pipeline.set_state(state).map(|_| ()))
+            .await
+            .unwrap_or(Err(gst::StateChangeError))
+    }
+
+    /// Tears the pipeline down (Null) on the blocking pool and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(pipeline) = self.pipeline.take() {
+            let stopped = tokio::task::spawn_blocking(move || to_null(&pipeline)).await;
+            if stopped.is_err() {
+                tracing::warn!("pipeline teardown did not finish");
+            }
+        }
+    }
+}
+
+fn to_null(pipeline: &gst::Pipeline) {
+    if pipeline.set_state(gst::State::Null).is_err() {
+        tracing::warn!("pipeline refused to go to Null");
     }
 }
 
 impl Drop for PipelineGuard {
+    /// The fallback for paths that did not `stop()` (a panic, a dropped future): blocking, but
+    /// a camera left open is worse.
     fn drop(&mut self) {
-        if self.pipeline.set_state(gst::State::Null).is_err() {
-            tracing::warn!("pipeline refused to go to Null");
+        if let Some(pipeline) = self.pipeline.take() {
+            to_null(&pipeline);
         }
     }
 }
@@ -103,12 +131,13 @@ pub fn build(
             pipeline
         }
     };
-    let guard = PipelineGuard { pipeline };
-    let sink = guard
-        .pipeline
+    let sink = pipeline
         .by_name("sink")
         .and_then(|sink| sink.downcast::<AppSink>().ok())
         .ok_or(BuildError::NoAppsink)?;
+    let guard = PipelineGuard {
+        pipeline: Some(pipeline),
+    };
     // Enforced here too, because user pipelines may leave appsink's blocking defaults.
     sink.set_max_buffers(1);
     sink.set_drop(true);
@@ -231,12 +260,12 @@ mod tests {
         let launch = "videotestsrc is-live=true num-buffers=3 ! video/x-raw,width=64,height=48 ! \
                       jpegenc ! appsink name=sink";
         let guard = build(launch, tx).expect("build");
-        guard.set_state(gst::State::Playing).expect("play");
         let frame = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
             .expect("runtime")
             .block_on(async {
+                guard.set_state(gst::State::Playing).await.expect("play");
                 let wait = tokio::time::timeout(std::time::Duration::from_secs(20), rx.changed());
                 wait.await
                     .expect("a frame within 20 s")

@@ -9,6 +9,7 @@
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod loss;
 pub mod on_demand;
 pub mod probe;
 pub mod source;

@@ -7,6 +7,7 @@
 
 use super::capture::{self, BuildError, CapturedFrame, PipelineGuard};
 use super::config::NodeConfig;
+use super::loss::Loss;
 use super::on_demand::Demand;
 use super::probe::GstEnvironment;
 use super::source;
@@ -14,7 +15,6 @@ use crate::info::CaptureState;
 use crate::publisher::FramePublisher;
 use futures::StreamExt;
 use gstreamer as gst;
-use gstreamer::prelude::*;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -26,12 +26,11 @@ const BACKOFF_MAX: Duration = Duration::from_secs(10);
 const HEALTHY_AFTER: Duration = Duration::from_secs(10);
 /// Slow sources (Argus needs a few seconds) get this long for their first frame.
 const STARTUP_GRACE: Duration = Duration::from_secs(10);
-const ARGUS_PROVIDER_ERROR: &str = "Failed to create CameraProvider";
 
 /// Why a pipeline run ended.
 enum Outcome {
     Cancelled,
-    Lost(String),
+    Lost(Loss),
 }
 
 /// Runs capture until cancelled.
@@ -49,12 +48,20 @@ impl Supervisor {
         let mut generation = 0u32;
         let mut last_plan = None;
         while !self.cancel.is_cancelled() {
-            let attempt = source::plan(&self.config, &GstEnvironment)
-                .map_err(BuildError::from)
-                .and_then(|plan| {
-                    let (tx, rx) = watch::channel(None);
-                    Ok((capture::build(&plan.launch, tx)?, rx, plan))
-                });
+            // Off the async workers: planning probes the device (opening it, caps queries)
+            // and parsing loads plugins, both of which can block for seconds on a Jetson.
+            let config = self.config.clone();
+            let attempt = tokio::task::spawn_blocking(move || {
+                let plan = source::plan(&config, &GstEnvironment).map_err(BuildError::from)?;
+                let (tx, rx) = watch::channel(None);
+                Ok::<_, BuildError>((capture::build(&plan.launch, tx)?, rx, plan))
+            })
+            .await;
+            let attempt = match attempt {
+                Ok(attempt) => attempt,
+                Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+                Err(_) => break, // the runtime is shutting down
+            };
             let (guard, frames, plan) = match attempt {
                 Ok(built) => built,
                 Err(error) => {
@@ -79,16 +86,17 @@ impl Supervisor {
                 info.encoder.clone_from(&plan.encoder);
             });
             let started = Instant::now();
-            let reason = match self.drive(&guard, frames, generation).await {
+            let outcome = self.drive(&guard, frames, generation).await;
+            guard.stop().await;
+            let reason = match outcome {
                 Outcome::Cancelled => break,
                 Outcome::Lost(reason) => reason,
             };
-            drop(guard);
             if started.elapsed() >= HEALTHY_AFTER {
                 backoff = BACKOFF_START;
             }
             tracing::error!(camera = %self.config.camera, retry_in = ?backoff, "camera lost: {reason}");
-            self.note_failure(CaptureState::Restarting, reason);
+            self.note_failure(CaptureState::Restarting, reason.to_string());
             if self.sleep(backoff).await {
                 break;
             }
@@ -128,7 +136,7 @@ impl Supervisor {
         generation: u32,
     ) -> Outcome {
         let Some(bus) = guard.bus() else {
-            return Outcome::Lost("pipeline has no bus".to_owned());
+            return Outcome::Lost(Loss::NoBus);
         };
         let mut messages = bus.stream();
         let mut wanted = self.demand.wanted();
@@ -145,14 +153,14 @@ impl Supervisor {
             tokio::select! {
                 () = self.cancel.cancelled() => return Outcome::Cancelled,
                 message = messages.next() => match message {
-                    Some(message) => if let Some(reason) = lost_reason(&message) {
+                    Some(message) => if let Some(reason) = Loss::from_bus(&message) {
                         return Outcome::Lost(reason);
                     },
-                    None => return Outcome::Lost("pipeline bus closed".to_owned()),
+                    None => return Outcome::Lost(Loss::BusClosed),
                 },
                 changed = frames.changed() => {
                     if changed.is_err() {
-                        return Outcome::Lost("appsink stopped delivering".to_owned());
+                        return Outcome::Lost(Loss::AppsinkStopped);
                     }
                     let Some(frame) = frames.borrow_and_update().clone() else {
                         continue;
@@ -167,7 +175,7 @@ impl Supervisor {
                 }
                 () = tokio::time::sleep_until(deadline), if wanted => {
                     let since = if running { stall } else { stall.max(STARTUP_GRACE) };
-                    return Outcome::Lost(format!("stalled: no frame for {since:?}"));
+                    return Outcome::Lost(Loss::Stalled(since));
                 }
                 now_wanted = self.demand.changed() => {
                     wanted = now_wanted;
@@ -206,18 +214,18 @@ async fn apply_demand(
     guard: &PipelineGuard,
     messages: &mut gst::bus::BusStream,
     wanted: bool,
-) -> Result<(), String> {
+) -> Result<(), Loss> {
     let state = if wanted {
         gst::State::Playing
     } else {
         gst::State::Paused
     };
-    if guard.set_state(state).is_ok() {
+    if guard.set_state(state).await.is_ok() {
         return Ok(());
     }
     let posted = tokio::time::timeout(Duration::from_millis(500), async {
         while let Some(message) = messages.next().await {
-            if let Some(reason) = lost_reason(&message) {
+            if let Some(reason) = Loss::from_bus(&message) {
                 return Some(reason);
             }
         }
@@ -227,61 +235,5 @@ async fn apply_demand(
         .await
         .ok()
         .flatten()
-        .unwrap_or_else(|| format!("pipeline refused to go to {state:?}")))
-}
-
-/// The camera-loss description of a bus message, or `None` for harmless messages.
-fn lost_reason(message: &gst::Message) -> Option<String> {
-    use gst::MessageView;
-    match message.view() {
-        MessageView::Error(error) => {
-            let source = error
-                .src()
-                .map(|src| src.path_string().to_string())
-                .unwrap_or_default();
-            let debug = error
-                .debug()
-                .map(|debug| debug.to_string())
-                .unwrap_or_default();
-            Some(describe_error(&source, &error.error().to_string(), &debug))
-        }
-        MessageView::Eos(_) => Some("end of stream (the source stopped)".to_owned()),
-        MessageView::Warning(warning) => {
-            tracing::warn!(debug = ?warning.debug(), "GStreamer warning: {}", warning.error());
-            None
-        }
-        _ => None,
-    }
-}
-
-/// One line: element, error, debug text, and a hint for errors we know.
-pub fn describe_error(source: &str, error: &str, debug: &str) -> String {
-    let debug = debug.replace('\n', " ");
-    let mut text = format!("{source}: {error} (debug: {debug})");
-    if error.contains(ARGUS_PROVIDER_ERROR) || debug.contains(ARGUS_PROVIDER_ERROR) {
-        text.push_str(
-            " - the Argus daemon is stuck or the camera is held by another process: \
-             run `sudo systemctl restart nvargus-daemon`",
-        );
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn argus_provider_error_suggests_restarting_the_daemon() {
-        let text = describe_error(
-            "/GstPipeline:pipeline0/GstNvArgusCameraSrc:nvarguscamerasrc0",
-            "Internal data stream error.",
-            "Failed to create CameraProvider\nmore",
-        );
-        assert!(
-            text.contains("systemctl restart nvargus-daemon") && !text.contains('\n'),
-            "{text}"
-        );
-        assert!(!describe_error("x", "y", "z").contains("nvargus"));
-    }
+        .unwrap_or(Loss::StateChange(state)))
 }
