@@ -1,10 +1,13 @@
-//! Whether anybody wants frames right now, from the frame publisher's zenoh matching status.
+//! Whether anybody wants frames right now, from the zenoh matching status of the frame
+//! publisher and, with `--ros2`, of the ROS 2 image publisher.
 //!
 //! With `on_demand = false` demand is constantly true. Otherwise a task forwards matching
 //! changes into a `watch` channel the supervisor selects on, so it can pause the pipeline
-//! while nobody subscribes and resume as soon as someone does.
+//! while nobody subscribes (on either key) and resume as soon as someone does.
 
-use crate::publisher::{FramePublisher, PublishError};
+use super::NodeError;
+use crate::publisher::FramePublisher;
+use crate::ros2::Ros2Publisher;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -26,26 +29,44 @@ impl Demand {
         }
     }
 
-    /// Follows the publisher's matching status until `cancel` fires.
+    /// Follows the publishers' matching status until `cancel` fires.
     pub async fn track(
         publisher: &FramePublisher,
+        ros2: Option<&Ros2Publisher>,
         cancel: CancellationToken,
-    ) -> Result<Self, PublishError> {
-        let listener = publisher.matching_listener().await?;
-        let (tx, rx) = watch::channel(publisher.has_subscribers().await?);
+    ) -> Result<Self, NodeError> {
+        let frames = publisher.matching_listener().await?;
+        let mut ours = publisher.has_subscribers().await?;
+        let (ros_listener, mut theirs) = match ros2 {
+            Some(ros2) => {
+                let listener = ros2.matching_listener().await?;
+                (Some(listener), ros2.has_subscribers().await?)
+            }
+            None => (None, false),
+        };
+        let (tx, rx) = watch::channel(ours || theirs);
         tokio::spawn(async move {
             loop {
+                let ros_change = async {
+                    match &ros_listener {
+                        Some(listener) => listener.recv_async().await.ok(),
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     () = cancel.cancelled() => break,
-                    status = listener.recv_async() => match status {
-                        Ok(status) => {
-                            tracing::info!(subscribers = status.matching(), "frame demand changed");
-                            // send_replace: the value must update even with no receiver waiting.
-                            tx.send_replace(status.matching());
-                        }
+                    status = frames.recv_async() => match status {
+                        Ok(status) => ours = status.matching(),
                         Err(_) => break,
                     },
+                    status = ros_change => match status {
+                        Some(status) => theirs = status.matching(),
+                        None => break,
+                    },
                 }
+                tracing::info!(subscribers = ours, ros2_subscribers = theirs, "frame demand changed");
+                // send_replace: the value must update even with no receiver waiting.
+                tx.send_replace(ours || theirs);
             }
         });
         Ok(Self {

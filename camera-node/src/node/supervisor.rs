@@ -13,6 +13,7 @@ use super::probe::GstEnvironment;
 use super::source;
 use crate::info::CaptureState;
 use crate::publisher::FramePublisher;
+use crate::ros2::Ros2Publisher;
 use futures::StreamExt;
 use gstreamer as gst;
 use std::time::Duration;
@@ -38,6 +39,8 @@ enum Outcome {
 pub struct Supervisor {
     pub config: NodeConfig,
     pub publisher: FramePublisher,
+    /// With `--ros2`: every published frame again, as a ROS 2 CompressedImage.
+    pub ros2: Option<Ros2Publisher>,
     pub demand: Demand,
     pub cancel: CancellationToken,
 }
@@ -198,12 +201,21 @@ impl Supervisor {
             width,
             height,
         } = captured;
-        if let Err(error) = self
+        let frame = match self
             .publisher
             .publish(jpeg, width, height, capture_ts_ns)
             .await
         {
-            tracing::warn!("frame not published: {error}");
+            Ok(frame) => frame,
+            Err(error) => {
+                tracing::warn!("frame not published: {error}");
+                return;
+            }
+        };
+        if let Some(ros2) = &mut self.ros2 {
+            if let Err(error) = ros2.publish(&frame.jpeg, capture_ts_ns).await {
+                tracing::warn!("frame not published on ROS 2: {error}");
+            }
         }
     }
 }
