@@ -8,6 +8,7 @@ mod fake_jetson;
 mod frames;
 mod multi_node;
 mod publish_examples;
+mod ros2;
 
 /// The binary under test.
 const NODE: &str = env!("CARGO_BIN_EXE_camera-node");
