@@ -6,6 +6,7 @@
 //! Errors are one line naming the key and the fix, because a robot operator reads them in
 //! `journalctl`, not in a debugger.
 
+use super::ros2::Ros2Options;
 use crate::keys::{self, DEFAULT_PREFIX};
 use crate::settings::{defaults, Invalid, Settings};
 use crate::zenoh_config::ZenohSettings;
@@ -111,6 +112,11 @@ pub struct NodeConfig {
     pub argus: ArgusOptions,
     #[command(flatten, next_help_heading = "Own pipeline ([pipeline])")]
     pub pipeline: PipelineOptions,
+    #[command(
+        flatten,
+        next_help_heading = "ROS 2 on rmw_zenoh ([ros2], docs/ros2.md)"
+    )]
+    pub ros2: Ros2Options,
     #[command(flatten, next_help_heading = "zenoh ([zenoh])")]
     pub zenoh: ZenohSettings,
 }
@@ -209,6 +215,7 @@ fn invalid(key: &'static str, value: impl ToString, fix: impl Into<String>) -> I
 impl Settings for NodeConfig {
     fn relative_to(&mut self, dir: &Path) {
         self.zenoh.resolve_relative_to(dir);
+        self.ros2.relative_to(dir);
     }
 
     fn validate(&self) -> Result<(), Invalid> {
@@ -278,7 +285,7 @@ impl Settings for NodeConfig {
                 ));
             }
         }
-        Ok(())
+        self.ros2.validate(&self.camera)
     }
 }
 

@@ -4,7 +4,8 @@
 //! so tests and other programs can embed it with their own session and cancellation token.
 //! Data flow: `source` picks a launch string → `capture` runs it and hands frames over a
 //! channel → `supervisor` publishes them with the library's [`FramePublisher`] (which also
-//! answers info/snapshot queries) and restarts lost pipelines.
+//! answers info/snapshot queries) and restarts lost pipelines; with `--ros2` each frame is also
+//! published as a ROS 2 CompressedImage (`ros2`, the library's `Ros2Publisher`).
 
 pub mod capture;
 pub mod cli;
@@ -12,12 +13,14 @@ pub mod config;
 pub mod loss;
 pub mod on_demand;
 pub mod probe;
+pub mod ros2;
 pub mod source;
 pub mod supervisor;
 
 use crate::info::CameraInfo;
 use crate::keys::{CameraKeys, KeyError};
 use crate::publisher::{FramePublisher, PublishError, PublisherOptions};
+use crate::ros2::{CameraInfoError, Ros2Error, Ros2Publisher};
 use config::NodeConfig;
 use gstreamer as gst;
 use thiserror::Error;
@@ -33,6 +36,10 @@ pub enum NodeError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error("ros2.camera_info: {0}")]
+    CameraInfo(#[from] CameraInfoError),
+    #[error("ROS 2: {0}")]
+    Ros2(#[from] Ros2Error),
 }
 
 /// Captures and publishes until `cancel` fires; the pipeline is at Null when this returns.
@@ -47,10 +54,23 @@ pub async fn run(
         priority: config.priority.into(),
         ..PublisherOptions::default()
     };
+    // Read the calibration file first: a bad one stops the node before anything is announced.
+    let ros2_settings = match config.ros2.enabled {
+        true => Some(config.ros2.settings(&config.camera)?),
+        false => None,
+    };
     let publisher =
         FramePublisher::declare(&session, &keys, initial_info(&config), options).await?;
+    let ros2 = if let Some(settings) = ros2_settings {
+        let ros2 = Ros2Publisher::declare(&session, &settings).await?;
+        let topic = ros2.image_topic();
+        tracing::info!(topic = %topic.fq_name(), key = %topic.data_key(), "ROS 2 CompressedImage topic up");
+        Some(ros2)
+    } else {
+        None
+    };
     let demand = if config.on_demand {
-        on_demand::Demand::track(&publisher, cancel.child_token()).await?
+        on_demand::Demand::track(&publisher, ros2.as_ref(), cancel.child_token()).await?
     } else {
         on_demand::Demand::always()
     };
@@ -58,6 +78,7 @@ pub async fn run(
     let supervisor = supervisor::Supervisor {
         config,
         publisher,
+        ros2,
         demand,
         cancel: cancel.clone(),
     };

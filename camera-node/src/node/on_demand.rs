@@ -64,7 +64,11 @@ impl Demand {
                         None => break,
                     },
                 }
-                tracing::info!(subscribers = ours, ros2_subscribers = theirs, "frame demand changed");
+                tracing::info!(
+                    subscribers = ours,
+                    ros2_subscribers = theirs,
+                    "frame demand changed"
+                );
                 // send_replace: the value must update even with no receiver waiting.
                 tx.send_replace(ours || theirs);
             }

@@ -61,7 +61,10 @@ fn ros2_subscribers_get_the_published_jpegs() {
         "{stdout}\n{stderr}\nnode:\n{}",
         node.stderr()
     );
-    assert!(stdout.contains("== published JPEG") && stdout.ends_with("OK\n"), "{stdout}");
+    assert!(
+        stdout.contains("== published JPEG") && stdout.ends_with("OK\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
