@@ -36,9 +36,9 @@ pub enum NodeError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Publish(#[from] PublishError),
-    #[error("ros2.camera_info: {0}")]
+    #[error(transparent)]
     CameraInfo(#[from] CameraInfoError),
-    #[error("ROS 2: {0}")]
+    #[error(transparent)]
     Ros2(#[from] Ros2Error),
 }
 

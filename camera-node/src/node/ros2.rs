@@ -17,15 +17,9 @@ pub struct Ros2Options {
     /// Also publish every frame as a ROS 2 sensor_msgs/CompressedImage on rmw_zenoh.
     #[arg(id = "ros2.enabled", long = "ros2")]
     pub enabled: bool,
-    /// ROS_DOMAIN_ID of the ROS 2 nodes that subscribe (0-232).
-    #[arg(
-        id = "ros2.domain_id",
-        long = "ros2-domain-id",
-        value_name = "ID",
-        env = "ROS_DOMAIN_ID",
-        default_value_t = 0
-    )]
-    pub domain_id: u32,
+    /// ROS 2 domain of the nodes that subscribe, 0-232 [default: $ROS_DOMAIN_ID, else 0].
+    #[arg(id = "ros2.domain_id", long = "ros2-domain-id", value_name = "ID")]
+    pub domain_id: Option<u32>,
     /// Node namespace [default: /camera/<camera id>].
     #[arg(id = "ros2.namespace", long = "ros2-namespace", value_name = "NS")]
     pub namespace: Option<String>,
@@ -80,6 +74,26 @@ impl Ros2Options {
         }
     }
 
+    /// The configured domain, else `ROS_DOMAIN_ID` as every ROS 2 node reads it, else 0.
+    fn domain_id(&self) -> Result<u32, Invalid> {
+        let id = match (self.domain_id, std::env::var("ROS_DOMAIN_ID")) {
+            (Some(id), _) => id,
+            (None, Ok(text)) if !text.trim().is_empty() => text.trim().parse().map_err(|_| {
+                Invalid::new(
+                    "ros2.domain_id",
+                    format!("{text:?} (from ROS_DOMAIN_ID)"),
+                    "set ROS_DOMAIN_ID to a number 0-232 or pass --ros2-domain-id",
+                )
+            })?,
+            _ => 0,
+        };
+        if id > names::MAX_DOMAIN_ID {
+            let rule = names::NameError::DomainId(id).rule();
+            return Err(Invalid::new("ros2.domain_id", id, rule));
+        }
+        Ok(id)
+    }
+
     fn namespace(&self, camera: &str) -> String {
         self.namespace
             .clone()
@@ -96,58 +110,40 @@ impl Ros2Options {
             return Ok(());
         }
         let namespace = self.namespace(camera);
+        let frame_id = self.frame_id(camera);
         let checks = [
-            (
-                "ros2.domain_id",
-                self.domain_id.to_string(),
-                (self.domain_id > names::MAX_DOMAIN_ID)
-                    .then(|| "use 0..=232 (ROS_DOMAIN_ID)".to_owned()),
-            ),
-            (
-                "ros2.namespace",
-                format!("{namespace:?}"),
-                names::validate_namespace(&namespace)
-                    .err()
-                    .map(|e| e.to_string()),
-            ),
-            (
-                "ros2.node_name",
-                format!("{:?}", self.node_name),
-                names::validate_node_name(&self.node_name)
-                    .err()
-                    .map(|e| e.to_string()),
-            ),
+            ("ros2.namespace", names::validate_namespace(&namespace)),
+            ("ros2.node_name", names::validate_node_name(&self.node_name)),
             (
                 "ros2.topic",
-                format!("{:?}", self.topic),
-                fully_qualified(&namespace, &self.topic)
-                    .err()
-                    .map(|e| e.to_string()),
+                fully_qualified(&namespace, &self.topic).map(drop),
             ),
-            (
-                "ros2.frame_id",
-                format!("{:?}", self.frame_id(camera)),
-                names::validate_frame_id(&self.frame_id(camera))
-                    .err()
-                    .map(|e| e.to_string()),
-            ),
+            ("ros2.frame_id", names::validate_frame_id(&frame_id)),
         ];
-        for (key, value, problem) in checks {
-            if let Some(fix) = problem {
-                return Err(Invalid::new(key, value, fix));
+        self.domain_id()?;
+        for (key, checked) in checks {
+            if let Err(error) = checked {
+                let value = match key {
+                    "ros2.namespace" => format!("{namespace:?}"),
+                    "ros2.node_name" => format!("{:?}", self.node_name),
+                    "ros2.topic" => format!("{:?}", self.topic),
+                    _ => format!("{frame_id:?}"),
+                };
+                return Err(Invalid::new(key, value, error.rule()));
             }
         }
         Ok(())
     }
 
     /// The library settings, reading and validating the calibration file if one is set.
+    /// Call after [`Ros2Options::validate`] (an invalid domain id reads as 0 here).
     pub fn settings(&self, camera: &str) -> Result<Ros2Settings, CameraInfoError> {
         let camera_info = match &self.camera_info {
             Some(path) => Some(CameraInfo::from_file(path)?),
             None => None,
         };
         Ok(Ros2Settings {
-            domain_id: self.domain_id,
+            domain_id: self.domain_id().unwrap_or(0),
             namespace: self.namespace(camera),
             node_name: self.node_name.clone(),
             topic: self.topic.clone(),
@@ -168,7 +164,7 @@ mod tests {
             enabled: true,
             ..Default::default()
         };
-        assert_eq!(options.domain_id, 0);
+        assert_eq!(options.domain_id, None);
         options.validate("stereo-left").expect("defaults valid");
         let settings = options.settings("stereo-left").expect("no file");
         assert_eq!(settings.namespace, "/camera/stereo_left");
@@ -193,7 +189,7 @@ mod tests {
         off.validate("front").expect("not checked while off");
         let domain = Ros2Options {
             enabled: true,
-            domain_id: 300,
+            domain_id: Some(300),
             ..Default::default()
         };
         let error = domain.validate("front").expect_err("domain").to_string();
