@@ -44,6 +44,12 @@ pub enum ZenohConfigError {
     },
     #[error("invalid zenoh config {origin}: {message}")]
     Invalid { origin: String, message: String },
+    #[error("{origin} names {path} as transport/link/tls/{key}, which does not exist (run launch/make-certs.sh, or fix the path: relative paths are taken from the config file's folder)")]
+    TlsFile {
+        origin: String,
+        key: &'static str,
+        path: PathBuf,
+    },
     #[error("invalid zenoh endpoint {endpoint:?} in {flag}: {message} (expected e.g. tcp/192.168.1.10:7447)")]
     Endpoint {
         flag: &'static str,
@@ -111,6 +117,9 @@ impl ZenohSettings {
                 origin: origin.clone(),
                 message: error.to_string(),
             })?;
+        if let Some(dir) = self.config_file.as_deref().and_then(std::path::Path::parent) {
+            resolve_tls_files(&mut config, dir, &origin)?;
+        }
         set_endpoints(
             &mut config,
             "listen/endpoints",
@@ -134,6 +143,49 @@ impl ZenohSettings {
             })?;
         Ok(config)
     }
+}
+
+/// The TLS settings that name files.
+const TLS_FILE_KEYS: [&str; 5] = [
+    "root_ca_certificate",
+    "listen_certificate",
+    "listen_private_key",
+    "connect_certificate",
+    "connect_private_key",
+];
+
+/// Makes the TLS file paths of a config file relative to that file's folder (zenoh itself takes
+/// them relative to the working directory), so `certs/ca.pem` in config/zenoh/robot-tls.json5
+/// means config/zenoh/certs/ca.pem wherever the binary is started from. A named file that does
+/// not exist is reported here, with the key that names it, rather than as a failed handshake.
+fn resolve_tls_files(
+    config: &mut zenoh::Config,
+    dir: &std::path::Path,
+    origin: &str,
+) -> Result<(), ZenohConfigError> {
+    for key in TLS_FILE_KEYS {
+        let json_key = format!("transport/link/tls/{key}");
+        let value = config.get_json(&json_key).unwrap_or_default();
+        let Ok(Some(path)) = serde_json::from_str::<Option<PathBuf>>(&value) else {
+            continue;
+        };
+        let path = dir.join(path);
+        if !path.is_file() {
+            return Err(ZenohConfigError::TlsFile {
+                origin: origin.to_owned(),
+                key,
+                path,
+            });
+        }
+        let json = serde_json::to_string(&path).unwrap_or_default();
+        config
+            .insert_json5(&json_key, &json)
+            .map_err(|error| ZenohConfigError::Invalid {
+                origin: origin.to_owned(),
+                message: error.to_string(),
+            })?;
+    }
+    Ok(())
 }
 
 fn set_endpoints(
@@ -209,6 +261,37 @@ mod tests {
         assert!(
             error.contains("not an endpoint") && error.contains("--zenoh-connect"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn tls_files_resolve_against_the_config_folder() {
+        let dir = std::env::temp_dir().join(format!("zenoh-config-tls-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("certs")).expect("mkdir");
+        let file = dir.join("profile.json5");
+        std::fs::write(
+            &file,
+            r#"{ transport: { link: { tls: { root_ca_certificate: "certs/ca.pem" } } } }"#,
+        )
+        .expect("write profile");
+        let settings = ZenohSettings {
+            config_file: Some(file),
+            ..Default::default()
+        };
+        let error = settings.build(NODE_DEFAULT).expect_err("missing CA").to_string();
+        assert!(
+            error.contains("root_ca_certificate") && error.contains("make-certs.sh"),
+            "{error}"
+        );
+        std::fs::write(dir.join("certs/ca.pem"), "not checked here").expect("write ca");
+        let config = settings.build(NODE_DEFAULT).expect("config");
+        let ca = config
+            .get_json("transport/link/tls/root_ca_certificate")
+            .expect("key");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            serde_json::from_str::<PathBuf>(&ca).expect("a path"),
+            dir.join("certs/ca.pem")
         );
     }
 

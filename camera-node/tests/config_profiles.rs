@@ -33,13 +33,35 @@ fn json(config: &zenoh::Config, key: &str) -> String {
         .unwrap_or_else(|error| panic!("{key}: {error}"))
 }
 
+/// A copy of the TLS profiles beside certificates made by launch/make-certs.sh, as a user
+/// would have them after running the script (config/zenoh/certs/ itself is not in git).
+fn tls_profile_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../launch/make-certs.sh");
+    let output = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(dir.path().join("certs"))
+        .arg("127.0.0.1")
+        .output()
+        .expect("run make-certs.sh");
+    assert!(
+        output.status.success(),
+        "make-certs.sh failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for name in ["robot-tls", "robot-router-tls", "base-station-tls", "router-tls"] {
+        std::fs::copy(profile(name), dir.path().join(format!("{name}.json5"))).expect("copy");
+    }
+    dir
+}
+
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local addr").port()
 }
 
 #[test]
-fn every_shipped_profile_parses_as_a_peer_without_multicast() {
+fn every_shipped_profile_parses_without_multicast() {
     let mut names: Vec<String> = std::fs::read_dir(profile_dir())
         .expect("config/zenoh exists")
         .map(|entry| entry.expect("dir entry").path())
@@ -52,15 +74,46 @@ fn every_shipped_profile_parses_as_a_peer_without_multicast() {
     names.sort();
     assert_eq!(
         names,
-        ["base-station", "local", "robot"],
+        [
+            "base-station",
+            "base-station-tls",
+            "local",
+            "robot",
+            "robot-router-tls",
+            "robot-tls",
+            "router-tls"
+        ],
         "profiles the docs name"
     );
+    let tls = tls_profile_dir();
     for name in &names {
-        let config = settings(name)
+        let settings = if name.ends_with("-tls") {
+            ZenohSettings {
+                config_file: Some(tls.path().join(format!("{name}.json5"))),
+                ..Default::default()
+            }
+        } else {
+            settings(name)
+        };
+        let config = settings
             .build(NODE_DEFAULT)
             .unwrap_or_else(|error| panic!("{name}.json5: {error}"));
-        assert_eq!(json(&config, "mode"), "\"peer\"", "{name}");
-        assert_eq!(json(&config, "scouting/gossip/enabled"), "true", "{name}");
+        // A fleet's robots are clients of the router (robot-router-tls.json5 says why).
+        let mode = match name.as_str() {
+            "router-tls" => "\"router\"",
+            "robot-router-tls" => "\"client\"",
+            _ => {
+                assert_eq!(json(&config, "scouting/gossip/enabled"), "true", "{name}");
+                "\"peer\""
+            }
+        };
+        assert_eq!(json(&config, "mode"), mode, "{name}");
+        if name.ends_with("-tls") {
+            // Relative certificate paths now point into the profile's own folder.
+            let ca = json(&config, "transport/link/tls/root_ca_certificate");
+            assert!(ca.contains(&*tls.path().to_string_lossy()), "{name}: {ca}");
+            assert_eq!(json(&config, "transport/link/tx/lease"), "3000", "{name}");
+        }
         // `build` forces multicast off anyway; the file itself must say so too, because the
         // same file may be handed to other zenoh tools (zenohd -c, zenoh-python).
         let text = std::fs::read_to_string(profile(name)).expect("read profile");
