@@ -259,7 +259,7 @@ has_step() { [[ " $STEPS " == *" $1 "* ]]; }
 
 if [ "${TEST_SKIP_INSTALL:-0}" != 1 ]; then
   step "system packages" ensure_apt_packages "${DEPS_BUILD_PACKAGES[@]}" "${DEPS_BROWSER_PACKAGES[@]}" \
-    "${DEPS_FAKE_JETSON_PACKAGES[@]}"
+    "${DEPS_FAKE_JETSON_PACKAGES[@]}" "${DEPS_NETNS_PACKAGES[@]}"
   step "zenoh-python" ensure_python_zenoh
   step "rosbags (ROS 2 wire checks)" ensure_python_rosbags
   step "Python test packages (mcap, websockets)" ensure_python_test_packages

@@ -117,7 +117,11 @@ impl ZenohSettings {
                 origin: origin.clone(),
                 message: error.to_string(),
             })?;
-        if let Some(dir) = self.config_file.as_deref().and_then(std::path::Path::parent) {
+        if let Some(dir) = self
+            .config_file
+            .as_deref()
+            .and_then(std::path::Path::parent)
+        {
             resolve_tls_files(&mut config, dir, &origin)?;
         }
         set_endpoints(
@@ -278,7 +282,10 @@ mod tests {
             config_file: Some(file),
             ..Default::default()
         };
-        let error = settings.build(NODE_DEFAULT).expect_err("missing CA").to_string();
+        let error = settings
+            .build(NODE_DEFAULT)
+            .expect_err("missing CA")
+            .to_string();
         assert!(
             error.contains("root_ca_certificate") && error.contains("make-certs.sh"),
             "{error}"

@@ -49,7 +49,12 @@ fn tls_profile_dir() -> tempfile::TempDir {
         "make-certs.sh failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for name in ["robot-tls", "robot-router-tls", "base-station-tls", "router-tls"] {
+    for name in [
+        "robot-tls",
+        "robot-router-tls",
+        "base-station-tls",
+        "router-tls",
+    ] {
         std::fs::copy(profile(name), dir.path().join(format!("{name}.json5"))).expect("copy");
     }
     dir

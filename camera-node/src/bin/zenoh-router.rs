@@ -6,12 +6,10 @@
 //! profile's folder, and no plugins or REST API. docs/zenohd-router.md shows the real zenohd.
 
 use anyhow::Context;
-use camera_node::node::signals::cancel_on_signal;
+use camera_node::process::{cancel_on_signal, init_logging};
 use camera_node::ZenohSettings;
 use clap::Parser;
-use std::io::IsTerminal;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
 /// Embedded default: a router on the loopback zenoh port, nothing announced.
 const ROUTER_DEFAULT: &str = r#"{
@@ -30,12 +28,7 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let cli = Cli::parse();
     let mut config = cli.zenoh.build(ROUTER_DEFAULT)?;
     // A profile written for peers would silently make this a peer, which does not forward.

@@ -5,10 +5,10 @@
 
 use crate::http::{self, Stream};
 use crate::lab::{lab, Host, Lab};
-use test_support::ChildProcess;
 use crate::setup::{self, FPS, ROBOT_WIDTH};
 use crate::START;
 use std::time::{Duration, Instant};
+use test_support::ChildProcess;
 
 /// Where the router is reached from each host: subnet n is router .1, the host .2.
 const ROUTER_FROM_ROBOT: &str = "tls/10.77.1.1:7447";
@@ -16,7 +16,7 @@ const ROUTER_FROM_ROBOT2: &str = "tls/10.77.2.1:7447";
 const ROUTER_FROM_BASE: &str = "tls/10.77.3.1:7447";
 const ROUTER_FROM_VIEWER: &str = "tls/10.77.4.1:7447";
 const PREFIX: &str = "robot1/camera";
-const GATEWAY_PORTS: [u16; 2] = [8080, 8081];
+pub const GATEWAY_PORTS: [u16; 2] = [8080, 8081];
 
 /// Fields drop in order: processes, then hosts.
 #[derive(Debug)]
@@ -78,13 +78,22 @@ impl Fleet {
             lab,
         };
         for port in GATEWAY_PORTS {
-            let took = setup::wait_online(&fleet.base, setup::http_addr(port), "front", true, START);
+            let took =
+                setup::wait_online(&fleet.base, setup::http_addr(port), "front", true, START);
             assert!(
                 took.is_some(),
                 "camera never online at gateway :{port}.\n{}\nrouter:\n{}\nrobots:\n{}",
-                fleet.gateways.iter().map(ChildProcess::stderr).collect::<String>(),
+                fleet
+                    .gateways
+                    .iter()
+                    .map(ChildProcess::stderr)
+                    .collect::<String>(),
                 fleet.router_proc.stderr(),
-                fleet.robots.iter().map(ChildProcess::stderr).collect::<String>()
+                fleet
+                    .robots
+                    .iter()
+                    .map(ChildProcess::stderr)
+                    .collect::<String>()
             );
         }
         Some(fleet)
@@ -128,8 +137,12 @@ fn each_frame_leaves_the_robot_once_and_viewers_cannot_publish() {
         .iter()
         .flat_map(|port| std::iter::repeat_n(*port, 5))
         .map(|port| {
-            Stream::open(&fleet.base, setup::http_addr(port), "/cameras/front/stream.mjpg")
-                .expect("open stream")
+            Stream::open(
+                &fleet.base,
+                setup::http_addr(port),
+                "/cameras/front/stream.mjpg",
+            )
+            .expect("open stream")
         })
         .collect();
     // Let every stream start before measuring.

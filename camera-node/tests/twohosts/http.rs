@@ -151,7 +151,13 @@ fn read_parts(mut reader: BufReader<TcpStream>, sink: &Mutex<Vec<Part>>) -> std:
         .iter()
         .any(|line| line.eq_ignore_ascii_case("transfer-encoding: chunked"));
     if chunked {
-        read_multipart(BufReader::new(Dechunk { inner: reader, left: 0 }), sink)
+        read_multipart(
+            BufReader::new(Dechunk {
+                inner: reader,
+                left: 0,
+            }),
+            sink,
+        )
     } else {
         read_multipart(reader, sink)
     }
@@ -205,7 +211,8 @@ fn read_multipart(mut reader: impl BufRead, sink: &Mutex<Vec<Part>>) -> std::io:
         let header = |name: &str| {
             headers.iter().find_map(|line| {
                 let (key, value) = line.split_once(':')?;
-                key.eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+                key.eq_ignore_ascii_case(name)
+                    .then(|| value.trim().to_owned())
             })
         };
         let len: usize = header("content-length")

@@ -94,7 +94,10 @@ pub fn lab() -> Option<Lab> {
 /// Removes namespaces of earlier runs whose test process no longer exists.
 fn sweep_stale() {
     let list = run("ip", &["netns", "list"]);
-    for name in list.lines().filter_map(|line| line.split_whitespace().next()) {
+    for name in list
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+    {
         let Some(pid) = name
             .strip_prefix(PREFIX)
             .and_then(|rest| rest.split('x').next())
@@ -150,7 +153,12 @@ fn copy_profiles_with_certs(dir: &Path) {
         "make-certs.sh failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    for name in ["robot-tls", "robot-router-tls", "base-station-tls", "router-tls"] {
+    for name in [
+        "robot-tls",
+        "robot-router-tls",
+        "base-station-tls",
+        "router-tls",
+    ] {
         std::fs::copy(
             repo.join(format!("config/zenoh/{name}.json5")),
             dir.join(format!("{name}.json5")),

@@ -12,11 +12,12 @@
 //!
 //!     sudo -E cargo test -p camera-node --test twohosts
 
+mod fleet;
 mod http;
 mod lab;
 mod partitions;
+mod restarts;
 mod setup;
-mod fleet;
 mod tls;
 
 use std::time::Duration;

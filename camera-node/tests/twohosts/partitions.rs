@@ -18,13 +18,16 @@ fn survive_cut(direct: &Direct, what: &str, cut: impl Fn(), restore: impl Fn()) 
     let stream = Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
         .expect("open stream");
     assert!(
-        stream
-            .wait_part(crate::START, |part| part.online)
-            .is_some(),
+        stream.wait_part(crate::START, |part| part.online).is_some(),
         "no frame before the cut"
     );
     std::thread::sleep(Duration::from_secs(1));
-    let last_before = stream.parts().iter().map(|part| part.seq).max().unwrap_or(0);
+    let last_before = stream
+        .parts()
+        .iter()
+        .map(|part| part.seq)
+        .max()
+        .unwrap_or(0);
     cut();
     let cut_at = Instant::now();
     // The camera goes offline in the API while the link is cut.
@@ -60,9 +63,15 @@ fn survive_cut(direct: &Direct, what: &str, cut: impl Fn(), restore: impl Fn()) 
     assert_fresh(what, &parts);
     assert!(stream.ended().is_none(), "{what}: the stream ended");
     let errors = error_lines(&direct.gateway);
-    assert!(errors.is_empty(), "{what}: gateway logged errors: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "{what}: gateway logged errors: {errors:?}"
+    );
     let errors = error_lines(&direct.node);
-    assert!(errors.is_empty(), "{what}: camera-node logged errors: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "{what}: camera-node logged errors: {errors:?}"
+    );
 }
 
 /// Every new frame served as online was at most [`MAX_AGE_S`] old when the client got it:

@@ -2,11 +2,11 @@
 
 use crate::http;
 use crate::lab::{binary, lab, wait_for_log, Host, Lab};
-use test_support::ChildProcess;
 use crate::START;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use test_support::ChildProcess;
 
 /// The robot's address on the direct robot–base link.
 pub const ROBOT_ADDR: &str = "10.77.1.2";
@@ -55,7 +55,13 @@ pub fn gateway(lab: &Lab, host: &Host, connect: &str, port: u16, extra: &[&str])
 }
 
 /// `web-gateway` with zenoh profile `profile`.
-pub fn gateway_with(host: &Host, profile: &Path, connect: &str, port: u16, extra: &[&str]) -> ChildProcess {
+pub fn gateway_with(
+    host: &Host,
+    profile: &Path,
+    connect: &str,
+    port: u16,
+    extra: &[&str],
+) -> ChildProcess {
     let mut args: Vec<String> = vec![
         "--zenoh-config".into(),
         profile.to_string_lossy().into_owned(),
