@@ -1,8 +1,12 @@
 //! `Frame`: one complete JPEG plus its metadata, as published and as received.
 //!
 //! The JPEG bytes are a `Bytes`, so every consumer of a frame (each HTTP client, each
-//! variant encoder) shares one allocation instead of copying the picture.
+//! variant encoder) shares one allocation instead of copying the picture. A received sample
+//! becomes a `Frame` only after [`FrameLimits::check`]: size caps first (before the payload is
+//! copied), then the JPEG's own header must agree with the metadata, so nothing downstream ever
+//! sizes a buffer from an unchecked number.
 
+use crate::jpeg::{self, JpegError};
 use crate::meta::{FrameMeta, MetaError};
 use bytes::Bytes;
 use thiserror::Error;
@@ -18,8 +22,10 @@ pub struct Frame {
     pub meta: FrameMeta,
 }
 
-/// Why a received sample is not a usable frame.
+/// Why a received sample is not a usable frame. [`DecodeError::reason`] is a short stable
+/// label for metrics.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeError {
     #[error(transparent)]
     Meta(#[from] MetaError),
@@ -28,6 +34,104 @@ pub enum DecodeError {
     /// A sample of a ROS 2 CompressedImage topic (`crate::ros2::receive`).
     #[error(transparent)]
     Ros2(#[from] crate::ros2::receive::Ros2FrameError),
+    #[error("payload is not a JPEG: {0}")]
+    Jpeg(#[from] JpegError),
+    #[error("payload is {bytes} bytes, more than the limit of {max} (raise max_frame_bytes, or publish smaller frames)")]
+    TooLarge { bytes: usize, max: usize },
+    #[error("frame is {width}x{height}, larger than the limit of {max_width}x{max_height} (raise max_frame_width/max_frame_height, or publish smaller frames)")]
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        max_width: u32,
+        max_height: u32,
+    },
+    #[error("attachment says {declared_width}x{declared_height} but the JPEG header says {width}x{height}: the publisher must attach the size of the picture it sends")]
+    SizeMismatch {
+        declared_width: u32,
+        declared_height: u32,
+        width: u32,
+        height: u32,
+    },
+}
+
+impl DecodeError {
+    /// Label for `rejected_frames_total{reason=...}`: one per kind of fault, never data.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Meta(_) => "bad_attachment",
+            Self::NotJpeg(_) | Self::Jpeg(_) => "not_jpeg",
+            Self::TooLarge { .. } => "too_large",
+            Self::TooManyPixels { .. } => "too_many_pixels",
+            Self::SizeMismatch { .. } => "size_mismatch",
+            Self::Ros2(_) => "bad_ros2_message",
+        }
+    }
+}
+
+/// What a receiver accepts. The defaults fit any camera we know of with room to spare
+/// (a 4K MJPEG frame is ~1-2 MB) while keeping one frame's decode under ~200 MB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLimits {
+    pub max_frame_bytes: usize,
+    pub max_width: u32,
+    pub max_height: u32,
+}
+
+impl FrameLimits {
+    pub const DEFAULT_MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
+    pub const DEFAULT_MAX_DIMENSION: u32 = 8192;
+
+    /// Checks the payload length alone; call before copying a payload out of the network.
+    pub fn check_len(&self, bytes: usize) -> Result<(), DecodeError> {
+        if bytes > self.max_frame_bytes {
+            return Err(DecodeError::TooLarge {
+                bytes,
+                max: self.max_frame_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks a size against the dimension caps.
+    pub fn check_size(&self, width: u32, height: u32) -> Result<(), DecodeError> {
+        if width > self.max_width || height > self.max_height {
+            return Err(DecodeError::TooManyPixels {
+                width,
+                height,
+                max_width: self.max_width,
+                max_height: self.max_height,
+            });
+        }
+        Ok(())
+    }
+
+    /// Everything a received frame must satisfy: length, caps on the declared size, a complete
+    /// JPEG whose SOF header gives exactly the declared size.
+    pub fn check(&self, jpeg: &[u8], meta: &FrameMeta) -> Result<(), DecodeError> {
+        self.check_len(jpeg.len())?;
+        self.check_size(meta.width, meta.height)?;
+        check_complete_jpeg(jpeg)?;
+        let (width, height) = jpeg::jpeg_dimensions(jpeg)?;
+        if (width, height) != (meta.width, meta.height) {
+            return Err(DecodeError::SizeMismatch {
+                declared_width: meta.width,
+                declared_height: meta.height,
+                width,
+                height,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Default for FrameLimits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: Self::DEFAULT_MAX_FRAME_BYTES,
+            max_width: Self::DEFAULT_MAX_DIMENSION,
+            max_height: Self::DEFAULT_MAX_DIMENSION,
+        }
+    }
 }
 
 /// Checks that `bytes` starts with the JPEG start-of-image marker and ends with the
@@ -51,24 +155,58 @@ pub fn check_complete_jpeg(bytes: &[u8]) -> Result<(), DecodeError> {
 }
 
 impl Frame {
-    /// Builds a frame after checking that the payload is a complete JPEG.
+    /// Builds a frame after checking only that the payload is SOI … EOI (for frames this
+    /// process made itself; received ones go through [`Frame::validated`]).
     pub fn new(jpeg: Bytes, meta: FrameMeta) -> Result<Self, DecodeError> {
         check_complete_jpeg(&jpeg)?;
         Ok(Self { jpeg, meta })
     }
 
-    /// Decodes a zenoh sample put by a camera node (payload = JPEG, attachment = meta).
+    /// Builds a frame after every check of `limits`.
+    pub fn validated(jpeg: Bytes, meta: FrameMeta, limits: &FrameLimits) -> Result<Self, DecodeError> {
+        limits.check(&jpeg, &meta)?;
+        Ok(Self { jpeg, meta })
+    }
+
+    /// Decodes a zenoh sample put by a camera node (payload = JPEG, attachment = meta) with
+    /// the default [`FrameLimits`].
     pub fn from_sample(sample: &Sample) -> Result<Self, DecodeError> {
+        Self::from_sample_with(sample, &FrameLimits::default())
+    }
+
+    /// Decodes and validates a sample; an oversized payload is refused before it is copied.
+    pub fn from_sample_with(sample: &Sample, limits: &FrameLimits) -> Result<Self, DecodeError> {
         let attachment = sample.attachment().ok_or(MetaError::Missing)?;
         let meta = FrameMeta::decode(&attachment.to_bytes())?;
+        limits.check_len(sample.payload().len())?;
         let jpeg = Bytes::from(sample.payload().to_bytes().into_owned());
-        Self::new(jpeg, meta)
+        Self::validated(jpeg, meta, limits)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn meta(width: u32, height: u32) -> FrameMeta {
+        FrameMeta {
+            seq: 1,
+            capture_ts_ns: 1,
+            width,
+            height,
+            generation: 1,
+            online: true,
+        }
+    }
+
+    fn encode(width: u32, height: u32) -> Bytes {
+        let picture = image::RgbImage::from_pixel(width, height, image::Rgb([1, 2, 3]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+            .encode_image(&picture)
+            .expect("encode");
+        jpeg.into()
+    }
 
     #[test]
     fn accepts_complete_and_rejects_partial_jpeg() {
@@ -80,5 +218,28 @@ mod tests {
         assert!(check_complete_jpeg(&jpeg[..6]).is_err());
         assert!(check_complete_jpeg(b"\x89PNG\r\n\x1a\n....").is_err());
         assert!(check_complete_jpeg(&[]).is_err());
+    }
+
+    #[test]
+    fn validation_names_each_reason() {
+        let limits = FrameLimits {
+            max_frame_bytes: 4096,
+            max_width: 100,
+            max_height: 100,
+        };
+        let good = encode(32, 24);
+        assert!(Frame::validated(good.clone(), meta(32, 24), &limits).is_ok());
+        let reason = |jpeg: &Bytes, meta: FrameMeta| {
+            Frame::validated(jpeg.clone(), meta, &limits)
+                .expect_err("accepted")
+                .reason()
+        };
+        assert_eq!(reason(&good, meta(65535, 65535)), "too_many_pixels");
+        assert_eq!(reason(&good, meta(33, 24)), "size_mismatch");
+        let garbage = Bytes::from_static(b"\xFF\xD8 garbage garbage \xFF\xD9");
+        assert_eq!(reason(&garbage, meta(32, 24)), "not_jpeg");
+        assert_eq!(reason(&Bytes::from(vec![0xFF; 5000]), meta(32, 24)), "too_large");
+        // A real JPEG over the caps is refused even when its attachment is honest.
+        assert_eq!(reason(&encode(120, 8), meta(120, 8)), "too_many_pixels");
     }
 }

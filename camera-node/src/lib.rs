@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`keys`]: key expressions (`<prefix>/<camera>/jpeg`, `/info`, liveliness `<prefix>/<camera>`).
 //! - [`meta`]: [`FrameMeta`] and its 32-byte versioned attachment codec.
-//! - [`frame`]: [`Frame`] = JPEG bytes + metadata, checked on receipt.
+//! - [`frame`]: [`Frame`] = JPEG bytes + metadata, checked on receipt against [`FrameLimits`].
 //! - [`subscriber`]: subscribe to one or all cameras; fetch a snapshot.
 //! - [`info`]: the node's JSON info reply and a typed query for it.
 //! - [`jpeg`]: a JPEG's width and height from its frame header, without decoding.
@@ -41,7 +41,7 @@ pub mod settings;
 #[cfg(feature = "capture")]
 pub mod node;
 
-pub use frame::{DecodeError, Frame};
+pub use frame::{DecodeError, Frame, FrameLimits};
 pub use info::{CameraInfo, CaptureState};
 pub use jpeg::{jpeg_dimensions, JpegError};
 pub use keys::CameraKeys;

@@ -3,7 +3,7 @@
 //! Uses a small ring channel, not zenoh's default FIFO: a subscriber that falls behind
 //! should see the newest frames, not work through a backlog of stale ones.
 
-use crate::frame::{DecodeError, Frame};
+use crate::frame::{DecodeError, Frame, FrameLimits};
 use crate::keys::{self, CameraKeys, KeyError};
 use zenoh::handlers::{RingChannel, RingChannelHandler};
 use zenoh::pubsub::Subscriber;
@@ -42,6 +42,7 @@ enum Source {
 #[derive(Debug)]
 pub struct FrameSubscriber {
     source: Source,
+    limits: FrameLimits,
     inner: Subscriber<RingChannelHandler<Sample>>,
 }
 
@@ -69,8 +70,15 @@ impl FrameSubscriber {
             source: Source::Nodes {
                 prefix: prefix.to_owned(),
             },
+            limits: FrameLimits::default(),
             inner,
         })
+    }
+
+    /// Validates received frames against `limits` instead of the defaults.
+    pub fn with_limits(mut self, limits: FrameLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Subscribes to a ROS 2 CompressedImage topic (see [`crate::ros2::Ros2Camera`]); its
@@ -90,6 +98,7 @@ impl FrameSubscriber {
             source: Source::Ros2 {
                 camera: camera.camera.clone(),
             },
+            limits: FrameLimits::default(),
             inner,
         })
     }
@@ -106,18 +115,28 @@ impl FrameSubscriber {
                     if let Some(camera) = keys::camera_of(prefix, sample.key_expr().as_str()) {
                         return Some(Received {
                             camera: camera.to_owned(),
-                            frame: Frame::from_sample(&sample),
+                            frame: Frame::from_sample_with(&sample, &self.limits),
                         });
                     }
                 }
                 Source::Ros2 { camera } => {
                     return Some(Received {
                         camera: camera.clone(),
-                        frame: crate::ros2::receive::frame_from_sample(&sample),
+                        frame: self.ros2_frame(&sample),
                     })
                 }
             }
         }
+    }
+}
+
+impl FrameSubscriber {
+    /// A ROS 2 sample as a frame, held to the same limits as a camera node's.
+    fn ros2_frame(&self, sample: &Sample) -> Result<Frame, DecodeError> {
+        self.limits.check_len(sample.payload().len())?;
+        let frame = crate::ros2::receive::frame_from_sample(sample)?;
+        self.limits.check(&frame.jpeg, &frame.meta)?;
+        Ok(frame)
     }
 }
 
