@@ -55,6 +55,15 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
+    /// Every value [`DecodeError::reason`] can return.
+    pub const REASONS: [&'static str; 5] = [
+        "bad_attachment",
+        "not_jpeg",
+        "too_large",
+        "too_many_pixels",
+        "size_mismatch",
+    ];
+
     /// Label for `rejected_frames_total{reason=...}`: one per kind of fault, never data.
     pub fn reason(&self) -> &'static str {
         match self {
@@ -163,7 +172,11 @@ impl Frame {
     }
 
     /// Builds a frame after every check of `limits`.
-    pub fn validated(jpeg: Bytes, meta: FrameMeta, limits: &FrameLimits) -> Result<Self, DecodeError> {
+    pub fn validated(
+        jpeg: Bytes,
+        meta: FrameMeta,
+        limits: &FrameLimits,
+    ) -> Result<Self, DecodeError> {
         limits.check(&jpeg, &meta)?;
         Ok(Self { jpeg, meta })
     }
@@ -238,7 +251,10 @@ mod tests {
         assert_eq!(reason(&good, meta(33, 24)), "size_mismatch");
         let garbage = Bytes::from_static(b"\xFF\xD8 garbage garbage \xFF\xD9");
         assert_eq!(reason(&garbage, meta(32, 24)), "not_jpeg");
-        assert_eq!(reason(&Bytes::from(vec![0xFF; 5000]), meta(32, 24)), "too_large");
+        assert_eq!(
+            reason(&Bytes::from(vec![0xFF; 5000]), meta(32, 24)),
+            "too_large"
+        );
         // A real JPEG over the caps is refused even when its attachment is honest.
         assert_eq!(reason(&encode(120, 8), meta(120, 8)), "too_many_pixels");
     }

@@ -120,6 +120,23 @@ impl FrameMeta {
     }
 }
 
+/// Largest forward jump of `seq` still read as lost frames (~40 s at 240 fps); anything
+/// larger, like a publisher that restarted without bumping `generation` or a corrupt sequence
+/// number, is a restart.
+pub const MAX_PLAUSIBLE_SEQ_GAP: u64 = 10_000;
+
+impl FrameMeta {
+    /// Frames lost between `previous` and `self` of the same publisher, or `None` when the
+    /// sequence restarted (new generation, `seq` not increasing, or an implausible jump).
+    pub fn frames_lost_since(&self, previous: &FrameMeta) -> Option<u64> {
+        if self.generation != previous.generation || self.seq <= previous.seq {
+            return None;
+        }
+        let lost = self.seq - previous.seq - 1;
+        (lost <= MAX_PLAUSIBLE_SEQ_GAP).then_some(lost)
+    }
+}
+
 /// Now as ns since the Unix epoch, the unit of `capture_ts_ns`.
 pub fn unix_now_ns() -> u64 {
     SystemTime::now()
@@ -210,6 +227,26 @@ mod tests {
         longer.extend_from_slice(&[9, 9, 9, 9]);
         longer[2..4].copy_from_slice(&36u16.to_le_bytes());
         assert_eq!(FrameMeta::decode(&longer), Ok(sample()));
+    }
+
+    #[test]
+    fn seq_jumps_and_rewinds_are_restarts_not_losses() {
+        let previous = sample();
+        let at = |seq: u64| FrameMeta { seq, ..previous };
+        assert_eq!(at(43).frames_lost_since(&previous), Some(0));
+        assert_eq!(at(45).frames_lost_since(&previous), Some(2));
+        assert_eq!(
+            at(42 + 1 + MAX_PLAUSIBLE_SEQ_GAP).frames_lost_since(&previous),
+            Some(MAX_PLAUSIBLE_SEQ_GAP)
+        );
+        assert_eq!(at(u64::MAX).frames_lost_since(&previous), None);
+        assert_eq!(at(41).frames_lost_since(&previous), None);
+        assert_eq!(at(42).frames_lost_since(&previous), None);
+        let restarted = FrameMeta {
+            generation: 2,
+            ..at(50)
+        };
+        assert_eq!(restarted.frames_lost_since(&previous), None);
     }
 
     proptest! {

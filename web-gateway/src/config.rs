@@ -7,6 +7,7 @@
 
 use camera_node::settings::{self, defaults, Invalid, Invocation, Settings, SettingsError};
 use camera_node::zenoh_config::ZenohSettings;
+use camera_node::FrameLimits;
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -58,8 +59,18 @@ pub struct Config {
     #[arg(long, value_name = "P", default_value = camera_node::keys::DEFAULT_PREFIX)]
     pub prefix: String,
     /// Most concurrent stream/WebSocket clients; more get 503.
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    #[arg(long, value_name = "N", default_value_t = 512)]
     pub max_clients: usize,
+    /// Largest frame payload accepted from zenoh; bigger samples are rejected before they are
+    /// copied (gateway_rejected_frames_total{reason="too_large"}).
+    #[arg(long, value_name = "BYTES", default_value_t = FrameLimits::DEFAULT_MAX_FRAME_BYTES)]
+    pub max_frame_bytes: usize,
+    /// Largest frame width accepted; the JPEG header must also match the attachment's size.
+    #[arg(long, value_name = "PIXELS", default_value_t = FrameLimits::DEFAULT_MAX_DIMENSION)]
+    pub max_frame_width: u32,
+    /// Largest frame height accepted.
+    #[arg(long, value_name = "PIXELS", default_value_t = FrameLimits::DEFAULT_MAX_DIMENSION)]
+    pub max_frame_height: u32,
     /// A camera without frames for this long is shown offline and streams get NO SIGNAL.
     #[arg(long, value_name = "MS", default_value_t = 3000)]
     pub offline_after_ms: u64,
@@ -119,7 +130,10 @@ impl Settings for Config {
             ));
         }
         let positive = [
-            ("max_clients", self.max_clients as u64, 64),
+            ("max_clients", self.max_clients as u64, 512),
+            ("max_frame_bytes", self.max_frame_bytes as u64, 8_388_608),
+            ("max_frame_width", u64::from(self.max_frame_width), 8192),
+            ("max_frame_height", u64::from(self.max_frame_height), 8192),
             ("offline_after_ms", self.offline_after_ms, 3000),
             ("forget_after_ms", self.forget_after_ms, 600_000),
             ("no_signal_interval_ms", self.no_signal_interval_ms, 2000),
@@ -129,6 +143,16 @@ impl Settings for Config {
         for (key, value, example) in positive {
             if value == 0 {
                 let fix = format!("use a value above 0 (e.g. {key} = {example})");
+                return Err(Invalid::new(key, value, fix));
+            }
+        }
+        let jpeg_max = camera_node::meta::MAX_DIMENSION;
+        for (key, value) in [
+            ("max_frame_width", self.max_frame_width),
+            ("max_frame_height", self.max_frame_height),
+        ] {
+            if value > jpeg_max {
+                let fix = format!("JPEG stops at {jpeg_max} (e.g. {key} = 8192)");
                 return Err(Invalid::new(key, value, fix));
             }
         }
@@ -149,6 +173,15 @@ impl Config {
         T: Into<OsString> + Clone,
     {
         settings::try_load_from::<Flags, _, _>(args).map(|flags| flags.settings)
+    }
+
+    /// What a received frame must satisfy before it is kept, served or decoded.
+    pub fn frame_limits(&self) -> FrameLimits {
+        FrameLimits {
+            max_frame_bytes: self.max_frame_bytes,
+            max_width: self.max_frame_width,
+            max_height: self.max_frame_height,
+        }
     }
 
     pub fn offline_after(&self) -> Duration {

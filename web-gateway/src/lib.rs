@@ -16,6 +16,7 @@ pub mod camera;
 pub mod config;
 pub mod directory;
 pub mod discovery;
+pub mod downscale;
 pub mod error;
 pub mod headers;
 pub mod metrics;
@@ -23,6 +24,7 @@ pub mod mjpeg;
 pub mod router;
 pub mod routes;
 pub mod state;
+pub mod throttle;
 
 pub use config::{Config, Flags, SubscribeMode};
 pub use state::AppState;

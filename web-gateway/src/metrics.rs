@@ -3,6 +3,7 @@
 //!
 //! Owns metric names, labels and the text encoding; callers only bump counters.
 
+use camera_node::DecodeError;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -20,6 +21,18 @@ pub struct CameraLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectLabel {
+    pub camera: String,
+    pub reason: &'static str,
+}
+
+/// Camera label used for rejections once [`MAX_REJECT_CAMERAS`] ids have been labelled.
+pub const OTHER_CAMERAS: &str = "_other";
+/// Distinct camera ids labelled in `rejected_frames`: junk ids from the network must not grow
+/// the exposition without bound.
+pub const MAX_REJECT_CAMERAS: usize = 256;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EndpointLabel {
     pub endpoint: &'static str,
 }
@@ -30,7 +43,8 @@ pub struct Metrics {
     registry: Registry,
     frames_received: Family<CameraLabel, Counter>,
     frames_dropped: Family<CameraLabel, Counter>,
-    invalid_payloads: Family<CameraLabel, Counter>,
+    rejected_frames: Family<RejectLabel, Counter>,
+    reject_cameras: std::sync::Mutex<std::collections::HashSet<String>>,
     clients: Family<EndpointLabel, Gauge>,
     bytes_sent: Family<EndpointLabel, Counter>,
     latency: Family<CameraLabel, Histogram, fn() -> Histogram>,
@@ -52,7 +66,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("gateway");
         let frames_received = Family::<CameraLabel, Counter>::default();
         let frames_dropped = Family::<CameraLabel, Counter>::default();
-        let invalid_payloads = Family::<CameraLabel, Counter>::default();
+        let rejected_frames = Family::<RejectLabel, Counter>::default();
         let clients = Family::<EndpointLabel, Gauge>::default();
         let bytes_sent = Family::<EndpointLabel, Counter>::default();
         let latency: Family<CameraLabel, Histogram, fn() -> Histogram> =
@@ -68,9 +82,9 @@ impl Metrics {
             frames_dropped.clone(),
         );
         registry.register(
-            "invalid_payloads",
-            "Samples on a frame key that were not a complete JPEG with valid metadata",
-            invalid_payloads.clone(),
+            "rejected_frames",
+            "Samples on a frame key refused before being kept, by reason (bad_attachment, not_jpeg, too_large, too_many_pixels, size_mismatch)",
+            rejected_frames.clone(),
         );
         registry.register("clients", "Open client connections", clients.clone());
         registry.register(
@@ -87,7 +101,8 @@ impl Metrics {
             registry,
             frames_received,
             frames_dropped,
-            invalid_payloads,
+            rejected_frames,
+            reject_cameras: Default::default(),
             clients,
             bytes_sent,
             latency,
@@ -106,8 +121,13 @@ impl Metrics {
         let label = Self::camera(camera);
         let _ = self.frames_received.get_or_create(&label);
         let _ = self.frames_dropped.get_or_create(&label);
-        let _ = self.invalid_payloads.get_or_create(&label);
         let _ = self.latency.get_or_create(&label);
+        for reason in DecodeError::REASONS {
+            let _ = self.rejected_frames.get_or_create(&RejectLabel {
+                camera: camera.to_owned(),
+                reason,
+            });
+        }
     }
 
     /// Removes every per-camera series of a forgotten camera.
@@ -115,8 +135,17 @@ impl Metrics {
         let label = Self::camera(camera);
         self.frames_received.remove(&label);
         self.frames_dropped.remove(&label);
-        self.invalid_payloads.remove(&label);
         self.latency.remove(&label);
+        for reason in DecodeError::REASONS {
+            self.rejected_frames.remove(&RejectLabel {
+                camera: camera.to_owned(),
+                reason,
+            });
+        }
+        self.reject_cameras
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(camera);
     }
 
     pub fn frame_received(&self, camera: &str) {
@@ -131,9 +160,25 @@ impl Metrics {
             .inc_by(count);
     }
 
-    pub fn invalid_payload(&self, camera: &str) {
-        self.invalid_payloads
-            .get_or_create(&Self::camera(camera))
+    /// Counts one refused sample; `reason` is `DecodeError::reason()`.
+    pub fn frame_rejected(&self, camera: &str, reason: &'static str) {
+        let camera = {
+            let mut seen = self
+                .reject_cameras
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if seen.contains(camera) || seen.len() < MAX_REJECT_CAMERAS {
+                seen.insert(camera.to_owned());
+                camera
+            } else {
+                OTHER_CAMERAS
+            }
+        };
+        self.rejected_frames
+            .get_or_create(&RejectLabel {
+                camera: camera.to_owned(),
+                reason,
+            })
             .inc();
     }
 
@@ -179,7 +224,7 @@ mod tests {
         let metrics = Metrics::new();
         metrics.frame_received("front");
         metrics.frame_received("front");
-        metrics.invalid_payload("rear");
+        metrics.frame_rejected("rear", "not_jpeg");
         metrics.frame_sent("mjpeg", "front", 1000, Duration::from_millis(3));
         let text = metrics.encode();
         assert!(
@@ -187,7 +232,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("gateway_invalid_payloads_total{camera=\"rear\"} 1"),
+            text.contains("gateway_rejected_frames_total{camera=\"rear\",reason=\"not_jpeg\"} 1"),
             "{text}"
         );
         assert!(
@@ -208,12 +253,29 @@ mod tests {
         for series in [
             "gateway_frames_received_total{camera=\"idle\"} 0",
             "gateway_frames_dropped_total{camera=\"idle\"} 0",
-            "gateway_invalid_payloads_total{camera=\"idle\"} 0",
+            "gateway_rejected_frames_total{camera=\"idle\",reason=\"too_large\"} 0",
             "gateway_frame_latency_seconds_count{camera=\"idle\"} 0",
         ] {
             assert!(text.contains(series), "{series} missing: {text}");
         }
         metrics.remove_camera("idle");
         assert!(!metrics.encode().contains("idle"));
+    }
+
+    #[test]
+    fn reject_labels_stay_bounded() {
+        let metrics = Metrics::new();
+        for id in 0..MAX_REJECT_CAMERAS + 50 {
+            metrics.frame_rejected(&format!("junk{id}"), "too_large");
+        }
+        let text = metrics.encode();
+        assert_eq!(
+            text.matches("gateway_rejected_frames_total{").count(),
+            MAX_REJECT_CAMERAS + 1
+        );
+        assert!(
+            text.contains("camera=\"_other\",reason=\"too_large\"} 50"),
+            "{text}"
+        );
     }
 }

@@ -23,7 +23,7 @@ use crate::metrics::Metrics;
 use camera_node::keys::{CameraKeys, KeyError};
 use camera_node::ros2::Ros2Camera;
 use camera_node::subscriber::fetch_snapshot;
-use camera_node::{CameraInfo, Frame};
+use camera_node::{CameraInfo, Frame, FrameLimits};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -58,6 +58,8 @@ pub struct Settings {
     pub no_signal_interval: Duration,
     pub info_timeout: Duration,
     pub forget_after: Duration,
+    /// What a received frame must satisfy before it is kept, served or decoded.
+    pub limits: FrameLimits,
 }
 
 impl Settings {
@@ -69,6 +71,7 @@ impl Settings {
             no_signal_interval: config.no_signal_interval(),
             info_timeout: config.info_timeout(),
             forget_after: config.forget_after(),
+            limits: config.frame_limits(),
         }
     }
 }

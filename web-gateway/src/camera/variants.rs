@@ -6,7 +6,9 @@
 //! client went, so nobody pays for a variant that nobody watches.
 
 use super::{Feed, MessageCache, Slot};
-use camera_node::{Frame, FrameMeta};
+use crate::downscale::{self, DownscaleError};
+use crate::throttle::LogThrottle;
+use camera_node::{Frame, FrameLimits, FrameMeta};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -50,6 +52,7 @@ impl Variants {
         camera: &str,
         variant: Variant,
         source: &watch::Sender<Option<Arc<Frame>>>,
+        limits: FrameLimits,
     ) -> Feed {
         let running = self.running.entry(variant).or_insert_with(|| {
             let frames = watch::Sender::new(None);
@@ -58,6 +61,7 @@ impl Variants {
                 variant,
                 source.subscribe(),
                 frames.clone(),
+                limits,
             ));
             Running {
                 frames,
@@ -101,43 +105,50 @@ async fn encode(
     variant: Variant,
     mut source: Slot,
     frames: watch::Sender<Option<Arc<Frame>>>,
+    limits: FrameLimits,
 ) {
     source.mark_changed();
+    let mut warnings = LogThrottle::default();
     tracing::debug!(%camera, ?variant, "variant encoder started");
     while source.changed().await.is_ok() {
         let Some(frame) = source.borrow_and_update().clone() else {
             continue;
         };
-        match tokio::task::spawn_blocking(move || transcode(&frame, variant)).await {
+        match tokio::task::spawn_blocking(move || transcode(&frame, variant, &limits)).await {
             Ok(Ok(resized)) => {
                 frames.send_replace(Some(Arc::new(resized)));
             }
             Ok(Err(error)) => {
-                tracing::warn!(%camera, %error, "cannot re-encode frame for variant");
+                if let Some(count) = warnings.hit(()) {
+                    tracing::warn!(%camera, %error, count, "cannot re-encode frame(s) for variant");
+                }
             }
             Err(_) => break,
         }
     }
 }
 
-/// Decodes `frame`, shrinks it to `variant.width` (never enlarges, keeps the aspect ratio)
-/// and encodes it at `variant.quality`.
-pub fn transcode(frame: &Frame, variant: Variant) -> Result<Frame, image::ImageError> {
-    let decoded = image::load_from_memory_with_format(&frame.jpeg, image::ImageFormat::Jpeg)?;
-    let (width, height) = (decoded.width(), decoded.height());
+/// Decodes `frame` at the smallest DCT scale that covers `variant.width`, shrinks it to
+/// exactly that width (never enlarges, keeps the aspect ratio) and encodes it at
+/// `variant.quality`.
+pub fn transcode(
+    frame: &Frame,
+    variant: Variant,
+    limits: &FrameLimits,
+) -> Result<Frame, DownscaleError> {
+    let decoded = downscale::decode_for_width(&frame.jpeg, variant.width, limits)?;
+    let width = decoded.width();
     let rgb = match variant.width {
         Some(target) if target < width => {
-            let target_height = ((u64::from(height) * u64::from(target) + u64::from(width) / 2)
-                / u64::from(width))
-            .max(1) as u32;
+            let target_height = downscale::scaled_height(width, decoded.height(), target);
             image::imageops::resize(
-                &decoded.to_rgb8(),
+                &decoded,
                 target,
                 target_height,
                 image::imageops::FilterType::Triangle,
             )
         }
-        _ => decoded.to_rgb8(),
+        _ => decoded,
     };
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(
@@ -180,12 +191,14 @@ mod tests {
     #[test]
     fn shrinks_keeping_aspect_and_never_enlarges() {
         let source = frame(320, 240);
+        let limits = FrameLimits::default();
         let small = transcode(
             &source,
             Variant {
                 width: Some(160),
                 quality: Some(50),
             },
+            &limits,
         )
         .expect("transcode");
         assert_eq!(
@@ -200,6 +213,7 @@ mod tests {
                 width: Some(1000),
                 quality: None,
             },
+            &limits,
         )
         .expect("transcode");
         assert_eq!((same.meta.width, same.meta.height), (320, 240));
@@ -209,6 +223,7 @@ mod tests {
                 width: None,
                 quality: Some(5),
             },
+            &limits,
         )
         .expect("transcode");
         assert!(low.jpeg.len() < source.jpeg.len());

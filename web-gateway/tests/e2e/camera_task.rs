@@ -181,7 +181,7 @@ async fn a_known_camera_has_its_metrics_at_zero_before_any_frame() {
     for expected in [
         "gateway_frames_received_total{camera=\"quiet\"} 0",
         "gateway_frames_dropped_total{camera=\"quiet\"} 0",
-        "gateway_invalid_payloads_total{camera=\"quiet\"} 0",
+        "gateway_rejected_frames_total{camera=\"quiet\",reason=\"not_jpeg\"} 0",
         "gateway_frame_latency_seconds_count{camera=\"quiet\"} 0",
     ] {
         assert!(

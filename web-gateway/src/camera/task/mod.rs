@@ -14,11 +14,12 @@ mod online;
 mod subscription;
 
 use self::subscription::LINGER;
-use super::ingest::{self, Rate, Throttle};
+use super::ingest::{self, Rate};
 use super::variants::Variants;
 use super::{CameraStatus, Command, Env, Feed, ForgetRequest, FPS_WINDOW};
 use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
+use crate::throttle::LogThrottle;
 use bytes::Bytes;
 use camera_node::info::query_info;
 use camera_node::keys::CameraKeys;
@@ -99,7 +100,8 @@ pub(super) struct CameraTask {
     last_live_at: Option<Instant>,
     rate: Rate,
     fps: f64,
-    rejected: Throttle,
+    /// Warnings about rejected samples, at most one per reason per 10 s.
+    rejected: LogThrottle<&'static str>,
     /// The NO SIGNAL picture of the current offline period, re-sent at `no_signal_at`.
     no_signal: Option<Bytes>,
     no_signal_at: Option<Instant>,
@@ -140,7 +142,7 @@ impl CameraTask {
             last_live_at: None,
             rate: Rate::new(FPS_WINDOW),
             fps: 0.0,
-            rejected: Throttle::new(),
+            rejected: LogThrottle::default(),
             no_signal: None,
             no_signal_at: None,
             info: None,
@@ -233,7 +235,8 @@ impl CameraTask {
                     }
                 } else {
                     self.evict_at.get_or_insert(Instant::now() + EVICT_EVERY);
-                    self.variants.feed(&self.id, variant, &self.frames)
+                    self.variants
+                        .feed(&self.id, variant, &self.frames, self.env.settings.limits)
                 };
                 let _ = reply.send(feed);
             }
@@ -244,10 +247,11 @@ impl CameraTask {
         match ingest::accept(sample) {
             Ok(frame) => self.live(frame),
             Err(reject) => {
-                self.env.metrics.invalid_payload(&self.id);
-                if let Some(count) = self.rejected.rejected(Instant::now()) {
-                    tracing::warn!(camera = %self.id, error = %reject, rejected = count,
-                        "dropping invalid frame payload(s)");
+                let reason = reject.reason();
+                self.env.metrics.frame_rejected(&self.id, reason);
+                if let Some(count) = self.rejected.hit(reason) {
+                    tracing::warn!(camera = %self.id, error = %reject, reason, rejected = count,
+                        "rejected frame sample(s)");
                 }
             }
         }
@@ -258,13 +262,13 @@ impl CameraTask {
         let now = Instant::now();
         let metrics = &self.env.metrics;
         metrics.frame_received(&self.id);
-        if let Some(last) = &self.last_live {
-            if last.meta.generation == frame.meta.generation && frame.meta.seq > last.meta.seq {
-                let dropped = frame.meta.seq - last.meta.seq - 1;
-                if dropped > 0 {
-                    metrics.frames_dropped(&self.id, dropped);
-                }
-            }
+        // A jump backwards or beyond a plausible gap is a restart, not billions of drops.
+        let dropped = self
+            .last_live
+            .as_ref()
+            .and_then(|last| frame.meta.frames_lost_since(&last.meta));
+        if let Some(dropped @ 1..) = dropped {
+            metrics.frames_dropped(&self.id, dropped);
         }
         self.fps = self.rate.arrived(now);
         let frame = Arc::new(frame);

@@ -44,7 +44,8 @@ impl CameraTask {
             FrameSource::Ros2(topic) => {
                 FrameSubscriber::declare_ros2(&self.env.zenoh, &topic, RING_CAPACITY).await
             }
-        };
+        }
+        .map(|subscriber| subscriber.with_limits(self.env.settings.limits));
         match declared {
             Ok(subscriber) => {
                 tracing::info!(camera = %self.id, "subscribed to frames");
