@@ -86,7 +86,7 @@ mod tests {
             generation: 1,
             online: true,
         };
-        let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0xFF, 0xD9];
+        let jpeg = tiny_jpeg();
         session
             .put("camera/front/jpeg", jpeg.to_vec())
             .attachment(meta.encode().to_vec())
@@ -97,6 +97,16 @@ mod tests {
             .expect("frame received in time")
             .expect("camera task running");
         (state, tokens)
+    }
+
+    /// A real 4x2 JPEG: the gateway checks the header against the attachment's size.
+    fn tiny_jpeg() -> Vec<u8> {
+        let picture = image::RgbImage::from_pixel(4, 2, image::Rgb([9, 99, 199]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+            .encode_image(&picture)
+            .expect("encode");
+        jpeg
     }
 
     /// Polls `found` until it gives a value (discovery runs on its own task), for up to 10 s.
@@ -146,7 +156,7 @@ mod tests {
         let body = axum::body::to_bytes(snapshot.into_body(), 1 << 20)
             .await
             .expect("body");
-        assert_eq!(body.len(), 8);
+        assert_eq!(body, tiny_jpeg());
 
         let stream = get(&state, "/cameras/front/stream.mjpg").await;
         assert_eq!(stream.status(), 200);
