@@ -56,12 +56,13 @@ pub enum DecodeError {
 
 impl DecodeError {
     /// Every value [`DecodeError::reason`] can return.
-    pub const REASONS: [&'static str; 5] = [
+    pub const REASONS: [&'static str; 6] = [
         "bad_attachment",
         "not_jpeg",
         "too_large",
         "too_many_pixels",
         "size_mismatch",
+        "bad_ros2_message",
     ];
 
     /// Label for `rejected_frames_total{reason=...}`: one per kind of fault, never data.

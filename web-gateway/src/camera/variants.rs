@@ -237,8 +237,8 @@ mod tests {
             width: Some(160),
             quality: None,
         };
-        let mut first = variants.feed("front", small, &source);
-        let second = variants.feed("front", small, &source);
+        let mut first = variants.feed("front", small, &source, FrameLimits::default());
+        let second = variants.feed("front", small, &source, FrameLimits::default());
         assert_eq!(variants.len(), 1, "one encoder per variant");
         first.frames.changed().await.expect("encoder running");
         let resized = first.frames.borrow().clone().expect("resized frame");
