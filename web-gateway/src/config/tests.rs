@@ -122,7 +122,7 @@ fn help_shows_every_default_and_environment_name() {
         assert!(entry.contains(&format!("[env: {env}=")), "{key}: {entry}");
         checked += 1;
     }
-    assert_eq!(checked, 9, "every top-level setting checked");
+    assert_eq!(checked, 12, "every top-level setting checked");
     assert!(
         help.contains("[env: GATEWAY_LISTEN="),
         "the name scripts use"
