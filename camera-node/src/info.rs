@@ -44,6 +44,23 @@ pub struct CameraInfo {
     /// The last pipeline error with GStreamer's debug text, if any.
     pub last_error: Option<String>,
     pub node_version: String,
+    /// Smaller streams the node encodes itself (`[[variants]]`); absent from older nodes.
+    #[serde(default)]
+    pub variants: Vec<VariantInfo>,
+}
+
+/// One preview variant a node publishes on its own key while someone subscribes to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariantInfo {
+    pub name: String,
+    /// `<prefix>/<camera>/jpeg/<name>`.
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    pub quality: u32,
+    /// Frame-rate cap; `None` = every camera frame.
+    pub fps: Option<u32>,
+    pub frames_published: u64,
 }
 
 impl CameraInfo {
@@ -64,6 +81,7 @@ impl CameraInfo {
             restarts: 0,
             last_error: None,
             node_version: env!("CARGO_PKG_VERSION").to_owned(),
+            variants: Vec::new(),
         }
     }
 }

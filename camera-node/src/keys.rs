@@ -83,6 +83,12 @@ impl CameraKeys {
         format!("{}/{}/{INFO_SEGMENT}", self.prefix, self.camera)
     }
 
+    /// `<prefix>/<camera>/jpeg/<variant>`: a smaller variant encoded by the node (`[[variants]]`).
+    /// Not matched by [`all_jpeg`], so subscribers of every camera never see variants as cameras.
+    pub fn variant_jpeg(&self, variant: &str) -> String {
+        format!("{}/{}/{JPEG_SEGMENT}/{variant}", self.prefix, self.camera)
+    }
+
     /// `<prefix>/<camera>`: the liveliness token held while the node runs.
     pub fn liveliness(&self) -> String {
         format!("{}/{}", self.prefix, self.camera)
@@ -122,6 +128,10 @@ mod tests {
         assert_eq!(keys.liveliness(), "robot1/camera/front");
         assert_eq!(all_jpeg("camera"), "camera/*/jpeg");
         assert_eq!(all_liveliness("camera"), "camera/*");
+        assert_eq!(
+            keys.variant_jpeg("preview"),
+            "robot1/camera/front/jpeg/preview"
+        );
     }
 
     #[test]

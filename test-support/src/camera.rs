@@ -92,6 +92,7 @@ impl CameraOptions {
             restarts: 0,
             last_error: None,
             node_version: "test".into(),
+            variants: Vec::new(),
         }
     }
 }

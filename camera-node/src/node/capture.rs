@@ -54,6 +54,11 @@ impl PipelineGuard {
         self.pipeline.as_ref()?.bus()
     }
 
+    /// The pipeline, for hooking up elements by name (variant branches); `None` once stopped.
+    pub fn pipeline(&self) -> Option<&gst::Pipeline> {
+        self.pipeline.as_ref()
+    }
+
     /// Changes state on the blocking pool (see the type's doc).
     pub async fn set_state(&self, state: gst::State) -> Result<(), gst::StateChangeError> {
         let Some(pipeline) = self.pipeline.clone() else {
@@ -163,7 +168,8 @@ pub fn build(
     Ok(guard)
 }
 
-fn frame_of(sink: &AppSink, sample: &gst::Sample) -> Option<CapturedFrame> {
+/// The frame in an appsink sample: its JPEG copied out, capture time, size.
+pub(super) fn frame_of(sink: &AppSink, sample: &gst::Sample) -> Option<CapturedFrame> {
     let now_ns = unix_now_ns();
     let buffer = sample.buffer()?;
     let map = buffer.map_readable().ok()?;

@@ -7,6 +7,7 @@
 //! `journalctl`, not in a debugger.
 
 use super::ros2::Ros2Options;
+use super::variants::{self, Variant, VariantConfig};
 use crate::keys::{self, DEFAULT_PREFIX};
 use crate::settings::{defaults, Invalid, Settings};
 use crate::zenoh_config::ZenohSettings;
@@ -119,6 +120,11 @@ pub struct NodeConfig {
     pub ros2: Ros2Options,
     #[command(flatten, next_help_heading = "zenoh ([zenoh])")]
     pub zenoh: ZenohSettings,
+    /// `[[variants]]`: smaller streams encoded in the capture pipeline (node/variants.rs);
+    /// TOML only, a list of tables has no flag (so it is not among the keys `--help` lists).
+    #[arg(skip)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantConfig>,
 }
 
 /// `[test]`: the videotestsrc source.
@@ -212,6 +218,14 @@ fn invalid(key: &'static str, value: impl ToString, fix: impl Into<String>) -> I
     Invalid::new(key, value, fix)
 }
 
+impl NodeConfig {
+    /// The `[[variants]]` resolved against the frame size (validated with the rest).
+    pub fn variants(&self) -> Result<Vec<Variant>, Invalid> {
+        variants::resolve_all(&self.variants, self.width, self.height, self.fps)
+            .map_err(|(key, value, fix)| invalid(key, value, fix))
+    }
+}
+
 impl Settings for NodeConfig {
     fn relative_to(&mut self, dir: &Path) {
         self.zenoh.resolve_relative_to(dir);
@@ -285,6 +299,7 @@ impl Settings for NodeConfig {
                 ));
             }
         }
+        self.variants()?;
         self.ros2.validate(&self.camera)
     }
 }

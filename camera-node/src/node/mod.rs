@@ -16,6 +16,7 @@ pub mod probe;
 pub mod ros2;
 pub mod source;
 pub mod supervisor;
+pub mod variants;
 
 use crate::info::CameraInfo;
 use crate::keys::{CameraKeys, KeyError};
@@ -40,6 +41,10 @@ pub enum NodeError {
     CameraInfo(#[from] CameraInfoError),
     #[error(transparent)]
     Ros2(#[from] Ros2Error),
+    #[error(transparent)]
+    Config(#[from] crate::settings::Invalid),
+    #[error("zenoh: {0}")]
+    Zenoh(zenoh::Error),
 }
 
 /// Captures and publishes until `cancel` fires; the pipeline is at Null when this returns.
@@ -50,6 +55,12 @@ pub async fn run(
 ) -> Result<(), NodeError> {
     gst::init().map_err(NodeError::Gst)?;
     let keys = CameraKeys::new(&config.prefix, &config.camera)?;
+    let variant_list = config.variants()?;
+    let mut info = initial_info(&config);
+    info.variants = variant_list
+        .iter()
+        .map(|v| variants::info_of(v, &keys, 0))
+        .collect();
     let options = PublisherOptions {
         priority: config.priority.into(),
         ..PublisherOptions::default()
@@ -59,8 +70,7 @@ pub async fn run(
         true => Some(config.ros2.settings(&config.camera)?),
         false => None,
     };
-    let publisher =
-        FramePublisher::declare(&session, &keys, initial_info(&config), options).await?;
+    let publisher = FramePublisher::declare(&session, &keys, info, options).await?;
     let ros2 = if let Some(settings) = ros2_settings {
         let ros2 = Ros2Publisher::declare(&session, &settings).await?;
         let topic = ros2.image_topic();
@@ -74,11 +84,21 @@ pub async fn run(
     } else {
         on_demand::Demand::always()
     };
+    let variants = variants::Variants::declare(
+        &session,
+        &keys,
+        &variant_list,
+        config.priority.into(),
+        &cancel,
+    )
+    .await
+    .map_err(NodeError::Zenoh)?;
     tracing::info!(camera = %config.camera, key = %keys.jpeg(), "camera node up");
     let supervisor = supervisor::Supervisor {
         config,
         publisher,
         ros2,
+        variants,
         demand,
         cancel: cancel.clone(),
     };

@@ -6,6 +6,7 @@
 //! machine without a Jetson or a camera.
 
 use super::config::{NodeConfig, SourceKind};
+use super::variants::{with_branches, Scaler};
 use std::ops::RangeInclusive;
 use std::path::Path;
 use thiserror::Error;
@@ -92,6 +93,10 @@ pub enum SourceError {
         height: u32,
         offered: String,
     },
+    #[error("{0}")]
+    Variants(String),
+    #[error("[[variants]] need raw frames to scale, but {source_desc} delivers JPEG only: {fix}")]
+    VariantsNeedRaw { source_desc: String, fix: String },
     #[error("cannot probe V4L2 device {device}: {message}")]
     Probe { device: String, message: String },
 }
@@ -159,13 +164,25 @@ pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, 
     } else {
         "jpegenc"
     };
+    let variants = config
+        .variants()
+        .map_err(|error| SourceError::Variants(error.to_string()))?;
+    if !variants.is_empty() && kind != SourceKind::Argus {
+        require(env, &["videoscale"])?;
+    }
+    // The main encoder, with the variant branches teed off before it when there are any.
+    let software_tail = with_branches(
+        &format!("{encoder} quality={q} ! {APPSINK}"),
+        &variants,
+        Scaler::Software,
+    );
     let (launch, encoder) = match kind {
         SourceKind::Test => {
             require(env, &["videotestsrc", "videoconvert", encoder, "appsink"])?;
             let launch = format!(
                 "videotestsrc is-live=true pattern={pattern} ! \
                  video/x-raw,width={w},height={h},framerate={fps}/1 ! videoconvert ! \
-                 {encoder} quality={q} ! {APPSINK}",
+                 {software_tail}",
                 pattern = config.test.pattern,
             );
             (launch, encoder.to_owned())
@@ -182,12 +199,19 @@ pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, 
             } else {
                 format!("video/x-raw,width={w},height={h},format=I420 ! jpegenc quality={q}")
             };
+            let scaler = Scaler::Nvvidconv {
+                flip_method: a.flip_method,
+                nvjpegenc: encoder == "nvjpegenc",
+            };
+            let main = format!(
+                "nvvidconv flip-method={flip} ! {tail} ! {APPSINK}",
+                flip = a.flip_method
+            );
             let launch = format!(
                 "nvarguscamerasrc sensor-id={sensor} ! \
-                 video/x-raw(memory:NVMM),width={cw},height={ch},framerate={cfps}/1 ! \
-                 nvvidconv flip-method={flip} ! {tail} ! {APPSINK}",
+                 video/x-raw(memory:NVMM),width={cw},height={ch},framerate={cfps}/1 ! {}",
+                with_branches(&main, &variants, scaler),
                 sensor = a.sensor_id,
-                flip = a.flip_method,
             );
             (launch, encoder.to_owned())
         }
@@ -202,7 +226,15 @@ pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, 
             let caps = env.device_caps(device)?;
             let offers = |media: &str| caps.iter().any(|format| format.offers(media, w, h));
             let src = format!("v4l2src device={}", device.display());
-            if offers("image/jpeg") {
+            // Camera MJPEG is passed through untouched; variants need raw frames instead.
+            if offers("image/jpeg") && (variants.is_empty() || !offers("video/x-raw")) {
+                if !variants.is_empty() {
+                    return Err(SourceError::VariantsNeedRaw {
+                        source_desc: format!("{} at {w}x{h}", device.display()),
+                        fix: "choose a size the camera offers as raw video, or remove [[variants]]"
+                            .to_owned(),
+                    });
+                }
                 let launch = format!(
                     "{src} ! image/jpeg,width={w},height={h},framerate={fps}/1 ! {APPSINK}"
                 );
@@ -211,7 +243,7 @@ pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, 
                 require(env, &["videoconvert", encoder])?;
                 let launch = format!(
                     "{src} ! video/x-raw,width={w},height={h},framerate={fps}/1 ! videoconvert ! \
-                     {encoder} quality={q} ! {APPSINK}"
+                     {software_tail}"
                 );
                 (launch, encoder.to_owned())
             } else {
@@ -224,6 +256,14 @@ pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, 
             }
         }
         SourceKind::Pipeline | SourceKind::Auto => {
+            if !variants.is_empty() {
+                return Err(SourceError::VariantsNeedRaw {
+                    source_desc: "a custom pipeline".to_owned(),
+                    fix:
+                        "encode the variants in the launch string yourself, or remove [[variants]]"
+                            .to_owned(),
+                });
+            }
             let launch = config.pipeline.launch.clone().unwrap_or_default();
             (launch, "custom".to_owned())
         }
@@ -390,5 +430,55 @@ mod tests {
         let plan = plan(&config, &env(DESKTOP)).expect("plan");
         assert_eq!(plan.launch, "videotestsrc ! jpegenc ! appsink name=sink");
         assert_eq!(plan.encoder, "custom");
+    }
+
+    #[test]
+    fn variants_need_raw_frames() {
+        let mut fake = env(DESKTOP);
+        fake.elements = &[
+            "videotestsrc",
+            "videoconvert",
+            "videoscale",
+            "jpegenc",
+            "appsink",
+            "v4l2src",
+        ];
+        fake.devices.push("/dev/video0".into());
+        fake.caps = vec![OfferedFormat::new("image/jpeg", 640..=640, 480..=480)];
+        let mut config = NodeConfig {
+            source: SourceKind::V4l2,
+            variants: vec![crate::node::variants::VariantConfig {
+                name: "preview".into(),
+                width: 320,
+                height: None,
+                quality: 70,
+                fps: None,
+            }],
+            ..Default::default()
+        };
+        let error = plan(&config, &fake).expect_err("MJPEG-only camera");
+        assert!(
+            matches!(error, SourceError::VariantsNeedRaw { .. }),
+            "{error}"
+        );
+        config.source = SourceKind::Test;
+        let test = plan(&config, &fake).expect("test source");
+        assert!(
+            test.launch
+                .contains("videoconvert ! tee name=raw ! jpegenc quality=85"),
+            "{}",
+            test.launch
+        );
+        assert!(
+            test.launch.contains("width=320,height=240"),
+            "{}",
+            test.launch
+        );
+        config.source = SourceKind::Pipeline;
+        config.pipeline.launch = Some("videotestsrc ! jpegenc ! appsink name=sink".into());
+        assert!(matches!(
+            plan(&config, &fake),
+            Err(SourceError::VariantsNeedRaw { .. })
+        ));
     }
 }

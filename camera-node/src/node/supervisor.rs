@@ -11,6 +11,7 @@ use super::loss::Loss;
 use super::on_demand::Demand;
 use super::probe::GstEnvironment;
 use super::source;
+use super::variants::Variants;
 use crate::info::CaptureState;
 use crate::publisher::FramePublisher;
 use crate::ros2::Ros2Publisher;
@@ -41,6 +42,7 @@ pub struct Supervisor {
     pub publisher: FramePublisher,
     /// With `--ros2`: every published frame again, as a ROS 2 CompressedImage.
     pub ros2: Option<Ros2Publisher>,
+    pub variants: Variants,
     pub demand: Demand,
     pub cancel: CancellationToken,
 }
@@ -54,10 +56,16 @@ impl Supervisor {
             // Off the async workers: planning probes the device (opening it, caps queries)
             // and parsing loads plugins, both of which can block for seconds on a Jetson.
             let config = self.config.clone();
+            let variants = self.variants.clone();
+            let next_generation = generation + 1;
             let attempt = tokio::task::spawn_blocking(move || {
                 let plan = source::plan(&config, &GstEnvironment).map_err(BuildError::from)?;
                 let (tx, rx) = watch::channel(None);
-                Ok::<_, BuildError>((capture::build(&plan.launch, tx)?, rx, plan))
+                let guard = capture::build(&plan.launch, tx)?;
+                if let Some(pipeline) = guard.pipeline() {
+                    variants.attach(pipeline, next_generation)?;
+                }
+                Ok::<_, BuildError>((guard, rx, plan))
             })
             .await;
             let attempt = match attempt {
@@ -216,6 +224,10 @@ impl Supervisor {
             if let Err(error) = ros2.publish(&frame.jpeg, capture_ts_ns).await {
                 tracing::warn!("frame not published on ROS 2: {error}");
             }
+        }
+        if self.variants.any() {
+            let variants = self.variants.info();
+            self.publisher.update_info(|info| info.variants = variants);
         }
     }
 }

@@ -124,6 +124,7 @@ async fn test_source_publishes_frames_answers_queries_and_stops_on_sigterm() {
             "restarts",
             "source",
             "state",
+            "variants",
             "width"
         ]
     );

@@ -9,6 +9,7 @@ mod frames;
 mod multi_node;
 mod publish_examples;
 mod ros2;
+mod variants;
 
 /// The binary under test.
 const NODE: &str = env!("CARGO_BIN_EXE_camera-node");
