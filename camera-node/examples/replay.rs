@@ -61,12 +61,7 @@ struct Recorded {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    camera_node::process::init_logging();
     let args = Args::parse();
     if !(0.1..=10.0).contains(&args.speed) {
         bail!("--speed {} is out of range: use 0.1 to 10", args.speed);
@@ -85,9 +80,11 @@ async fn main() -> anyhow::Result<()> {
     let mut publisher =
         FramePublisher::declare(&session, &keys, info, PublisherOptions::default()).await?;
     tracing::info!(key = %keys.jpeg(), frames = frames.len(), %topic, "replaying {}", args.file.display());
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(camera_node::process::cancel_on_signal(stop.clone()));
     tokio::select! {
         result = play(&mut publisher, &frames, args.speed, args.repeat) => result?,
-        _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+        () = stop.cancelled() => {}
     }
     drop(publisher);
     let _ = tokio::time::timeout(Duration::from_secs(1), session.close()).await;

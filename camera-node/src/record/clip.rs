@@ -28,7 +28,7 @@ pub struct ClipBuffer {
 pub enum ClipError {
     #[error("no frames of camera {0:?} in the clip buffer")]
     Empty(String),
-    #[error("cannot write the clip: {0}")]
+    #[error("cannot write the clip")]
     Write(#[from] mcap::McapError),
 }
 
