@@ -3,28 +3,21 @@
 //! Python's `mcap` package (with protobuf decoding from the file's own schema) reads what was
 //! written. Every published frame must be there once, at its capture time, byte for byte.
 
-use bytes::Bytes;
 use camera_node::info::CameraInfo;
 use camera_node::keys::{CameraKeys, DEFAULT_PREFIX};
-use camera_node::meta::unix_now_ns;
 use camera_node::record::{self, segment, ClipBuffer, Keep, RecordSettings, Recorder, Sinks};
 use camera_node::{FramePublisher, PublisherOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use test_support::camera::{publish_frames, wait_subscribed, Published, HEIGHT, WIDTH};
 use test_support::ci::{python_mcap, require};
-use test_support::jpeg::{draw_frame, tint_of};
-use test_support::mcap_reader::{read_mcap, McapMessage};
+use test_support::mcap_reader::{assert_frames, read_mcap, McapMessage};
 use test_support::{free_port, listening_session, session_to, DEADLINE};
 use tokio_util::sync::CancellationToken;
 
-const WIDTH: u32 = 160;
-const HEIGHT: u32 = 120;
 const MAX_FRAME_BYTES: usize = 1 << 20;
-
-/// What was published: capture time and JPEG of each frame, in order.
-type Published = Vec<(u64, Bytes)>;
 
 /// A publisher and a recording subscriber on two sessions, connected over loopback.
 struct Rig {
@@ -73,18 +66,7 @@ impl Rig {
             .await
             .expect("declare");
         // Frames put before the recorder's subscription matches would be lost by design.
-        let listener = publisher.matching_listener().await.expect("listener");
-        if !publisher.has_subscribers().await.expect("matching") {
-            tokio::time::timeout(DEADLINE, async {
-                while let Ok(status) = listener.recv_async().await {
-                    if status.matching() {
-                        return;
-                    }
-                }
-            })
-            .await
-            .expect("the recorder subscribes within the deadline");
-        }
+        wait_subscribed(&publisher).await;
         Self {
             publisher,
             _node: node,
@@ -97,24 +79,8 @@ impl Rig {
         }
     }
 
-    /// Publishes `count` distinct frames at `fps` (real time), returning what went out.
     async fn publish(&mut self, count: u32, fps: u32) -> Published {
-        let pictures: Vec<Bytes> = (0..30)
-            .map(|step| Bytes::from(draw_frame(WIDTH, HEIGHT, tint_of("rec"), step)))
-            .collect();
-        let mut ticker = tokio::time::interval(Duration::from_secs(1) / fps);
-        let mut published = Vec::new();
-        for index in 0..count {
-            ticker.tick().await;
-            let jpeg = pictures[index as usize % pictures.len()].clone();
-            let frame = self
-                .publisher
-                .publish(jpeg, WIDTH, HEIGHT, unix_now_ns())
-                .await
-                .expect("publish");
-            published.push((frame.meta.capture_ts_ns, frame.jpeg));
-        }
-        published
+        publish_frames(&mut self.publisher, count, fps).await
     }
 
     /// Waits until the recorder has written `frames` (it has no event to await; bounded).
@@ -192,41 +158,6 @@ fn dir_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-/// Each message is one published frame, in order: log time and the decoded timestamp are its
-/// capture time, data its JPEG, on the camera's `foxglove.CompressedImage` channel.
-fn assert_frames(what: &str, camera: &str, messages: &[McapMessage], published: &[(u64, Bytes)]) {
-    assert_eq!(
-        messages.len(),
-        published.len(),
-        "{what}: {} messages for {} published frames",
-        messages.len(),
-        published.len()
-    );
-    for (index, (message, (capture_ts, jpeg))) in messages.iter().zip(published).enumerate() {
-        let context = format!("{what}, message {index}");
-        assert_eq!(
-            message.topic,
-            format!("/{DEFAULT_PREFIX}/{camera}"),
-            "{context}"
-        );
-        assert_eq!(message.schema, "foxglove.CompressedImage", "{context}");
-        assert_eq!(message.type_name, "foxglove.CompressedImage", "{context}");
-        assert_eq!(
-            (
-                message.schema_encoding.as_str(),
-                message.message_encoding.as_str()
-            ),
-            ("protobuf", "protobuf"),
-            "{context}"
-        );
-        assert_eq!(message.log_time, *capture_ts, "{context}: log time");
-        assert_eq!(message.timestamp_ns, *capture_ts, "{context}: timestamp");
-        assert_eq!(message.frame_id, camera, "{context}");
-        assert_eq!(message.format, "jpeg", "{context}");
-        assert!(message.data == jpeg[..], "{context}: data is not the JPEG");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_frame_at_30_fps_is_recorded_once_at_its_capture_time() {
     if require("record", python_mcap()).is_none() {
@@ -257,7 +188,7 @@ async fn every_frame_at_30_fps_is_recorded_once_at_its_capture_time() {
         );
     }
     let messages: Vec<McapMessage> = files.into_iter().flat_map(|f| f.messages).collect();
-    assert_frames("segments", "front", &messages, &published);
+    assert_frames("segments", DEFAULT_PREFIX, "front", &messages, &published);
 
     let clip = clips
         .export("front", Duration::from_secs(60))
@@ -265,7 +196,7 @@ async fn every_frame_at_30_fps_is_recorded_once_at_its_capture_time() {
     let clip_path = dir.path().join("clip.mcap");
     std::fs::write(&clip_path, clip).expect("write clip");
     let clip = read_mcap(&[clip_path]).remove(0);
-    assert_frames("clip", "front", &clip.messages, &published);
+    assert_frames("clip", DEFAULT_PREFIX, "front", &clip.messages, &published);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,5 +229,5 @@ async fn pruning_keeps_the_directory_under_its_bound() {
         .collect();
     assert!(!messages.is_empty(), "pruning deleted everything");
     let tail = &published[published.len() - messages.len()..];
-    assert_frames("kept segments", "rear", &messages, tail);
+    assert_frames("kept segments", DEFAULT_PREFIX, "rear", &messages, tail);
 }

@@ -3,6 +3,7 @@
 //! each message with the protobuf descriptors of its schema.
 
 use crate::{run_bounded, DEADLINE};
+use bytes::Bytes;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -57,6 +58,43 @@ pub fn read_mcap_bytes(bytes: &[u8]) -> McapFile {
     let file = read_mcap(std::slice::from_ref(&path)).remove(0);
     let _ = std::fs::remove_dir_all(&dir);
     file
+}
+
+/// Each message is one published frame, in order: log time and the decoded timestamp are its
+/// capture time, data its JPEG, on the camera's `foxglove.CompressedImage` channel.
+pub fn assert_frames(
+    what: &str,
+    prefix: &str,
+    camera: &str,
+    messages: &[McapMessage],
+    published: &[(u64, Bytes)],
+) {
+    assert_eq!(
+        messages.len(),
+        published.len(),
+        "{what}: {} messages for {} published frames",
+        messages.len(),
+        published.len()
+    );
+    for (index, (message, (capture_ts, jpeg))) in messages.iter().zip(published).enumerate() {
+        let context = format!("{what}, message {index}");
+        assert_eq!(message.topic, format!("/{prefix}/{camera}"), "{context}");
+        assert_eq!(message.schema, "foxglove.CompressedImage", "{context}");
+        assert_eq!(message.type_name, "foxglove.CompressedImage", "{context}");
+        assert_eq!(
+            (
+                message.schema_encoding.as_str(),
+                message.message_encoding.as_str()
+            ),
+            ("protobuf", "protobuf"),
+            "{context}"
+        );
+        assert_eq!(message.log_time, *capture_ts, "{context}: log time");
+        assert_eq!(message.timestamp_ns, *capture_ts, "{context}: timestamp");
+        assert_eq!(message.frame_id, camera, "{context}");
+        assert_eq!(message.format, "jpeg", "{context}");
+        assert!(message.data == jpeg[..], "{context}: data is not the JPEG");
+    }
 }
 
 fn tempfile_dir() -> PathBuf {

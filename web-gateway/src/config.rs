@@ -14,7 +14,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod record;
 mod ros2;
+pub use record::RecordConfig;
 pub use ros2::Ros2Topics;
 
 /// The `web-gateway` command line: `--config` and every setting of [`Config`].
@@ -96,6 +98,11 @@ pub struct Config {
     pub subscribe: SubscribeMode,
     #[command(flatten, next_help_heading = "ROS 2 cameras ([ros2], docs/ros2.md)")]
     pub ros2: Ros2Topics,
+    #[command(
+        flatten,
+        next_help_heading = "Recording and clips ([record], docs/recording.md)"
+    )]
+    pub record: RecordConfig,
     #[command(flatten, next_help_heading = "zenoh ([zenoh])")]
     pub zenoh: ZenohSettings,
 }
@@ -156,11 +163,13 @@ impl Settings for Config {
                 return Err(Invalid::new(key, value, fix));
             }
         }
-        self.ros2.validate()
+        self.ros2.validate()?;
+        self.record.validate()
     }
 
     fn relative_to(&mut self, dir: &Path) {
         self.zenoh.resolve_relative_to(dir);
+        self.record.relative_to(dir);
     }
 }
 

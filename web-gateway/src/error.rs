@@ -42,12 +42,22 @@ pub enum ApiError {
     BadPath { message: String },
     #[error("not a WebSocket upgrade")]
     BadUpgrade { status: StatusCode, message: String },
+    #[error("clip buffer off")]
+    ClipsOff,
+    #[error("no clip yet")]
+    NoClip { camera: String },
+    #[error("cannot make the clip")]
+    ClipFailed { camera: String, message: String },
 }
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::UnknownCamera { .. } | Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::UnknownCamera { .. } | Self::NotFound { .. } | Self::ClipsOff => {
+                StatusCode::NOT_FOUND
+            }
+            Self::NoClip { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ClipFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BadQuery { .. } | Self::BadPath { .. } => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadUpgrade { status, .. } => *status,
@@ -87,6 +97,15 @@ impl ApiError {
                 format!("{path} does not accept {method}; every endpoint is GET")
             }
             Self::BadPath { message } => message.clone(),
+            Self::ClipsOff => {
+                "the clip buffer is off (record.clip_secs = 0); start the gateway with --clip-buffer SECS".to_owned()
+            }
+            Self::NoClip { camera } => format!(
+                "camera {camera:?} has no frames in the clip buffer yet; retry once it has sent frames"
+            ),
+            Self::ClipFailed { camera, message } => {
+                format!("the clip of camera {camera:?} could not be written: {message}")
+            }
             Self::BadUpgrade { message, .. } => {
                 format!("{message}; /ws needs a WebSocket client (GET with Upgrade: websocket)")
             }

@@ -8,6 +8,7 @@
 //! - [`discovery`]: liveliness → creates, informs and removes camera tasks, the only writer
 //!   of the [`directory`] (id → handle).
 //! - [`headers`]: the per-frame HTTP headers. [`mjpeg`]: multipart wire format, stream body.
+//! - [`recording`]: MCAP segments on disk and the clip buffer (camera_node::record).
 //! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
 //!
 //! Shutdown: everything watches `AppState::cancel`; streams end, tasks drain on the tracker.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod headers;
 pub mod metrics;
 pub mod mjpeg;
+pub mod recording;
 pub mod router;
 pub mod routes;
 pub mod state;
@@ -42,6 +44,8 @@ pub enum ServeError {
     // No `#[from]`: that would make the error a `source()` too, printed twice by `{:#}`.
     #[error("HTTP server failed: {0}")]
     Http(std::io::Error),
+    #[error("cannot start recording (check --record DIR exists or can be created, and is writable): {0}")]
+    Record(std::io::Error),
 }
 
 /// Subscribes to the cameras and serves HTTP on `listener` until `state.cancel` fires.
@@ -49,6 +53,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
     let liveliness = discovery::subscribe(&state)
         .await
         .map_err(ServeError::Liveliness)?;
+    let recorder = recording::start(&state).map_err(ServeError::Record)?;
     state
         .tracker
         .spawn(discovery::run(state.clone(), liveliness));
@@ -64,6 +69,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
         .is_err()
     {
         tracing::warn!("background tasks still running after {DRAIN_TIMEOUT:?}; exiting anyway");
+    }
+    if let Some(recorder) = recorder {
+        recorder.finish().await;
     }
     Ok(())
 }

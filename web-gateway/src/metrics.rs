@@ -3,6 +3,7 @@
 //!
 //! Owns metric names, labels and the text encoding; callers only bump counters.
 
+use camera_node::record::RecordStats;
 use camera_node::DecodeError;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -10,6 +11,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Content type of [`Metrics::encode`]'s output.
@@ -48,6 +51,8 @@ pub struct Metrics {
     clients: Family<EndpointLabel, Gauge>,
     bytes_sent: Family<EndpointLabel, Counter>,
     latency: Family<CameraLabel, Histogram, fn() -> Histogram>,
+    /// The recorder's own counters (it runs on its own thread), read when encoding.
+    record: OnceLock<Arc<RecordStats>>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -106,7 +111,13 @@ impl Metrics {
             clients,
             bytes_sent,
             latency,
+            record: OnceLock::new(),
         }
+    }
+
+    /// Exports the recorder's counters (`gateway_record_*`) from now on.
+    pub fn set_record_stats(&self, stats: Arc<RecordStats>) {
+        let _ = self.record.set(stats);
     }
 
     fn camera(camera: &str) -> CameraLabel {
@@ -211,7 +222,44 @@ impl Metrics {
         if prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry).is_err() {
             tracing::error!("metrics encoding failed");
         }
+        if let Some(stats) = self.record.get() {
+            encode_record_stats(&mut out, stats);
+        }
         out
+    }
+}
+
+/// The recorder's atomics as Prometheus counters, in the registry's text format.
+fn encode_record_stats(out: &mut String, stats: &RecordStats) {
+    use std::fmt::Write;
+    let counters = [
+        (
+            "frames_written",
+            "Frames written to MCAP recording segments",
+            &stats.frames_written,
+        ),
+        (
+            "frames_dropped",
+            "Frames not recorded: the disk fell behind or a segment failed recently",
+            &stats.frames_dropped,
+        ),
+        (
+            "write_errors",
+            "Recording write, flush or prune errors (disk full?)",
+            &stats.write_errors,
+        ),
+        (
+            "segments_deleted",
+            "Old segments deleted to stay within --record-keep",
+            &stats.segments_deleted,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let value = value.load(Ordering::Relaxed);
+        let _ = write!(
+            out,
+            "# HELP gateway_record_{name} {help}.\n# TYPE gateway_record_{name} counter\ngateway_record_{name}_total {value}\n"
+        );
     }
 }
 

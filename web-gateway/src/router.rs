@@ -1,7 +1,7 @@
 //! The URL map: which handler serves which path. Nothing else.
 
 use crate::error::ApiError;
-use crate::routes::{api, health, metrics, page, snapshot, stream, ws};
+use crate::routes::{api, clip, health, metrics, page, snapshot, stream, ws};
 use crate::state::AppState;
 use axum::http::{Method, Uri};
 use axum::routing::get;
@@ -14,6 +14,7 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/style.css", get(page::style))
         .route("/cameras/{id}/stream.mjpg", get(stream::stream))
         .route("/cameras/{id}/snapshot.jpg", get(snapshot::snapshot))
+        .route("/cameras/{id}/clip.mcap", get(clip::clip))
         .route("/api/cameras", get(api::cameras))
         .route("/ws", get(ws::ws))
         .route("/healthz", get(health::healthz))

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::directory::Directory;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use camera_node::record::ClipBuffer;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -23,6 +24,8 @@ pub struct Inner {
     pub directory: Directory,
     pub metrics: Arc<Metrics>,
     pub zenoh: zenoh::Session,
+    /// The last `record.clip_secs` of every camera, when on (see [`crate::recording`]).
+    pub clips: Option<Arc<ClipBuffer>>,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
     clients: AtomicUsize,
@@ -38,7 +41,9 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Builds the state; cameras appear in `directory` once discovery runs (see `serve`).
     pub fn new(config: Config, zenoh: zenoh::Session, cancel: CancellationToken) -> Self {
+        let clips = crate::recording::clip_buffer(&config.record, &config.prefix);
         Self(Arc::new(Inner {
+            clips,
             config,
             directory: Directory::default(),
             metrics: Arc::new(Metrics::new()),

@@ -1,7 +1,7 @@
 // Camera page: polls /api/cameras every second for the list and state, and receives every
 // camera's frames over one WebSocket (/ws), drawing each into its <canvas class="live">.
 // DOM contract (relied on by tests): section.camera[data-camera][data-state],
-// canvas.live (width/height = last drawn frame), span.state, span.stats, a.snapshot.
+// canvas.live (width/height = last drawn frame), span.state, span.stats, a.snapshot, a.clip.
 "use strict";
 
 const views = new Map(); // camera id -> view state
@@ -36,7 +36,15 @@ function view(id) {
   snapshot.href = "/cameras/" + encodeURIComponent(id) + "/snapshot.jpg";
   snapshot.target = "_blank";
   snapshot.textContent = "Snapshot";
-  meta.append(stats, snapshot);
+  // "What just happened": the gateway's clip buffer as an MCAP file for Foxglove (404 JSON
+  // when the gateway runs with --clip-buffer 0).
+  const clip = document.createElement("a");
+  clip.className = "clip";
+  clip.href = "/cameras/" + encodeURIComponent(id) + "/clip.mcap";
+  clip.download = id + ".mcap";
+  clip.textContent = "Clip (MCAP)";
+  clip.title = "Download what just happened (the clip buffer) as MCAP, for Foxglove";
+  meta.append(stats, snapshot, clip);
   section.append(header, canvas, meta);
   // Keep sections sorted by id so the layout does not jump around.
   const after = [...grid.querySelectorAll("section.camera")].find((s) => s.dataset.camera > id);

@@ -1,6 +1,7 @@
 //! HTTP handlers, one file per endpoint family; shared query helpers live here.
 
 pub mod api;
+pub mod clip;
 pub mod health;
 pub mod metrics;
 pub mod page;

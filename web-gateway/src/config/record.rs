@@ -1,0 +1,103 @@
+//! `[record]`: MCAP recording to disk and the in-memory clip buffer (docs/recording.md).
+
+use camera_node::record::Keep;
+use camera_node::settings::{defaults, Invalid};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Shortest segment: each one is a file, a new one every second is already plenty.
+const MIN_SEGMENT_SECS: u64 = 1;
+/// Longest clip buffer (it is held in memory).
+const MAX_CLIP_SECS: u64 = 3600;
+
+/// Recording and clips.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordConfig {
+    /// Record every camera into DIR as MCAP segments (DIR/<camera>/<UTC start>.mcap); off when unset.
+    #[arg(id = "record.dir", long = "record", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// A new segment file every SECS seconds.
+    #[arg(
+        id = "record.segment_secs",
+        long = "record-segment",
+        value_name = "SECS",
+        default_value_t = 60
+    )]
+    pub segment_secs: u64,
+    /// Delete the oldest segments beyond this age (30m, 1h, 2d) or total size (500MB, 2GiB).
+    #[arg(
+        id = "record.keep",
+        long = "record-keep",
+        value_name = "AGE|SIZE",
+        default_value = "1h"
+    )]
+    pub keep: Keep,
+    /// Keep the last SECS seconds of every camera in memory for GET /cameras/{id}/clip.mcap; 0 = off.
+    #[arg(
+        id = "record.clip_secs",
+        long = "clip-buffer",
+        value_name = "SECS",
+        default_value_t = 60
+    )]
+    pub clip_secs: u64,
+    /// Most bytes of JPEG all cameras' clip buffers hold together (oldest frames go first).
+    #[arg(id = "record.clip_max_bytes", long = "clip-buffer-bytes", value_name = "BYTES", default_value_t = 256 << 20)]
+    pub clip_max_bytes: usize,
+}
+
+impl Default for RecordConfig {
+    fn default() -> Self {
+        defaults()
+    }
+}
+
+impl RecordConfig {
+    pub fn segment(&self) -> Duration {
+        Duration::from_secs(self.segment_secs)
+    }
+
+    pub fn clip_length(&self) -> Duration {
+        Duration::from_secs(self.clip_secs)
+    }
+
+    /// Whether frames need to be received for recording or clips at all.
+    pub fn enabled(&self) -> bool {
+        self.dir.is_some() || self.clip_secs > 0
+    }
+
+    pub(super) fn validate(&self) -> Result<(), Invalid> {
+        if self.segment_secs < MIN_SEGMENT_SECS {
+            return Err(Invalid::new(
+                "record.segment_secs",
+                self.segment_secs,
+                "use at least 1 second (e.g. --record-segment 60)",
+            ));
+        }
+        if self.clip_secs > MAX_CLIP_SECS {
+            return Err(Invalid::new(
+                "record.clip_secs",
+                self.clip_secs,
+                format!("use at most {MAX_CLIP_SECS} (the clip buffer is held in memory); 0 turns it off"),
+            ));
+        }
+        if self.clip_secs > 0 && self.clip_max_bytes < 1 << 20 {
+            return Err(Invalid::new(
+                "record.clip_max_bytes",
+                self.clip_max_bytes,
+                "use at least 1048576 (1 MiB), e.g. 268435456",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A relative `dir` in a config file means next to the file.
+    pub(super) fn relative_to(&mut self, base: &Path) {
+        if let Some(dir) = &self.dir {
+            if dir.is_relative() {
+                self.dir = Some(base.join(dir));
+            }
+        }
+    }
+}

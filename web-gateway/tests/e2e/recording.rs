@@ -1,0 +1,168 @@
+//! `--record DIR` and `GET /cameras/{id}/clip.mcap` of the real binary, read by Python's
+//! `mcap` package: every frame published at 30 fps is in the clip and in the segments once,
+//! at its capture time, byte for byte; clip errors are the gateway's JSON errors; the
+//! recorder's counters are in /metrics; SIGTERM finishes the open segments.
+
+use crate::GATEWAY;
+use camera_node::info::CameraInfo;
+use camera_node::keys::{CameraKeys, DEFAULT_PREFIX};
+use camera_node::{FramePublisher, PublisherOptions};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use test_support::camera::{publish_frames, wait_subscribed, HEIGHT, WIDTH};
+use test_support::ci::{python_mcap, require};
+use test_support::mcap_reader::{assert_frames, read_mcap, read_mcap_bytes};
+use test_support::{free_port, listening_session, Gateway, DEADLINE};
+
+/// Waits until /metrics shows `frames` written by the recorder.
+async fn wait_recorded(gateway: &Gateway, frames: usize) -> String {
+    let wanted = format!("gateway_record_frames_written_total {frames}\n");
+    let start = Instant::now();
+    loop {
+        let metrics = gateway.metrics().await;
+        if metrics.contains(&wanted) {
+            return metrics;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "recorder never wrote {frames} frames:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_segments_and_serves_clips() {
+    if require("recording", python_mcap()).is_none() {
+        return;
+    }
+    let _shared = crate::shared().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let node = listening_session(&endpoint).await;
+    let record_dir = dir.path().to_str().expect("utf-8 path");
+    let mut gateway = Gateway::spawn(
+        GATEWAY,
+        std::slice::from_ref(&endpoint),
+        &[
+            "--record",
+            record_dir,
+            "--record-segment",
+            "1",
+            "--clip-buffer",
+            "30",
+        ],
+    );
+    let keys = CameraKeys::new(DEFAULT_PREFIX, "front").expect("keys");
+    let info = CameraInfo {
+        width: WIDTH,
+        height: HEIGHT,
+        fps: 30,
+        ..CameraInfo::new("front", "test")
+    };
+    let mut publisher = FramePublisher::declare(&node, &keys, info, PublisherOptions::default())
+        .await
+        .expect("declare");
+    // The recording subscriber is declared at start-up, before discovery finds the camera.
+    gateway.wait_camera("front", DEADLINE, |_| true).await;
+    wait_subscribed(&publisher).await;
+    let published = publish_frames(&mut publisher, 60, 30).await;
+    let metrics = wait_recorded(&gateway, published.len()).await;
+    assert!(
+        metrics.contains("gateway_record_write_errors_total 0\n"),
+        "{metrics}"
+    );
+
+    let response = gateway.get("/cameras/front/clip.mcap").await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "application/octet-stream");
+    let disposition = headers["content-disposition"].to_str().expect("ascii");
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains(".mcap"),
+        "{disposition}"
+    );
+    let clip = read_mcap_bytes(&response.bytes().await.expect("clip body"));
+    assert_frames("clip", DEFAULT_PREFIX, "front", &clip.messages, &published);
+
+    // ?seconds=1: only the frames of the last second (capture times within 1 s of the last).
+    let response = gateway.get("/cameras/front/clip.mcap?seconds=1").await;
+    assert_eq!(response.status(), 200);
+    let last_second = read_mcap_bytes(&response.bytes().await.expect("clip body"));
+    let newest = published.last().expect("frames").0;
+    let tail: Vec<_> = published
+        .iter()
+        .filter(|(ts, _)| newest - ts <= 1_000_000_000)
+        .cloned()
+        .collect();
+    assert!(tail.len() < published.len());
+    assert_frames(
+        "1 s clip",
+        DEFAULT_PREFIX,
+        "front",
+        &last_second.messages,
+        &tail,
+    );
+
+    for (path, status, needle) in [
+        ("/cameras/nope/clip.mcap", 404, "nope"),
+        ("/cameras/front/clip.mcap?seconds=0", 400, "`seconds`"),
+        ("/cameras/front/clip.mcap?seconds=31", 400, "`seconds`"),
+        ("/cameras/front/clip.mcap?secs=5", 400, "`secs`"),
+    ] {
+        let response = gateway.get(path).await;
+        assert_eq!(response.status(), status, "{path}");
+        let body: serde_json::Value = response.json().await.expect("JSON error");
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(needle), "{path}: {body}");
+    }
+
+    // SIGTERM: the open segment gets its footer before the process exits.
+    gateway.terminate();
+    let status = gateway.wait_exit(DEADLINE).expect("gateway exits");
+    assert!(status.success(), "{status}");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.path().join("front"))
+        .expect("camera directory")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "2 s in 1 s segments: {files:?}");
+    let mut messages: Vec<_> = read_mcap(&files)
+        .into_iter()
+        .flat_map(|file| file.messages)
+        .collect();
+    messages.sort_by_key(|message| message.log_time);
+    assert_frames("segments", DEFAULT_PREFIX, "front", &messages, &published);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clips_off_is_a_json_404_and_a_bad_record_dir_stops_startup() {
+    let _shared = crate::shared().await;
+    let gateway = Gateway::serve(&[], &["--clip-buffer", "0"]).await;
+    let response = gateway.get("/cameras/front/clip.mcap").await;
+    assert_eq!(response.status(), 404);
+    let body: serde_json::Value = response.json().await.expect("JSON error");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("--clip-buffer"),
+        "{body}"
+    );
+
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    let not_a_dir = file.path().join("recordings");
+    let mut command = std::process::Command::new(GATEWAY);
+    command.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--zenoh-listen",
+        "tcp/127.0.0.1:0",
+        "--record",
+    ]);
+    command.arg(&not_a_dir);
+    test_support::binaries::without_settings_env(&mut command, "GATEWAY_");
+    let (status, _, stderr) = test_support::run_bounded(&mut command, DEADLINE);
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("cannot start recording"), "{stderr}");
+}
