@@ -98,7 +98,7 @@ impl ApiError {
             }
             Self::BadPath { message } => message.clone(),
             Self::ClipsOff => {
-                "the clip buffer is off (record.clip_secs = 0); start the gateway with --clip-buffer SECS".to_owned()
+                "the clip buffer is off (record.clip_secs = 0, or subscribe = while_watched); start the gateway with --clip-buffer SECS and --subscribe always".to_owned()
             }
             Self::NoClip { camera } => format!(
                 "camera {camera:?} has no frames in the clip buffer yet; retry once it has sent frames"

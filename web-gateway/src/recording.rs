@@ -4,9 +4,9 @@
 //! the MCAP segment writer (its own thread, so disk stalls never reach HTTP) and the in-memory
 //! clip buffer that `GET /cameras/{id}/clip.mcap` exports. This file only starts and stops it.
 //! Recording needs every frame, so under `subscribe = "while_watched"` it keeps on-demand
-//! cameras running.
+//! cameras running; the clip buffer, on by default, is off in that mode.
 
-use crate::config::RecordConfig;
+use crate::config::{Config, SubscribeMode};
 use crate::state::AppState;
 use camera_node::record::{self, ClipBuffer, RecordSettings, Recorder, Sinks};
 use std::sync::Arc;
@@ -15,13 +15,17 @@ use std::time::Duration;
 /// Longest wait for the recorder thread to finish its segments at shutdown.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The clip buffer the config asks for, if any.
-pub fn clip_buffer(config: &RecordConfig, prefix: &str) -> Option<Arc<ClipBuffer>> {
-    (config.clip_secs > 0).then(|| {
+/// The clip buffer the config asks for, if any. Off under `subscribe = "while_watched"`:
+/// filling it would keep every on-demand camera running, which that mode exists to avoid
+/// (`--record` still records there: asking for it is asking for the frames).
+pub fn clip_buffer(config: &Config) -> Option<Arc<ClipBuffer>> {
+    let record = &config.record;
+    let wanted = record.clip_secs > 0 && config.subscribe == SubscribeMode::Always;
+    wanted.then(|| {
         Arc::new(ClipBuffer::new(
-            prefix,
-            config.clip_length(),
-            config.clip_max_bytes,
+            &config.prefix,
+            record.clip_length(),
+            record.clip_max_bytes,
         ))
     })
 }

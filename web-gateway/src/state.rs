@@ -41,7 +41,7 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Builds the state; cameras appear in `directory` once discovery runs (see `serve`).
     pub fn new(config: Config, zenoh: zenoh::Session, cancel: CancellationToken) -> Self {
-        let clips = crate::recording::clip_buffer(&config.record, &config.prefix);
+        let clips = crate::recording::clip_buffer(&config);
         Self(Arc::new(Inner {
             clips,
             config,

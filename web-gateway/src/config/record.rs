@@ -34,7 +34,8 @@ pub struct RecordConfig {
         default_value = "1h"
     )]
     pub keep: Keep,
-    /// Keep the last SECS seconds of every camera in memory for GET /cameras/{id}/clip.mcap; 0 = off.
+    /// Keep the last SECS seconds of every camera in memory for GET /cameras/{id}/clip.mcap;
+    /// 0 = off. Off under --subscribe while-watched (it would keep every camera running).
     #[arg(
         id = "record.clip_secs",
         long = "clip-buffer",
