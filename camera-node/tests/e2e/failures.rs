@@ -215,7 +215,11 @@ fn print_pipeline_shows_what_would_run() {
     assert!(status.success(), "{stderr}");
     assert_eq!(
         stdout.trim(),
+        // The profile's [[variants]] preview hangs off a tee before the main encoder.
         "videotestsrc is-live=true pattern=smpte ! video/x-raw,width=320,height=480,framerate=30/1 ! \
-         videoconvert ! jpegenc quality=85 ! appsink name=sink max-buffers=1 drop=true sync=false"
+         videoconvert ! tee name=raw ! jpegenc quality=85 ! appsink name=sink max-buffers=1 drop=true sync=false \
+         raw. ! queue name=variant-queue-preview leaky=downstream max-size-buffers=1 max-size-bytes=0 max-size-time=0 ! \
+         videoscale ! video/x-raw,width=320,height=480 ! jpegenc quality=70 ! \
+         appsink name=variant-sink-preview max-buffers=1 drop=true sync=false async=false"
     );
 }
