@@ -87,5 +87,85 @@ pub async fn link_bytes(settings: &Settings) -> Result<Table> {
             }
         }
     }
+    // The preview variant as a base-station subscriber sees it: one zenoh session behind the
+    // same proxy, with 1 or 10 subscribers of `camera/front/jpeg/preview` (what the gateway
+    // will declare for `?variant=preview`; zenoh carries one copy per session either way).
+    let proxy = pair.link_endpoint.clone().expect("proxied pair");
+    for &n in viewers {
+        let label = format!("preview variant (node-encoded, {n} zenoh subscriber(s) at the base)");
+        match preview_row(&proxy, n, settings.window, &counters).await {
+            Ok((bytes_per_second, fps)) => table.push(vec![
+                n.to_string(),
+                label,
+                num(bytes_per_second / 1e3, 0),
+                num(bytes_per_second * 8.0 / 1e6, 2),
+                format!("{} (per subscriber)", num(fps, 1)),
+            ]),
+            Err(error) => table.push(vec![n.to_string(), label, format!("failed: {error:#}")]),
+        }
+    }
     Ok(table)
+}
+
+/// Link bytes per second and frames per second per subscriber with `n` subscribers of the
+/// preview variant in one session connected through the proxy.
+async fn preview_row(
+    proxy: &str,
+    n: usize,
+    window: std::time::Duration,
+    counters: &Arc<Counters>,
+) -> Result<(f64, f64)> {
+    let config = camera_node::ZenohSettings {
+        connect: vec![proxy.to_owned()],
+        listen: vec!["tcp/127.0.0.1:0".to_owned()],
+        ..Default::default()
+    }
+    .build(camera_node::zenoh_config::SUBSCRIBER_DEFAULT)?;
+    let session = zenoh::open(config)
+        .await
+        .map_err(|e| anyhow::anyhow!("zenoh: {e}"))?;
+    let key = camera_node::CameraKeys::new(camera_node::keys::DEFAULT_PREFIX, CAMERA)?
+        .variant_jpeg("preview");
+    let mut subscribers = Vec::with_capacity(n);
+    for _ in 0..n {
+        subscribers.push(
+            session
+                .declare_subscriber(&key)
+                .await
+                .map_err(|e| anyhow::anyhow!("zenoh: {e}"))?,
+        );
+    }
+    // Settle: the first preview frame arrives once the branch is gated on.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        subscribers[0].recv_async(),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("no preview frame within 10 s"))?
+    .map_err(|e| anyhow::anyhow!("zenoh: {e}"))?;
+    while subscribers[0].try_recv().ok().flatten().is_some() {}
+    let mut probe = LinkProbe {
+        counters: counters.clone(),
+        start: None,
+        bytes_per_second: f64::NAN,
+    };
+    probe.start();
+    let started = Instant::now();
+    let mut frames = 0u64;
+    while started.elapsed() < window {
+        let left = window.saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, subscribers[0].recv_async()).await {
+            Ok(Ok(_)) => frames += 1,
+            Ok(Err(e)) => anyhow::bail!("zenoh: {e}"),
+            Err(_) => break,
+        }
+    }
+    probe.stop();
+    let fps = frames as f64 / started.elapsed().as_secs_f64();
+    drop(subscribers);
+    session
+        .close()
+        .await
+        .map_err(|e| anyhow::anyhow!("zenoh: {e}"))?;
+    Ok((probe.bytes_per_second, fps))
 }

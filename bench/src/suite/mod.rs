@@ -90,8 +90,21 @@ pub async fn fan_out(settings: &Settings, camera: &CameraSpec) -> Result<Table> 
         "fps per client median / min; duplicates / parts that are not a complete JPEG; CPU per \
          delivered client-frame of the gateway and of the bare writer serving the same frames \
          to the same number of clients; gateway RSS at the end of the row; latency = X-Timestamp \
-         (capture, stamped just before publish) → last byte of the part read by the client, p50 / p99.",
-        &["clients", "fps", "dups / bad", "gateway cores", "gateway µs/cf", "bare µs/cf", "ratio", "gateway RSS MiB", "latency ms", "bare fps", "bare latency ms"],
+         (the buffer's capture time, so the node's JPEG encoding is included) → last byte of the \
+         part read by the client, p50 / p99; the bare writer stamps the moment it writes.",
+        &[
+            "clients",
+            "fps",
+            "dups / bad",
+            "gateway cores",
+            "gateway µs/cf",
+            "bare µs/cf",
+            "ratio",
+            "gateway RSS MiB",
+            "latency ms",
+            "bare fps",
+            "bare latency ms",
+        ],
     );
     let pair = Pair::start(
         &settings.bins,
