@@ -44,12 +44,18 @@ pub async fn link_bytes(settings: &Settings) -> Result<Table> {
             "viewer fps",
         ],
     );
+    // The node also declares a 320-wide preview variant; it costs nothing until subscribed.
+    let config = settings.logs.join("link-camera.toml");
+    std::fs::write(
+        &config,
+        "[[variants]]\nname = \"preview\"\nwidth = 320\nquality = 70\n",
+    )?;
     let camera = CameraSpec {
         width: 1280,
         height: 720,
         fps: 30,
         pattern: "pinwheel".into(),
-        extra: vec![],
+        extra: vec!["--config".into(), config.display().to_string()],
     };
     let pair = Pair::start(
         &settings.bins,
@@ -115,6 +121,19 @@ async fn preview_row(
     window: std::time::Duration,
     counters: &Arc<Counters>,
 ) -> Result<(f64, f64)> {
+    // The gateway stops pulling full frames some time after its last viewer left: wait for
+    // the link to go quiet (< 20 kB in 500 ms; a full frame is ~90 kB) before subscribing.
+    let quiet_deadline = Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let before = counters.down.load(Ordering::Relaxed);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if counters.down.load(Ordering::Relaxed) - before < 20_000 {
+            break;
+        }
+        if Instant::now() > quiet_deadline {
+            anyhow::bail!("the link did not go quiet after the gateway's viewers left");
+        }
+    }
     let config = camera_node::ZenohSettings {
         connect: vec![proxy.to_owned()],
         listen: vec!["tcp/127.0.0.1:0".to_owned()],
