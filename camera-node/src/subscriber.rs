@@ -75,6 +75,31 @@ impl FrameSubscriber {
         })
     }
 
+    /// Declares a subscriber on the node-encoded variant `variant` of one camera
+    /// (`<prefix>/<camera>/jpeg/<variant>`, see `[[variants]]`). The name usually comes from the
+    /// node's info reply, so it is validated like a camera id: a `*` would subscribe to a wildcard.
+    pub async fn declare_variant(
+        session: &zenoh::Session,
+        keys: &CameraKeys,
+        variant: &str,
+        ring_capacity: usize,
+    ) -> Result<Self, SubscribeError> {
+        keys::validate_camera_id(variant)
+            .map_err(|_| SubscribeError::Variant(variant.to_owned()))?;
+        let inner = session
+            .declare_subscriber(keys.variant_jpeg(variant))
+            .with(RingChannel::new(ring_capacity.max(1)))
+            .await
+            .map_err(SubscribeError::Zenoh)?;
+        Ok(Self {
+            source: Source::Nodes {
+                prefix: keys.prefix().to_owned(),
+            },
+            limits: FrameLimits::default(),
+            inner,
+        })
+    }
+
     /// Validates received frames against `limits` instead of the defaults.
     pub fn with_limits(mut self, limits: FrameLimits) -> Self {
         self.limits = limits;
@@ -145,6 +170,8 @@ impl FrameSubscriber {
 pub enum SubscribeError {
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error("variant name {0:?} is invalid: use 1-64 characters from A-Z a-z 0-9 _ - (e.g. \"preview\")")]
+    Variant(String),
     #[error("cannot declare zenoh subscriber: {0}")]
     Zenoh(zenoh::Error),
 }

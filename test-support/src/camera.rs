@@ -2,6 +2,7 @@
 //! drawn frames. What a gateway sees of it (frames, snapshot and info queryables, liveliness,
 //! matching) is exactly what it sees of a real node, because it is the same code.
 
+use crate::camera_variants::{VariantLane, VariantOptions};
 use crate::free_port;
 use crate::jpeg::{draw_frame, pad_jpeg, tint_of};
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use camera_node::keys::CameraKeys;
 use camera_node::meta::unix_now_ns;
 use camera_node::zenoh_config::{ZenohSettings, NODE_DEFAULT};
 use camera_node::{FramePublisher, PublisherOptions, PublisherStatus};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +36,8 @@ pub struct CameraOptions {
     /// With `max_frames`: wait until a subscriber matches before publishing (else the few
     /// frames go out before anyone listens, and only the snapshot queryable has them).
     pub wait_for_subscriber: bool,
+    /// Variants published beside the frames while subscribed, as a node's `[[variants]]`.
+    pub variants: Vec<VariantOptions>,
 }
 
 impl CameraOptions {
@@ -49,7 +53,18 @@ impl CameraOptions {
             max_frames: None,
             padding: 0,
             wait_for_subscriber: true,
+            variants: Vec::new(),
         }
+    }
+
+    /// Adds a variant `name` of exactly `width`x`height` (see [`crate::camera_variants`]).
+    pub fn variant(mut self, name: &str, width: u32, height: u32) -> Self {
+        self.variants.push(VariantOptions {
+            name: name.to_owned(),
+            width,
+            height,
+        });
+        self
     }
 
     pub fn publish_before_subscribers(mut self) -> Self {
@@ -77,7 +92,7 @@ impl CameraOptions {
         self
     }
 
-    fn info(&self) -> CameraInfo {
+    fn info(&self, keys: &CameraKeys) -> CameraInfo {
         CameraInfo {
             camera: self.id.clone(),
             source: "test".into(),
@@ -92,7 +107,7 @@ impl CameraOptions {
             restarts: 0,
             last_error: None,
             node_version: "test".into(),
-            variants: Vec::new(),
+            variants: self.variants.iter().map(|v| v.info(keys, 0)).collect(),
         }
     }
 }
@@ -107,6 +122,7 @@ pub struct SyntheticCamera {
     /// Whether the frame publisher has a matching subscriber (zenoh matching status), the
     /// signal a camera node with `on_demand = true` pauses on.
     matching: watch::Receiver<bool>,
+    variants: Vec<Arc<VariantLane>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -137,20 +153,31 @@ impl SyntheticCamera {
                 Bytes::from(pad_jpeg(&jpeg, options.padding))
             })
             .collect();
-        let publisher =
-            FramePublisher::declare(&session, &keys, options.info(), PublisherOptions::default())
-                .await
-                .expect("declare the frame publisher");
+        let publisher = FramePublisher::declare(
+            &session,
+            &keys,
+            options.info(&keys),
+            PublisherOptions::default(),
+        )
+        .await
+        .expect("declare the frame publisher");
         // Listener first, then the current status, so that no change falls in between.
         let listener = publisher.matching_listener().await.expect("listener");
         let initial = publisher.has_subscribers().await.expect("matching status");
         let (matching_tx, matching) = watch::channel(initial);
+        let mut variants = Vec::new();
+        for variant in &options.variants {
+            let lane =
+                VariantLane::declare(&session, &keys, variant.clone(), options.distinct_frames)
+                    .await;
+            variants.push(lane);
+        }
         let stop = CancellationToken::new();
         let status = publisher.status();
         let task = tokio::spawn(run(
             publisher,
             options.clone(),
-            frames,
+            (frames, variants.clone()),
             (listener, matching_tx),
             stop.clone(),
         ));
@@ -160,8 +187,30 @@ impl SyntheticCamera {
             stop,
             status,
             matching,
+            variants,
             task,
         }
+    }
+
+    /// The declared variant `name`; panics if the options had none of that name.
+    pub fn variant(&self, name: &str) -> &VariantLane {
+        self.variants
+            .iter()
+            .find(|lane| lane.options.name == name)
+            .unwrap_or_else(|| panic!("synthetic camera has no variant {name:?}"))
+    }
+
+    /// Waits until variant `name` has (or has no) subscriber; `false` after `timeout`.
+    pub async fn wait_variant_matching(
+        &self,
+        name: &str,
+        matching: bool,
+        timeout: Duration,
+    ) -> bool {
+        let mut status = self.variant(name).matching.subscribe();
+        tokio::time::timeout(timeout, status.wait_for(|now| *now == matching))
+            .await
+            .is_ok_and(|seen| seen.is_ok())
     }
 
     /// The endpoint a gateway connects to, e.g. `tcp/127.0.0.1:40123`.
@@ -216,7 +265,7 @@ type Matching = (
 async fn run(
     mut publisher: FramePublisher,
     options: CameraOptions,
-    frames: Vec<Bytes>,
+    (frames, variants): (Vec<Bytes>, Vec<Arc<VariantLane>>),
     (listener, matching): Matching,
     stop: CancellationToken,
 ) {
@@ -237,17 +286,26 @@ async fn run(
         while options.max_frames.is_none_or(|max| seq < max) {
             ticker.tick().await;
             let jpeg = frames[(seq % frames.len() as u64) as usize].clone();
+            let captured = unix_now_ns();
             let sent = publisher
-                .publish(jpeg, options.width, options.height, unix_now_ns())
+                .publish(jpeg, options.width, options.height, captured)
                 .await;
             if let Err(error) = sent {
                 eprintln!("synthetic camera {}: {error}", options.id);
                 return;
             }
+            for lane in &variants {
+                lane.publish(seq, captured, 1).await;
+            }
             seq += 1;
         }
         std::future::pending::<()>().await;
     };
+    // Dropped (aborted) when this returns.
+    let mut demand = tokio::task::JoinSet::new();
+    for lane in &variants {
+        demand.spawn(lane.clone().follow_matching());
+    }
     tokio::select! {
         () = stop.cancelled() => {}
         () = forward => {}

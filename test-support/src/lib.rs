@@ -6,7 +6,8 @@
 //!   and where `cargo test` put the examples and the other crate's binaries.
 //! - `in_process` (feature `gateway`): `Gateway::serve`, the gateway's `serve` in the test
 //!   process, for tests where HTTP behaviour is the point rather than the process.
-//! - [`camera`]: [`SyntheticCamera`], a camera node stand-in on the library's `FramePublisher`.
+//! - [`camera`]: [`SyntheticCamera`], a camera node stand-in on the library's `FramePublisher`;
+//!   [`camera_variants`]: its `[[variants]]`, published only while subscribed.
 //! - [`jpeg`]: drawn test pictures, padding, decoded sizes, a directory of JPEG files.
 //! - [`mjpeg`]: a strict client-side parser of the gateway's MJPEG streams.
 //! - [`mcap_reader`]: MCAP files read by Python's `mcap` package (`python/read_mcap.py`).
@@ -19,6 +20,7 @@
 
 pub mod binaries;
 pub mod camera;
+pub mod camera_variants;
 pub mod ci;
 #[cfg(feature = "gateway")]
 pub mod in_process;

@@ -20,6 +20,13 @@ use std::str::FromStr;
 pub enum ApiError {
     #[error("unknown camera")]
     UnknownCamera { camera: String },
+    #[error("unknown variant")]
+    UnknownVariant {
+        camera: String,
+        variant: String,
+        /// `None`: the camera's node has not told its variants yet.
+        known: Option<Vec<String>>,
+    },
     #[error("bad query parameter")]
     BadQuery { parameter: String, message: String },
     #[error("no frame yet")]
@@ -53,9 +60,10 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::UnknownCamera { .. } | Self::NotFound { .. } | Self::ClipsOff => {
-                StatusCode::NOT_FOUND
-            }
+            Self::UnknownCamera { .. }
+            | Self::UnknownVariant { .. }
+            | Self::NotFound { .. }
+            | Self::ClipsOff => StatusCode::NOT_FOUND,
             Self::NoClip { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::ClipFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BadQuery { .. } | Self::BadPath { .. } => StatusCode::BAD_REQUEST,
@@ -68,11 +76,34 @@ impl ApiError {
         }
     }
 
-    fn detail(&self) -> String {
+    /// The explanation sent as `detail`: what was wrong and what to do.
+    pub fn detail(&self) -> String {
         match self {
             Self::UnknownCamera { camera } => {
                 format!("no camera {camera:?} has been seen; GET /api/cameras lists the known ones")
             }
+            Self::UnknownVariant {
+                camera,
+                variant,
+                known: Some(known),
+            } if known.is_empty() => format!(
+                "camera {camera:?} has no variant {variant:?}: its node encodes none ([[variants]] in the camera-node config); use ?width= for a gateway-encoded one"
+            ),
+            Self::UnknownVariant {
+                camera,
+                variant,
+                known: Some(known),
+            } => format!(
+                "camera {camera:?} has no variant {variant:?}; its variants: {}",
+                known.join(", ")
+            ),
+            Self::UnknownVariant {
+                camera,
+                variant,
+                known: None,
+            } => format!(
+                "camera {camera:?} has not told its variants yet, so {variant:?} is unknown; retry in a few seconds"
+            ),
             Self::BadQuery { parameter, message } => format!("parameter `{parameter}`: {message}"),
             Self::NoFrameYet { camera } => {
                 format!("camera {camera:?} is known but has not sent a frame yet; retry shortly")

@@ -35,6 +35,13 @@ pub const OTHER_CAMERAS: &str = "_other";
 /// the exposition without bound.
 pub const MAX_REJECT_CAMERAS: usize = 256;
 
+/// A variant encoded by the camera node (names validated, at most `MAX_NODE_VARIANTS` per camera).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VariantLabel {
+    pub camera: String,
+    pub variant: String,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EndpointLabel {
     pub endpoint: &'static str,
@@ -51,6 +58,10 @@ pub struct Metrics {
     clients: Family<EndpointLabel, Gauge>,
     bytes_sent: Family<EndpointLabel, Counter>,
     latency: Family<CameraLabel, Histogram, fn() -> Histogram>,
+    node_variant_frames: Family<VariantLabel, Counter>,
+    /// Series of `node_variant_frames`, so a forgotten camera's can be removed.
+    node_variant_labels: std::sync::Mutex<std::collections::HashSet<VariantLabel>>,
+    variant_encodes: Family<CameraLabel, Counter>,
     /// The recorder's own counters (it runs on its own thread), read when encoding.
     record: OnceLock<Arc<RecordStats>>,
 }
@@ -76,6 +87,8 @@ impl Metrics {
         let bytes_sent = Family::<EndpointLabel, Counter>::default();
         let latency: Family<CameraLabel, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_histogram);
+        let node_variant_frames = Family::<VariantLabel, Counter>::default();
+        let variant_encodes = Family::<CameraLabel, Counter>::default();
         registry.register(
             "frames_received",
             "Valid frames received from zenoh",
@@ -102,6 +115,16 @@ impl Metrics {
             "Time from capture to handing the frame to a client",
             latency.clone(),
         );
+        registry.register(
+            "node_variant_frames",
+            "Valid frames received of variants the camera node encodes itself (?variant=)",
+            node_variant_frames.clone(),
+        );
+        registry.register(
+            "variant_encodes",
+            "Frames the gateway decoded and re-encoded for ?width=/?quality= (no matching node variant)",
+            variant_encodes.clone(),
+        );
         Self {
             registry,
             frames_received,
@@ -111,6 +134,9 @@ impl Metrics {
             clients,
             bytes_sent,
             latency,
+            node_variant_frames,
+            node_variant_labels: Default::default(),
+            variant_encodes,
             record: OnceLock::new(),
         }
     }
@@ -133,6 +159,7 @@ impl Metrics {
         let _ = self.frames_received.get_or_create(&label);
         let _ = self.frames_dropped.get_or_create(&label);
         let _ = self.latency.get_or_create(&label);
+        let _ = self.variant_encodes.get_or_create(&label);
         for reason in DecodeError::REASONS {
             let _ = self.rejected_frames.get_or_create(&RejectLabel {
                 camera: camera.to_owned(),
@@ -147,6 +174,17 @@ impl Metrics {
         self.frames_received.remove(&label);
         self.frames_dropped.remove(&label);
         self.latency.remove(&label);
+        self.variant_encodes.remove(&label);
+        self.node_variant_labels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|variant| {
+                let other = variant.camera != camera;
+                if !other {
+                    self.node_variant_frames.remove(variant);
+                }
+                other
+            });
         for reason in DecodeError::REASONS {
             self.rejected_frames.remove(&RejectLabel {
                 camera: camera.to_owned(),
@@ -169,6 +207,26 @@ impl Metrics {
         self.frames_dropped
             .get_or_create(&Self::camera(camera))
             .inc_by(count);
+    }
+
+    /// Counts one frame received of the node-encoded variant `variant`.
+    pub fn node_variant_frame(&self, camera: &str, variant: &str) {
+        let label = VariantLabel {
+            camera: camera.to_owned(),
+            variant: variant.to_owned(),
+        };
+        self.node_variant_labels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(label.clone());
+        self.node_variant_frames.get_or_create(&label).inc();
+    }
+
+    /// Counts one frame the gateway re-encoded for a `?width=`/`?quality=` variant.
+    pub fn variant_encoded(&self, camera: &str) {
+        self.variant_encodes
+            .get_or_create(&Self::camera(camera))
+            .inc();
     }
 
     /// Counts one refused sample; `reason` is `DecodeError::reason()`.

@@ -1,5 +1,7 @@
 // Camera page: polls /api/cameras every second for the list and state, and receives every
 // camera's frames over one WebSocket (/ws), drawing each into its <canvas class="live">.
+// Each tile asks the socket for the smallest variant its camera node encodes that still fills
+// the tile ({"camera", "variant"} messages), so a grid of cameras on a phone pulls previews.
 // DOM contract (relied on by tests): section.camera[data-camera][data-state],
 // canvas.live (width/height = last drawn frame), span.state, span.stats, a.snapshot, a.clip.
 "use strict";
@@ -7,6 +9,7 @@
 const views = new Map(); // camera id -> view state
 const grid = document.getElementById("cameras");
 const link = document.getElementById("link");
+let socket = null;
 
 function view(id) {
   let v = views.get(id);
@@ -50,8 +53,9 @@ function view(id) {
   const after = [...grid.querySelectorAll("section.camera")].find((s) => s.dataset.camera > id);
   grid.insertBefore(section, after || null);
   document.getElementById("empty").hidden = true;
-  v = { section, state, canvas, ctx: canvas.getContext("2d"), stats,
-        drawing: false, pending: null, drawn: 0, lastSeq: null, latencyMs: null, api: null };
+  v = { id, section, state, canvas, ctx: canvas.getContext("2d"), stats,
+        drawing: false, pending: null, drawn: 0, lastSeq: null, latencyMs: null, api: null,
+        variant: null, variantSent: false };
   views.set(id, v);
   return v;
 }
@@ -80,9 +84,41 @@ function renderStats(v) {
   const size = sizeText(v, api);
   const clients = api.clients != null ? api.clients : "–";
   const frame = v.lastSeq !== null ? " · frame " + v.lastSeq : "";
-  v.stats.textContent = fps + " fps · " + latency + " ms · " + size + " · " +
-    clients + (api.clients === 1 ? " client" : " clients") + frame;
+  v.stats.textContent = fps + " fps · " + latency + " ms · " + size + " " +
+    (v.variant || "full") + " · " + clients + (api.clients === 1 ? " client" : " clients") +
+    frame;
 }
+
+// The smallest node variant at least as wide as the tile's device pixels, else null (full
+// frames): a variant never has more pixels than the camera, so nothing sharper is lost.
+function pickVariant(v) {
+  const variants = (v.api && v.api.variants) || [];
+  const needed = v.canvas.clientWidth * (window.devicePixelRatio || 1);
+  let best = null;
+  for (const variant of variants) {
+    if (variant.width >= needed && (!best || variant.width < best.width)) best = variant;
+  }
+  return best ? best.name : null;
+}
+
+// Tells the socket which frames tile `v` wants, when that changed or was not sent yet.
+function applyVariant(v) {
+  const wanted = pickVariant(v);
+  if (wanted === v.variant && v.variantSent) return;
+  v.variant = wanted;
+  v.variantSent = false;
+  if (socket && socket.readyState === WebSocket.OPEN) {
+    socket.send(JSON.stringify({ camera: v.id, variant: wanted }));
+    v.variantSent = true;
+  }
+  renderStats(v);
+}
+
+let resizeTimer = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => views.forEach(applyVariant), 250);
+});
 
 async function poll() {
   try {
@@ -93,6 +129,7 @@ async function poll() {
         v.api = camera;
         setState(v, camera.online);
         renderStats(v);
+        applyVariant(v);
       }
     }
   } catch (error) {
@@ -142,13 +179,18 @@ async function draw(v) {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  const socket = new WebSocket(scheme + location.host + "/ws");
+  socket = new WebSocket(scheme + location.host + "/ws");
   socket.binaryType = "arraybuffer";
   link.textContent = "connecting…";
   link.dataset.state = "connecting";
   socket.onopen = () => {
     link.textContent = "live";
     link.dataset.state = "open";
+    // A new socket starts with full frames for every camera.
+    views.forEach((v) => {
+      v.variantSent = false;
+      applyVariant(v);
+    });
   };
   socket.onmessage = (event) => {
     if (!(event.data instanceof ArrayBuffer)) return;

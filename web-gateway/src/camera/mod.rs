@@ -8,11 +8,13 @@
 //! Discovery creates and removes camera tasks; nothing here depends on HTTP routes.
 //!
 //! - [`task`]: the loop and its events. [`ingest`]: sample → accepted frame, measured rate.
-//! - [`variants`]: `?width=&quality=` encoders. [`wire`]: WebSocket message encoding + cache.
+//! - [`variants`]: `?width=&quality=` encoders. [`node_variants`]: variants the node encodes
+//!   itself, forwarded as they come. [`wire`]: WebSocket message encoding + cache.
 //! - [`nosignal`] + [`font`]: the NO SIGNAL picture.
 
 pub mod font;
 pub mod ingest;
+pub mod node_variants;
 pub mod nosignal;
 mod task;
 pub mod variants;
@@ -24,6 +26,7 @@ use camera_node::keys::{CameraKeys, KeyError};
 use camera_node::ros2::Ros2Camera;
 use camera_node::subscriber::fetch_snapshot;
 use camera_node::{CameraInfo, Frame, FrameLimits};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -108,6 +111,8 @@ pub struct CameraStatus {
     /// The node's latest info reply, refreshed while its liveliness token is present.
     pub info: Option<Arc<CameraInfo>>,
     pub info_error: Option<Arc<str>>,
+    /// Node-encoded variants the gateway subscribes to now (they have clients), sorted.
+    pub node_variants: Arc<[String]>,
 }
 
 impl CameraStatus {
@@ -127,14 +132,38 @@ pub struct Feed {
     pub messages: Arc<MessageCache>,
 }
 
+/// Which frames a client receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    /// The camera's own frames (`Variant::default()`) or the gateway's re-encoding of them.
+    Gateway(Variant),
+    /// A variant the camera node encodes itself, by name: forwarded, never re-encoded.
+    Node(String),
+}
+
+impl Default for Choice {
+    fn default() -> Self {
+        Self::Gateway(Variant::default())
+    }
+}
+
+/// `?variant=NAME` names no variant of the camera.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown variant")]
+pub struct UnknownVariant {
+    pub variant: String,
+    /// The variants the camera offers; `None` while its node has not answered an info query.
+    pub known: Option<Vec<String>>,
+}
+
 /// Requests to a camera task.
 #[derive(Debug)]
 enum Command {
     /// The node's liveliness token appeared (`true`) or went away (`false`).
     Liveliness(bool),
-    /// A feed of `variant`, starting its encoder if nobody watches it yet.
+    /// A feed of `choice`, starting its encoder or subscriber if nobody watches it yet.
     Feed {
-        variant: Variant,
+        choice: Choice,
         reply: oneshot::Sender<Feed>,
     },
 }
@@ -161,6 +190,9 @@ struct Shared {
     /// Counted synchronously by [`Viewer`] guards so that opening a stream never waits on
     /// the task; the task follows the count through its own receiver.
     viewers: watch::Sender<usize>,
+    /// Viewers of node-encoded variants: counted as clients, but they do not make the task
+    /// receive the camera's full frames (under `while_watched`), which is their point.
+    variant_viewers: AtomicUsize,
     commands: mpsc::Sender<Command>,
     zenoh: zenoh::Session,
     stop: CancellationToken,
@@ -190,6 +222,7 @@ pub fn spawn(
         messages: Arc::default(),
         status: status.subscribe(),
         viewers: viewers.clone(),
+        variant_viewers: AtomicUsize::new(0),
         commands,
         zenoh: env.zenoh.clone(),
         stop: stop.clone(),
@@ -235,19 +268,56 @@ impl CameraHandle {
 
     /// Receiving clients (streams, sockets, waiting snapshots) right now.
     pub fn viewers(&self) -> usize {
-        *self.0.viewers.borrow()
+        *self.0.viewers.borrow() + self.0.variant_viewers.load(Ordering::Relaxed)
     }
 
-    /// Counts a viewer until dropped; under `subscribe = "while_watched"` the task receives
-    /// the camera's frames while any viewer exists.
-    pub fn viewer(&self) -> Viewer {
-        self.0.viewers.send_modify(|count| *count += 1);
-        Viewer(self.0.clone())
+    /// Counts a viewer of `choice` until dropped; under `subscribe = "while_watched"` the task
+    /// receives the camera's frames while any viewer of them (or of a gateway variant) exists.
+    pub fn viewer(&self, choice: &Choice) -> Viewer {
+        let node = matches!(choice, Choice::Node(_));
+        if node {
+            self.0.variant_viewers.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.0.viewers.send_modify(|count| *count += 1);
+        }
+        Viewer {
+            shared: self.0.clone(),
+            node,
+        }
     }
 
-    /// A feed of `variant` (`Variant::default()`: the camera's own frames), current frame first.
-    pub async fn feed(&self, variant: Variant) -> Result<Feed, Gone> {
-        if variant.is_original() {
+    /// What a client asking for `?variant=` `name` or `?width=&quality=` `variant` receives: the
+    /// node's variant when named, or when `variant` asks for a node variant's width (and no
+    /// other quality); otherwise `variant` encoded by the gateway.
+    pub fn choose(&self, name: Option<&str>, variant: Variant) -> Result<Choice, UnknownVariant> {
+        let info = self.0.status.borrow().info.clone();
+        let offered = info
+            .as_deref()
+            .map(|info| node_variants::offered(&info.variants).collect::<Vec<_>>());
+        if let Some(name) = name {
+            return match offered {
+                Some(offered) if offered.iter().any(|v| v.name == name) => {
+                    Ok(Choice::Node(name.to_owned()))
+                }
+                _ => Err(UnknownVariant {
+                    variant: name.to_owned(),
+                    known: offered.map(|o| o.iter().map(|v| v.name.clone()).collect()),
+                }),
+            };
+        }
+        let matching = offered.into_iter().flatten().find(|v| {
+            variant.width == Some(v.width)
+                && variant.quality.is_none_or(|q| u32::from(q) == v.quality)
+        });
+        Ok(match matching {
+            Some(v) => Choice::Node(v.name.clone()),
+            None => Choice::Gateway(variant),
+        })
+    }
+
+    /// A feed of `choice` (`Choice::default()`: the camera's own frames), current frame first.
+    pub async fn feed(&self, choice: Choice) -> Result<Feed, Gone> {
+        if choice == Choice::default() {
             let mut frames = self.0.frames.clone();
             frames.mark_changed();
             return Ok(Feed {
@@ -256,7 +326,7 @@ impl CameraHandle {
             });
         }
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Feed { variant, reply }).await?;
+        self.send(Command::Feed { choice, reply }).await?;
         let mut feed = answer.await.map_err(|_| Gone)?;
         feed.frames.mark_changed();
         Ok(feed)
@@ -307,12 +377,20 @@ impl CameraHandle {
 
 /// Keeps a camera's viewer count up while alive.
 #[derive(Debug)]
-pub struct Viewer(Arc<Shared>);
+pub struct Viewer {
+    shared: Arc<Shared>,
+    /// Counted in `variant_viewers` rather than `viewers`.
+    node: bool,
+}
 
 impl Drop for Viewer {
     fn drop(&mut self) {
-        self.0
-            .viewers
-            .send_modify(|count| *count = count.saturating_sub(1));
+        if self.node {
+            self.shared.variant_viewers.fetch_sub(1, Ordering::Relaxed);
+        } else {
+            self.shared
+                .viewers
+                .send_modify(|count| *count = count.saturating_sub(1));
+        }
     }
 }

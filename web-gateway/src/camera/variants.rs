@@ -7,6 +7,7 @@
 
 use super::{Feed, MessageCache, Slot};
 use crate::downscale::{self, DownscaleError};
+use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
 use camera_node::{Frame, FrameLimits, FrameMeta};
 use std::collections::HashMap;
@@ -53,6 +54,7 @@ impl Variants {
         variant: Variant,
         source: &watch::Sender<Option<Arc<Frame>>>,
         limits: FrameLimits,
+        metrics: &Arc<Metrics>,
     ) -> Feed {
         let running = self.running.entry(variant).or_insert_with(|| {
             let frames = watch::Sender::new(None);
@@ -61,7 +63,7 @@ impl Variants {
                 variant,
                 source.subscribe(),
                 frames.clone(),
-                limits,
+                (limits, metrics.clone()),
             ));
             Running {
                 frames,
@@ -105,7 +107,7 @@ async fn encode(
     variant: Variant,
     mut source: Slot,
     frames: watch::Sender<Option<Arc<Frame>>>,
-    limits: FrameLimits,
+    (limits, metrics): (FrameLimits, Arc<Metrics>),
 ) {
     source.mark_changed();
     let mut warnings = LogThrottle::default();
@@ -116,6 +118,7 @@ async fn encode(
         };
         match tokio::task::spawn_blocking(move || transcode(&frame, variant, &limits)).await {
             Ok(Ok(resized)) => {
+                metrics.variant_encoded(&camera);
                 frames.send_replace(Some(Arc::new(resized)));
             }
             Ok(Err(error)) => {
@@ -233,12 +236,13 @@ mod tests {
     async fn clients_of_a_variant_share_one_encoder_that_goes_with_the_last() {
         let source = watch::Sender::new(Some(Arc::new(frame(320, 240))));
         let mut variants = Variants::default();
+        let metrics = Arc::new(Metrics::new());
         let small = Variant {
             width: Some(160),
             quality: None,
         };
-        let mut first = variants.feed("front", small, &source, FrameLimits::default());
-        let second = variants.feed("front", small, &source, FrameLimits::default());
+        let mut first = variants.feed("front", small, &source, FrameLimits::default(), &metrics);
+        let second = variants.feed("front", small, &source, FrameLimits::default(), &metrics);
         assert_eq!(variants.len(), 1, "one encoder per variant");
         first.frames.changed().await.expect("encoder running");
         let resized = first.frames.borrow().clone().expect("resized frame");

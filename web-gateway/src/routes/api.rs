@@ -1,5 +1,6 @@
 //! `GET /api/cameras`: every known camera with its state, measured rate and info reply.
 
+use crate::camera::node_variants;
 use crate::camera::CameraHandle;
 use crate::state::AppState;
 use axum::extract::State;
@@ -27,6 +28,23 @@ pub struct CameraEntry {
     /// The node's info reply, re-queried every few seconds while its token is present.
     pub info: Option<CameraInfo>,
     pub info_error: Option<String>,
+    /// Smaller streams a client can ask for by name (`?variant=NAME`) or by width.
+    pub variants: Vec<VariantEntry>,
+}
+
+/// A variant of `/api/cameras`: today only those the camera node encodes itself.
+#[derive(Debug, Serialize)]
+pub struct VariantEntry {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub quality: u32,
+    /// Frame-rate cap; `None`: every camera frame.
+    pub fps: Option<u32>,
+    /// Who encodes it: `"camera"` (the node, before the link).
+    pub source: &'static str,
+    /// Whether the gateway receives it now (it has clients).
+    pub subscribed: bool,
 }
 
 impl CameraEntry {
@@ -46,6 +64,23 @@ impl CameraEntry {
             latency_ms: latest.map(|f| (f.meta.age().as_secs_f64() * 10_000.0).round() / 10.0),
             clients: camera.viewers(),
             subscribed: status.subscribed,
+            variants: status
+                .info
+                .as_deref()
+                .map(|info| {
+                    node_variants::offered(&info.variants)
+                        .map(|v| VariantEntry {
+                            name: v.name.clone(),
+                            width: v.width,
+                            height: v.height,
+                            quality: v.quality,
+                            fps: v.fps,
+                            source: "camera",
+                            subscribed: status.node_variants.contains(&v.name),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             info: status.info.as_deref().cloned(),
             info_error: status.info_error.as_deref().map(str::to_owned),
         }

@@ -1,6 +1,7 @@
-//! `GET /cameras/{id}/stream.mjpg[?fps=N&width=W&quality=Q]`: the MJPEG stream of one camera.
+//! `GET /cameras/{id}/stream.mjpg[?fps=N&width=W&quality=Q|variant=NAME]`: the MJPEG stream
+//! of one camera, its node's variant `NAME`, or a gateway re-encoding (see `CameraHandle::choose`).
 
-use super::{camera, unknown, variant};
+use super::{camera, unknown, Asked};
 use crate::error::{ApiError, ApiQuery, CameraPath};
 use crate::mjpeg::{self, Pace};
 use crate::state::AppState;
@@ -14,13 +15,14 @@ pub async fn stream(
     CameraPath(id): CameraPath,
     query: ApiQuery,
 ) -> Result<Response, ApiError> {
-    query.only(&["fps", "width", "quality"])?;
+    query.only(&["fps", "width", "quality", "variant"])?;
     let fps = query.number::<f64>("fps", 0.1..=240.0)?;
-    let variant = variant(&query)?;
+    let asked = Asked::of(&query)?;
     let camera = camera(&state, &id)?;
+    let choice = asked.choice(&camera)?;
     let client = state.admit("mjpeg")?;
-    let viewer = camera.viewer();
-    let feed = camera.feed(variant).await.map_err(|_| unknown(&id))?;
+    let viewer = camera.viewer(&choice);
+    let feed = camera.feed(choice).await.map_err(|_| unknown(&id))?;
     let pace = Pace {
         min_interval: fps.map(|fps| Duration::from_secs_f64(1.0 / fps)),
     };

@@ -1,4 +1,5 @@
-//! `GET /ws[?cameras=a,b&width=W&quality=Q]`: every camera's frames over one WebSocket.
+//! `GET /ws[?cameras=a,b&width=W&quality=Q|variant=NAME]`: every camera's frames over one
+//! WebSocket.
 //!
 //! One connection carries all cameras, so a page with 8+ live views stays clear of the
 //! browsers' 6-connections-per-host limit that separate MJPEG streams would hit.
@@ -6,9 +7,14 @@
 //! metadata codec as on zenoh). Like the MJPEG body, each camera is pulled from its
 //! latest-frame slot only when the socket has sent the previous message, so a slow client
 //! skips frames. Cameras discovered while connected are added.
+//!
+//! `variant=NAME` applies to each camera whose node offers it (the others send their own
+//! frames); `width=` to each camera as on its stream. A client switches one camera at any time
+//! by sending the text message `{"camera": "front", "variant": "preview"}` (`null`: full
+//! frames) — the page does so to fit each tile; a bad one is answered `{"error", "detail"}`.
 
-use super::variant;
-use crate::camera::{Feed, MessageCache, Variant, Viewer};
+use super::Asked;
+use crate::camera::{CameraHandle, Choice, Feed, MessageCache, Viewer};
 use crate::error::{ApiError, ApiQuery};
 use crate::state::{AppState, ClientGuard};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -18,16 +24,22 @@ use axum::response::{IntoResponse, Response};
 use camera_node::Frame;
 use futures::stream::{BoxStream, SelectAll};
 use futures::StreamExt;
+use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Longest message a client may send (a switch request is a few dozen bytes); a longer one
+/// closes the socket (close code 1009) before it is buffered.
+const MAX_CONTROL_BYTES: usize = 1024;
 
 pub async fn ws(
     State(state): State<AppState>,
     query: ApiQuery,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    query.only(&["cameras", "width", "quality"])?;
-    let variant = variant(&query)?;
+    query.only(&["cameras", "width", "quality", "variant"])?;
+    let asked = Asked::of(&query)?;
     let filter = match query.text("cameras") {
         Some(list) => {
             let ids: HashSet<String> = list
@@ -60,7 +72,10 @@ pub async fn ws(
         }
     };
     let client = state.admit("ws")?;
-    Ok(upgrade.on_upgrade(move |socket| run(socket, state, filter, variant, client)))
+    let upgrade = upgrade
+        .max_message_size(MAX_CONTROL_BYTES)
+        .max_frame_size(MAX_CONTROL_BYTES);
+    Ok(upgrade.on_upgrade(move |socket| run(socket, state, filter, asked, client)))
 }
 
 /// The plain-text reason axum gives for a refused upgrade.
@@ -74,7 +89,8 @@ async fn rejection_text(response: Response) -> String {
 /// One camera's frames, with the cache its messages come from.
 type Frames = BoxStream<'static, (String, Arc<MessageCache>, Arc<Frame>)>;
 
-fn frames(id: String, feed: Feed) -> Frames {
+/// The frames of `feed` until `stop` (the client switched the camera to another variant).
+fn frames(id: String, feed: Feed, stop: CancellationToken) -> Frames {
     let Feed {
         frames: slot,
         messages,
@@ -92,22 +108,118 @@ fn frames(id: String, feed: Feed) -> Frames {
             }
         },
     )
+    .take_until(stop.cancelled_owned())
     .boxed()
+}
+
+/// A request to switch one camera's frames: `{"camera": "front", "variant": "preview"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Switch {
+    camera: String,
+    /// A variant the camera's node encodes; `None`: the camera's own frames.
+    variant: Option<String>,
+}
+
+/// One camera this socket receives.
+struct Watching {
+    generation: u64,
+    choice: Choice,
+    /// Ends this feed's stream when the client switches variant.
+    stop: CancellationToken,
+    _viewer: Viewer,
+}
+
+/// The socket's cameras and what each sends.
+struct Cameras {
+    asked: Asked,
+    watching: HashMap<String, Watching>,
+    /// Per camera id, the variant the client switched it to (kept across rediscovery).
+    switched: HashMap<String, Option<String>>,
+    feeds: SelectAll<Frames>,
+}
+
+impl Cameras {
+    /// What `camera` should send: the client's switch, else the URL's request (a camera
+    /// without the URL's variant sends its own frames).
+    fn wanted(&self, camera: &CameraHandle) -> Choice {
+        let named = match self.switched.get(camera.id()) {
+            Some(switched) => Asked {
+                name: switched.clone(),
+                ..Asked::default()
+            },
+            None => self.asked.clone(),
+        };
+        named.choice(camera).unwrap_or_default()
+    }
+
+    /// Starts (or restarts with another choice) the feed of `camera`.
+    async fn watch(&mut self, camera: &CameraHandle, choice: Choice) {
+        let viewer = camera.viewer(&choice);
+        let Ok(feed) = camera.feed(choice.clone()).await else {
+            return;
+        };
+        let stop = CancellationToken::new();
+        self.feeds
+            .push(frames(camera.id().to_owned(), feed, stop.clone()));
+        let previous = self.watching.insert(
+            camera.id().to_owned(),
+            Watching {
+                generation: camera.generation(),
+                choice,
+                stop,
+                _viewer: viewer,
+            },
+        );
+        if let Some(previous) = previous {
+            previous.stop.cancel();
+        }
+    }
+
+    /// Handles a text message; `Err` is the error JSON to answer with.
+    async fn switch(&mut self, state: &AppState, text: &str) -> Result<(), ApiError> {
+        let bad = |message: String| ApiError::BadQuery {
+            parameter: "(WebSocket message)".into(),
+            message,
+        };
+        let switch: Switch = serde_json::from_str(text).map_err(|error| {
+            bad(format!(
+                "{error}; expected {{\"camera\": \"ID\", \"variant\": \"NAME\" or null}}"
+            ))
+        })?;
+        let camera = state
+            .directory
+            .get(&switch.camera)
+            .ok_or_else(|| super::unknown(&switch.camera))?;
+        let choice = Asked {
+            name: switch.variant.clone(),
+            ..Asked::default()
+        }
+        .choice(&camera)?;
+        self.switched.insert(switch.camera.clone(), switch.variant);
+        let current = self.watching.get(camera.id()).map(|w| &w.choice);
+        if self.watching.contains_key(camera.id()) && current != Some(&choice) {
+            self.watch(&camera, choice).await;
+        }
+        Ok(())
+    }
 }
 
 async fn run(
     mut socket: WebSocket,
     state: AppState,
     filter: Option<HashSet<String>>,
-    variant: Variant,
+    asked: Asked,
     _client: ClientGuard,
 ) {
     let mut changes = state.directory.subscribe();
     changes.mark_changed();
-    let mut feeds: SelectAll<Frames> = SelectAll::new();
-    // Per camera id: the task generation fed from, and the viewer counted for it. A camera
-    // forgotten and discovered again is a new task, fed anew.
-    let mut watching: HashMap<String, (u64, Viewer)> = HashMap::new();
+    let mut cameras = Cameras {
+        asked,
+        watching: HashMap::new(),
+        switched: HashMap::new(),
+        feeds: SelectAll::new(),
+    };
     loop {
         tokio::select! {
             _ = state.cancel.cancelled() => {
@@ -118,23 +230,23 @@ async fn run(
                 if changed.is_err() {
                     break;
                 }
-                let cameras = state.directory.list();
-                watching.retain(|id, _| cameras.iter().any(|camera| camera.id() == id));
-                for camera in cameras {
+                // A camera forgotten and discovered again is a new task, fed anew.
+                let known = state.directory.list();
+                cameras.watching.retain(|id, _| known.iter().any(|camera| camera.id() == id));
+                cameras.switched.retain(|id, _| known.iter().any(|camera| camera.id() == id));
+                for camera in known {
                     let wanted = filter.as_ref().is_none_or(|ids| ids.contains(camera.id()));
-                    let fed = watching
+                    let fed = cameras
+                        .watching
                         .get(camera.id())
-                        .is_some_and(|(generation, _)| *generation == camera.generation());
-                    if !wanted || fed {
-                        continue;
+                        .is_some_and(|watching| watching.generation == camera.generation());
+                    if wanted && !fed {
+                        let choice = cameras.wanted(&camera);
+                        cameras.watch(&camera, choice).await;
                     }
-                    let viewer = camera.viewer();
-                    let Ok(feed) = camera.feed(variant).await else { continue };
-                    watching.insert(camera.id().to_owned(), (camera.generation(), viewer));
-                    feeds.push(frames(camera.id().to_owned(), feed));
                 }
             }
-            Some((id, messages, frame)) = feeds.next() => {
+            Some((id, messages, frame)) = cameras.feeds.next() => {
                 let message = messages.message(&id, &frame);
                 state.metrics.frame_sent("ws", &id, frame.jpeg.len(), frame.meta.age());
                 tokio::select! {
@@ -144,6 +256,17 @@ async fn run(
             }
             received = socket.recv() => match received {
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(Message::Text(text))) => {
+                    if let Err(error) = cameras.switch(&state, text.as_str()).await {
+                        let answer = serde_json::json!({
+                            "error": error.to_string(),
+                            "detail": error.detail(),
+                        });
+                        if socket.send(Message::Text(answer.to_string().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                }
                 Some(Ok(_)) => {}
             },
         }

@@ -5,6 +5,7 @@ mod camera_task;
 mod errors;
 mod http_face;
 mod lifecycle;
+mod node_variants;
 mod recording;
 mod ros2;
 mod slow_client;

@@ -15,8 +15,9 @@ mod subscription;
 
 use self::subscription::LINGER;
 use super::ingest::{self, Rate};
+use super::node_variants::{self, NodeVariants};
 use super::variants::Variants;
-use super::{CameraStatus, Command, Env, Feed, ForgetRequest, FPS_WINDOW};
+use super::{CameraStatus, Choice, Command, Env, Feed, ForgetRequest, FPS_WINDOW};
 use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
 use crate::throttle::LogThrottle;
@@ -39,7 +40,8 @@ const INFO_REFRESH: Duration = Duration::from_secs(2);
 const RING_CAPACITY: usize = camera_node::subscriber::DEFAULT_RING_CAPACITY;
 /// Pause before retrying a subscriber that could not be declared.
 const RETRY: Duration = Duration::from_secs(1);
-/// How often variant encoders without clients are looked for.
+/// How often variant encoders and node-variant subscribers without clients are looked for:
+/// a node variant is released 1-2 s after its last client left.
 const EVICT_EVERY: Duration = Duration::from_secs(1);
 /// Sleep bound when nothing is due (every deadline is recomputed after each event anyway).
 const IDLE_WAKE: Duration = Duration::from_secs(3600);
@@ -112,6 +114,7 @@ pub(super) struct CameraTask {
     idle_since: Option<Instant>,
     forget_requested: bool,
     variants: Variants,
+    node_variants: NodeVariants,
     evict_at: Option<Instant>,
     jobs: JoinSet<Outcome>,
 }
@@ -151,6 +154,7 @@ impl CameraTask {
             idle_since: Some(now),
             forget_requested: false,
             variants: Variants::default(),
+            node_variants: NodeVariants::default(),
             evict_at: None,
             jobs: JoinSet::new(),
         }
@@ -227,18 +231,33 @@ impl CameraTask {
                 self.info_at = None;
                 self.went_offline("liveliness token gone");
             }
-            Command::Feed { variant, reply } => {
-                let feed = if variant.is_original() {
-                    Feed {
-                        frames: self.frames.subscribe(),
-                        messages: Arc::default(),
-                    }
-                } else {
-                    self.evict_at.get_or_insert(Instant::now() + EVICT_EVERY);
-                    self.variants
-                        .feed(&self.id, variant, &self.frames, self.env.settings.limits)
+            Command::Feed { choice, reply } => {
+                let _ = reply.send(self.feed(choice));
+            }
+        }
+    }
+
+    fn feed(&mut self, choice: Choice) -> Feed {
+        match choice {
+            Choice::Gateway(variant) if variant.is_original() => Feed {
+                frames: self.frames.subscribe(),
+                messages: Arc::default(),
+            },
+            Choice::Gateway(variant) => {
+                self.evict_at.get_or_insert(Instant::now() + EVICT_EVERY);
+                let limits = self.env.settings.limits;
+                self.variants
+                    .feed(&self.id, variant, &self.frames, limits, &self.env.metrics)
+            }
+            Choice::Node(name) => {
+                self.evict_at.get_or_insert(Instant::now() + EVICT_EVERY);
+                let receive = node_variants::Receive {
+                    zenoh: self.env.zenoh.clone(),
+                    keys: self.keys.clone(),
+                    metrics: self.env.metrics.clone(),
+                    limits: self.env.settings.limits,
                 };
-                let _ = reply.send(feed);
+                self.node_variants.feed(&name, &receive)
             }
         }
     }
@@ -340,8 +359,9 @@ impl CameraTask {
             });
         }
         if due(self.evict_at) {
-            let running = self.variants.evict_unwatched(&self.id);
-            self.evict_at = running.then_some(now + EVICT_EVERY);
+            let encoding = self.variants.evict_unwatched(&self.id);
+            let receiving = self.node_variants.release_unwatched(&self.id);
+            self.evict_at = (encoding || receiving).then_some(now + EVICT_EVERY);
         }
         if due(self.forget_at()) {
             self.forget_requested = true;
@@ -388,6 +408,7 @@ impl CameraTask {
             offline_since: self.offline_since,
             info: self.info.clone(),
             info_error: self.info_error.clone(),
+            node_variants: self.node_variants.subscribed().into(),
         });
     }
 }

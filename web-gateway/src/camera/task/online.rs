@@ -77,7 +77,7 @@ impl CameraTask {
     }
 
     pub(super) fn track_idle(&mut self) {
-        if self.online || self.watched > 0 {
+        if self.online || self.watched > 0 || !self.node_variants.is_empty() {
             self.idle_since = None;
             self.forget_requested = false;
         } else if self.idle_since.is_none() {
