@@ -80,6 +80,32 @@ pub enum SettingsError {
     Flags(clap::Error),
 }
 
+/// The ROS 2 domain: `configured` if set, else `ROS_DOMAIN_ID` as every ROS 2 node reads it,
+/// else 0; refused (as key `ros2.domain_id`) when unreadable or above
+/// [`crate::ros2::names::MAX_DOMAIN_ID`]. One rule for the node's and the gateway's `[ros2]`.
+pub fn ros_domain_id(configured: Option<u32>) -> Result<u32, Invalid> {
+    use crate::ros2::names::{NameError, MAX_DOMAIN_ID};
+    let id = match (configured, std::env::var("ROS_DOMAIN_ID")) {
+        (Some(id), _) => id,
+        (None, Ok(text)) if !text.trim().is_empty() => text.trim().parse().map_err(|_| {
+            Invalid::new(
+                "ros2.domain_id",
+                format!("{text:?} (from ROS_DOMAIN_ID)"),
+                "set ROS_DOMAIN_ID to a number 0-232 or pass --ros2-domain-id",
+            )
+        })?,
+        _ => 0,
+    };
+    if id > MAX_DOMAIN_ID {
+        return Err(Invalid::new(
+            "ros2.domain_id",
+            id,
+            NameError::DomainId(id).rule(),
+        ));
+    }
+    Ok(id)
+}
+
 /// The environment variable of `key` for a binary whose names start with `prefix`.
 pub fn env_name(prefix: &str, key: &str) -> String {
     format!("{prefix}{}", key.replace('.', "_").to_ascii_uppercase())

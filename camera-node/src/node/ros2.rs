@@ -74,24 +74,8 @@ impl Ros2Options {
         }
     }
 
-    /// The configured domain, else `ROS_DOMAIN_ID` as every ROS 2 node reads it, else 0.
     fn domain_id(&self) -> Result<u32, Invalid> {
-        let id = match (self.domain_id, std::env::var("ROS_DOMAIN_ID")) {
-            (Some(id), _) => id,
-            (None, Ok(text)) if !text.trim().is_empty() => text.trim().parse().map_err(|_| {
-                Invalid::new(
-                    "ros2.domain_id",
-                    format!("{text:?} (from ROS_DOMAIN_ID)"),
-                    "set ROS_DOMAIN_ID to a number 0-232 or pass --ros2-domain-id",
-                )
-            })?,
-            _ => 0,
-        };
-        if id > names::MAX_DOMAIN_ID {
-            let rule = names::NameError::DomainId(id).rule();
-            return Err(Invalid::new("ros2.domain_id", id, rule));
-        }
-        Ok(id)
+        crate::settings::ros_domain_id(self.domain_id)
     }
 
     fn namespace(&self, camera: &str) -> String {

@@ -1,7 +1,7 @@
 //! `[ros2]`: ROS 2 CompressedImage topics (nodes on rmw_zenoh) shown as cameras; none by default.
 
-use camera_node::ros2::names::{fully_qualified, NameError, MAX_DOMAIN_ID};
-use camera_node::settings::{defaults, Invalid};
+use camera_node::ros2::names::fully_qualified;
+use camera_node::settings::{defaults, ros_domain_id, Invalid};
 use serde::{Deserialize, Serialize};
 
 /// Which ROS 2 image topics the gateway serves (docs/ros2.md).
@@ -42,25 +42,7 @@ impl Ros2Topics {
     }
 
     fn resolved_domain(&self) -> Result<u32, Invalid> {
-        let id = match (self.domain_id, std::env::var("ROS_DOMAIN_ID")) {
-            (Some(id), _) => id,
-            (None, Ok(text)) if !text.trim().is_empty() => text.trim().parse().map_err(|_| {
-                Invalid::new(
-                    "ros2.domain_id",
-                    format!("{text:?} (from ROS_DOMAIN_ID)"),
-                    "set ROS_DOMAIN_ID to a number 0-232 or pass --ros2-domain-id",
-                )
-            })?,
-            _ => 0,
-        };
-        if id > MAX_DOMAIN_ID {
-            return Err(Invalid::new(
-                "ros2.domain_id",
-                id,
-                NameError::DomainId(id).rule(),
-            ));
-        }
-        Ok(id)
+        ros_domain_id(self.domain_id)
     }
 
     pub(super) fn validate(&self) -> Result<(), Invalid> {
