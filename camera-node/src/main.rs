@@ -14,13 +14,7 @@ const SHUTDOWN_BUDGET: Duration = Duration::from_millis(1500);
 #[tokio::main]
 async fn main() -> ExitCode {
     process::init_logging();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error:#}");
-            ExitCode::from(2)
-        }
-    }
+    process::exit_code(run().await)
 }
 
 async fn run() -> anyhow::Result<()> {

@@ -1,10 +1,23 @@
-//! Process concerns both binaries share: logging to stderr and stopping on SIGINT/SIGTERM.
+//! Process concerns both binaries share: logging to stderr, stopping on SIGINT/SIGTERM and the
+//! exit code.
 //!
 //! Ctrl+C and `systemctl stop` take the same path: the token is cancelled, and each binary
 //! winds down (pipeline to Null, liveliness token dropped, HTTP drained, session closed).
 
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
+
+/// Exit status 0, or 2 after logging `result`'s error. `{:#}` prints each cause once, on one
+/// line (library errors carry no duplicate `source()`).
+pub fn exit_code<E: std::fmt::Display>(result: Result<(), E>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
 
 /// Logs to stderr at `RUST_LOG` (default `info`), coloured only on a terminal so journald
 /// and log files get plain text.

@@ -53,6 +53,19 @@ impl CameraNode {
         Self::spawn_listening(binary, &endpoint, args)
     }
 
+    /// Starts `binary` as camera `camera` running the GStreamer launch string `launch`.
+    pub fn spawn_pipeline(binary: impl AsRef<Path>, camera: &str, launch: &str) -> Self {
+        let args = [
+            "--source",
+            "pipeline",
+            "--pipeline",
+            launch,
+            "--camera",
+            camera,
+        ];
+        Self::spawn(binary, &args)
+    }
+
     pub fn spawn_listening(binary: impl AsRef<Path>, endpoint: &str, args: &[&str]) -> Self {
         let mut command = Command::new(binary.as_ref());
         command

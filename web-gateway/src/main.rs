@@ -13,14 +13,7 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1500);
 #[tokio::main]
 async fn main() -> ExitCode {
     process::init_logging();
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            // `{:#}`: each cause once, on one line (library errors carry no duplicate source).
-            tracing::error!("{error:#}");
-            ExitCode::from(2)
-        }
-    }
+    process::exit_code(run().await)
 }
 
 async fn run() -> anyhow::Result<()> {

@@ -11,17 +11,7 @@ use test_support::{run_bounded, session_to, wait_for_info, CameraNode, DEADLINE}
 async fn failing_pipeline_restarts_with_backoff_and_node_stays_up() {
     let launch = "filesrc location=/nonexistent/camera.mjpg ! appsink name=sink";
     let spawned = Instant::now();
-    let mut node = CameraNode::spawn(
-        NODE,
-        &[
-            "--source",
-            "pipeline",
-            "--pipeline",
-            launch,
-            "--camera",
-            "broken",
-        ],
-    );
+    let mut node = CameraNode::spawn_pipeline(NODE, "broken", launch);
     let session = session_to(&node.endpoint).await;
     let keys = CameraKeys::new("camera", "broken").expect("keys");
     let later = wait_for_info(&session, &keys, "4 restarts", |info| info.restarts >= 4).await;
@@ -52,17 +42,7 @@ async fn failing_pipeline_restarts_with_backoff_and_node_stays_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn source_that_ends_is_restarted_and_seq_continues_across_generations() {
     let launch = "videotestsrc is-live=true num-buffers=20 ! video/x-raw,width=160,height=120,framerate=30/1 ! jpegenc ! appsink name=sink";
-    let node = CameraNode::spawn(
-        NODE,
-        &[
-            "--source",
-            "pipeline",
-            "--pipeline",
-            launch,
-            "--camera",
-            "short",
-        ],
-    );
+    let node = CameraNode::spawn_pipeline(NODE, "short", launch);
     let session = session_to(&node.endpoint).await;
     let subscriber = FrameSubscriber::declare(&session, "camera", Cameras::One("short".into()), 64)
         .await

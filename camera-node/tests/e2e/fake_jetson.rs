@@ -176,17 +176,7 @@ async fn fake_jetson_elements_refuse_what_the_real_ones_refuse() {
             "wbmode",
         ),
     ] {
-        let node = CameraNode::spawn(
-            NODE,
-            &[
-                "--source",
-                "pipeline",
-                "--pipeline",
-                launch,
-                "--camera",
-                "strict",
-            ],
-        );
+        let node = CameraNode::spawn_pipeline(NODE, "strict", launch);
         let session = session_to(&node.endpoint).await;
         let keys = CameraKeys::new("camera", "strict").expect("keys");
         let info = wait_for_info(&session, &keys, "a failed start", |info| {
