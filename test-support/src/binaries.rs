@@ -110,7 +110,7 @@ enum Running {
 #[derive(Debug)]
 pub struct Gateway {
     running: Running,
-    /// `http://127.0.0.1:PORT` the gateway listens on.
+    /// `http://127.0.0.1:PORT` (or `https://`) the gateway listens on.
     pub base: String,
 }
 
@@ -118,7 +118,13 @@ impl Gateway {
     /// Spawns `binary` on a free HTTP port, connected to `endpoints`, and waits until it logs
     /// its URL. `extra` are appended to the command line (e.g. `["--offline-after-ms", "500"]`).
     pub fn spawn(binary: impl AsRef<Path>, endpoints: &[String], extra: &[&str]) -> Self {
-        let mut command = Command::new(binary.as_ref());
+        Self::spawn_command(Command::new(binary.as_ref()), endpoints, extra)
+    }
+
+    /// [`Gateway::spawn`] with a prepared command: the binary behind a wrapper that execs it
+    /// (e.g. `prlimit --nofile=256:256 -- <binary>`), so that the PID is still the gateway's.
+    /// `base` is `https://...` when the gateway serves HTTPS.
+    pub fn spawn_command(mut command: Command, endpoints: &[String], extra: &[&str]) -> Self {
         command
             .args([
                 "--listen",
@@ -136,8 +142,10 @@ impl Gateway {
         }
         command.args(extra);
         let process = ChildProcess::spawn("gateway", &mut command);
-        let base = process.wait_for_line("'listening on http://...'", DEADLINE, |line| {
-            let at = line.find("listening on http://")?;
+        let base = process.wait_for_line("'listening on http(s)://...'", DEADLINE, |line| {
+            let at = line
+                .find("listening on http://")
+                .or_else(|| line.find("listening on https://"))?;
             line[at + "listening on ".len()..]
                 .split_whitespace()
                 .next()

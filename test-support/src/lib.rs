@@ -11,6 +11,7 @@
 //! - [`jpeg`]: drawn test pictures, padding, decoded sizes, a directory of JPEG files.
 //! - [`mjpeg`]: a strict client-side parser of the gateway's MJPEG streams.
 //! - [`mcap_reader`]: MCAP files read by Python's `mcap` package (`python/read_mcap.py`).
+//! - [`net`]: raw client sockets: read until the server closes, parse a bare response.
 //! - [`zenoh_peer`]: a zenoh session connected to one endpoint, polling a camera's info.
 //! - [`ci`]: what a missing tool means (skip locally, fail under `CI`).
 //!
@@ -27,6 +28,7 @@ pub mod in_process;
 pub mod jpeg;
 pub mod mcap_reader;
 pub mod mjpeg;
+pub mod net;
 pub mod process;
 pub mod zenoh_peer;
 

@@ -121,6 +121,28 @@ impl ChildProcess {
         (status, start.elapsed())
     }
 
+    /// CPU time (user + system) the process used so far (Linux `/proc/<pid>/stat`): a busy
+    /// loop shows here whatever else the machine is doing.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+            .expect("read /proc/<pid>/stat");
+        // Fields after the parenthesised command name (which may contain spaces): utime is
+        // the 14th field of the line, stime the 15th.
+        let after_name = &stat[stat.rfind(')').expect("comm field") + 2..];
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks: u64 =
+            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+        let per_second = rustix::param::clock_ticks_per_second();
+        Duration::from_millis(ticks * 1000 / per_second)
+    }
+
+    /// How many file descriptors the process holds open (Linux `/proc/<pid>/fd`).
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .expect("read /proc/<pid>/fd")
+            .count()
+    }
+
     /// Resident memory in KiB (Linux `/proc`).
     pub fn vm_rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))

@@ -14,8 +14,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod http;
 mod record;
 mod ros2;
+pub use http::HttpConfig;
 pub use record::RecordConfig;
 pub use ros2::Ros2Topics;
 
@@ -96,6 +98,11 @@ pub struct Config {
     /// nobody watches; a new viewer waits for the camera to resume.
     #[arg(long, value_name = "MODE", value_enum, default_value_t = SubscribeMode::Always)]
     pub subscribe: SubscribeMode,
+    #[command(
+        flatten,
+        next_help_heading = "Connections and HTTPS ([http], docs/security.md)"
+    )]
+    pub http: HttpConfig,
     #[command(flatten, next_help_heading = "ROS 2 cameras ([ros2], docs/ros2.md)")]
     pub ros2: Ros2Topics,
     #[command(
@@ -164,12 +171,14 @@ impl Settings for Config {
             }
         }
         self.ros2.validate()?;
+        self.http.validate()?;
         self.record.validate()
     }
 
     fn relative_to(&mut self, dir: &Path) {
         self.zenoh.resolve_relative_to(dir);
         self.record.relative_to(dir);
+        self.http.relative_to(dir);
     }
 }
 

@@ -9,6 +9,7 @@
 //!   of the [`directory`] (id → handle).
 //! - [`headers`]: the per-frame HTTP headers. [`mjpeg`]: multipart wire format, stream body.
 //! - [`recording`]: MCAP segments on disk and the clip buffer (camera_node::record).
+//! - [`server`]: the accept loop, connection timeouts, HTTPS, the open-file limit.
 //! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
 //!
 //! Shutdown: everything watches `AppState::cancel`; streams end, tasks drain on the tracker.
@@ -25,6 +26,7 @@ pub mod mjpeg;
 pub mod recording;
 pub mod router;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod throttle;
 
@@ -42,14 +44,20 @@ pub enum ServeError {
     #[error("cannot subscribe to camera liveliness: {0}")]
     Liveliness(zenoh::Error),
     // No `#[from]`: that would make the error a `source()` too, printed twice by `{:#}`.
-    #[error("HTTP server failed: {0}")]
-    Http(std::io::Error),
+    #[error("cannot serve HTTPS: {0}")]
+    Tls(server::TlsError),
     #[error("cannot start recording (check --record DIR exists or can be created, and is writable): {0}")]
     Record(std::io::Error),
 }
 
-/// Subscribes to the cameras and serves HTTP on `listener` until `state.cancel` fires.
+/// Subscribes to the cameras and serves HTTP (HTTPS with `--tls-cert`) on `listener` until
+/// `state.cancel` fires.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result<(), ServeError> {
+    let options = server::ServeOptions::from_config(&state.config.http, state.metrics.clone())
+        .map_err(ServeError::Tls)?;
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(prefix = %state.config.prefix, "listening on {}://{address}", options.scheme());
+    }
     let liveliness = discovery::subscribe(&state)
         .await
         .map_err(ServeError::Liveliness)?;
@@ -59,10 +67,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
         .spawn(discovery::run(state.clone(), liveliness));
     let cancel = state.cancel.clone();
     let app = router::router(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await
-        .map_err(ServeError::Http)?;
+    server::serve_connections(listener, app, options, cancel).await;
     state.tracker.close();
     if tokio::time::timeout(DRAIN_TIMEOUT, state.tracker.wait())
         .await

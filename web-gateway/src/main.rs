@@ -18,6 +18,16 @@ async fn main() -> ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let config = settings::load::<Flags>()?.settings;
+    match web_gateway::server::raise_open_file_limit() {
+        Ok(limit) => tracing::info!(
+            "open-file limit (RLIMIT_NOFILE) raised from {} to {}",
+            show_limit(limit.before),
+            show_limit(limit.after)
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "cannot raise the open-file limit; clients may hit it")
+        }
+    }
     let zenoh_config = config
         .zenoh
         .build(camera_node::zenoh_config::SUBSCRIBER_DEFAULT)?;
@@ -32,7 +42,6 @@ async fn run() -> anyhow::Result<()> {
                 config.listen
             )
         })?;
-    tracing::info!(prefix = %config.prefix, "listening on http://{}", listener.local_addr()?);
     let cancel = CancellationToken::new();
     tokio::spawn(process::cancel_on_signal(cancel.clone()));
     let state = AppState::new(config, session.clone(), cancel.clone());
@@ -47,4 +56,8 @@ async fn run() -> anyhow::Result<()> {
     }
     let _ = tokio::time::timeout(Duration::from_millis(300), session.close()).await;
     Ok(())
+}
+
+fn show_limit(limit: Option<u64>) -> String {
+    limit.map_or_else(|| "unlimited".to_owned(), |n| n.to_string())
 }

@@ -43,6 +43,11 @@ pub struct VariantLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EndpointLabel {
     pub endpoint: &'static str,
 }
@@ -56,6 +61,7 @@ pub struct Metrics {
     rejected_frames: Family<RejectLabel, Counter>,
     reject_cameras: std::sync::Mutex<std::collections::HashSet<String>>,
     clients: Family<EndpointLabel, Gauge>,
+    clients_dropped: Family<ReasonLabel, Counter>,
     bytes_sent: Family<EndpointLabel, Counter>,
     latency: Family<CameraLabel, Histogram, fn() -> Histogram>,
     node_variant_frames: Family<VariantLabel, Counter>,
@@ -84,6 +90,12 @@ impl Metrics {
         let frames_dropped = Family::<CameraLabel, Counter>::default();
         let rejected_frames = Family::<RejectLabel, Counter>::default();
         let clients = Family::<EndpointLabel, Gauge>::default();
+        let clients_dropped = Family::<ReasonLabel, Counter>::default();
+        for reason in crate::server::DropReason::ALL {
+            let _ = clients_dropped.get_or_create(&ReasonLabel {
+                reason: reason.label(),
+            });
+        }
         let bytes_sent = Family::<EndpointLabel, Counter>::default();
         let latency: Family<CameraLabel, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_histogram);
@@ -105,6 +117,11 @@ impl Metrics {
             rejected_frames.clone(),
         );
         registry.register("clients", "Open client connections", clients.clone());
+        registry.register(
+            "clients_dropped",
+            "Connections the gateway ended early, by reason (header_timeout, idle, write_stall)",
+            clients_dropped.clone(),
+        );
         registry.register(
             "bytes_sent",
             "Frame bytes handed to clients",
@@ -132,6 +149,7 @@ impl Metrics {
             rejected_frames,
             reject_cameras: Default::default(),
             clients,
+            clients_dropped,
             bytes_sent,
             latency,
             node_variant_frames,
@@ -261,6 +279,13 @@ impl Metrics {
         self.clients
             .get_or_create(&EndpointLabel { endpoint })
             .dec();
+    }
+
+    /// Counts one connection ended by the server; `reason` is `DropReason::label()`.
+    pub fn client_dropped(&self, reason: &'static str) {
+        self.clients_dropped
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
     }
 
     /// Records one frame handed to a client: its size and how old it was.
