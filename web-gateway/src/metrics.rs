@@ -119,7 +119,7 @@ impl Metrics {
         registry.register("clients", "Open client connections", clients.clone());
         registry.register(
             "clients_dropped",
-            "Connections the gateway ended early, by reason (header_timeout, idle, write_stall)",
+            "Connections the gateway ended early, by reason (header_timeout, idle_timeout, write_stall)",
             clients_dropped.clone(),
         );
         registry.register(
@@ -390,7 +390,7 @@ mod tests {
             assert!(text.contains(series), "{series} missing: {text}");
         }
         metrics.remove_camera("idle");
-        assert!(!metrics.encode().contains("idle"));
+        assert!(!metrics.encode().contains("camera=\"idle\""));
     }
 
     #[test]

@@ -27,7 +27,7 @@ impl DropReason {
     pub fn label(self) -> &'static str {
         match self {
             Self::HeaderTimeout => "header_timeout",
-            Self::Idle => "idle",
+            Self::Idle => "idle_timeout",
             Self::WriteStall => "write_stall",
         }
     }

@@ -167,7 +167,7 @@ async fn a_silent_websocket_is_closed_after_the_idle_timeout() {
     })
     .await;
     assert!(ended.is_ok(), "silent WebSocket still open after 10 s");
-    assert_eq!(wait_dropped(&gateway, "idle", 1).await, 1);
+    assert_eq!(wait_dropped(&gateway, "idle_timeout", 1).await, 1);
 }
 
 /// Opens a stream, reads its response head (200 expected), then never reads again; a small

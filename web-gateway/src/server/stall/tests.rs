@@ -74,7 +74,7 @@ async fn a_silent_connection_times_out_when_idle() {
     let error = guarded.read(&mut buf).await.expect_err("idle");
     assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     assert_eq!(started.elapsed().as_secs(), 90);
-    assert!(dropped(&metrics, "idle"), "{}", metrics.encode());
+    assert!(dropped(&metrics, "idle_timeout"), "{}", metrics.encode());
 }
 
 #[tokio::test(start_paused = true)]
