@@ -19,6 +19,10 @@ async fn main() -> ExitCode {
 async fn run() -> anyhow::Result<()> {
     let config = settings::load::<Flags>()?.settings;
     match web_gateway::server::raise_open_file_limit() {
+        Ok(limit) if limit.before == limit.after => tracing::info!(
+            "open-file limit (RLIMIT_NOFILE) is {}, the hard limit",
+            show_limit(limit.after)
+        ),
         Ok(limit) => tracing::info!(
             "open-file limit (RLIMIT_NOFILE) raised from {} to {}",
             show_limit(limit.before),

@@ -193,3 +193,23 @@ fn ros2_topics_from_file_and_flags() {
     assert!(error.contains("ros2.domain_id = 300"), "{error}");
     assert!(!Config::default().ros2.enabled());
 }
+
+#[test]
+fn https_needs_both_files_relative_to_the_config_file() {
+    let (dir, path) = temp_config(
+        "[http]\ntls_cert = \"certs/gw.crt\"\ntls_key = \"certs/gw.key\"\nheader_timeout_ms = 2000\n",
+    );
+    let config = load(&["--config", &path]).expect("valid");
+    let (cert, key) = config.http.tls().expect("HTTPS on");
+    assert_eq!(cert, dir.path().join("certs/gw.crt"));
+    assert_eq!(key, dir.path().join("certs/gw.key"));
+    assert_eq!(config.http.header_timeout(), Duration::from_secs(2));
+    let error = load(&["--tls-cert", "gw.crt"])
+        .expect_err("key missing")
+        .to_string();
+    assert!(error.contains("--tls-key"), "{error}");
+    let error = load(&["--write-stall-timeout-ms", "0"])
+        .expect_err("zero")
+        .to_string();
+    assert!(error.contains("write_stall_timeout_ms"), "{error}");
+}
