@@ -44,6 +44,10 @@ use tower_service::Service;
 /// First pause after a failed accept; doubles up to [`MAX_ACCEPT_BACKOFF`].
 const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+/// After `cancel`, how long open connections get to finish their current response. Streams
+/// end at once; this bounds a client that stalls the last bytes, so that shutdown still
+/// reaches the recorder and the zenoh session.
+const CLOSE_DEADLINE: Duration = Duration::from_millis(500);
 /// Largest request head (request line + headers) hyper buffers; the default is ~400 KiB.
 const MAX_REQUEST_HEAD: usize = 64 * 1024;
 
@@ -98,7 +102,8 @@ impl ServeOptions {
 }
 
 /// Serves `app` on `listener` until `cancel` fires, then lets open connections finish their
-/// current response (streams end by themselves on `cancel`) and returns when all are closed.
+/// current response (streams end by themselves on `cancel`) and returns when all are closed,
+/// or after [`CLOSE_DEADLINE`] with the stragglers left to the runtime's shutdown.
 pub async fn serve_connections(
     listener: TcpListener,
     app: Router,
@@ -155,7 +160,15 @@ pub async fn serve_connections(
         ));
     }
     connections.close();
-    connections.wait().await;
+    if tokio::time::timeout(CLOSE_DEADLINE, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::debug!(
+            open = connections.len(),
+            "connections still open at shutdown; not waiting for them"
+        );
+    }
 }
 
 fn is_peer_error(error: &io::Error) -> bool {
