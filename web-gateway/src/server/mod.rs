@@ -258,3 +258,6 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

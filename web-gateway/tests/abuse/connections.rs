@@ -49,6 +49,8 @@ async fn dropped(gateway: &Gateway, reason: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_beyond_the_fd_limit_time_out_and_new_clients_get_in() {
+    // This test process holds the 600 client sockets: it must not hit a 1024 soft limit itself.
+    web_gateway::server::raise_open_file_limit().expect("raise the test's open-file limit");
     let mut command = Command::new("prlimit");
     command.args([
         &format!("--nofile={SOFT_NOFILE}:{HARD_NOFILE}"),
