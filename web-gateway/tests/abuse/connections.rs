@@ -172,46 +172,47 @@ async fn a_silent_websocket_is_closed_after_the_idle_timeout() {
     assert_eq!(wait_dropped(&gateway, "idle_timeout", 1).await, 1);
 }
 
-/// Opens a stream, reads its response head (200 expected), then never reads again; a small
-/// receive buffer makes the gateway's writes block quickly.
-async fn stalled_reader(address: &str, path: &str) -> TcpStream {
+/// What a stream request looks like on the wire.
+const WEBSOCKET_HEADERS: &str = "Upgrade: websocket\r\nConnection: Upgrade\r\n\
+    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+/// Sends `GET path` (with `headers`) on a socket with a small receive buffer, so that the
+/// gateway's writes block quickly; returns the socket once the response's status is read.
+async fn raw_get(address: &str, path: &str, headers: &str) -> (TcpStream, Option<u16>) {
     let socket = TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
     let mut stream = socket
         .connect(address.parse().expect("address"))
         .await
         .expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{headers}\r\n");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut head = [0u8; 12];
     tokio::time::timeout(DEADLINE, stream.read_exact(&mut head))
         .await
         .expect("response head in time")
         .expect("response head");
-    assert_eq!(
-        status_of(&head),
-        Some(200),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
+    (stream, status_of(&head))
+}
+
+/// A client that is admitted (`status`) and then never reads again.
+async fn stalled_reader(address: &str, path: &str, headers: &str, status: u16) -> TcpStream {
+    let (stream, got) = raw_get(address, path, headers).await;
+    assert_eq!(got, Some(status), "GET {path}");
     stream
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_readers_that_stop_reading_are_dropped_and_free_their_slots() {
-    const MAX_CLIENTS: usize = 64;
-    let camera = SyntheticCamera::start(
-        CameraOptions::new("stall", 320, 240)
-            .fps(20)
-            .padding(64 * 1024),
-    )
-    .await;
+/// A camera sending 64 KiB frames at 20 fps and a gateway admitting `max_clients` streams that
+/// drops stalled ones after 2 s.
+async fn stall_setup(id: &str, max_clients: usize) -> (SyntheticCamera, Gateway) {
+    let camera =
+        SyntheticCamera::start(CameraOptions::new(id, 320, 240).fps(20).padding(64 * 1024)).await;
     let gateway = Gateway::spawn(
         GATEWAY,
         &[camera.endpoint()],
         &[
             "--max-clients",
-            &MAX_CLIENTS.to_string(),
+            &max_clients.to_string(),
             "--write-stall-timeout-ms",
             "2000",
             "--offline-after-ms",
@@ -221,14 +222,48 @@ async fn stream_readers_that_stop_reading_are_dropped_and_free_their_slots() {
         ],
     );
     gateway
-        .wait_camera("stall", DEADLINE, |c| c["online"] == true)
+        .wait_camera(id, DEADLINE, |c| c["online"] == true)
         .await;
+    (camera, gateway)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_clients_that_stop_reading_are_dropped_and_free_their_slots() {
+    const MAX_CLIENTS: usize = 8;
+    let (_camera, gateway) = stall_setup("wsstall", MAX_CLIENTS).await;
+    let address = address(&gateway);
+    let mut stalled = Vec::new();
+    for _ in 0..MAX_CLIENTS {
+        stalled.push(stalled_reader(&address, "/ws", WEBSOCKET_HEADERS, 101).await);
+    }
+    let (_, refused) = raw_get(&address, "/ws", WEBSOCKET_HEADERS).await;
+    assert_eq!(refused, Some(503), "a WebSocket past max_clients");
+    assert_eq!(
+        wait_dropped(&gateway, "write_stall", MAX_CLIENTS as u64).await,
+        MAX_CLIENTS as u64,
+        "every stalled WebSocket dropped once"
+    );
+    let (_fresh, status) = raw_get(&address, "/ws", WEBSOCKET_HEADERS).await;
+    assert_eq!(status, Some(101), "a slot is free again");
+    for mut stream in stalled {
+        let ended = read_until_closed(&mut stream, DEADLINE).await;
+        assert!(
+            matches!(ended, Ended::Closed(_)),
+            "stalled WebSocket left open"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_readers_that_stop_reading_are_dropped_and_free_their_slots() {
+    const MAX_CLIENTS: usize = 64;
+    let (_camera, gateway) = stall_setup("stall", MAX_CLIENTS).await;
     let fds_before = gateway.process().open_fds();
     let url = gateway.url("/cameras/stall/stream.mjpg");
     let path = "/cameras/stall/stream.mjpg";
     let mut stalled = Vec::new();
     for _ in 0..MAX_CLIENTS {
-        stalled.push(stalled_reader(&address(&gateway), path).await);
+        stalled.push(stalled_reader(&address(&gateway), path, "", 200).await);
     }
     let started = Instant::now();
     // Every slot is taken: the next client is refused at first.
