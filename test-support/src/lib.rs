@@ -10,6 +10,7 @@
 //!   [`camera_variants`]: its `[[variants]]`, published only while subscribed.
 //! - [`jpeg`]: drawn test pictures, padding, decoded sizes, a directory of JPEG files.
 //! - [`mjpeg`]: a strict client-side parser of the gateway's MJPEG streams.
+//! - [`foxglove_client`]: the Python Foxglove WebSocket client (`python/foxglove_client.py`).
 //! - [`mcap_reader`]: MCAP files read by Python's `mcap` package (`python/read_mcap.py`).
 //! - [`net`]: raw client sockets: read until the server closes, parse a bare response.
 //! - [`zenoh_peer`]: a zenoh session connected to one endpoint, polling a camera's info.
@@ -23,6 +24,7 @@ pub mod binaries;
 pub mod camera;
 pub mod camera_variants;
 pub mod ci;
+pub mod foxglove_client;
 #[cfg(feature = "gateway")]
 pub mod in_process;
 pub mod jpeg;

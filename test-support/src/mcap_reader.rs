@@ -149,7 +149,8 @@ fn text<'a>(value: &'a Value, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{key} is not a string in {value}"))
 }
 
-fn from_hex(hex: &str) -> Vec<u8> {
+/// Bytes from the lowercase hex the Python helpers print.
+pub fn from_hex(hex: &str) -> Vec<u8> {
     assert!(hex.len().is_multiple_of(2), "odd hex length");
     (0..hex.len())
         .step_by(2)

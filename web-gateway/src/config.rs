@@ -14,9 +14,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod foxglove;
 mod http;
 mod record;
 mod ros2;
+pub use foxglove::FoxgloveConfig;
 pub use http::HttpConfig;
 pub use record::RecordConfig;
 pub use ros2::Ros2Topics;
@@ -110,6 +112,11 @@ pub struct Config {
         next_help_heading = "Recording and clips ([record], docs/recording.md)"
     )]
     pub record: RecordConfig,
+    #[command(
+        flatten,
+        next_help_heading = "Foxglove live view ([foxglove], docs/recording.md)"
+    )]
+    pub foxglove: FoxgloveConfig,
     #[command(flatten, next_help_heading = "zenoh ([zenoh])")]
     pub zenoh: ZenohSettings,
 }

@@ -8,6 +8,7 @@
 //! reported by name (axum's `Query` rejection only says the whole string failed), and
 //! `CameraPath`, the `{id}` path segment with rejections in the same format.
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -49,6 +50,11 @@ pub enum ApiError {
     BadPath { message: String },
     #[error("not a WebSocket upgrade")]
     BadUpgrade { status: StatusCode, message: String },
+    #[error("unsupported WebSocket subprotocol")]
+    Subprotocol {
+        wanted: &'static str,
+        offered: String,
+    },
     #[error("clip buffer off")]
     ClipsOff,
     #[error("no clip yet")]
@@ -66,7 +72,9 @@ impl ApiError {
             | Self::ClipsOff => StatusCode::NOT_FOUND,
             Self::NoClip { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::ClipFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::BadQuery { .. } | Self::BadPath { .. } => StatusCode::BAD_REQUEST,
+            Self::BadQuery { .. } | Self::BadPath { .. } | Self::Subprotocol { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadUpgrade { status, .. } => *status,
             Self::NoFrameYet { .. } | Self::StaleFrame { .. } | Self::TooManyClients { .. } => {
@@ -138,9 +146,23 @@ impl ApiError {
                 format!("the clip of camera {camera:?} could not be written: {message}")
             }
             Self::BadUpgrade { message, .. } => {
-                format!("{message}; /ws needs a WebSocket client (GET with Upgrade: websocket)")
+                format!("{message}; this endpoint needs a WebSocket client (GET with Upgrade: websocket)")
             }
+            Self::Subprotocol { wanted, offered } => format!(
+                "this endpoint speaks only the WebSocket subprotocol {wanted:?} (Sec-WebSocket-Protocol offered: {offered:?}); connect with Foxglove's \"Foxglove WebSocket\" connection"
+            ),
         }
+    }
+
+    /// The reason axum refused a WebSocket upgrade, with its status.
+    pub async fn from_upgrade_rejection(rejection: WebSocketUpgradeRejection) -> Self {
+        let response = rejection.into_response();
+        let status = response.status();
+        let message = match axum::body::to_bytes(response.into_body(), 4096).await {
+            Ok(text) => String::from_utf8_lossy(&text).into_owned(),
+            Err(_) => "not a WebSocket upgrade request".to_owned(),
+        };
+        Self::BadUpgrade { status, message }
     }
 }
 

@@ -10,6 +10,7 @@
 //! - [`headers`]: the per-frame HTTP headers. [`mjpeg`]: multipart wire format, stream body.
 //! - [`recording`]: MCAP segments on disk and the clip buffer (camera_node::record).
 //! - [`server`]: the accept loop, connection timeouts, HTTPS, the open-file limit.
+//! - [`foxglove`]: `--foxglove-listen`, every camera live in Foxglove on a listener of its own.
 //! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
 //!
 //! Shutdown: everything watches `AppState::cancel`; streams end, tasks drain on the tracker.
@@ -20,6 +21,7 @@ pub mod directory;
 pub mod discovery;
 pub mod downscale;
 pub mod error;
+pub mod foxglove;
 pub mod headers;
 pub mod metrics;
 pub mod mjpeg;
@@ -48,6 +50,11 @@ pub enum ServeError {
     Tls(server::TlsError),
     #[error("cannot start recording (check --record DIR exists or can be created, and is writable): {0}")]
     Record(std::io::Error),
+    #[error("cannot listen for Foxglove on {addr} (port taken? pass another --foxglove-listen): {error}")]
+    Foxglove {
+        addr: std::net::SocketAddr,
+        error: std::io::Error,
+    },
 }
 
 /// Subscribes to the cameras and serves HTTP (HTTPS with `--tls-cert`) on `listener` until
@@ -62,6 +69,11 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
         .await
         .map_err(ServeError::Liveliness)?;
     let recorder = recording::start(&state).map_err(ServeError::Record)?;
+    if let Some(addr) = state.config.foxglove.listen {
+        foxglove::start(&state, options.clone())
+            .await
+            .map_err(|error| ServeError::Foxglove { addr, error })?;
+    }
     state
         .tracker
         .spawn(discovery::run(state.clone(), liveliness));

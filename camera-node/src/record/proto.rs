@@ -42,17 +42,28 @@ fn put_uint(out: &mut Vec<u8>, field: u32, value: u64) {
 /// Longest varint-prefixed header that precedes the JPEG in a message.
 const MAX_HEADER_LEN: usize = 64;
 
+/// Bytes [`append_compressed_image`] writes at most, for reserving them up front.
+pub fn compressed_image_len_bound(frame_id: &str, jpeg: &[u8]) -> usize {
+    jpeg.len() + frame_id.len() + MAX_HEADER_LEN
+}
+
 /// Encodes one `foxglove.CompressedImage` (format "jpeg"); the JPEG is copied once.
 pub fn compressed_image(capture_ts_ns: u64, frame_id: &str, jpeg: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(jpeg.len() + frame_id.len() + MAX_HEADER_LEN);
+    let mut out = Vec::with_capacity(compressed_image_len_bound(frame_id, jpeg));
+    append_compressed_image(&mut out, capture_ts_ns, frame_id, jpeg);
+    out
+}
+
+/// [`compressed_image`] appended to `out`, after whatever header the caller put there (the
+/// Foxglove WebSocket's message-data header), so the JPEG is still copied only once.
+pub fn append_compressed_image(out: &mut Vec<u8>, capture_ts_ns: u64, frame_id: &str, jpeg: &[u8]) {
     let mut timestamp = Vec::with_capacity(16);
     put_uint(&mut timestamp, 1, capture_ts_ns / 1_000_000_000);
     put_uint(&mut timestamp, 2, capture_ts_ns % 1_000_000_000);
-    put_bytes(&mut out, 1, &timestamp);
-    put_bytes(&mut out, 4, frame_id.as_bytes());
-    put_bytes(&mut out, 2, jpeg);
-    put_bytes(&mut out, 3, b"jpeg");
-    out
+    put_bytes(out, 1, &timestamp);
+    put_bytes(out, 4, frame_id.as_bytes());
+    put_bytes(out, 2, jpeg);
+    put_bytes(out, 3, b"jpeg");
 }
 
 /// A decoded `foxglove.CompressedImage` (borrowing the message bytes).

@@ -20,7 +20,7 @@ use crate::state::{AppState, ClientGuard};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use camera_node::Frame;
 use futures::stream::{BoxStream, SelectAll};
 use futures::StreamExt;
@@ -63,27 +63,13 @@ pub async fn ws(
     // Query errors first, so that a bad URL is reported as such even without an upgrade.
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
-        Err(rejection) => {
-            let response = rejection.into_response();
-            return Err(ApiError::BadUpgrade {
-                status: response.status(),
-                message: rejection_text(response).await,
-            });
-        }
+        Err(rejection) => return Err(ApiError::from_upgrade_rejection(rejection).await),
     };
     let client = state.admit("ws")?;
     let upgrade = upgrade
         .max_message_size(MAX_CONTROL_BYTES)
         .max_frame_size(MAX_CONTROL_BYTES);
     Ok(upgrade.on_upgrade(move |socket| run(socket, state, filter, asked, client)))
-}
-
-/// The plain-text reason axum gives for a refused upgrade.
-async fn rejection_text(response: Response) -> String {
-    match axum::body::to_bytes(response.into_body(), 4096).await {
-        Ok(text) => String::from_utf8_lossy(&text).into_owned(),
-        Err(_) => "not a WebSocket upgrade request".to_owned(),
-    }
 }
 
 /// One camera's frames, with the cache its messages come from.

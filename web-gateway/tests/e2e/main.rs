@@ -3,6 +3,7 @@
 
 mod camera_task;
 mod errors;
+mod foxglove;
 mod http_face;
 mod lifecycle;
 mod node_variants;

@@ -1,0 +1,164 @@
+//! `--foxglove-listen` of the real binary against an independent Python client speaking
+//! `foxglove.websocket.v1` (test-support's `python/foxglove_client.py`): serverInfo, the camera
+//! advertised with a schema protobuf loads, status errors that keep the connection, message
+//! data carrying exactly the published JPEGs at their capture times, and unadvertise once the
+//! camera is forgotten. Wrong subprotocols and plain HTTP get the gateway's JSON errors.
+
+use crate::GATEWAY;
+use camera_node::info::CameraInfo;
+use camera_node::keys::{CameraKeys, DEFAULT_PREFIX};
+use camera_node::{FramePublisher, PublisherOptions};
+use std::collections::HashMap;
+use test_support::camera::{publish_frames, wait_subscribed, HEIGHT, WIDTH};
+use test_support::ci::{python_mcap, python_websockets, require};
+use test_support::foxglove_client::FoxgloveClient;
+use test_support::mcap_reader::from_hex;
+use test_support::{free_port, listening_session, Gateway, DEADLINE};
+use tokio::task::block_in_place;
+
+/// `ws://ADDR/` from the gateway's log line.
+fn foxglove_url(gateway: &Gateway) -> String {
+    const LINE: &str = "Foxglove WebSocket on ";
+    gateway
+        .process()
+        .wait_for_line("the Foxglove listener", DEADLINE, |line| {
+            let at = line.find(LINE)?;
+            let url = line[at + LINE.len()..].split_whitespace().next()?;
+            Some(format!("{url}/"))
+        })
+}
+
+/// Without the subprotocol, or without an upgrade, the listener answers the gateway's JSON error.
+async fn refuses_other_clients(url: &str) {
+    let http = url.replacen("ws://", "http://", 1);
+    let response = reqwest::get(&http).await.expect("GET the Foxglove port");
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.expect("JSON error");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("WebSocket"),
+        "{body}"
+    );
+
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 400);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                .into_owned();
+            assert!(body.contains("foxglove.websocket.v1"), "{body}");
+        }
+        other => panic!("an upgrade without the subprotocol must be refused: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foxglove_client_sees_camera_frames_and_its_departure() {
+    let tools = python_websockets().and_then(|()| python_mcap());
+    if require("foxglove", tools).is_none() {
+        return;
+    }
+    let _shared = crate::shared().await;
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let node = listening_session(&endpoint).await;
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        std::slice::from_ref(&endpoint),
+        &[
+            "--foxglove-listen",
+            "127.0.0.1:0",
+            "--offline-after-ms",
+            "500",
+            "--forget-after-ms",
+            "1000",
+            "--clip-buffer",
+            "0",
+        ],
+    );
+    let url = block_in_place(|| foxglove_url(&gateway));
+    refuses_other_clients(&url).await;
+
+    let keys = CameraKeys::new(DEFAULT_PREFIX, "front").expect("keys");
+    let info = CameraInfo {
+        width: WIDTH,
+        height: HEIGHT,
+        fps: 30,
+        ..CameraInfo::new("front", "test")
+    };
+    let mut publisher = FramePublisher::declare(&node, &keys, info, PublisherOptions::default())
+        .await
+        .expect("declare");
+    gateway.wait_camera("front", DEADLINE, |_| true).await;
+
+    let topic = format!("/{DEFAULT_PREFIX}/front");
+    let done_topic = format!("/{DEFAULT_PREFIX}/done");
+    let mut client = FoxgloveClient::spawn(&url, &topic, &done_topic);
+    let (server_info, channel) = block_in_place(|| {
+        let info = client.wait_event("serverInfo", DEADLINE);
+        let channel = client.wait_event("advertise", DEADLINE);
+        // The client checked the two status errors before it subscribed.
+        client.wait_event("subscribed", DEADLINE);
+        (info, channel)
+    });
+    assert_eq!(server_info["capabilities"], serde_json::json!([]));
+    assert_eq!(server_info["metadata"]["prefix"], DEFAULT_PREFIX);
+    assert!(server_info["sessionId"].is_string(), "{server_info}");
+    assert_eq!(channel["encoding"], "protobuf");
+    assert_eq!(channel["schemaName"], "foxglove.CompressedImage");
+    assert_eq!(channel["schemaEncoding"], "protobuf");
+    assert_eq!(client.events("status").len(), 2);
+
+    wait_subscribed(&publisher).await;
+    let published = publish_frames(&mut publisher, 30, 30).await;
+    let last = published.last().expect("frames").0;
+    // The newest frame always arrives (a slow client skips older ones, never the latest).
+    block_in_place(|| {
+        client.wait_until("message", DEADLINE, |message| message["log_time"] == last)
+    });
+
+    // The camera leaves; a second camera appearing tells the client to unsubscribe (a
+    // subscription counts as a viewer, and watched cameras are kept): then it is offline,
+    // unwatched, forgotten after --forget-after-ms and unadvertised.
+    drop(publisher);
+    let done_keys = CameraKeys::new(DEFAULT_PREFIX, "done").expect("keys");
+    let _done = FramePublisher::declare(
+        &node,
+        &done_keys,
+        CameraInfo::new("done", "test"),
+        PublisherOptions::default(),
+    )
+    .await
+    .expect("declare");
+    block_in_place(|| {
+        client.wait_event("unsubscribed", DEADLINE);
+        client.wait_event("unadvertised", DEADLINE);
+    });
+    let status = block_in_place(|| client.wait_exit(DEADLINE)).expect("client exits");
+    assert!(status.success(), "{status}");
+
+    let by_time: HashMap<u64, &[u8]> = published
+        .iter()
+        .map(|(ts, jpeg)| (*ts, &jpeg[..]))
+        .collect();
+    let messages = client.events("message");
+    assert!(!messages.is_empty());
+    let mut previous = 0;
+    for message in &messages {
+        let log_time = message["log_time"].as_u64().expect("log_time");
+        assert!(log_time > previous, "frames out of order: {message}");
+        previous = log_time;
+        assert_eq!(message["subscription"], 7);
+        assert_eq!(message["timestamp_ns"].as_u64(), Some(log_time));
+        assert_eq!(message["frame_id"], "front");
+        assert_eq!(message["format"], "jpeg");
+        let jpeg = by_time
+            .get(&log_time)
+            .unwrap_or_else(|| panic!("no frame was published at {log_time}"));
+        let data = from_hex(message["data_hex"].as_str().expect("data_hex"));
+        assert!(
+            data == *jpeg,
+            "message at {log_time} is not the published JPEG"
+        );
+    }
+}
