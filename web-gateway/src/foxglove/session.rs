@@ -10,7 +10,7 @@
 
 use super::protocol::{self, Channel, ClientMessage, Level, ServerMessage, Subscription};
 use super::Server;
-use crate::camera::{CameraHandle, Slot, Variant, Viewer};
+use crate::camera::{CameraHandle, Choice, Slot, Viewer};
 use crate::state::ClientGuard;
 use axum::extract::ws::{Message, WebSocket};
 use bytes::Bytes;
@@ -265,9 +265,10 @@ impl Session {
             ));
         }
         // The viewer first: under while-watched the camera task starts receiving for it.
-        let viewer = camera.viewer();
+        let choice = Choice::default();
+        let viewer = camera.viewer(&choice);
         let feed = camera
-            .feed(Variant::default())
+            .feed(choice)
             .await
             .map_err(|gone| format!("channel {channel_id}: {gone}"))?;
         let (stream, abort) =
