@@ -80,6 +80,11 @@ pub struct Config {
     /// A camera without frames for this long is shown offline and streams get NO SIGNAL.
     #[arg(long, value_name = "MS", default_value_t = 3000)]
     pub offline_after_ms: u64,
+    /// A frame captured more than this before the camera's newest (by the camera's clock) is
+    /// dropped, not served: frames held back on the link during a short cut are not replayed
+    /// as live (gateway_rejected_frames_total{reason="stale"}).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub max_frame_lag_ms: u64,
     /// A camera offline and unwatched for this long is removed from the gateway (list,
     /// metrics); it comes back when its node does.
     #[arg(long, value_name = "MS", default_value_t = 600_000)]
@@ -156,6 +161,7 @@ impl Settings for Config {
             ("max_frame_width", u64::from(self.max_frame_width), 8192),
             ("max_frame_height", u64::from(self.max_frame_height), 8192),
             ("offline_after_ms", self.offline_after_ms, 3000),
+            ("max_frame_lag_ms", self.max_frame_lag_ms, 1000),
             ("forget_after_ms", self.forget_after_ms, 600_000),
             ("no_signal_interval_ms", self.no_signal_interval_ms, 2000),
             ("snapshot_wait_ms", self.snapshot_wait_ms, 5000),
@@ -211,6 +217,10 @@ impl Config {
 
     pub fn offline_after(&self) -> Duration {
         Duration::from_millis(self.offline_after_ms)
+    }
+
+    pub fn max_frame_lag(&self) -> Duration {
+        Duration::from_millis(self.max_frame_lag_ms)
     }
 
     pub fn forget_after(&self) -> Duration {

@@ -72,6 +72,13 @@ pub struct Metrics {
     record: OnceLock<Arc<RecordStats>>,
 }
 
+/// Every `reason` label of `gateway_rejected_frames_total`.
+fn reject_reasons() -> impl Iterator<Item = &'static str> {
+    DecodeError::REASONS
+        .into_iter()
+        .chain(crate::camera::ingest::GATEWAY_REASONS)
+}
+
 fn latency_histogram() -> Histogram {
     // 1 ms .. ~16 s: LAN latency is a few ms, a stalled client's can be seconds.
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
@@ -178,7 +185,7 @@ impl Metrics {
         let _ = self.frames_dropped.get_or_create(&label);
         let _ = self.latency.get_or_create(&label);
         let _ = self.variant_encodes.get_or_create(&label);
-        for reason in DecodeError::REASONS {
+        for reason in reject_reasons() {
             let _ = self.rejected_frames.get_or_create(&RejectLabel {
                 camera: camera.to_owned(),
                 reason,
@@ -203,7 +210,7 @@ impl Metrics {
                 }
                 other
             });
-        for reason in DecodeError::REASONS {
+        for reason in reject_reasons() {
             self.rejected_frames.remove(&RejectLabel {
                 camera: camera.to_owned(),
                 reason,
@@ -247,7 +254,7 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts one refused sample; `reason` is `DecodeError::reason()`.
+    /// Counts one refused sample; `reason` is `camera::ingest::Rejected::reason()`.
     pub fn frame_rejected(&self, camera: &str, reason: &'static str) {
         let camera = {
             let mut seen = self

@@ -60,6 +60,8 @@ pub struct Part {
     pub seq: u64,
     /// X-Timestamp: capture time by the camera's clock.
     pub captured: f64,
+    /// X-Frame-Age-Ms: the frame's age when the gateway sent it (its clock minus capture).
+    pub age_ms: Option<u64>,
     pub online: bool,
     pub len: usize,
     /// Width from the JPEG's frame header (tells apart two sources with different sizes).
@@ -233,6 +235,7 @@ fn read_multipart(mut reader: impl BufRead, sink: &Mutex<Vec<Part>>) -> std::io:
             captured: header("x-timestamp")
                 .and_then(|value| value.parse().ok())
                 .unwrap_or(0.0),
+            age_ms: header("x-frame-age-ms").and_then(|value| value.parse().ok()),
             online: header("x-camera-online").as_deref() != Some("false"),
             len,
             width: jpeg_width(&body),

@@ -58,6 +58,8 @@ pub struct Settings {
     pub prefix: String,
     pub subscribe: SubscribeMode,
     pub offline_after: Duration,
+    /// Frames later than this behind the camera's newest are dropped (`ingest::Freshness`).
+    pub max_frame_lag: Duration,
     pub no_signal_interval: Duration,
     pub info_timeout: Duration,
     pub forget_after: Duration,
@@ -71,6 +73,7 @@ impl Settings {
             prefix: config.prefix.clone(),
             subscribe: config.subscribe,
             offline_after: config.offline_after(),
+            max_frame_lag: config.max_frame_lag(),
             no_signal_interval: config.no_signal_interval(),
             info_timeout: config.info_timeout(),
             forget_after: config.forget_after(),

@@ -7,16 +7,18 @@
 //! so the task drops a subscriber shortly after its last client went and the node stops
 //! encoding it. Samples pass the same checks as the camera's own frames ([`super::ingest`]).
 
-use super::ingest;
+use super::ingest::{self, Freshness};
 use super::{Feed, MessageCache};
 use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
 use camera_node::info::VariantInfo;
 use camera_node::keys::CameraKeys;
+use camera_node::meta::unix_now_ns;
 use camera_node::subscriber::FrameSubscriber;
 use camera_node::{Frame, FrameLimits};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_util::task::AbortOnDropHandle;
 
@@ -47,6 +49,8 @@ pub struct Receive {
     pub keys: CameraKeys,
     pub metrics: Arc<Metrics>,
     pub limits: FrameLimits,
+    /// `max_frame_lag_ms`: a variant's late frames are dropped like the camera's own.
+    pub max_frame_lag: Duration,
 }
 
 impl NodeVariants {
@@ -115,8 +119,9 @@ async fn forward(name: String, receive: Receive, frames: watch::Sender<Option<Ar
     };
     tracing::info!(%camera, variant = %name, "subscribed to node variant");
     let mut rejected = LogThrottle::default();
+    let mut freshness = Freshness::new(receive.max_frame_lag);
     while let Some(sample) = subscriber.recv().await {
-        match ingest::accept(sample) {
+        match ingest::accept(sample, &mut freshness, unix_now_ns(), Instant::now()) {
             Ok(frame) => {
                 receive.metrics.node_variant_frame(&camera, &name);
                 frames.send_replace(Some(Arc::new(frame)));

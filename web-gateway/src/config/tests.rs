@@ -56,6 +56,8 @@ fn every_setting_has_a_flag() {
         "400",
         "--offline-after-ms",
         "500",
+        "--max-frame-lag-ms",
+        "600",
         "--zenoh-config",
         "z.json5",
         "--lan-discovery",
@@ -68,8 +70,9 @@ fn every_setting_has_a_flag() {
             config.info_timeout_ms,
             config.forget_after_ms,
             config.offline_after_ms,
+            config.max_frame_lag_ms,
         ),
-        (100, 200, 300, 400, 500)
+        (100, 200, 300, 400, 500, 600)
     );
     assert_eq!(config.zenoh.config_file, Some(PathBuf::from("z.json5")));
     assert!(config.zenoh.lan_discovery);
@@ -122,7 +125,7 @@ fn help_shows_every_default_and_environment_name() {
         assert!(entry.contains(&format!("[env: {env}=")), "{key}: {entry}");
         checked += 1;
     }
-    assert_eq!(checked, 12, "every top-level setting checked");
+    assert_eq!(checked, 13, "every top-level setting checked");
     assert!(
         help.contains("[env: GATEWAY_LISTEN="),
         "the name scripts use"

@@ -10,6 +10,7 @@ mod node_variants;
 mod recording;
 mod ros2;
 mod slow_client;
+mod sources;
 mod streaming;
 mod while_watched;
 

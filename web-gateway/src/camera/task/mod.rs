@@ -14,7 +14,7 @@ mod online;
 mod subscription;
 
 use self::subscription::LINGER;
-use super::ingest::{self, Rate};
+use super::ingest::{self, Freshness, Rate, Rejected};
 use super::node_variants::{self, NodeVariants};
 use super::variants::Variants;
 use super::{CameraStatus, Choice, Command, Env, Feed, ForgetRequest, FPS_WINDOW};
@@ -24,6 +24,7 @@ use crate::throttle::LogThrottle;
 use bytes::Bytes;
 use camera_node::info::query_info;
 use camera_node::keys::CameraKeys;
+use camera_node::meta::unix_now_ns;
 use camera_node::subscriber::{fetch_snapshot, FrameSubscriber, Received};
 use camera_node::{CameraInfo, Frame};
 use std::sync::Arc;
@@ -102,6 +103,8 @@ pub(super) struct CameraTask {
     last_live_at: Option<Instant>,
     rate: Rate,
     fps: f64,
+    /// Drops frames that arrive too late to be live (`max_frame_lag_ms`).
+    freshness: Freshness,
     /// Warnings about rejected samples, at most one per reason per 10 s.
     rejected: LogThrottle<&'static str>,
     /// The NO SIGNAL picture of the current offline period, re-sent at `no_signal_at`.
@@ -122,6 +125,7 @@ pub(super) struct CameraTask {
 impl CameraTask {
     pub(super) fn new(parts: Parts) -> Self {
         let now = Instant::now();
+        let max_frame_lag = parts.env.settings.max_frame_lag;
         Self {
             id: parts.keys.camera().to_owned(),
             keys: parts.keys,
@@ -145,6 +149,7 @@ impl CameraTask {
             last_live_at: None,
             rate: Rate::new(FPS_WINDOW),
             fps: 0.0,
+            freshness: Freshness::new(max_frame_lag),
             rejected: LogThrottle::default(),
             no_signal: None,
             no_signal_at: None,
@@ -211,6 +216,8 @@ impl CameraTask {
         match command {
             Command::Liveliness(true) => {
                 self.token = true;
+                // A new session of the node: nothing queued on the old one can still arrive.
+                self.freshness.restart();
                 self.came_online("liveliness token present");
                 if self.source != FrameSource::Node {
                     return; // ROS 2 topics answer no info or snapshot queries
@@ -256,6 +263,7 @@ impl CameraTask {
                     keys: self.keys.clone(),
                     metrics: self.env.metrics.clone(),
                     limits: self.env.settings.limits,
+                    max_frame_lag: self.env.settings.max_frame_lag,
                 };
                 self.node_variants.feed(&name, &receive)
             }
@@ -263,12 +271,20 @@ impl CameraTask {
     }
 
     fn on_sample(&mut self, sample: Received) {
-        match ingest::accept(sample) {
+        let accepted = ingest::accept(sample, &mut self.freshness, unix_now_ns(), Instant::now());
+        match accepted {
             Ok(frame) => self.live(frame),
             Err(reject) => {
                 let reason = reject.reason();
                 self.env.metrics.frame_rejected(&self.id, reason);
-                if let Some(count) = self.rejected.hit(reason) {
+                let Some(count) = self.rejected.hit(reason) else {
+                    return;
+                };
+                if let Rejected::Stale(_) = reject {
+                    // Expected after a short cut of the link: not a fault of the publisher.
+                    tracing::info!(camera = %self.id, %reject, dropped = count,
+                        "dropped late frame(s)");
+                } else {
                     tracing::warn!(camera = %self.id, error = %reject, reason, rejected = count,
                         "rejected frame sample(s)");
                 }
