@@ -83,7 +83,7 @@ async fn replayed_recording_is_a_live_camera_in_the_gateway() {
         assert_eq!(response.headers()["x-camera-online"], "true");
         let jpeg = response.bytes().await.expect("snapshot body");
         assert!(
-            pictures.iter().any(|picture| *picture == jpeg),
+            pictures.contains(&jpeg),
             "the snapshot ({} bytes) is none of the recorded frames",
             jpeg.len()
         );
