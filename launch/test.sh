@@ -262,7 +262,7 @@ if [ "${TEST_SKIP_INSTALL:-0}" != 1 ]; then
     "${DEPS_FAKE_JETSON_PACKAGES[@]}" "${DEPS_NETNS_PACKAGES[@]}"
   step "zenoh-python" ensure_python_zenoh
   step "rosbags (ROS 2 wire checks)" ensure_python_rosbags
-  step "Python test packages (mcap, websockets)" ensure_python_test_packages
+  step "Python test packages (mcap, websockets, bcrypt)" ensure_python_test_packages
 fi
 ensure_rust
 if has_step cargo; then

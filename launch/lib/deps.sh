@@ -114,10 +114,10 @@ ensure_python_rosbags() {
 # The recording and Foxglove tests read MCAP files and speak the Foxglove WebSocket protocol
 # with these (test-support/python/read_mcap.py, the foxglove client test): an independent
 # MCAP reader, protobuf decoding from the file's own schema, and a WebSocket client.
-DEPS_PYTHON_TEST=("mcap==1.*" "mcap-protobuf-support==0.6.*" "protobuf>=4" "websockets>=12")
+DEPS_PYTHON_TEST=("mcap==1.*" "mcap-protobuf-support==0.6.*" "protobuf>=4" "websockets>=12" "bcrypt>=4")
 
 ensure_python_test_packages() {
-  if python3 -c 'import mcap, mcap_protobuf, google.protobuf, websockets' >/dev/null 2>&1; then
+  if python3 -c 'import mcap, mcap_protobuf, google.protobuf, websockets, bcrypt' >/dev/null 2>&1; then
     return 0
   fi
   deps_log "installing ${DEPS_PYTHON_TEST[*]} for $(command -v python3)"

@@ -48,6 +48,14 @@ pub fn python_websockets() -> Result<(), String> {
     )
 }
 
+/// `Ok(())` when `python3` can import `bcrypt` (reference htpasswd hashes in the auth tests).
+pub fn python_bcrypt() -> Result<(), String> {
+    python_imports(
+        "import bcrypt",
+        "pip install bcrypt, or source launch/lib/deps.sh and run ensure_python_test_packages",
+    )
+}
+
 fn python_imports(imports: &str, fix: &str) -> Result<(), String> {
     let imported = std::process::Command::new("python3")
         .args(["-c", imports])

@@ -14,10 +14,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod access;
 mod foxglove;
 mod http;
 mod record;
 mod ros2;
+pub use access::{AccessConfig, MetricsAccess, MIN_TOKEN_LEN};
 pub use foxglove::FoxgloveConfig;
 pub use http::HttpConfig;
 pub use record::RecordConfig;
@@ -39,6 +41,9 @@ pub struct Flags {
     pub config_file: Option<PathBuf>,
     #[command(flatten)]
     pub settings: Config,
+    /// A helper instead of serving (`web-gateway passwd FILE USER`).
+    #[command(subcommand)]
+    pub command: Option<crate::auth::passwd::Command>,
 }
 
 impl Invocation for Flags {
@@ -122,6 +127,11 @@ pub struct Config {
         next_help_heading = "Foxglove live view ([foxglove], docs/recording.md)"
     )]
     pub foxglove: FoxgloveConfig,
+    #[command(
+        flatten,
+        next_help_heading = "Access: host names, origins, authentication ([access], docs/security.md)"
+    )]
+    pub access: AccessConfig,
     #[command(flatten, next_help_heading = "zenoh ([zenoh])")]
     pub zenoh: ZenohSettings,
 }
@@ -185,6 +195,7 @@ impl Settings for Config {
         }
         self.ros2.validate()?;
         self.http.validate()?;
+        self.access.validate()?;
         self.record.validate()
     }
 
@@ -192,6 +203,7 @@ impl Settings for Config {
         self.zenoh.resolve_relative_to(dir);
         self.record.relative_to(dir);
         self.http.relative_to(dir);
+        self.access.relative_to(dir);
     }
 }
 

@@ -61,6 +61,14 @@ pub enum ApiError {
     NoClip { camera: String },
     #[error("cannot make the clip")]
     ClipFailed { camera: String, message: String },
+    #[error("unknown host name")]
+    UnknownHost { host: String },
+    #[error("request from a foreign page")]
+    ForeignOrigin { origin: String },
+    #[error("authentication required")]
+    Unauthorized { reason: &'static str },
+    #[error("too many logins at once")]
+    LoginsBusy,
 }
 
 impl ApiError {
@@ -81,6 +89,10 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            Self::UnknownHost { .. } => StatusCode::MISDIRECTED_REQUEST,
+            Self::ForeignOrigin { .. } => StatusCode::FORBIDDEN,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::LoginsBusy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -151,6 +163,19 @@ impl ApiError {
             Self::Subprotocol { wanted, offered } => format!(
                 "this endpoint speaks only the WebSocket subprotocol {wanted:?} (Sec-WebSocket-Protocol offered: {offered:?}); connect with Foxglove's \"Foxglove WebSocket\" connection"
             ),
+            Self::UnknownHost { host } => format!(
+                "this gateway does not answer to the host name {host:?} (a DNS-rebinding page would look like this); \
+                 if it is a real name of this machine, start the gateway with --allow-host NAME (access.hosts)"
+            ),
+            Self::ForeignOrigin { origin } => format!(
+                "the request comes from a page of {origin:?}, not from this gateway's own page; \
+                 if that page may use the gateway, start it with --allow-origin {origin} (access.origins)"
+            ),
+            Self::Unauthorized { reason } => format!(
+                "{reason}; log in with a user of the gateway's --auth-file (HTTP Basic), or send \
+                 `Authorization: Bearer TOKEN` with a token of --token-file / GATEWAY_TOKENS"
+            ),
+            Self::LoginsBusy => "too many password checks are waiting; retry in a few seconds".to_owned(),
         }
     }
 
@@ -173,7 +198,15 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::debug!(status = status.as_u16(), detail = %self.detail(), "request failed");
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // Makes a browser ask for user and password (and remember them for the site).
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(crate::auth::CHALLENGE),
+            );
+        }
+        response
     }
 }
 

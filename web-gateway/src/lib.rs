@@ -12,9 +12,12 @@
 //! - [`server`]: the accept loop, connection timeouts, HTTPS, the open-file limit.
 //! - [`foxglove`]: `--foxglove-listen`, every camera live in Foxglove on a listener of its own.
 //! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
+//! - [`guard`]: Host/Origin allow-lists; [`auth`]: passwords, tokens, session cookies, the
+//!   middleware that applies both, and the `passwd` helper (docs/security.md).
 //!
 //! Shutdown: everything watches `AppState::cancel`; streams end, tasks drain on the tracker.
 
+pub mod auth;
 pub mod camera;
 pub mod config;
 pub mod directory;
@@ -22,6 +25,7 @@ pub mod discovery;
 pub mod downscale;
 pub mod error;
 pub mod foxglove;
+pub mod guard;
 pub mod headers;
 pub mod metrics;
 pub mod mjpeg;
@@ -48,6 +52,8 @@ pub enum ServeError {
     // No `#[from]`: that would make the error a `source()` too, printed twice by `{:#}`.
     #[error("cannot serve HTTPS: {0}")]
     Tls(server::TlsError),
+    #[error("{0}")]
+    Access(auth::AccessError),
     #[error("cannot start recording (check --record DIR exists or can be created, and is writable): {0}")]
     Record(std::io::Error),
     #[error("cannot listen for Foxglove on {addr} (port taken? pass another --foxglove-listen): {error}")]
@@ -65,6 +71,10 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
     if let Ok(address) = listener.local_addr() {
         tracing::info!(prefix = %state.config.prefix, "listening on {}://{address}", options.scheme());
     }
+    let local = listener.local_addr().unwrap_or(state.config.listen);
+    let https = state.config.http.tls_cert.is_some();
+    let access = auth::Access::load(&state.config, local, https).map_err(ServeError::Access)?;
+    access.log_start(&state.config, local);
     let liveliness = discovery::subscribe(&state)
         .await
         .map_err(ServeError::Liveliness)?;
@@ -78,7 +88,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
         .tracker
         .spawn(discovery::run(state.clone(), liveliness));
     let cancel = state.cancel.clone();
-    let app = router::router(state.clone());
+    let app = router::router(state.clone(), std::sync::Arc::new(access));
     server::serve_connections(listener, app, options, cancel).await;
     state.tracker.close();
     if tokio::time::timeout(DRAIN_TIMEOUT, state.tracker.wait())

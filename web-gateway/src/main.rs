@@ -17,7 +17,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let config = settings::load::<Flags>()?.settings;
+    let flags = settings::load::<Flags>()?;
+    if let Some(command) = &flags.command {
+        return Ok(web_gateway::auth::passwd::run(command)?);
+    }
     match web_gateway::server::raise_open_file_limit() {
         Ok(limit) if limit.before == limit.after => tracing::info!(
             "open-file limit (RLIMIT_NOFILE) is {}, the hard limit",
@@ -32,6 +35,7 @@ async fn run() -> anyhow::Result<()> {
             tracing::warn!(%error, "cannot raise the open-file limit; clients may hit it")
         }
     }
+    let config = flags.settings;
     let zenoh_config = config
         .zenoh
         .build(camera_node::zenoh_config::SUBSCRIBER_DEFAULT)?;

@@ -1,13 +1,16 @@
 //! The URL map: which handler serves which path. Nothing else.
 
+use crate::auth::{self, Access};
 use crate::error::ApiError;
 use crate::routes::{api, clip, health, metrics, page, snapshot, stream, ws};
 use crate::state::AppState;
 use axum::http::{Method, Uri};
 use axum::routing::get;
-use axum::Router;
+use axum::{middleware, Router};
+use std::sync::Arc;
 
-pub fn router(state: AppState) -> Router {
+/// Every route behind `access` (Host/Origin guard and authentication), 404/405 included.
+pub fn router(state: AppState, access: Arc<Access>) -> Router {
     Router::new()
         .route("/", get(page::index))
         .route("/assets/app.js", get(page::script))
@@ -21,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(access, auth::enforce))
         .with_state(state)
 }
 
@@ -127,7 +131,9 @@ mod tests {
 
     async fn send(state: &AppState, method: Method, uri: &str) -> axum::response::Response {
         let request = Request::builder().method(method).uri(uri);
-        router(state.clone())
+        let local = state.config.listen;
+        let access = Access::load(&state.config, local, false).expect("no access files");
+        router(state.clone(), Arc::new(access))
             .oneshot(request.body(Body::empty()).expect("request"))
             .await
             .expect("infallible")

@@ -1,0 +1,260 @@
+//! Who may use the gateway: the Host/Origin [`guard`](crate::guard), then authentication —
+//! HTTP Basic against an htpasswd file (people), bearer tokens (machines), and the session
+//! cookie a browser gets after either (so its WebSocket works too). docs/security.md.
+//!
+//! [`Access`] is built once at start and applied to every request by [`enforce`], one axum
+//! middleware in the router; another listener (e.g. Foxglove's WebSocket) calls
+//! [`Access::check`] on its upgrade request to get the same answer. `/healthz` is always
+//! open (container health checks; it tells only "up" and a camera count); `/metrics` is open
+//! with `--metrics-access open`.
+
+pub mod htpasswd;
+pub mod passwd;
+pub mod passwords;
+pub mod sessions;
+pub mod tokens;
+
+use crate::config::{Config, MetricsAccess};
+use crate::error::ApiError;
+use crate::guard::Guard;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use passwords::Passwords;
+use sessions::Sessions;
+use sha3::Digest;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokens::Tokens;
+
+/// The `WWW-Authenticate` challenge of a 401.
+pub const CHALLENGE: &str = "Basic realm=\"web-gateway\", charset=\"UTF-8\"";
+/// Longest `Authorization` value looked at; real ones are far shorter.
+const MAX_AUTHORIZATION: usize = 4096;
+
+/// Why the access settings cannot be used (each message names the file, line and fix).
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error(transparent)]
+    Htpasswd(#[from] htpasswd::HtpasswdError),
+    #[error(transparent)]
+    Tokens(#[from] tokens::TokenFileError),
+}
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Authentication is off.
+    Anonymous,
+    /// A user of the htpasswd file (by password or by their session cookie).
+    User(String),
+    /// The n-th configured token (0-based; tokens are never logged).
+    Token(usize),
+}
+
+/// A request that may go on, and the session cookie to set on its response, if any.
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    pub identity: Identity,
+    pub set_cookie: Option<String>,
+}
+
+/// The checks every request goes through.
+#[derive(Debug)]
+pub struct Access {
+    guard: Guard,
+    auth: Option<Authenticator>,
+    metrics: MetricsAccess,
+}
+
+/// Credentials: passwords, tokens, and the sessions they open.
+#[derive(Debug)]
+struct Authenticator {
+    passwords: Option<Passwords>,
+    tokens: Tokens,
+    sessions: Sessions,
+}
+
+impl Access {
+    /// Reads the htpasswd and token files named in `config`. `local` is the address actually
+    /// listened on (its port names the cookie); `https` adds `Secure` to the cookie.
+    pub fn load(config: &Config, local: SocketAddr, https: bool) -> Result<Self, AccessError> {
+        let access = &config.access;
+        let auth = if access.auth_enabled() {
+            let passwords = match &access.auth_file {
+                Some(path) => Some(Passwords::new(htpasswd::load(path)?)),
+                None => None,
+            };
+            Some(Authenticator {
+                passwords,
+                tokens: Tokens::load(&access.tokens, access.token_file.as_deref())?,
+                sessions: Sessions::new(local.port(), https),
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            guard: Guard::new(access),
+            auth,
+            metrics: access.metrics,
+        })
+    }
+
+    /// Says at start who can reach the cameras: loudly when anyone on the network can.
+    pub fn log_start(&self, config: &Config, local: SocketAddr) {
+        let names = self.guard.host_names().join(", ");
+        tracing::info!(
+            "accepted host names: any IP address, {names}; other names get 421 \
+             (add a DNS name with --allow-host NAME)"
+        );
+        match &self.auth {
+            Some(auth) => {
+                let users = auth.passwords.as_ref().map_or(0, Passwords::len);
+                let file = config
+                    .access
+                    .auth_file
+                    .as_deref()
+                    .map(|p| p.display().to_string());
+                tracing::info!(
+                    users,
+                    tokens = auth.tokens.len(),
+                    "authentication on ({}); /healthz open, /metrics {}",
+                    file.unwrap_or_else(|| "tokens only".into()),
+                    match self.metrics {
+                        MetricsAccess::Auth => "needs credentials",
+                        MetricsAccess::Open => "open (--metrics-access open)",
+                    }
+                );
+            }
+            None if !local.ip().is_loopback() => tracing::warn!(
+                "listening on {local} WITHOUT authentication: anyone who can reach this address \
+                 can watch every camera; turn it on with --auth-file FILE (create FILE with \
+                 `web-gateway passwd FILE USER`) or --token-file FILE, see docs/security.md"
+            ),
+            None => tracing::info!("authentication off (loopback only: this machine's users)"),
+        }
+    }
+
+    /// Host and Origin, then credentials (unless the path is open).
+    pub async fn check(&self, uri: &Uri, headers: &HeaderMap) -> Result<Admitted, ApiError> {
+        let anonymous = Admitted {
+            identity: Identity::Anonymous,
+            set_cookie: None,
+        };
+        if uri.path() == "/healthz" {
+            return Ok(anonymous);
+        }
+        self.guard.check(uri, headers)?;
+        match &self.auth {
+            Some(_) if uri.path() == "/metrics" && self.metrics == MetricsAccess::Open => {
+                Ok(anonymous)
+            }
+            Some(auth) => auth.check(headers).await,
+            None => Ok(anonymous),
+        }
+    }
+}
+
+impl Authenticator {
+    async fn check(&self, headers: &HeaderMap) -> Result<Admitted, ApiError> {
+        let cookies = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok());
+        if let Some(user) = self.sessions.user(cookies) {
+            return Ok(Admitted {
+                identity: Identity::User(user),
+                set_cookie: None,
+            });
+        }
+        let identity = self.credentials(headers).await?;
+        let session_user = match &identity {
+            Identity::User(user) => user.clone(),
+            Identity::Token(index) => format!("token #{index}"),
+            Identity::Anonymous => String::new(),
+        };
+        // Checked above, so this is the Authorization value that passed.
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .map_or(&[][..], HeaderValue::as_bytes);
+        Ok(Admitted {
+            identity,
+            set_cookie: Some(self.sessions.start(&session_user, &digest(&[presented]))),
+        })
+    }
+
+    /// The `Authorization` header's Basic or Bearer credentials, checked.
+    async fn credentials(&self, headers: &HeaderMap) -> Result<Identity, ApiError> {
+        let refuse = |reason| ApiError::Unauthorized { reason };
+        let value = headers
+            .get(header::AUTHORIZATION)
+            .ok_or(refuse("no credentials"))?;
+        let value = value
+            .to_str()
+            .ok()
+            .filter(|value| value.len() <= MAX_AUTHORIZATION)
+            .ok_or(refuse("unreadable Authorization header"))?;
+        let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            return self
+                .tokens
+                .find(rest)
+                .map(Identity::Token)
+                .ok_or(refuse("unknown bearer token"));
+        }
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return Err(refuse("Authorization scheme is neither Basic nor Bearer"));
+        }
+        let passwords = self.passwords.as_ref().ok_or(refuse(
+            "passwords are off (no --auth-file); use a bearer token",
+        ))?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or(refuse(
+                "Basic credentials are not base64 of UTF-8 user:password",
+            ))?;
+        let (user, password) = decoded
+            .split_once(':')
+            .ok_or(refuse("Basic credentials lack the `:` after the user"))?;
+        if passwords.check(user, password).await? {
+            Ok(Identity::User(user.to_owned()))
+        } else {
+            Err(refuse("wrong user or password"))
+        }
+    }
+}
+
+/// The middleware: refuses with the [`ApiError`] of the first failed check, else runs the
+/// request with its [`Identity`] in the extensions and sets a new session cookie.
+pub async fn enforce(
+    State(access): State<Arc<Access>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let admitted = match access.check(request.uri(), request.headers()).await {
+        Ok(admitted) => admitted,
+        Err(error) => return error.into_response(),
+    };
+    request.extensions_mut().insert(admitted.identity);
+    let mut response = next.run(request).await;
+    if let Some(cookie) = admitted.set_cookie {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// SHA3-256 of the concatenated `parts`: what the auth tables keep instead of secrets.
+fn digest(parts: &[&[u8]]) -> [u8; 32] {
+    let mut hasher = sha3::Sha3_256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().into()
+}
