@@ -75,12 +75,13 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
     let https = state.config.http.tls_cert.is_some();
     let access = auth::Access::load(&state.config, local, https).map_err(ServeError::Access)?;
     access.log_start(&state.config, local);
+    let access = std::sync::Arc::new(access);
     let liveliness = discovery::subscribe(&state)
         .await
         .map_err(ServeError::Liveliness)?;
     let recorder = recording::start(&state).map_err(ServeError::Record)?;
     if let Some(addr) = state.config.foxglove.listen {
-        foxglove::start(&state, options.clone())
+        foxglove::start(&state, options.clone(), access.clone())
             .await
             .map_err(|error| ServeError::Foxglove { addr, error })?;
     }
@@ -88,7 +89,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
         .tracker
         .spawn(discovery::run(state.clone(), liveliness));
     let cancel = state.cancel.clone();
-    let app = router::router(state.clone(), std::sync::Arc::new(access));
+    let app = router::router(state.clone(), access);
     server::serve_connections(listener, app, options, cancel).await;
     state.tracker.close();
     if tokio::time::timeout(DRAIN_TIMEOUT, state.tracker.wait())

@@ -13,6 +13,7 @@
 pub mod protocol;
 mod session;
 
+use crate::auth::{self, Access};
 use crate::error::ApiError;
 use crate::server::{serve_connections, ServeOptions};
 use crate::state::AppState;
@@ -21,7 +22,7 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
+use axum::{middleware, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -42,10 +43,12 @@ struct Server {
 
 /// Binds `foxglove.listen` when set and serves the protocol there until `state.cancel`,
 /// on `state.tracker`, through the same accept loop as HTTP (`options`: its timeouts, and
-/// TLS when HTTPS is on); returns the bound address (port 0 picks one).
+/// TLS when HTTPS is on) and behind the same `access` checks as HTTP (Host, Origin,
+/// credentials); returns the bound address (port 0 picks one).
 pub async fn start(
     state: &AppState,
     options: ServeOptions,
+    access: Arc<Access>,
 ) -> Result<Option<SocketAddr>, std::io::Error> {
     let Some(addr) = state.config.foxglove.listen else {
         return Ok(None);
@@ -64,14 +67,14 @@ pub async fn start(
         session_id: started_ms.to_string().into(),
     };
     let cancel = state.cancel.clone();
-    let app = router(server);
+    let app = router(server, access);
     state
         .tracker
         .spawn(serve_connections(listener, app, options, cancel));
     Ok(Some(local))
 }
 
-fn router(server: Server) -> Router {
+fn router(server: Server, access: Arc<Access>) -> Router {
     Router::new()
         .route("/", get(upgrade))
         .fallback(|uri: axum::http::Uri| async move {
@@ -79,6 +82,7 @@ fn router(server: Server) -> Router {
                 path: uri.path().to_owned(),
             }
         })
+        .layer(middleware::from_fn_with_state(access, auth::enforce))
         .with_state(server)
 }
 
