@@ -122,7 +122,9 @@ window.addEventListener("resize", () => {
 
 async function poll() {
   try {
-    const response = await fetch("/api/cameras", { cache: "no-store" });
+    // Absolute from location.origin: a page opened as http://user:pass@host/ has credentials
+    // in its base URL, and fetch() refuses relative URLs that resolve to one.
+    const response = await fetch(new URL("/api/cameras", location.origin), { cache: "no-store" });
     if (response.ok) {
       for (const camera of await response.json()) {
         const v = view(camera.id);

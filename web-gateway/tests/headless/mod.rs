@@ -52,18 +52,24 @@ pub fn tools_or_skip(test: &str) -> Option<Tools> {
     test_support::ci::require(test, tools())
 }
 
+/// One browser at a time in this test binary: each Chromium takes most of a core, and with
+/// several at once on a 2-core CI machine the pages' 1-second stats miss their deadlines.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A chromedriver process group plus the WebDriver session talking to it.
 #[derive(Debug)]
 pub struct Browser {
     pub client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium session with page-load strategy "eager":
     /// a page holding a live WebSocket/MJPEG connection never reaches "complete".
     pub async fn start(tools: &Tools) -> Self {
+        let turn = ONE_AT_A_TIME.lock().await;
         let port = free_port();
         let mut driver = Command::new(&tools.chromedriver);
         driver
@@ -84,6 +90,7 @@ impl Browser {
             client,
             driver,
             _profile: profile,
+            _turn: turn,
         }
     }
 
@@ -276,4 +283,32 @@ for (let i = 0; i < pixels.length; i += 4) {
   if (pixels[i] | pixels[i + 1] | pixels[i + 2]) lit++;
 }
 return { hash, lit };
+"#;
+
+/// Adds `<img id="mjpeg-probe" src=arguments[0]>` to the page on the first call; then, once
+/// it shows a picture, an FNV-1a hash of its current pixels (like [`CANVAS_HASH`]), else null.
+/// Same-origin, so reading its pixels is allowed: what a person sees in an `<img>` stream.
+pub const IMG_HASH: &str = r#"
+let img = document.getElementById('mjpeg-probe');
+if (!img) {
+  img = document.createElement('img');
+  img.id = 'mjpeg-probe';
+  img.src = arguments[0];
+  document.body.appendChild(img);
+  return null;
+}
+if (!img.naturalWidth) return null;
+const copy = document.createElement('canvas');
+copy.width = img.naturalWidth;
+copy.height = img.naturalHeight;
+const context = copy.getContext('2d');
+context.drawImage(img, 0, 0);
+const pixels = context.getImageData(0, 0, copy.width, copy.height).data;
+let hash = 2166136261;
+let lit = 0;
+for (let i = 0; i < pixels.length; i += 4) {
+  hash = Math.imul(hash ^ pixels[i] ^ (pixels[i + 1] << 8) ^ (pixels[i + 2] << 16), 16777619) >>> 0;
+  if (pixels[i] | pixels[i + 1] | pixels[i + 2]) lit++;
+}
+return { hash, lit, width: copy.width };
 "#;
