@@ -16,10 +16,13 @@
 #   --no-start                  install and enable, but do not start now
 #
 # Files: $PREFIX/bin/{camera-node,web-gateway}, /etc/robot-camera/{camera-node.toml,
-# web-gateway.toml,web-gateway.env,zenoh/*.json5}, /etc/systemd/system/*.service,
+# web-gateway.toml,web-gateway.env,htpasswd,zenoh/*.json5}, /etc/systemd/system/*.service,
 # $PREFIX/share/doc/robot-camera/. Existing config files under /etc/robot-camera are kept; the
 # new version is written beside them as *.new. web-gateway.env is generated from the options
-# and replaced (the previous one is kept as web-gateway.env.bak).
+# and replaced (the previous one is kept as web-gateway.env.bak). The gateway asks for a login:
+# the first install creates /etc/robot-camera/htpasswd (mode 0600) with user "admin" and a
+# generated password, printed once; `web-gateway passwd /etc/robot-camera/htpasswd USER` adds
+# users or changes passwords (docs/security.md).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -97,12 +100,12 @@ if [ "$role" = robot ]; then
   cat >"$env_file" <<'EOF'
 # Extra web-gateway flags. On the robot the gateway reaches the camera node over loopback
 # (its default) and serves HTTP to the robot's network; use 127.0.0.1:8080 to keep it local.
-WEB_GATEWAY_ARGS=--listen 0.0.0.0:8080
+WEB_GATEWAY_ARGS=--listen 0.0.0.0:8080 --auth-file /run/web-gateway/htpasswd
 EOF
 else
   cat >"$env_file" <<EOF
 # Extra web-gateway flags: connect to the robot's camera node (config/zenoh/base-station.json5).
-WEB_GATEWAY_ARGS=--listen 0.0.0.0:8080 --zenoh-config /etc/robot-camera/zenoh/base-station.json5 --zenoh-connect tcp/$robot_address:7447
+WEB_GATEWAY_ARGS=--listen 0.0.0.0:8080 --zenoh-config /etc/robot-camera/zenoh/base-station.json5 --zenoh-connect tcp/$robot_address:7447 --auth-file /run/web-gateway/htpasswd
 EOF
 fi
 # Generated from this command line, so it is replaced (the previous one is kept as .bak).
@@ -116,6 +119,12 @@ for unit in "${units[@]}"; do
     "$ROOT/launch/systemd/$unit.service" >"$destdir/etc/systemd/system/$unit.service"
   chmod 0644 "$destdir/etc/systemd/system/$unit.service"
 done
+# The unit copies it for the service at each start (see web-gateway.service).
+if [ ! -s "$etc/htpasswd" ]; then
+  password=$("$bin_dir/web-gateway" passwd --generate "$etc/htpasswd" admin)
+  log "created $etc/htpasswd: log in to the gateway as admin with password: $password"
+  log "(shown once; change it with: sudo web-gateway passwd /etc/robot-camera/htpasswd admin)"
+fi
 install -m 0644 "$ROOT/README.md" "$destdir$prefix/share/doc/robot-camera/README.md"
 cp -r "$ROOT/docs" "$destdir$prefix/share/doc/robot-camera/"
 log "installed ${binaries[*]} to $destdir$prefix/bin, configs to $etc, units to $destdir/etc/systemd/system"

@@ -6,8 +6,9 @@
 # camera-node:  config/camera-node/jetson-csi.toml  + config/zenoh/robot.json5
 #               (listens for zenoh on port 7447 of every interface: base stations can connect)
 # web-gateway:  config/web-gateway.toml, HTTP on 0.0.0.0:8080 so a laptop on the robot's
-#               network can open the page. The gateway has no authentication: keep the robot on
-#               a network you trust, or set ROBOT_GATEWAY_LISTEN=127.0.0.1:8080.
+#               network can open the page, with a login (HTTP Basic, docs/security.md): the
+#               first run creates ROBOT_AUTH_FILE with user "admin" and a generated password,
+#               printed once; `web-gateway passwd FILE USER` adds users or changes passwords.
 # For a service that starts at boot, use launch/install-systemd.sh instead.
 #
 # Environment (all optional):
@@ -18,6 +19,9 @@
 #   ROBOT_GATEWAY_LISTEN=ADDR   gateway HTTP address (default 0.0.0.0:8080)
 #   ROBOT_START_TIMEOUT=S       seconds to wait for the first frame (default 60; Argus is slow)
 #   ROBOT_LOG_DIR=DIR           where the logs go (default /tmp/robot-camera)
+#   ROBOT_AUTH_FILE=FILE        htpasswd file of the gateway's users
+#                               (default ~/.config/robot-camera/htpasswd)
+#   ROBOT_AUTH=0                no login (anyone on the robot's network sees the cameras)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,6 +63,22 @@ CAMERA_ARGS=(--config "$camera_config" --zenoh-config "$zenoh_config")
 # The gateway keeps its embedded zenoh default (connect to tcp/127.0.0.1:7447), which reaches
 # the camera node over loopback since robot.json5 listens on every interface.
 GATEWAY_ARGS=(--config "$gateway_config" --listen "$listen")
+if [ "${ROBOT_AUTH:-1}" != 0 ]; then
+  auth_file=${ROBOT_AUTH_FILE:-${XDG_CONFIG_HOME:-$HOME/.config}/robot-camera/htpasswd}
+  if [ ! -s "$auth_file" ]; then
+    mkdir -p "$(dirname "$auth_file")"
+    password=$("$GATEWAY_BIN" passwd --generate "$auth_file" admin)
+    pair_log "first run: created $auth_file; log in as admin with password: $password"
+    pair_log "(shown once; change it with: $GATEWAY_BIN passwd $auth_file admin)"
+  fi
+  GATEWAY_ARGS+=(--auth-file "$auth_file")
+  # A token of this run only, for the readiness check (the environment, not argv: ps shows argv).
+  GATEWAY_TOKENS=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+  export GATEWAY_TOKENS
+  PAIR_AUTH_HEADER="Authorization: Bearer $GATEWAY_TOKENS"
+else
+  pair_log "ROBOT_AUTH=0: no login; anyone who reaches $listen sees the cameras"
+fi
 
 host=${listen%:*}
 case "$host" in 0.0.0.0 | '[::]') host=127.0.0.1 ;; esac

@@ -4,7 +4,9 @@
 # camera-node: /usr/bin/camera-node, its unit, /etc/robot-camera/camera-node.toml (the Jetson
 #   CSI profile on arm64, the USB camera profile on amd64), zenoh profiles, every camera-node
 #   profile under /usr/share/robot-camera/, a system user robot-camera in group video.
-# web-gateway: /usr/bin/web-gateway, its unit (DynamicUser), /etc/robot-camera/web-gateway.{toml,env}.
+# web-gateway: /usr/bin/web-gateway, its unit (DynamicUser), /etc/robot-camera/web-gateway.{toml,env};
+#   its postinst creates /etc/robot-camera/htpasswd (user admin, generated password kept in the
+#   root-only /etc/robot-camera/initial-password, not printed into dpkg's logs).
 # Files under /etc are conffiles: an upgrade keeps an operator's edits (dpkg asks, or keeps them
 # with --force-confold). Sourced by launch/package.sh after deps.sh, procs.sh and arm64.sh.
 
@@ -146,10 +148,14 @@ deb_web_gateway() {
 # Extra web-gateway flags for the systemd unit. Loopback by default: to serve the robot's
 # network use --listen 0.0.0.0:8080; on a base station add
 #   --zenoh-config /etc/robot-camera/zenoh/base-station.json5 --zenoh-connect tcp/ROBOT_IP:7447
-WEB_GATEWAY_ARGS=--listen 127.0.0.1:8080
+WEB_GATEWAY_ARGS=--listen 127.0.0.1:8080 --auth-file /run/web-gateway/htpasswd
 EOF
   chmod 0644 "$stage/etc/robot-camera/web-gateway.env"
-  deb_scripts web-gateway "$stage" ''
+  deb_scripts web-gateway "$stage" '  if [ ! -s /etc/robot-camera/htpasswd ]; then
+    umask 077
+    /usr/bin/web-gateway passwd --generate /etc/robot-camera/htpasswd admin >/etc/robot-camera/initial-password
+    echo "web-gateway: log in as admin; the password is in /etc/robot-camera/initial-password (root only)"
+  fi'
   deb_finish web-gateway "$arch" "$2" "$stage" "$4" \
     "$(deb_libc_depends "$stage/usr/bin/web-gateway")" \
     "zenoh cameras as MJPEG, WebSocket and snapshots over HTTP

@@ -33,9 +33,9 @@ port_in_use() {
   (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
 }
 
-# http_ok URL — true on a 2xx answer within 2 s.
+# http_ok URL [HEADER] — true on a 2xx answer within 2 s (HEADER e.g. "Authorization: Bearer T").
 http_ok() {
-  curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
+  curl -fsS -o /dev/null --max-time 2 ${2:+-H "$2"} "$1" 2>/dev/null
 }
 
 # pid_running PID — true while the process exists and is not a zombie waiting to be reaped.

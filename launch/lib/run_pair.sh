@@ -15,6 +15,8 @@
 #   PAIR_START_TIMEOUT             seconds to wait for the first frame
 #   PAIR_LOG_DIR                   where camera-node.log and web-gateway.log go
 #   PAIR_LOG_DIR_IS_TEMP           1: PAIR_LOG_DIR is ours, deleted after a clean stop
+#   PAIR_AUTH_HEADER               optional request header for the readiness check when the
+#                                  gateway has authentication on (e.g. "Authorization: Bearer T")
 
 PAIR_CAMERA_PID=""
 PAIR_GATEWAY_PID=""
@@ -90,7 +92,7 @@ pair_check_alive() {
 # the processes are separate and say nothing to us but HTTP).
 pair_wait_ready() {
   local deadline=$((SECONDS + PAIR_START_TIMEOUT))
-  until http_ok "$PAIR_URL/healthz" && http_ok "$PAIR_URL/cameras/$PAIR_CAMERA/snapshot.jpg"; do
+  until http_ok "$PAIR_URL/healthz" && http_ok "$PAIR_URL/cameras/$PAIR_CAMERA/snapshot.jpg" "${PAIR_AUTH_HEADER:-}"; do
     if ! pair_check_alive; then
       pair_tail_logs
       return 1

@@ -216,3 +216,32 @@ fn https_needs_both_files_relative_to_the_config_file() {
         .to_string();
     assert!(error.contains("write_stall_timeout_ms"), "{error}");
 }
+
+#[test]
+fn access_from_file_and_flags() {
+    let (dir, path) = temp_config(
+        "[access]\nhosts = [\"robot.lan\"]\norigins = [\"http://dash.lan:3000\"]\nauth_file = \"htpasswd\"\nmetrics = \"open\"\n",
+    );
+    let config = load(&["--config", &path, "--allow-host", "base.lan"]).expect("valid");
+    assert_eq!(
+        config.access.hosts,
+        ["base.lan"],
+        "the flag replaces the list"
+    );
+    assert_eq!(config.access.origins, ["http://dash.lan:3000"]);
+    assert_eq!(config.access.auth_file, Some(dir.path().join("htpasswd")));
+    assert_eq!(config.access.metrics, MetricsAccess::Open);
+    assert!(config.access.auth_enabled());
+    let tokens = load(&["--token", "aaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbb"]).expect("valid");
+    assert_eq!(tokens.access.tokens.len(), 2);
+    assert!(!Config::default().access.auth_enabled());
+    let cases = [
+        (["--allow-origin", "http://dash.lan/app"], "access.origins"),
+        (["--allow-host", "http://robot.lan"], "access.hosts"),
+        (["--token", "short"], "at least 16"),
+    ];
+    for (args, needle) in cases {
+        let error = load(&args).expect_err("invalid").to_string();
+        assert!(error.contains(needle), "{error}");
+    }
+}
