@@ -1,7 +1,7 @@
 //! [`FramePublisher`]: the publishing side of the protocol, for any process (no GStreamer).
 //!
-//! Owns everything `docs/protocol.md` asks of a camera: JPEG samples with the 32-byte
-//! attachment and a gap-free `seq`, the latest frame for `<prefix>/<camera>/jpeg` queries, the
+//! Owns everything `docs/protocol.md` asks of a camera: JPEG samples with the frame metadata
+//! attachment (with the session's [`SourceId`]) and a gap-free `seq`, the latest frame for `<prefix>/<camera>/jpeg` queries, the
 //! `<prefix>/<camera>/info` reply, the liveliness token, and the matching status on-demand
 //! capture pauses on. The capture node, the examples, the tests and the wire benchmark all
 //! publish through it, so the contract has one implementation.
@@ -10,7 +10,7 @@ use crate::frame::{check_complete_jpeg, DecodeError, Frame};
 use crate::info::CameraInfo;
 use crate::jpeg::{jpeg_dimensions, JpegError};
 use crate::keys::CameraKeys;
-use crate::meta::{FrameMeta, MAX_DIMENSION};
+use crate::meta::{FrameMeta, SourceId, MAX_DIMENSION};
 use bytes::Bytes;
 use std::sync::{Arc, Mutex, MutexGuard};
 use thiserror::Error;
@@ -142,6 +142,8 @@ impl Drop for AbortOnDrop {
 #[derive(Debug)]
 pub struct FramePublisher {
     keys: CameraKeys,
+    /// This session's id, appended to every attachment.
+    source: SourceId,
     publisher: Publisher<'static>,
     shared: Arc<Shared>,
     next_seq: u64,
@@ -190,8 +192,9 @@ impl FramePublisher {
             latest: None,
             published: 0,
         })));
+        let source = SourceId::of_session(session);
         let queries = tokio::spawn(answer_queries(
-            keys.clone(),
+            (keys.clone(), source),
             info_queryable,
             snapshot_queryable,
             shared.clone(),
@@ -203,6 +206,7 @@ impl FramePublisher {
             .map_err(declare_error("liveliness token"))?;
         Ok(Self {
             keys: keys.clone(),
+            source,
             publisher,
             shared,
             next_seq: 0,
@@ -234,7 +238,7 @@ impl FramePublisher {
         };
         self.publisher
             .put(jpeg.clone())
-            .attachment(meta.encode().to_vec())
+            .attachment(meta.encode_with_source(self.source).to_vec())
             .await
             .map_err(|error| PublishError::Put {
                 camera: self.keys.camera().to_owned(),
@@ -337,7 +341,7 @@ impl FramePublisher {
 /// publisher aborts the task. Capture never waits on a querier: replies read a snapshot of
 /// the state under a short lock.
 async fn answer_queries(
-    keys: CameraKeys,
+    (keys, source): (CameraKeys, SourceId),
     info: Queryable<FifoChannelHandler<Query>>,
     snapshot: Queryable<FifoChannelHandler<Query>>,
     shared: Arc<Shared>,
@@ -349,7 +353,7 @@ async fn answer_queries(
                 Err(_) => return,
             },
             query = snapshot.recv_async() => match query {
-                Ok(query) => reply_snapshot(&query, &keys, &shared).await,
+                Ok(query) => reply_snapshot(&query, &keys, source, &shared).await,
                 Err(_) => return,
             },
         }
@@ -375,7 +379,7 @@ async fn reply_info(query: &Query, keys: &CameraKeys, shared: &Shared) {
     }
 }
 
-async fn reply_snapshot(query: &Query, keys: &CameraKeys, shared: &Shared) {
+async fn reply_snapshot(query: &Query, keys: &CameraKeys, source: SourceId, shared: &Shared) {
     // Documented in docs/protocol.md: no frame yet means no reply, not an error.
     let Some(frame) = shared.lock().latest.clone() else {
         return;
@@ -383,7 +387,7 @@ async fn reply_snapshot(query: &Query, keys: &CameraKeys, shared: &Shared) {
     let result = query
         .reply(keys.jpeg(), frame.jpeg)
         .encoding(Encoding::IMAGE_JPEG)
-        .attachment(frame.meta.encode().to_vec())
+        .attachment(frame.meta.encode_with_source(source).to_vec())
         .await;
     if let Err(error) = result {
         tracing::debug!(camera = %keys.camera(), %error, "snapshot reply not sent");

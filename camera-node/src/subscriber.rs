@@ -5,6 +5,7 @@
 
 use crate::frame::{DecodeError, Frame, FrameLimits};
 use crate::keys::{self, CameraKeys, KeyError};
+use crate::meta::SourceId;
 use zenoh::handlers::{RingChannel, RingChannelHandler};
 use zenoh::pubsub::Subscriber;
 use zenoh::sample::Sample;
@@ -26,6 +27,9 @@ pub struct Received {
     pub camera: String,
     /// The decoded frame, or why the sample was not a valid frame.
     pub frame: Result<Frame, DecodeError>,
+    /// The publisher's session, when its attachment names it (camera nodes do; ROS 2 topics
+    /// and older publishers do not).
+    pub source: Option<SourceId>,
 }
 
 /// Whose frames a subscriber receives, which decides how samples decode.
@@ -138,9 +142,13 @@ impl FrameSubscriber {
             match &self.source {
                 Source::Nodes { prefix } => {
                     if let Some(camera) = keys::camera_of(prefix, sample.key_expr().as_str()) {
+                        let source = sample
+                            .attachment()
+                            .and_then(|bytes| SourceId::from_attachment(&bytes.to_bytes()));
                         return Some(Received {
                             camera: camera.to_owned(),
                             frame: Frame::from_sample_with(&sample, &self.limits),
+                            source,
                         });
                     }
                 }
@@ -148,6 +156,7 @@ impl FrameSubscriber {
                     return Some(Received {
                         camera: camera.clone(),
                         frame: self.ros2_frame(&sample),
+                        source: None,
                     })
                 }
             }

@@ -231,6 +231,11 @@ impl SyntheticCamera {
             .is_ok_and(|seen| seen.is_ok())
     }
 
+    /// The publisher's source id, as its attachments carry it (see `FrameMeta::encode_with_source`).
+    pub fn source(&self) -> camera_node::meta::SourceId {
+        camera_node::meta::SourceId::of_session(&self.session)
+    }
+
     /// Puts an arbitrary payload/attachment on this camera's frame key, bypassing the
     /// publisher's checks (for bad-input tests).
     pub async fn put_raw(&self, payload: Vec<u8>, attachment: Option<Vec<u8>>) {

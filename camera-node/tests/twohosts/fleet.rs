@@ -179,6 +179,18 @@ fn each_frame_leaves_the_robot_once_and_viewers_cannot_publish() {
         "robot link carried {tx} B, more than 1.2 x {sent} frames x {mean:.0} B"
     );
 
+    // Had the viewer's frames reached the gateways, they would report two publishers.
+    for port in GATEWAY_PORTS {
+        let cameras = http::cameras(&fleet.base, setup::http_addr(port)).expect("api");
+        let front = cameras
+            .as_array()
+            .and_then(|list| list.iter().find(|camera| camera["id"] == "front"))
+            .expect("front listed");
+        assert!(
+            front["conflict"].is_null(),
+            "viewer frames reached the gateway: {front}"
+        );
+    }
     for (index, stream) in streams.iter().enumerate() {
         let parts = stream.parts();
         let foreign: Vec<_> = parts

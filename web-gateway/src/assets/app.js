@@ -3,7 +3,8 @@
 // Each tile asks the socket for the smallest variant its camera node encodes that still fills
 // the tile ({"camera", "variant"} messages), so a grid of cameras on a phone pulls previews.
 // DOM contract (relied on by tests): section.camera[data-camera][data-state],
-// canvas.live (width/height = last drawn frame), span.state, span.stats, a.snapshot, a.clip.
+// canvas.live (width/height = last drawn frame), span.state, span.stats, a.snapshot, a.clip,
+// p.conflict (shown while several publishers put frames on the camera's key).
 "use strict";
 
 const views = new Map(); // camera id -> view state
@@ -48,12 +49,15 @@ function view(id) {
   clip.textContent = "Clip (MCAP)";
   clip.title = "Download what just happened (the clip buffer) as MCAP, for Foxglove";
   meta.append(stats, snapshot, clip);
-  section.append(header, canvas, meta);
+  const conflict = document.createElement("p");
+  conflict.className = "conflict";
+  conflict.hidden = true;
+  section.append(header, conflict, canvas, meta);
   // Keep sections sorted by id so the layout does not jump around.
   const after = [...grid.querySelectorAll("section.camera")].find((s) => s.dataset.camera > id);
   grid.insertBefore(section, after || null);
   document.getElementById("empty").hidden = true;
-  v = { id, section, state, canvas, ctx: canvas.getContext("2d"), stats,
+  v = { id, section, state, conflict, canvas, ctx: canvas.getContext("2d"), stats,
         drawing: false, pending: null, drawn: 0, lastSeq: null, latencyMs: null, api: null,
         variant: null, variantSent: false };
   views.set(id, v);
@@ -74,6 +78,15 @@ function sizeText(v, api) {
   const info = api.info;
   if (info && info.width && info.height) return info.width + "x" + info.height;
   return "–";
+}
+
+// Two robots at one prefix: the gateway shows one and ignores the others; say so on the tile.
+function renderConflict(v, conflict) {
+  v.conflict.hidden = !conflict;
+  if (!conflict) return;
+  const text = conflict.sources + " publishers on this camera: showing " + conflict.serving +
+    ", ignoring " + conflict.ignored.join(", ") + ". Give each robot its own --prefix.";
+  if (v.conflict.textContent !== text) v.conflict.textContent = text;
 }
 
 function renderStats(v) {
@@ -130,6 +143,7 @@ async function poll() {
         const v = view(camera.id);
         v.api = camera;
         setState(v, camera.online);
+        renderConflict(v, camera.conflict);
         renderStats(v);
         applyVariant(v);
       }

@@ -1,9 +1,11 @@
 //! From a zenoh sample to a frame the camera serves: the one [`accept`] step every sample
-//! passes, the freshness rule, and the measured frame rate.
+//! passes (valid, from the served publisher, fresh), the freshness rule, and the measured
+//! frame rate.
 //!
 //! Everything that decides whether a sample may be shown belongs in [`accept`], so that no
 //! path (stream, snapshot, WebSocket, variant) can serve a sample that skipped a check.
 
+use super::sources::{self, Conflict, Sources, Verdict};
 use camera_node::frame::DecodeError;
 use camera_node::meta::MAX_PLAUSIBLE_SEQ_GAP;
 use camera_node::subscriber::Received;
@@ -12,7 +14,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// Reasons of [`Rejected`] beyond [`DecodeError::REASONS`] (metric labels).
-pub const GATEWAY_REASONS: [&str; 1] = ["stale"];
+pub const GATEWAY_REASONS: [&str; 2] = ["stale", "other_source"];
 
 /// Why a received sample is not shown.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +25,9 @@ pub enum Rejected {
     /// A valid frame that arrived too late to be shown as live.
     #[error(transparent)]
     Stale(#[from] Stale),
+    /// A valid frame of another publisher than the one served (see [`super::sources`]).
+    #[error("frame of publisher {0} ignored: another publisher of this camera is served")]
+    OtherSource(String),
 }
 
 impl Rejected {
@@ -31,6 +36,7 @@ impl Rejected {
         match self {
             Rejected::Invalid(error) => error.reason(),
             Rejected::Stale(_) => "stale",
+            Rejected::OtherSource(_) => "other_source",
         }
     }
 }
@@ -44,19 +50,54 @@ pub struct Stale {
     pub limit: Duration,
 }
 
+/// What [`accept`] remembers about one feed (a camera's frames, or one node variant's).
+#[derive(Debug)]
+pub struct Checks {
+    sources: Sources,
+    freshness: Freshness,
+}
+
+impl Checks {
+    /// `key`: the feed's frame key; `quiet_after`: the offline timeout (when a silent served
+    /// publisher gives way to another); `max_lag`: see [`Freshness`].
+    pub fn new(camera: &str, key: &str, quiet_after: Duration, max_lag: Duration) -> Self {
+        Self {
+            sources: Sources::new(camera, key, quiet_after),
+            freshness: Freshness::new(max_lag),
+        }
+    }
+
+    /// The node started a new session: see [`Freshness::restart`].
+    pub fn restart(&mut self) {
+        self.freshness.restart();
+    }
+
+    /// Other publishers on this feed's key as of `now`.
+    pub fn conflict(&self, now: Instant) -> Option<Conflict> {
+        self.sources.conflict(now)
+    }
+}
+
 /// Checks one received sample; `Ok` frames go to viewers, `Err` ones are counted by
 /// [`Rejected::reason`] and dropped. The validity checks (`camera_node::FrameLimits`: payload
 /// size before the copy, dimension caps, SOF header equal to the attachment) ran when the
-/// subscriber decoded the sample, so nothing here sees an unchecked size; `freshness` then
-/// drops frames that come too late to be live. `arrived_ns`: the gateway's clock (Unix ns).
+/// subscriber decoded the sample, so nothing here sees an unchecked size; then frames of
+/// another publisher than the served one are ignored, and frames that come too late to be
+/// live are dropped. `arrived_ns`: the gateway's clock (Unix ns).
 pub fn accept(
     received: Received,
-    freshness: &mut Freshness,
+    checks: &mut Checks,
     arrived_ns: u64,
     now: Instant,
 ) -> Result<Frame, Rejected> {
     let frame = received.frame?;
-    freshness.check(&frame.meta, arrived_ns, now)?;
+    match checks.sources.check(received.source, now) {
+        Verdict::Serve => {}
+        // Another publisher, another clock and sequence.
+        Verdict::Switched => checks.freshness.restart(),
+        Verdict::Ignore => return Err(Rejected::OtherSource(sources::name(received.source))),
+    }
+    checks.freshness.check(&frame.meta, arrived_ns, now)?;
     Ok(frame)
 }
 

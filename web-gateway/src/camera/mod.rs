@@ -16,6 +16,7 @@ pub mod font;
 pub mod ingest;
 pub mod node_variants;
 pub mod nosignal;
+pub mod sources;
 mod task;
 pub mod variants;
 pub mod wire;
@@ -116,6 +117,8 @@ pub struct CameraStatus {
     pub info_error: Option<Arc<str>>,
     /// Node-encoded variants the gateway subscribes to now (they have clients), sorted.
     pub node_variants: Arc<[String]>,
+    /// Several publishers on the camera's key (one served, the others ignored).
+    pub conflict: Option<sources::Conflict>,
 }
 
 impl CameraStatus {

@@ -7,7 +7,7 @@
 //! so the task drops a subscriber shortly after its last client went and the node stops
 //! encoding it. Samples pass the same checks as the camera's own frames ([`super::ingest`]).
 
-use super::ingest::{self, Freshness};
+use super::ingest::{self, Checks};
 use super::{Feed, MessageCache};
 use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
@@ -51,6 +51,8 @@ pub struct Receive {
     pub limits: FrameLimits,
     /// `max_frame_lag_ms`: a variant's late frames are dropped like the camera's own.
     pub max_frame_lag: Duration,
+    /// `offline_after_ms`: when a silent publisher of the variant gives way to another.
+    pub offline_after: Duration,
 }
 
 impl NodeVariants {
@@ -119,9 +121,10 @@ async fn forward(name: String, receive: Receive, frames: watch::Sender<Option<Ar
     };
     tracing::info!(%camera, variant = %name, "subscribed to node variant");
     let mut rejected = LogThrottle::default();
-    let mut freshness = Freshness::new(receive.max_frame_lag);
+    let key = receive.keys.variant_jpeg(&name);
+    let mut checks = Checks::new(&camera, &key, receive.offline_after, receive.max_frame_lag);
     while let Some(sample) = subscriber.recv().await {
-        match ingest::accept(sample, &mut freshness, unix_now_ns(), Instant::now()) {
+        match ingest::accept(sample, &mut checks, unix_now_ns(), Instant::now()) {
             Ok(frame) => {
                 receive.metrics.node_variant_frame(&camera, &name);
                 frames.send_replace(Some(Arc::new(frame)));

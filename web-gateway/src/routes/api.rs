@@ -1,6 +1,7 @@
 //! `GET /api/cameras`: every known camera with its state, measured rate and info reply.
 
 use crate::camera::node_variants;
+use crate::camera::sources::Conflict;
 use crate::camera::CameraHandle;
 use crate::state::AppState;
 use axum::extract::State;
@@ -30,6 +31,9 @@ pub struct CameraEntry {
     pub info_error: Option<String>,
     /// Smaller streams a client can ask for by name (`?variant=NAME`) or by width.
     pub variants: Vec<VariantEntry>,
+    /// Several publishers put frames on this camera's key (two robots at one prefix): one is
+    /// served, the others are ignored; `null` when there is one.
+    pub conflict: Option<Conflict>,
 }
 
 /// A variant of `/api/cameras`: today only those the camera node encodes itself.
@@ -83,6 +87,7 @@ impl CameraEntry {
                 .unwrap_or_default(),
             info: status.info.as_deref().cloned(),
             info_error: status.info_error.as_deref().map(str::to_owned),
+            conflict: status.conflict.clone(),
         }
     }
 }

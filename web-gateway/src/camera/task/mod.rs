@@ -14,7 +14,7 @@ mod online;
 mod subscription;
 
 use self::subscription::LINGER;
-use super::ingest::{self, Freshness, Rate, Rejected};
+use super::ingest::{self, Checks, Rate, Rejected};
 use super::node_variants::{self, NodeVariants};
 use super::variants::Variants;
 use super::{CameraStatus, Choice, Command, Env, Feed, ForgetRequest, FPS_WINDOW};
@@ -103,8 +103,8 @@ pub(super) struct CameraTask {
     last_live_at: Option<Instant>,
     rate: Rate,
     fps: f64,
-    /// Drops frames that arrive too late to be live (`max_frame_lag_ms`).
-    freshness: Freshness,
+    /// Serves one publisher, drops frames that arrive too late to be live.
+    checks: Checks,
     /// Warnings about rejected samples, at most one per reason per 10 s.
     rejected: LogThrottle<&'static str>,
     /// The NO SIGNAL picture of the current offline period, re-sent at `no_signal_at`.
@@ -126,6 +126,13 @@ impl CameraTask {
     pub(super) fn new(parts: Parts) -> Self {
         let now = Instant::now();
         let max_frame_lag = parts.env.settings.max_frame_lag;
+        let offline_after = parts.env.settings.offline_after;
+        let checks = Checks::new(
+            parts.keys.camera(),
+            &parts.keys.jpeg(),
+            offline_after,
+            max_frame_lag,
+        );
         Self {
             id: parts.keys.camera().to_owned(),
             keys: parts.keys,
@@ -149,7 +156,7 @@ impl CameraTask {
             last_live_at: None,
             rate: Rate::new(FPS_WINDOW),
             fps: 0.0,
-            freshness: Freshness::new(max_frame_lag),
+            checks,
             rejected: LogThrottle::default(),
             no_signal: None,
             no_signal_at: None,
@@ -217,7 +224,7 @@ impl CameraTask {
             Command::Liveliness(true) => {
                 self.token = true;
                 // A new session of the node: nothing queued on the old one can still arrive.
-                self.freshness.restart();
+                self.checks.restart();
                 self.came_online("liveliness token present");
                 if self.source != FrameSource::Node {
                     return; // ROS 2 topics answer no info or snapshot queries
@@ -264,6 +271,7 @@ impl CameraTask {
                     metrics: self.env.metrics.clone(),
                     limits: self.env.settings.limits,
                     max_frame_lag: self.env.settings.max_frame_lag,
+                    offline_after: self.env.settings.offline_after,
                 };
                 self.node_variants.feed(&name, &receive)
             }
@@ -271,12 +279,15 @@ impl CameraTask {
     }
 
     fn on_sample(&mut self, sample: Received) {
-        let accepted = ingest::accept(sample, &mut self.freshness, unix_now_ns(), Instant::now());
+        let accepted = ingest::accept(sample, &mut self.checks, unix_now_ns(), Instant::now());
         match accepted {
             Ok(frame) => self.live(frame),
             Err(reject) => {
                 let reason = reject.reason();
                 self.env.metrics.frame_rejected(&self.id, reason);
+                if let Rejected::OtherSource(_) = reject {
+                    return; // warned once per conflict by `Checks`
+                }
                 let Some(count) = self.rejected.hit(reason) else {
                     return;
                 };
@@ -425,6 +436,7 @@ impl CameraTask {
             info: self.info.clone(),
             info_error: self.info_error.clone(),
             node_variants: self.node_variants.subscribed().into(),
+            conflict: self.checks.conflict(Instant::now()),
         });
     }
 }
