@@ -135,6 +135,14 @@ impl Access {
             ),
             None => tracing::info!("authentication off (loopback only: this machine's users)"),
         }
+        let foxglove = config.foxglove.listen;
+        if let Some(addr) = foxglove.filter(|addr| self.auth.is_none() && !addr.ip().is_loopback())
+        {
+            tracing::warn!(
+                "Foxglove WebSocket on {addr} WITHOUT authentication: anyone who can reach it \
+                 can watch every camera; turn it on with --auth-file FILE or --token-file FILE"
+            );
+        }
     }
 
     /// Host and Origin, then credentials (unless the path is open).
