@@ -133,6 +133,29 @@ async fn every_request_needs_credentials_and_a_login_opens_the_websocket() {
             started.elapsed()
         );
     }
+    // Every other path is closed too, unknown ones included (no 404 probing without a login);
+    // the cookie opens them like a password.
+    for path in [
+        "/",
+        "/cameras/dock/stream.mjpg",
+        "/cameras/dock/snapshot.jpg",
+        "/nope",
+        "/ws",
+    ] {
+        let response = client.get(gateway.url(path)).send().await.expect("GET");
+        assert_eq!(response.status(), 401, "{path}");
+    }
+    let snapshot = client
+        .get(gateway.url("/cameras/dock/snapshot.jpg"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("GET");
+    assert_ne!(snapshot.status(), 401, "the cookie does not open snapshots");
+    assert!(
+        snapshot.headers().get("set-cookie").is_none(),
+        "a session renewed is not re-issued"
+    );
     // Open without credentials: health. Closed by default: metrics.
     assert_eq!(
         client
