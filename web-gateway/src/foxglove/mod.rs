@@ -19,7 +19,9 @@ use crate::server::{serve_connections, ServeOptions};
 use crate::state::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::State;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{middleware, Router};
@@ -83,7 +85,28 @@ fn router(server: Server, access: Arc<Access>) -> Router {
             }
         })
         .layer(middleware::from_fn_with_state(access, auth::enforce))
+        .layer(middleware::from_fn(token_from_query))
         .with_state(server)
+}
+
+/// Foxglove's connection dialog takes only a URL, and a browser's WebSocket cannot send an
+/// `Authorization` header, so `ws://HOST:PORT/?token=TOKEN` stands for `Bearer TOKEN` on this
+/// listener, checked by the access layer like any token. Only a request without its own
+/// `Authorization`; the token is taken as written (tokens are URL-safe characters).
+async fn token_from_query(mut request: Request, next: Next) -> Response {
+    if !request.headers().contains_key(header::AUTHORIZATION) {
+        let token = request.uri().query().and_then(|query| {
+            query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("token="))
+        });
+        if let Some(value) =
+            token.and_then(|token| HeaderValue::try_from(format!("Bearer {token}")).ok())
+        {
+            request.headers_mut().insert(header::AUTHORIZATION, value);
+        }
+    }
+    next.run(request).await
 }
 
 async fn upgrade(

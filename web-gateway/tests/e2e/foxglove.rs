@@ -162,3 +162,70 @@ async fn foxglove_client_sees_camera_frames_and_its_departure() {
         );
     }
 }
+
+/// With authentication on, the Foxglove listener asks for the same credentials as HTTP: none or
+/// a wrong token get 401 before any upgrade; a bearer token, as a header or as the `?token=`
+/// Foxglove's URL-only dialog can carry, gets the protocol.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foxglove_listener_needs_credentials_when_auth_is_on() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::{Error, Message};
+    const TOKEN: &str = "foxglove-test-token-0123456789";
+    let _shared = crate::shared().await;
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        &[],
+        &["--foxglove-listen", "127.0.0.1:0", "--token", TOKEN],
+    );
+    let url = block_in_place(|| foxglove_url(&gateway));
+    let request = |url: &str, authorization: Option<String>| {
+        let mut request = url.into_client_request().expect("request");
+        let headers = request.headers_mut();
+        headers.insert(
+            "sec-websocket-protocol",
+            "foxglove.websocket.v1".parse().expect("header"),
+        );
+        if let Some(value) = authorization {
+            headers.insert("authorization", value.parse().expect("header"));
+        }
+        request
+    };
+
+    for (what, url, authorization) in [
+        ("no credentials", url.clone(), None),
+        (
+            "a wrong token",
+            url.clone(),
+            Some("Bearer not-the-token-at-all".to_owned()),
+        ),
+        (
+            "a wrong ?token=",
+            format!("{url}?token=not-the-token-at-all"),
+            None,
+        ),
+    ] {
+        match tokio_tungstenite::connect_async(request(&url, authorization)).await {
+            Err(Error::Http(response)) => assert_eq!(response.status(), 401, "{what}"),
+            other => panic!("{what}: expected 401, got {other:?}"),
+        }
+    }
+    for (what, url, authorization) in [
+        (
+            "the bearer header",
+            url.clone(),
+            Some(format!("Bearer {TOKEN}")),
+        ),
+        ("?token=", format!("{url}?token={TOKEN}"), None),
+    ] {
+        let (mut socket, _) = tokio_tungstenite::connect_async(request(&url, authorization))
+            .await
+            .unwrap_or_else(|error| panic!("{what}: {error}"));
+        let first = tokio::time::timeout(DEADLINE, futures::StreamExt::next(&mut socket))
+            .await
+            .expect("a first message");
+        match first {
+            Some(Ok(Message::Text(text))) => assert!(text.contains("\"serverInfo\""), "{text}"),
+            other => panic!("{what}: expected serverInfo, got {other:?}"),
+        }
+    }
+}
