@@ -17,7 +17,7 @@ use test_support::{free_port, listening_session, Gateway, DEADLINE};
 use tokio::task::block_in_place;
 
 /// `ws://ADDR/` from the gateway's log line.
-fn foxglove_url(gateway: &Gateway) -> String {
+pub fn foxglove_url(gateway: &Gateway) -> String {
     const LINE: &str = "Foxglove WebSocket on ";
     gateway
         .process()

@@ -4,6 +4,7 @@
 mod camera_task;
 mod errors;
 mod foxglove;
+mod foxglove_slow;
 mod http_face;
 mod lifecycle;
 mod node_variants;
