@@ -1,7 +1,8 @@
 //! `--foxglove-listen` of the real binary against an independent Python client speaking
 //! `foxglove.websocket.v1` (test-support's `python/foxglove_client.py`): serverInfo, the camera
 //! advertised with a schema protobuf loads, status errors that keep the connection, message
-//! data carrying exactly the published JPEGs at their capture times, and unadvertise once the
+//! data carrying exactly the published JPEGs at their capture times (under `while-watched`,
+//! so the subscription itself makes the gateway receive the camera), and unadvertise once the
 //! camera is forgotten. Wrong subprotocols and plain HTTP get the gateway's JSON errors.
 
 use crate::GATEWAY;
@@ -74,6 +75,10 @@ async fn foxglove_client_sees_camera_frames_and_its_departure() {
             "1000",
             "--clip-buffer",
             "0",
+            // The gateway receives the camera only while watched: the Foxglove subscription's
+            // viewer guard must be what starts it (the publisher's matching status below).
+            "--subscribe",
+            "while-watched",
         ],
     );
     let url = block_in_place(|| foxglove_url(&gateway));
