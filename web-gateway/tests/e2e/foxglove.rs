@@ -234,3 +234,80 @@ async fn foxglove_listener_needs_credentials_when_auth_is_on() {
         }
     }
 }
+
+/// With HTTPS on, the Foxglove listener speaks TLS with the same certificate: `wss://` works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foxglove_listener_speaks_tls_when_https_is_on() {
+    use std::sync::Arc;
+    use tokio_rustls::rustls;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+    let _shared = crate::shared().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+        .expect("self-signed certificate");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).expect("write cert");
+    std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write key");
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        &[],
+        &[
+            "--foxglove-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().expect("path"),
+            "--tls-key",
+            key.to_str().expect("path"),
+        ],
+    );
+    const LINE: &str = "Foxglove WebSocket on wss://";
+    let address = block_in_place(|| {
+        gateway
+            .process()
+            .wait_for_line("the wss:// Foxglove listener", DEADLINE, |line| {
+                let at = line.find(LINE)?;
+                line[at + LINE.len()..]
+                    .split_whitespace()
+                    .next()
+                    .map(str::to_owned)
+            })
+    });
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(certified.cert.der().clone())
+        .expect("trust the certificate");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .expect("TLS handshake");
+    let port = address.rsplit(':').next().expect("port");
+    let mut request = format!("wss://localhost:{port}/")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "foxglove.websocket.v1".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::client_async(request, tls)
+        .await
+        .expect("WebSocket over TLS");
+    let first = tokio::time::timeout(DEADLINE, futures::StreamExt::next(&mut socket))
+        .await
+        .expect("a first message");
+    match first {
+        Some(Ok(Message::Text(text))) => assert!(text.contains("\"serverInfo\""), "{text}"),
+        other => panic!("expected serverInfo over TLS, got {other:?}"),
+    }
+}
