@@ -199,6 +199,11 @@ impl Gateway {
         self.process().vm_rss_kib()
     }
 
+    /// Peak resident memory of the gateway process in KiB (see [`ChildProcess::vm_hwm_kib`]).
+    pub fn vm_hwm_kib(&self) -> u64 {
+        self.process().vm_hwm_kib()
+    }
+
     /// Sends SIGTERM (the way systemd and launch files stop it); see [`Self::wait_exit`].
     pub fn terminate(&self) {
         self.process().signal("TERM");
@@ -243,6 +248,11 @@ impl Gateway {
         reqwest::get(self.url(path))
             .await
             .unwrap_or_else(|error| panic!("GET {path}: {error}"))
+    }
+
+    /// One series of `/metrics` (see [`crate::metrics::value`]).
+    pub async fn metric(&self, series: &str) -> f64 {
+        crate::metrics::value(&self.metrics().await, series)
     }
 
     /// GETs `/metrics` as text.

@@ -223,6 +223,11 @@ impl SyntheticCamera {
         self.status.published()
     }
 
+    /// The publisher's counters, readable from another task.
+    pub fn status(&self) -> PublisherStatus {
+        self.status.clone()
+    }
+
     /// Waits until the publisher's matching status is `matching`; `false` after `timeout`.
     pub async fn wait_matching(&self, matching: bool, timeout: Duration) -> bool {
         let mut status = self.matching.clone();
@@ -237,13 +242,15 @@ impl SyntheticCamera {
     }
 
     /// Puts an arbitrary payload/attachment on this camera's frame key, bypassing the
-    /// publisher's checks (for bad-input tests).
+    /// publisher's checks (for bad-input tests). Blocks rather than drops when zenoh's queue
+    /// is full, so that big payloads arrive.
     pub async fn put_raw(&self, payload: Vec<u8>, attachment: Option<Vec<u8>>) {
         let keys = CameraKeys::new(&self.options.prefix, &self.options.id).expect("keys");
         let mut put = self
             .session
             .put(keys.jpeg(), payload)
-            .encoding(Encoding::IMAGE_JPEG);
+            .encoding(Encoding::IMAGE_JPEG)
+            .congestion_control(zenoh::qos::CongestionControl::Block);
         if let Some(attachment) = attachment {
             put = put.attachment(attachment);
         }

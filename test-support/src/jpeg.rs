@@ -76,3 +76,41 @@ pub fn write_jpeg_dir(dir: &Path, sizes: &[(u32, u32)]) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// A real, decodable baseline JPEG of any size up to 65535×65535 in about `width × height /
+/// 85` bytes, built by hand in microseconds: three components, every 8×8 block flat mid-grey
+/// (DC difference 0, end of block), with one-code Huffman tables. Encoding a picture this big
+/// with the `image` crate would take seconds and gigabytes; decoding this one takes as much
+/// memory as any JPEG of its size, which is what memory-bound tests need.
+pub fn flat_jpeg(width: u16, height: u16) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xD8];
+    // DQT: table 0, every coefficient quantised by 1.
+    out.extend_from_slice(&[0xFF, 0xDB, 0x00, 0x43, 0x00]);
+    out.extend_from_slice(&[1; 64]);
+    // SOF0: 8-bit, height, width, 3 components (ids 1-3), 1×1 sampling, table 0.
+    out.extend_from_slice(&[0xFF, 0xC0, 0x00, 0x11, 0x08]);
+    out.extend_from_slice(&height.to_be_bytes());
+    out.extend_from_slice(&width.to_be_bytes());
+    out.extend_from_slice(&[3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0]);
+    // DHT: DC table 0 and AC table 0, each one 1-bit code "0": DC category 0, AC end of block.
+    for class in [0x00, 0x10] {
+        out.extend_from_slice(&[0xFF, 0xC4, 0x00, 0x14, class, 1]);
+        out.extend_from_slice(&[0; 15]);
+        out.push(0x00);
+    }
+    // SOS: 3 components on tables 0/0, full spectral range.
+    out.extend_from_slice(&[
+        0xFF, 0xDA, 0x00, 0x0C, 3, 1, 0x00, 2, 0x00, 3, 0x00, 0, 63, 0,
+    ]);
+    // Per block: DC "0" + EOB "0" = 2 zero bits; pad the last byte with ones (T.81 F.1.2.3).
+    let blocks = u64::from(width.div_ceil(8)) * u64::from(height.div_ceil(8)) * 3;
+    let bits = blocks * 2;
+    let whole = usize::try_from(bits / 8).expect("fits in memory");
+    out.resize(out.len() + whole, 0);
+    let rest = bits % 8;
+    if rest != 0 {
+        out.push(0xFF >> rest);
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    out
+}

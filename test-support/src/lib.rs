@@ -11,6 +11,7 @@
 //! - [`jpeg`]: drawn test pictures, padding, decoded sizes, a directory of JPEG files.
 //! - [`mjpeg`]: a strict client-side parser of the gateway's MJPEG streams.
 //! - [`foxglove_client`]: the Python Foxglove WebSocket client (`python/foxglove_client.py`).
+//! - [`metrics`]: one series or a sum of series of a gateway's `/metrics` text.
 //! - [`mcap_reader`]: MCAP files read by Python's `mcap` package (`python/read_mcap.py`).
 //! - [`net`]: raw client sockets: read until the server closes, parse a bare response.
 //! - [`zenoh_peer`]: a zenoh session connected to one endpoint, polling a camera's info.
@@ -29,6 +30,7 @@ pub mod foxglove_client;
 pub mod in_process;
 pub mod jpeg;
 pub mod mcap_reader;
+pub mod metrics;
 pub mod mjpeg;
 pub mod net;
 pub mod process;
@@ -36,7 +38,7 @@ pub mod zenoh_peer;
 
 pub use binaries::{target_binary, CameraNode, Gateway};
 pub use camera::{CameraOptions, SyntheticCamera};
-pub use jpeg::{draw_frame, jpeg_size, pad_jpeg};
+pub use jpeg::{draw_frame, flat_jpeg, jpeg_size, pad_jpeg};
 pub use mjpeg::{MjpegStream, Part};
 pub use process::{run_bounded, wait_deadline, ChildProcess};
 pub use zenoh_peer::{listening_session, session_to, wait_for_info};

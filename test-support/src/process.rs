@@ -145,14 +145,30 @@ impl ChildProcess {
 
     /// Resident memory in KiB (Linux `/proc`).
     pub fn vm_rss_kib(&self) -> u64 {
+        self.proc_status_kib("VmRSS")
+    }
+
+    /// Peak resident memory since the start (or the last [`Self::reset_peak_rss`]) in KiB.
+    pub fn vm_hwm_kib(&self) -> u64 {
+        self.proc_status_kib("VmHWM")
+    }
+
+    /// Sets the process's peak RSS back to its current RSS (Linux ≥ 4.0, `clear_refs` 5), so
+    /// that the next [`Self::vm_hwm_kib`] measures one phase of a test. `false` if refused.
+    pub fn reset_peak_rss(&self) -> bool {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5").is_ok()
+    }
+
+    /// A `kB` line of `/proc/<pid>/status`, e.g. `VmRSS`.
+    fn proc_status_kib(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("read /proc/<pid>/status");
         status
             .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|kib| kib.parse().ok())
-            .expect("VmRSS line")
+            .unwrap_or_else(|| panic!("no {field} line in /proc/<pid>/status"))
     }
 }
 

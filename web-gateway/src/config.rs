@@ -72,6 +72,12 @@ pub struct Config {
     /// Most concurrent stream/WebSocket clients; more get 503.
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub max_clients: usize,
+    /// Most cameras the gateway keeps (list, tasks, metrics series). A new camera beyond it
+    /// evicts the offline, unwatched camera seen longest ago; when every camera is online or
+    /// watched, the new one is refused (gateway_cameras_refused_total) and admitted once a
+    /// slot frees, so junk liveliness tokens cannot grow the gateway without bound.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_cameras: usize,
     /// Largest frame payload accepted from zenoh; bigger samples are rejected before they are
     /// copied (gateway_rejected_frames_total{reason="too_large"}).
     #[arg(long, value_name = "BYTES", default_value_t = FrameLimits::DEFAULT_MAX_FRAME_BYTES)]
@@ -167,6 +173,7 @@ impl Settings for Config {
         }
         let positive = [
             ("max_clients", self.max_clients as u64, 512),
+            ("max_cameras", self.max_cameras as u64, 256),
             ("max_frame_bytes", self.max_frame_bytes as u64, 8_388_608),
             ("max_frame_width", u64::from(self.max_frame_width), 8192),
             ("max_frame_height", u64::from(self.max_frame_height), 8192),

@@ -3,6 +3,11 @@
 //! asks to be forgotten (offline and unwatched for `forget_after`). The only writer of the
 //! [`crate::directory::Directory`].
 //!
+//! The table is bounded (`max_cameras`): a new camera beyond it evicts the offline, unwatched
+//! camera seen longest ago, or is refused and waits (bounded) until a slot frees, so that junk
+//! liveliness tokens from the network cannot grow the gateway. The directory never holds more
+//! than `max_cameras`: a slot is freed before a camera is inserted.
+//!
 //! History is requested so that cameras already running when the gateway starts are found at
 //! once. Cameras are found through liveliness only: a publisher without a token is not seen.
 //! With `[ros2] topics`, ROS 2 CompressedImage publishers are found the same way, from their
@@ -11,11 +16,12 @@
 
 use crate::camera::{self, Env, ForgetRequest, FrameSource, Settings};
 use crate::state::AppState;
+use crate::throttle::LogThrottle;
 use camera_node::keys;
 use camera_node::ros2::Ros2Camera;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use zenoh::handlers::FifoChannelHandler;
 use zenoh::pubsub::Subscriber;
@@ -23,6 +29,9 @@ use zenoh::sample::{Sample, SampleKind};
 
 /// Longest wait for a forgotten camera's task to end (it only drops its subscription).
 const STOP_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often refused cameras retry while the table is full (a camera that just lost its
+/// token becomes evictable only once its task has marked it offline).
+const RETRY_WAITING: Duration = Duration::from_secs(1);
 
 pub type LivelinessSubscriber = Subscriber<FifoChannelHandler<Sample>>;
 
@@ -67,8 +76,13 @@ async fn next_token(subscriber: Option<&LivelinessSubscriber>) -> Option<Sample>
 struct Discovery {
     state: AppState,
     env: Env,
-    /// Cameras whose liveliness token is present now.
+    /// Cameras in the table whose liveliness token is present now.
     tokens: HashSet<String>,
+    /// Cameras refused while the table was full, token still present, oldest first; at most
+    /// `max_cameras` (the oldest is dropped for good beyond that).
+    waiting: VecDeque<(String, FrameSource)>,
+    /// The "table full" warning, at most once per 10 s.
+    refusals: LogThrottle<()>,
     /// ROS 2 cameras → the `MP` tokens announcing their topic (several nodes may publish one).
     ros2_tokens: HashMap<String, HashSet<String>>,
     tasks: HashMap<String, tokio::task::JoinHandle<()>>,
@@ -88,14 +102,20 @@ pub async fn run(state: AppState, subscriber: LivelinessSubscriber) {
         state: state.clone(),
         env,
         tokens: HashSet::new(),
+        waiting: VecDeque::new(),
+        refusals: LogThrottle::default(),
         ros2_tokens: HashMap::new(),
         tasks: HashMap::new(),
         next_generation: 0,
     };
     let ros2 = subscribe_ros2(&state).await;
+    let mut retry = tokio::time::interval(RETRY_WAITING);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let waiting = !discovery.waiting.is_empty();
         tokio::select! {
             _ = state.cancel.cancelled() => break,
+            _ = retry.tick(), if waiting => discovery.admit_waiting().await,
             sample = subscriber.recv_async() => match sample {
                 Ok(sample) => discovery.on_liveliness(&sample).await,
                 Err(_) => break,
@@ -115,12 +135,13 @@ impl Discovery {
             return;
         };
         let present = sample.kind() == SampleKind::Put;
-        if present {
-            self.tokens.insert(id.to_owned());
-        } else {
+        if !present {
             self.tokens.remove(id);
         }
-        self.apply(id, present, FrameSource::Node).await;
+        // Only cameras in the table are remembered: junk ids refused by the bound are not.
+        if self.apply(id, present, FrameSource::Node).await && present {
+            self.tokens.insert(id.to_owned());
+        }
     }
 
     /// A ROS 2 publisher token came or went; only selected CompressedImage topics count.
@@ -147,23 +168,94 @@ impl Discovery {
         self.apply(&id, present, FrameSource::Ros2(camera)).await;
     }
 
-    /// Creates the camera's task if needed and tells it whether its token is present.
-    async fn apply(&mut self, id: &str, present: bool, source: FrameSource) {
+    /// Creates the camera's task if needed (and the bound allows) and tells it whether its
+    /// token is present. `false`: the camera is not in the table.
+    async fn apply(&mut self, id: &str, present: bool, source: FrameSource) -> bool {
         let handle = match self.state.directory.get(id) {
             Some(handle) if *handle.source() != source => {
                 tracing::warn!(camera = %id, "two sources claim this camera id (a camera node and a ROS 2 topic, or two topics); keeping the first");
-                return;
+                return false;
             }
             Some(handle) => handle,
-            None if present => match self.create(id, source) {
+            None if present => match self.admit(id, source).await {
                 Some(handle) => handle,
-                None => return,
+                None => return false,
             },
-            None => return,
+            None => {
+                self.waiting.retain(|(waiting, _)| waiting != id);
+                return false;
+            }
         };
         if handle.set_liveliness(present).await.is_err() {
             tracing::debug!(camera = %id, "camera task already ended");
         }
+        true
+    }
+
+    /// Makes room for a new camera (evicting one if the table is full) and creates it, or
+    /// refuses it and keeps it waiting for a slot.
+    async fn admit(&mut self, id: &str, source: FrameSource) -> Option<camera::CameraHandle> {
+        let max = self.state.config.max_cameras;
+        if self.state.directory.len() >= max && !self.evict_one().await {
+            self.state.metrics.camera_refused();
+            if let Some(count) = self.refusals.hit(()) {
+                tracing::warn!(camera = %id, refused = count,
+                    "camera table full ({max} cameras, all online or watched): refusing new cameras until a slot frees; raise --max-cameras (max_cameras) if these are real");
+            }
+            if !self.waiting.iter().any(|(waiting, _)| waiting == id) {
+                if self.waiting.len() >= max {
+                    self.waiting.pop_front();
+                }
+                self.waiting.push_back((id.to_owned(), source));
+            }
+            return None;
+        }
+        self.create(id, source)
+    }
+
+    /// Admits refused cameras, oldest first, while slots free up or can be freed.
+    async fn admit_waiting(&mut self) {
+        while let Some((id, source)) = self.waiting.pop_front() {
+            let Some(handle) = self.admit(&id, source.clone()).await else {
+                return; // back in the queue (at its end: it had its turn)
+            };
+            if source == FrameSource::Node {
+                self.tokens.insert(id.clone());
+            }
+            if handle.set_liveliness(true).await.is_err() {
+                tracing::debug!(camera = %id, "camera task already ended");
+            }
+        }
+    }
+
+    /// Whether discovery holds a liveliness token of `id` now.
+    fn has_token(&self, id: &str) -> bool {
+        self.tokens.contains(id) || self.ros2_tokens.contains_key(id)
+    }
+
+    /// Removes the offline, unwatched camera without a token that was seen longest ago;
+    /// `false` if every camera is online, watched or announced.
+    async fn evict_one(&mut self) -> bool {
+        let victim = self
+            .state
+            .directory
+            .list()
+            .into_iter()
+            .filter(|handle| !self.has_token(handle.id()) && handle.viewers() == 0)
+            .filter_map(|handle| {
+                let status = handle.status();
+                let last_seen = status.offline_since.filter(|_| !status.online)?;
+                Some((last_seen, handle))
+            })
+            .min_by_key(|(last_seen, _): &(SystemTime, _)| *last_seen);
+        let Some((_, handle)) = victim else {
+            return false;
+        };
+        let id = handle.id().to_owned();
+        self.remove(&id, handle.generation()).await;
+        self.state.metrics.camera_evicted();
+        tracing::info!(camera = %id, "camera evicted (offline, unwatched) to make room for a new one (max_cameras)");
+        true
     }
 
     fn create(&mut self, id: &str, source: FrameSource) -> Option<camera::CameraHandle> {
@@ -179,6 +271,7 @@ impl Discovery {
         match spawned {
             Ok((handle, task)) => {
                 self.state.directory.insert(handle.clone());
+                self.state.metrics.set_cameras(self.state.directory.len());
                 self.tasks.insert(id.to_owned(), task);
                 Some(handle)
             }
@@ -204,15 +297,24 @@ impl Discovery {
         {
             return;
         }
-        self.state.directory.remove(&camera, generation);
+        self.remove(&camera, generation).await;
+        tracing::info!(camera = %camera, "camera forgotten");
+        self.admit_waiting().await;
+    }
+
+    /// Takes the camera out of the table and ends its task.
+    async fn remove(&mut self, camera: &str, generation: u64) {
+        let Some(handle) = self.state.directory.remove(camera, generation) else {
+            return;
+        };
+        self.state.metrics.set_cameras(self.state.directory.len());
         handle.stop();
-        if let Some(task) = self.tasks.remove(&camera) {
+        if let Some(task) = self.tasks.remove(camera) {
             // Waited for, so that a camera coming back gets its metrics series afresh only
             // after the old task removed its own.
             if tokio::time::timeout(STOP_TIMEOUT, task).await.is_err() {
-                tracing::warn!(camera = %camera, "forgotten camera's task did not stop in time");
+                tracing::warn!(camera = %camera, "removed camera's task did not stop in time");
             }
         }
-        tracing::info!(camera = %camera, "camera forgotten");
     }
 }

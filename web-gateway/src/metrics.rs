@@ -62,6 +62,9 @@ pub struct Metrics {
     reject_cameras: std::sync::Mutex<std::collections::HashSet<String>>,
     clients: Family<EndpointLabel, Gauge>,
     clients_dropped: Family<ReasonLabel, Counter>,
+    cameras: Gauge,
+    cameras_refused: Counter,
+    cameras_evicted: Counter,
     bytes_sent: Family<EndpointLabel, Counter>,
     latency: Family<CameraLabel, Histogram, fn() -> Histogram>,
     node_variant_frames: Family<VariantLabel, Counter>,
@@ -103,6 +106,9 @@ impl Metrics {
                 reason: reason.label(),
             });
         }
+        let cameras = Gauge::default();
+        let cameras_refused = Counter::default();
+        let cameras_evicted = Counter::default();
         let bytes_sent = Family::<EndpointLabel, Counter>::default();
         let latency: Family<CameraLabel, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(latency_histogram);
@@ -128,6 +134,21 @@ impl Metrics {
             "clients_dropped",
             "Connections the gateway ended early, by reason (header_timeout, idle_timeout, write_stall)",
             clients_dropped.clone(),
+        );
+        registry.register(
+            "cameras",
+            "Cameras in the gateway's table (at most max_cameras)",
+            cameras.clone(),
+        );
+        registry.register(
+            "cameras_refused",
+            "New cameras refused because the table was full of online or watched cameras (max_cameras)",
+            cameras_refused.clone(),
+        );
+        registry.register(
+            "cameras_evicted",
+            "Offline, unwatched cameras removed to make room for a new one (max_cameras)",
+            cameras_evicted.clone(),
         );
         registry.register(
             "bytes_sent",
@@ -157,6 +178,9 @@ impl Metrics {
             reject_cameras: Default::default(),
             clients,
             clients_dropped,
+            cameras,
+            cameras_refused,
+            cameras_evicted,
             bytes_sent,
             latency,
             node_variant_frames,
@@ -276,6 +300,19 @@ impl Metrics {
             .inc();
     }
 
+    /// Cameras in the directory now (discovery sets it after every change).
+    pub fn set_cameras(&self, count: usize) {
+        self.cameras.set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    pub fn camera_refused(&self) {
+        self.cameras_refused.inc();
+    }
+
+    pub fn camera_evicted(&self) {
+        self.cameras_evicted.inc();
+    }
+
     pub fn client_opened(&self, endpoint: &'static str) {
         self.clients
             .get_or_create(&EndpointLabel { endpoint })
@@ -315,8 +352,23 @@ impl Metrics {
         if let Some(stats) = self.record.get() {
             encode_record_stats(&mut out, stats);
         }
+        encode_tasks(&mut out);
         out
     }
+}
+
+/// Live tokio tasks of the runtime serving `/metrics`: a soak test reads it to prove that
+/// clients and cameras that left took their tasks with them.
+fn encode_tasks(out: &mut String) {
+    use std::fmt::Write;
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let tasks = runtime.metrics().num_alive_tasks();
+    let _ = write!(
+        out,
+        "# HELP gateway_tasks Live tokio tasks (connections, streams, camera tasks, jobs).\n# TYPE gateway_tasks gauge\ngateway_tasks {tasks}\n"
+    );
 }
 
 /// The recorder's atomics as Prometheus counters, in the registry's text format.

@@ -61,8 +61,11 @@ fn every_setting_has_a_flag() {
         "--zenoh-config",
         "z.json5",
         "--lan-discovery",
+        "--max-cameras",
+        "7",
     ])
     .expect("valid");
+    assert_eq!(config.max_cameras, 7);
     assert_eq!(
         (
             config.no_signal_interval_ms,
@@ -125,7 +128,7 @@ fn help_shows_every_default_and_environment_name() {
         assert!(entry.contains(&format!("[env: {env}=")), "{key}: {entry}");
         checked += 1;
     }
-    assert_eq!(checked, 13, "every top-level setting checked");
+    assert_eq!(checked, 14, "every top-level setting checked");
     assert!(
         help.contains("[env: GATEWAY_LISTEN="),
         "the name scripts use"

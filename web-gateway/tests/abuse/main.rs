@@ -1,8 +1,10 @@
 //! The abuse suite (issue 12): each finding reproduced against the real `web-gateway` binary,
 //! with the bound it must now keep asserted (gateway alive, slots freed, bad input counted).
+//! `frames`: hostile zenoh samples and camera ids, each beside a good camera at full rate.
 
 mod auth;
 mod connections;
+mod frames;
 mod https;
 mod origin;
 

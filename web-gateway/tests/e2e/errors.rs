@@ -2,6 +2,7 @@
 
 use camera_node::FrameMeta;
 use std::time::{Duration, Instant};
+use test_support::metrics::{sum as metric_sum, value as metric};
 use test_support::{draw_frame, jpeg_size, CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
 const LONG: Duration = Duration::from_secs(30);
@@ -11,21 +12,6 @@ async fn error_of(url: &str) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
     let json = response.json().await.expect("JSON error body");
     (status, json)
-}
-
-fn metric(text: &str, name_and_labels: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name_and_labels))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// Sum of every series whose name and first labels start with `prefix` (e.g. all reasons).
-fn metric_sum(text: &str, prefix: &str) -> f64 {
-    text.lines()
-        .filter(|line| line.starts_with(prefix))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -244,6 +244,7 @@ impl CameraTask {
                 self.token = false;
                 self.info_at = None;
                 self.went_offline("liveliness token gone");
+                self.restart_idle();
             }
             Command::Feed { choice, reply } => {
                 let _ = reply.send(self.feed(choice));

@@ -76,6 +76,14 @@ impl CameraTask {
         Some(since + self.env.settings.forget_after)
     }
 
+    /// The token just went: count `forget_after` from now. A camera with a token but no
+    /// frames goes offline and asks to be forgotten, which discovery refuses while the token
+    /// is there; without this it would never ask again and stay listed for good.
+    pub(super) fn restart_idle(&mut self) {
+        self.idle_since = None;
+        self.forget_requested = false;
+    }
+
     pub(super) fn track_idle(&mut self) {
         if self.online || self.watched > 0 || !self.node_variants.is_empty() {
             self.idle_since = None;
