@@ -38,6 +38,26 @@ pub fn without_settings_env(command: &mut Command, prefix: &str) {
     }
 }
 
+/// A `web-gateway` command listening on `listen` (e.g. `127.0.0.1:0`): see [`gateway_args`].
+pub fn gateway_command(binary: impl AsRef<Path>, listen: &str) -> Command {
+    let mut command = Command::new(binary.as_ref());
+    gateway_args(&mut command, listen);
+    command
+}
+
+/// Adds to a gateway `command`: HTTP on `listen`, its own zenoh listener on a free loopback
+/// port, `RUST_LOG` from `GATEWAY_LOG` (default `info`), and no `GATEWAY_*` settings from the
+/// developer's environment. Add flags after it, then spawn or run it.
+pub fn gateway_args(command: &mut Command, listen: &str) {
+    command
+        .args(["--listen", listen, "--zenoh-listen", "tcp/127.0.0.1:0"])
+        .env(
+            "RUST_LOG",
+            std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
+        );
+    without_settings_env(command, "GATEWAY_");
+}
+
 /// A running `camera-node`; killed on Drop, stderr kept for assertions.
 #[derive(Debug)]
 pub struct CameraNode {
@@ -125,18 +145,7 @@ impl Gateway {
     /// (e.g. `prlimit --nofile=256:256 -- <binary>`), so that the PID is still the gateway's.
     /// `base` is `https://...` when the gateway serves HTTPS.
     pub fn spawn_command(mut command: Command, endpoints: &[String], extra: &[&str]) -> Self {
-        command
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--zenoh-listen",
-                "tcp/127.0.0.1:0",
-            ])
-            .env(
-                "RUST_LOG",
-                std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
-            );
-        without_settings_env(&mut command, "GATEWAY_");
+        gateway_args(&mut command, "127.0.0.1:0");
         for endpoint in endpoints {
             command.args(["--zenoh-connect", endpoint]);
         }

@@ -258,6 +258,26 @@ pub async fn enforce(
     response
 }
 
+/// Drops expired entries of `table`, then, if it still holds `max`, the one expiring first:
+/// room for one more in the bounded auth tables.
+fn make_room<V>(
+    table: &mut std::collections::HashMap<[u8; 32], V>,
+    max: usize,
+    expires: impl Fn(&V) -> std::time::Instant,
+) {
+    let now = std::time::Instant::now();
+    table.retain(|_, value| expires(value) > now);
+    if table.len() >= max {
+        let first = table
+            .iter()
+            .min_by_key(|(_, value)| expires(value))
+            .map(|(key, _)| *key);
+        if let Some(first) = first {
+            table.remove(&first);
+        }
+    }
+}
+
 /// SHA3-256 of the concatenated `parts`: what the auth tables keep instead of secrets.
 fn digest(parts: &[&[u8]]) -> [u8; 32] {
     let mut hasher = sha3::Sha3_256::new();

@@ -111,16 +111,7 @@ impl Passwords {
     fn remember(&self, key: [u8; 32], user: &str) {
         let now = Instant::now();
         let mut table = self.lock();
-        table.retain(|_, verified| verified.until > now);
-        if table.len() >= CACHE_MAX {
-            let oldest = table
-                .iter()
-                .min_by_key(|(_, verified)| verified.until)
-                .map(|(key, _)| *key);
-            if let Some(oldest) = oldest {
-                table.remove(&oldest);
-            }
-        }
+        super::make_room(&mut table, CACHE_MAX, |verified| verified.until);
         let verified = Verified {
             user: user.to_owned(),
             until: now + CACHE_TTL,

@@ -10,6 +10,7 @@ use base64::Engine;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use test_support::binaries::gateway_command;
 use test_support::{run_bounded, CameraOptions, ChildProcess, Gateway, SyntheticCamera};
 
 const TOKEN: &str = "machine-token-0123456789abcdef";
@@ -225,18 +226,8 @@ async fn metrics_can_be_opened_and_bad_auth_files_are_named() {
         "ok:$2y$10$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234\nold:$apr1$x$y\n",
     )
     .expect("write");
-    let mut command = Command::new(GATEWAY);
-    command
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--zenoh-listen",
-            "tcp/127.0.0.1:0",
-        ])
-        .arg("--auth-file")
-        .arg(&htpasswd)
-        .env("RUST_LOG", "info");
-    test_support::binaries::without_settings_env(&mut command, "GATEWAY_");
+    let mut command = gateway_command(GATEWAY, "127.0.0.1:0");
+    command.arg("--auth-file").arg(&htpasswd);
     let (status, _, stderr) = run_bounded(&mut command, Duration::from_secs(30));
     assert!(!status.success());
     assert!(
@@ -248,11 +239,7 @@ async fn metrics_can_be_opened_and_bad_auth_files_are_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_interface_without_auth_is_warned_about() {
     // Binds every interface on a free port; this test only talks to it over loopback.
-    let mut command = Command::new(GATEWAY);
-    command
-        .args(["--listen", "0.0.0.0:0", "--zenoh-listen", "tcp/127.0.0.1:0"])
-        .env("RUST_LOG", "info");
-    test_support::binaries::without_settings_env(&mut command, "GATEWAY_");
+    let mut command = gateway_command(GATEWAY, "0.0.0.0:0");
     let gateway = ChildProcess::spawn("gateway", &mut command);
     let warning = gateway.wait_for_line("the no-authentication warning", LONG, |line| {
         let warned = line.contains("WARN") && line.contains("WITHOUT authentication");

@@ -4,7 +4,6 @@
 use crate::GATEWAY;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_support::net::{body_of, read_until_closed, status_of, Ended};
@@ -127,16 +126,8 @@ fn unusable_certificate_files_are_named() {
     let certs = make_certs(dir.path());
     let missing = dir.path().join("missing-key.pem");
     let run = |args: &[&str]| {
-        let mut command = Command::new(GATEWAY);
-        command
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--zenoh-listen",
-                "tcp/127.0.0.1:0",
-            ])
-            .args(args);
-        test_support::binaries::without_settings_env(&mut command, "GATEWAY_");
+        let mut command = test_support::binaries::gateway_command(GATEWAY, "127.0.0.1:0");
+        command.args(args);
         let (status, _, stderr) = run_bounded(&mut command, DEADLINE);
         assert!(!status.success(), "started with {args:?}");
         stderr

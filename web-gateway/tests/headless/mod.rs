@@ -264,9 +264,26 @@ return Array.from(document.querySelectorAll('section.camera')).map(section => {
 });
 "#;
 
+/// The FNV-1a hash of `pixels` (RGBA) and its count of non-black pixels, as `hash` and `lit`:
+/// the end of every pixel probe below (a macro, so that `concat!` can join it).
+macro_rules! pixel_hash {
+    () => {
+        r#"
+const pixels = context.getImageData(0, 0, copy.width, copy.height).data;
+let hash = 2166136261;
+let lit = 0;
+for (let i = 0; i < pixels.length; i += 4) {
+  hash = Math.imul(hash ^ pixels[i] ^ (pixels[i + 1] << 8) ^ (pixels[i + 2] << 16), 16777619) >>> 0;
+  if (pixels[i] | pixels[i + 1] | pixels[i + 2]) lit++;
+}
+"#
+    };
+}
+
 /// FNV-1a over a sample of the canvas pixels. The canvas is copied onto a 2D canvas first, so
 /// this works whatever context the page draws with (2d, bitmaprenderer).
-pub const CANVAS_HASH: &str = r#"
+pub const CANVAS_HASH: &str = concat!(
+    r#"
 const section = document.querySelector(`section.camera[data-camera="${arguments[0]}"]`);
 const canvas = section && section.querySelector('canvas.live');
 if (!canvas || canvas.width === 0 || canvas.height === 0) return null;
@@ -275,20 +292,17 @@ copy.width = canvas.width;
 copy.height = canvas.height;
 const context = copy.getContext('2d');
 context.drawImage(canvas, 0, 0);
-const pixels = context.getImageData(0, 0, copy.width, copy.height).data;
-let hash = 2166136261;
-let lit = 0;
-for (let i = 0; i < pixels.length; i += 4) {
-  hash = Math.imul(hash ^ pixels[i] ^ (pixels[i + 1] << 8) ^ (pixels[i + 2] << 16), 16777619) >>> 0;
-  if (pixels[i] | pixels[i + 1] | pixels[i + 2]) lit++;
-}
-return { hash, lit };
-"#;
+"#,
+    pixel_hash!(),
+    r#"return { hash, lit };
+"#
+);
 
 /// Adds `<img id="mjpeg-probe" src=arguments[0]>` to the page on the first call; then, once
 /// it shows a picture, an FNV-1a hash of its current pixels (like [`CANVAS_HASH`]), else null.
 /// Same-origin, so reading its pixels is allowed: what a person sees in an `<img>` stream.
-pub const IMG_HASH: &str = r#"
+pub const IMG_HASH: &str = concat!(
+    r#"
 let img = document.getElementById('mjpeg-probe');
 if (!img) {
   img = document.createElement('img');
@@ -303,12 +317,8 @@ copy.width = img.naturalWidth;
 copy.height = img.naturalHeight;
 const context = copy.getContext('2d');
 context.drawImage(img, 0, 0);
-const pixels = context.getImageData(0, 0, copy.width, copy.height).data;
-let hash = 2166136261;
-let lit = 0;
-for (let i = 0; i < pixels.length; i += 4) {
-  hash = Math.imul(hash ^ pixels[i] ^ (pixels[i + 1] << 8) ^ (pixels[i + 2] << 16), 16777619) >>> 0;
-  if (pixels[i] | pixels[i + 1] | pixels[i + 2]) lit++;
-}
-return { hash, lit, width: copy.width };
-"#;
+"#,
+    pixel_hash!(),
+    r#"return { hash, lit, width: copy.width };
+"#
+);
