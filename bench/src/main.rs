@@ -12,7 +12,6 @@ mod multipart;
 mod pair;
 mod procs;
 mod procstat;
-mod proxy;
 mod report;
 mod suite;
 

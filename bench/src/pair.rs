@@ -3,13 +3,13 @@
 
 use crate::http;
 use crate::procs::{free_port, parse_addr, Proc};
-use crate::proxy::{self, Counters};
 use anyhow::{bail, Context, Result};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use test_support::proxy::{self, Counters};
 use tokio_util::sync::CancellationToken;
 
 /// Camera id every benchmark uses.

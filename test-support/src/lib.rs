@@ -16,6 +16,8 @@
 //! - [`net`]: raw client sockets: read until the server closes, parse a bare response.
 //! - [`zenoh_peer`]: a zenoh session connected to one endpoint, polling a camera's info.
 //! - [`ci`]: what a missing tool means (skip locally, fail under `CI`).
+//! - [`proxy`]: a byte-counting TCP proxy with an optional fixed delay each way (link
+//!   benchmark; delay emulation in the two-host tests, where the kernel has no netem).
 //!
 //! Everything binds 127.0.0.1 only; every wait is bounded, so a broken binary fails a test
 //! instead of hanging it. Helpers panic with the reason: they only run inside tests.
@@ -34,6 +36,7 @@ pub mod metrics;
 pub mod mjpeg;
 pub mod net;
 pub mod process;
+pub mod proxy;
 pub mod zenoh_peer;
 
 pub use binaries::{target_binary, CameraNode, Gateway};

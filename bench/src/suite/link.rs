@@ -4,12 +4,12 @@
 use super::{fps_cell, Settings};
 use crate::load::{self, Protocol, WindowProbe};
 use crate::pair::{CameraSpec, Pair, CAMERA};
-use crate::proxy::Counters;
 use crate::report::{num, Table};
 use anyhow::Result;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
+use test_support::proxy::Counters;
 
 /// Down bytes over the window.
 struct LinkProbe {

@@ -296,7 +296,7 @@ impl Host {
         self.exec("nft", &["delete", "table", "inet", "fade"]);
     }
 
-    fn nft_script(&self, rules: &str) {
+    pub fn nft_script(&self, rules: &str) {
         let file = tempfile::NamedTempFile::new().expect("temp file");
         std::fs::write(file.path(), rules).expect("write nft rules");
         self.exec("nft", &["-f", &file.path().to_string_lossy()]);
