@@ -66,6 +66,13 @@ struct RunArgs {
     /// Markdown output file (the tables only).
     #[arg(long)]
     markdown: Option<PathBuf>,
+    /// Fan-out rows instead of the default ones, e.g. `mjpeg:300,mjpeg:1000,ws:100` (for
+    /// profiling one load; the docs tables come from the default rows).
+    #[arg(long, value_delimiter = ',', value_parser = suite::parse_row)]
+    rows: Vec<(load::Protocol, usize)>,
+    /// Fan-out frame sizes instead of the default ones, e.g. `1280x720`.
+    #[arg(long, value_delimiter = ',', value_parser = suite::parse_size)]
+    sizes: Vec<(u32, u32)>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -177,6 +184,7 @@ async fn run(args: RunArgs) -> Result<()> {
         logs: std::fs::canonicalize(&args.work_dir)?,
         seed: args.seed,
         python: args.python,
+        rows: args.rows,
     };
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     let mut out = String::new();
@@ -190,7 +198,9 @@ async fn run(args: RunArgs) -> Result<()> {
         out += "\n";
     };
     if wanted("fanout") {
-        let sizes: &[(u32, u32)] = if settings.quick {
+        let sizes: &[(u32, u32)] = if !args.sizes.is_empty() {
+            &args.sizes
+        } else if settings.quick {
             &[(640, 480)]
         } else {
             &[(640, 480), (1280, 720)]

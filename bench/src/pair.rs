@@ -71,8 +71,6 @@ pub struct Pair {
     pub http: SocketAddr,
     /// Bytes between node and gateway, when started with a proxy.
     pub link: Option<Arc<Counters>>,
-    /// `tcp/ADDR` of the proxy, for more base-side sessions behind it.
-    pub link_endpoint: Option<String>,
     stop_proxy: CancellationToken,
 }
 
@@ -132,13 +130,11 @@ impl Pair {
             .wait_for_log("listening on ", Duration::from_secs(30))
             .await?;
         let http = parse_addr(&rest)?;
-        let link_endpoint = link.as_ref().map(|_| format!("tcp/{connect}"));
         let mut pair = Self {
             node,
             gateway,
             http,
             link,
-            link_endpoint,
             stop_proxy,
         };
         pair.wait_live(Duration::from_secs(30)).await?;

@@ -2,6 +2,7 @@
 //! client reads timing and state the same way whichever endpoint it uses.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use bytes::Bytes;
 use camera_node::FrameMeta;
 
 /// `X-Timestamp` value: capture time as seconds since the Unix epoch with microseconds.
@@ -22,6 +23,22 @@ pub fn frame_headers(meta: &FrameMeta) -> [(&'static str, String); 4] {
         ("X-Frame-Age-Ms", meta.age().as_millis().to_string()),
         ("X-Camera-Online", meta.online.to_string()),
     ]
+}
+
+/// Headers of one MJPEG part: type, length and [`frame_headers`], ending with the blank line.
+pub fn part_header(meta: &FrameMeta, jpeg_len: usize) -> Bytes {
+    let mut header = String::with_capacity(192);
+    header.push_str("Content-Type: image/jpeg\r\nContent-Length: ");
+    header.push_str(&jpeg_len.to_string());
+    header.push_str("\r\n");
+    for (name, value) in frame_headers(meta) {
+        header.push_str(name);
+        header.push_str(": ");
+        header.push_str(&value);
+        header.push_str("\r\n");
+    }
+    header.push_str("\r\n");
+    Bytes::from(header)
 }
 
 /// [`frame_headers`] as response headers.

@@ -7,12 +7,10 @@
 //! never copied per client. A client's body pulls from the camera's latest-frame slot, so a
 //! slow reader skips to the newest frame instead of queueing.
 
-use crate::camera::Slot;
-use crate::headers::frame_headers;
-use crate::metrics::Metrics;
+use crate::camera::{Feed, MessageCache, Slot};
+use crate::metrics::{Metrics, SentMetrics};
 use axum::body::Body;
 use bytes::Bytes;
-use camera_node::FrameMeta;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -35,19 +33,6 @@ pub const OPENING: &str = concat!("--", boundary!(), "\r\n");
 /// Written right after each JPEG: ends the part (so browsers show it now) and opens the next.
 pub const PART_END: &str = concat!("\r\n--", boundary!(), "\r\n");
 
-/// Headers of one part (the same frame headers as a snapshot), ending with the blank line.
-pub fn part_header(meta: &FrameMeta, jpeg_len: usize) -> Bytes {
-    let mut header = format!("Content-Type: image/jpeg\r\nContent-Length: {jpeg_len}\r\n");
-    for (name, value) in frame_headers(meta) {
-        header.push_str(name);
-        header.push_str(": ");
-        header.push_str(&value);
-        header.push_str("\r\n");
-    }
-    header.push_str("\r\n");
-    Bytes::from(header)
-}
-
 /// Per-client stream settings.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Pace {
@@ -55,43 +40,46 @@ pub struct Pace {
     pub min_interval: Option<Duration>,
 }
 
-struct Feed<G> {
+struct Client<G> {
     slot: Slot,
+    /// Builds each frame's part header once for all clients of the feed.
+    headers: Arc<MessageCache>,
     cancel: CancellationToken,
     pending: VecDeque<Bytes>,
     pace: Pace,
     last_sent: Option<Instant>,
     started: bool,
-    metrics: Arc<Metrics>,
-    camera: String,
+    sent: SentMetrics,
     /// Client and viewer counters, released when the body is dropped.
     _guards: G,
 }
 
-/// The streaming body of one MJPEG client; ends when `cancel` fires.
+/// The streaming body of one MJPEG client of `feed`; ends when `cancel` fires.
 pub fn body<G: Send + Sync + 'static>(
-    slot: Slot,
+    feed: Feed,
     cancel: CancellationToken,
     pace: Pace,
     metrics: Arc<Metrics>,
     camera: String,
     guards: G,
 ) -> Body {
-    let feed = Feed {
-        slot,
-        cancel,
+    let client = Client {
+        slot: feed.frames,
+        headers: feed.messages,
+        // Its own node: each frame wait registers with this body's token, not with the one
+        // that every client shares.
+        cancel: cancel.child_token(),
         pending: VecDeque::with_capacity(2),
         pace,
         last_sent: None,
         started: false,
-        metrics,
-        camera,
+        sent: metrics.sent("mjpeg", &camera),
         _guards: guards,
     };
-    Body::from_stream(futures::stream::unfold(feed, next_chunk))
+    Body::from_stream(futures::stream::unfold(client, next_chunk))
 }
 
-async fn next_chunk<G>(mut feed: Feed<G>) -> Option<(Result<Bytes, Infallible>, Feed<G>)> {
+async fn next_chunk<G>(mut feed: Client<G>) -> Option<(Result<Bytes, Infallible>, Client<G>)> {
     if let Some(chunk) = feed.pending.pop_front() {
         return Some((Ok(chunk), feed));
     }
@@ -116,18 +104,19 @@ async fn next_chunk<G>(mut feed: Feed<G>) -> Option<(Result<Bytes, Infallible>, 
         }
     };
     feed.last_sent = Some(Instant::now());
-    feed.metrics
-        .frame_sent("mjpeg", &feed.camera, frame.jpeg.len(), frame.meta.age());
+    feed.sent.frame(frame.jpeg.len(), frame.meta.age());
     feed.pending.push_back(frame.jpeg.clone());
     feed.pending
         .push_back(Bytes::from_static(PART_END.as_bytes()));
-    Some((Ok(part_header(&frame.meta, frame.jpeg.len())), feed))
+    let header = feed.headers.part_header(&frame);
+    Some((Ok(header), feed))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use camera_node::Frame;
+    use crate::headers::part_header;
+    use camera_node::{Frame, FrameMeta};
     use futures::StreamExt;
     use tokio::sync::watch;
 
@@ -180,8 +169,12 @@ mod tests {
         let mut slot = sender.subscribe();
         slot.mark_changed();
         let cancel = CancellationToken::new();
+        let feed = Feed {
+            frames: slot,
+            messages: Arc::default(),
+        };
         let body = body(
-            slot,
+            feed,
             cancel.clone(),
             pace,
             Arc::new(Metrics::new()),

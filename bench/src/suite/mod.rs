@@ -32,6 +32,34 @@ pub struct Settings {
     pub seed: Option<PathBuf>,
     /// Python with OpenCV and Flask for the seed.
     pub python: PathBuf,
+    /// Fan-out rows replacing the default ones (`--rows`).
+    pub rows: Vec<(Protocol, usize)>,
+}
+
+/// `mjpeg:300` or `ws:100`: a fan-out row.
+pub fn parse_row(text: &str) -> Result<(Protocol, usize), String> {
+    let (protocol, clients) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?}: expected PROTOCOL:CLIENTS, e.g. mjpeg:300"))?;
+    let protocol = match protocol {
+        "mjpeg" => Protocol::Mjpeg,
+        "ws" => Protocol::WebSocket,
+        other => return Err(format!("{other:?}: expected mjpeg or ws")),
+    };
+    let clients = clients
+        .parse()
+        .map_err(|_| format!("{clients:?}: expected a number of clients"))?;
+    Ok((protocol, clients))
+}
+
+/// `1280x720`: a fan-out frame size.
+pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{text:?}: expected WIDTHxHEIGHT, e.g. 1280x720");
+    let (width, height) = text.split_once('x').ok_or_else(bad)?;
+    Ok((
+        width.parse().map_err(|_| bad())?,
+        height.parse().map_err(|_| bad())?,
+    ))
 }
 
 impl Settings {
@@ -125,7 +153,9 @@ pub async fn fan_out(settings: &Settings, camera: &CameraSpec) -> Result<Table> 
     table.note += &format!(" Mean frame size {} KB.", size / 30 / 1000);
     let (bare, bare_addr) =
         start_bare_writer(&settings.bins, &frames, camera.fps, &settings.logs).await?;
-    let rows: &[(Protocol, usize)] = if settings.quick {
+    let rows: &[(Protocol, usize)] = if !settings.rows.is_empty() {
+        &settings.rows
+    } else if settings.quick {
         &[
             (Protocol::Mjpeg, 1),
             (Protocol::Mjpeg, 100),

@@ -27,7 +27,7 @@ pub async fn stream(
         min_interval: fps.map(|fps| Duration::from_secs_f64(1.0 / fps)),
     };
     let body = mjpeg::body(
-        feed.frames,
+        feed,
         state.cancel.clone(),
         pace,
         state.metrics.clone(),
