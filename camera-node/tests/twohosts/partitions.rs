@@ -19,8 +19,8 @@ const MAX_AGE_S: f64 = 1.0;
 /// include the link's fastest delivery, which the gateway's rule does not count.
 const DELIVERY_SLACK_S: f64 = 0.25;
 
-/// Cuts the link with `cut`, restores it with `restore`, and checks the stream and the API.
-fn survive_cut(direct: &Direct, what: &str, cut: impl Fn(), restore: impl Fn()) {
+/// An MJPEG stream of `front` that has received frames for a second.
+fn streaming_before_the_cut(direct: &Direct) -> Stream {
     let stream = Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
         .expect("open stream");
     assert!(
@@ -28,6 +28,12 @@ fn survive_cut(direct: &Direct, what: &str, cut: impl Fn(), restore: impl Fn()) 
         "no frame before the cut"
     );
     std::thread::sleep(Duration::from_secs(1));
+    stream
+}
+
+/// Cuts the link with `cut`, restores it with `restore`, and checks the stream and the API.
+fn survive_cut(direct: &Direct, what: &str, cut: impl Fn(), restore: impl Fn()) {
+    let stream = streaming_before_the_cut(direct);
     let last_before = stream
         .parts()
         .iter()
@@ -156,13 +162,7 @@ fn short_fade_queued_frames_are_not_replayed() {
         return;
     };
     let what = "Wi-Fi fade 1.5 s (shorter than the lease)";
-    let stream = Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
-        .expect("open stream");
-    assert!(
-        stream.wait_part(crate::START, |part| part.online).is_some(),
-        "no frame before the cut"
-    );
-    std::thread::sleep(Duration::from_secs(1));
+    let stream = streaming_before_the_cut(&direct);
     let before = stale_dropped(&direct);
     direct.robot.drop_all_traffic();
     std::thread::sleep(SHORT_FADE);
