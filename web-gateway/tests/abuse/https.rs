@@ -59,10 +59,21 @@ fn connector(ca_pem: &str) -> tokio_rustls::TlsConnector {
 
 /// GET `path` over HTTPS; the whole response (`Connection: close`).
 async fn https_get(tls: &tokio_rustls::TlsConnector, address: &str, path: &str) -> Vec<u8> {
+    https_get_with(tls, address, path, "").await
+}
+
+/// [`https_get`] with `headers` (`Name: value\r\n` lines) added to the request.
+async fn https_get_with(
+    tls: &tokio_rustls::TlsConnector,
+    address: &str,
+    path: &str,
+    headers: &str,
+) -> Vec<u8> {
     let tcp = TcpStream::connect(address).await.expect("connect");
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
     let mut stream = tls.connect(name, tcp).await.expect("TLS handshake");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{headers}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("write");
     match read_until_closed(&mut stream, DEADLINE).await {
         Ended::Closed(response) => response,
@@ -142,4 +153,42 @@ fn unusable_certificate_files_are_named() {
     assert!(stderr.contains("missing-key.pem"), "{stderr}");
     let stderr = run(&["--tls-cert", cert]);
     assert!(stderr.contains("--tls-key"), "{stderr}");
+}
+
+/// Logins over HTTPS: the session cookie carries `Secure`, so a browser never sends it over
+/// plain HTTP, where anyone on the path could copy it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_cookie_is_secure_under_https() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let certs = make_certs(dir.path());
+    let (cert, key) = (
+        certs.cert.to_str().expect("path"),
+        certs.key.to_str().expect("path"),
+    );
+    let token = "https-token-0123456789abcdef";
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        &[],
+        &["--tls-cert", cert, "--tls-key", key, "--token", token],
+    );
+    let address = gateway
+        .base
+        .strip_prefix("https://")
+        .expect("https")
+        .to_owned();
+    let tls = connector(&certs.ca_pem);
+    let refused = https_get(&tls, &address, "/api/cameras").await;
+    assert_eq!(status_of(&refused), Some(401));
+    let bearer = format!("Authorization: Bearer {token}\r\n");
+    let response = https_get_with(&tls, &address, "/api/cameras", &bearer).await;
+    assert_eq!(status_of(&response), Some(200));
+    let text = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    let cookie = text
+        .lines()
+        .find(|line| line.starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no session cookie: {text}"));
+    assert!(
+        cookie.contains("httponly; samesite=strict; path=/; secure"),
+        "{cookie}"
+    );
 }
