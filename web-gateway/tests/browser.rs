@@ -188,6 +188,65 @@ async fn page_shows_two_cameras_live_and_a_lost_one_offline() {
     dark.stop().await;
 }
 
+/// Two nodes left at the defaults publish one camera: the tile shows one picture, and a
+/// warning naming both publishers and the fix (`--prefix`), until one of them goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_publishers_on_one_camera_are_warned_about_on_its_tile() {
+    let Some(tools) =
+        headless::tools_or_skip("two_publishers_on_one_camera_are_warned_about_on_its_tile")
+    else {
+        return;
+    };
+    let first = SyntheticCamera::start(CameraOptions::new("front", 320, 240).fps(10)).await;
+    let second = SyntheticCamera::start(CameraOptions::new("front", 192, 108).fps(10)).await;
+    let gateway = Gateway::spawn(
+        env!("CARGO_BIN_EXE_web-gateway"),
+        &[first.endpoint(), second.endpoint()],
+        &["--offline-after-ms", "1000"],
+    );
+    let entry = gateway
+        .wait_camera("front", TIMEOUT, |entry| entry["conflict"]["sources"] == 2)
+        .await;
+    let browser = Browser::start(&tools).await;
+    browser.goto(&gateway.url("/")).await;
+    const WARNING: &str = r#"
+const p = document.querySelector('section.camera[data-camera="front"] p.conflict');
+return p ? { shown: !p.hidden && p.offsetHeight > 0, text: p.textContent } : null;"#;
+    let warning = browser
+        .wait_js(
+            "conflict warning shown",
+            WARNING,
+            vec![],
+            TIMEOUT,
+            |value| value["shown"] == true,
+        )
+        .await;
+    let text = warning["text"].as_str().unwrap_or_default();
+    for expected in [
+        entry["conflict"]["serving"].as_str().unwrap_or("?"),
+        entry["conflict"]["ignored"][0].as_str().unwrap_or("?"),
+        "--prefix",
+    ] {
+        assert!(
+            text.contains(expected),
+            "warning {text:?} lacks {expected:?}"
+        );
+    }
+    // One picture size only: the served publisher's.
+    wait_live(&browser, "front", None).await;
+    assert_pixels_change(&browser, "front").await;
+    browser.screenshot("browser-two-publishers").await;
+
+    second.stop().await;
+    first.stop().await;
+    browser
+        .wait_js("conflict warning gone", WARNING, vec![], TIMEOUT, |value| {
+            value["shown"] == false
+        })
+        .await;
+    browser.close().await;
+}
+
 /// A phone-sized window: every tile is narrower than the cameras' 384-wide preview, so the page
 /// asks for the preview the nodes encode (drawn at its size, moving, named in the stats); a wide
 /// window gives tiles wider than the preview, and the page switches back to full frames.
