@@ -259,4 +259,72 @@ mod tests {
         // A real JPEG over the caps is refused even when its attachment is honest.
         assert_eq!(reason(&encode(120, 8), meta(120, 8)), "too_many_pixels");
     }
+
+    /// SOI, a baseline SOF0 of `width`×`height` (one component), `body` as scan-like bytes, EOI:
+    /// everything [`FrameLimits::check`] reads, without a picture to decode.
+    fn header_only(width: u16, height: u16, body: &[u8]) -> Bytes {
+        let mut out = vec![0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 8];
+        out.extend_from_slice(&height.to_be_bytes());
+        out.extend_from_slice(&width.to_be_bytes());
+        out.extend_from_slice(&[1, 1, 0x11, 0]);
+        out.extend_from_slice(body);
+        out.extend_from_slice(&[0xFF, 0xD9]);
+        out.into()
+    }
+
+    fn limits() -> impl Strategy<Value = FrameLimits> {
+        (0usize..600, 1u32..300, 1u32..300).prop_map(|(bytes, width, height)| FrameLimits {
+            max_frame_bytes: bytes,
+            max_width: width,
+            max_height: height,
+        })
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the bytes and the attachment claim, validation never panics, and what it
+        /// accepts is within every limit and is the size the attachment says.
+        #[test]
+        fn anything_validates_within_the_limits(
+            bytes in proptest::collection::vec(any::<u8>(), 0..600),
+            width in 1u32..400,
+            height in 1u32..400,
+            limits in limits(),
+        ) {
+            let jpeg = Bytes::from(bytes);
+            if let Ok(frame) = Frame::validated(jpeg, meta(width, height), &limits) {
+                prop_assert!(frame.jpeg.len() <= limits.max_frame_bytes);
+                prop_assert!(frame.meta.width <= limits.max_width);
+                prop_assert!(frame.meta.height <= limits.max_height);
+                prop_assert_eq!(jpeg::jpeg_dimensions(&frame.jpeg), Ok((width, height)));
+            }
+        }
+
+        /// A well-formed header is accepted exactly when it fits the limits and matches the
+        /// attachment; otherwise the reason names which check failed.
+        #[test]
+        fn honest_headers_are_accepted_iff_within_the_limits(
+            width in 1u16..400,
+            height in 1u16..400,
+            declared_width in 1u32..400,
+            body in proptest::collection::vec(0u8..0xFF, 0..200),
+            limits in limits(),
+        ) {
+            let jpeg = header_only(width, height, &body);
+            let len = jpeg.len();
+            let (width, height) = (u32::from(width), u32::from(height));
+            let outcome = Frame::validated(jpeg, meta(declared_width, height), &limits);
+            let expected = if len > limits.max_frame_bytes {
+                Err("too_large")
+            } else if declared_width > limits.max_width || height > limits.max_height {
+                Err("too_many_pixels")
+            } else if declared_width != width {
+                Err("size_mismatch")
+            } else {
+                Ok(())
+            };
+            prop_assert_eq!(outcome.map(|_| ()).map_err(|error| error.reason()), expected);
+        }
+    }
 }

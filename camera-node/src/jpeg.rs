@@ -225,6 +225,33 @@ mod tests {
             let _ = jpeg_dimensions(&bytes);
         }
 
+        /// Bytes that start like a JPEG reach every branch of the marker walk.
+        #[test]
+        fn random_bytes_after_soi_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let jpeg: Vec<u8> = [0xFF, 0xD8].iter().chain(&bytes).copied().collect();
+            let _ = jpeg_dimensions(&jpeg);
+        }
+
+        /// Any size JPEG can state is read back exactly, whatever segments come before the SOF.
+        #[test]
+        fn every_size_round_trips_behind_any_segments(
+            width in 1u16..,
+            height in 1u16..,
+            segments in proptest::collection::vec(
+                (0xE0u8..=0xEF, proptest::collection::vec(any::<u8>(), 0..40)),
+                0..4,
+            ),
+        ) {
+            let mut jpeg = vec![0xFF, 0xD8];
+            for (marker, body) in &segments {
+                jpeg.extend_from_slice(&[0xFF, *marker]);
+                jpeg.extend_from_slice(&(body.len() as u16 + 2).to_be_bytes());
+                jpeg.extend_from_slice(body);
+            }
+            jpeg.extend_from_slice(&handmade(width, height)[2..]);
+            prop_assert_eq!(jpeg_dimensions(&jpeg), Ok((u32::from(width), u32::from(height))));
+        }
+
         #[test]
         fn corrupted_real_jpeg_never_panics(at in 0usize..600, value: u8) {
             let mut jpeg = encoded(16, 16);

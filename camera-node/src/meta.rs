@@ -308,6 +308,34 @@ mod tests {
             let _ = FrameMeta::decode(&bytes);
         }
 
+        /// Whatever decodes has a size a JPEG can have (1..=65535 each way), and the size
+        /// that was sent: sizes from the network are bounded before anything uses them.
+        #[test]
+        fn decoded_sizes_are_within_jpeg_limits(
+            width in prop_oneof![0u32..70_000, any::<u32>()],
+            height in prop_oneof![0u32..70_000, any::<u32>()],
+            flags in prop_oneof![Just(0u8), Just(1u8), any::<u8>()],
+            rest in proptest::collection::vec(any::<u8>(), 20),
+        ) {
+            let mut bytes = vec![META_VERSION, flags];
+            bytes.extend_from_slice(&(ENCODED_LEN as u16).to_le_bytes());
+            bytes.extend_from_slice(&width.to_le_bytes());
+            bytes.extend_from_slice(&height.to_le_bytes());
+            bytes.extend_from_slice(&rest);
+            match FrameMeta::decode(&bytes) {
+                Ok(meta) => {
+                    prop_assert!((1..=MAX_DIMENSION).contains(&meta.width));
+                    prop_assert!((1..=MAX_DIMENSION).contains(&meta.height));
+                    prop_assert_eq!((meta.width, meta.height), (width, height));
+                }
+                Err(_) => prop_assert!(
+                    !(1..=MAX_DIMENSION).contains(&width)
+                        || !(1..=MAX_DIMENSION).contains(&height)
+                        || flags > 1
+                ),
+            }
+        }
+
         #[test]
         fn any_valid_meta_round_trips(seq: u64, ts: u64, width in 1u32..=MAX_DIMENSION, height in 1u32..=MAX_DIMENSION, generation: u32, online: bool) {
             let meta = FrameMeta { seq, capture_ts_ns: ts, width, height, generation, online };

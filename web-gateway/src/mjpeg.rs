@@ -232,4 +232,112 @@ mod tests {
             sent_first.elapsed()
         );
     }
+
+    /// Parses one part as a client does: headers up to the blank line, `Content-Length` bytes
+    /// of body, then exactly [`PART_END`]. Returns the headers, the body and what follows.
+    fn parse_part(wire: &[u8]) -> (Vec<(String, String)>, &[u8], &[u8]) {
+        let head_end = wire
+            .windows(4)
+            .position(|window| window == b"\r\n\r\n")
+            .expect("blank line after the headers");
+        let head = std::str::from_utf8(&wire[..head_end]).expect("ASCII headers");
+        let headers: Vec<(String, String)> = head
+            .split("\r\n")
+            .map(|line| {
+                let (name, value) = line.split_once(": ").expect("name: value");
+                (name.to_owned(), value.to_owned())
+            })
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(name, _)| name == "Content-Length")
+            .and_then(|(_, value)| value.parse().ok())
+            .expect("Content-Length");
+        let body = &wire[head_end + 4..head_end + 4 + length];
+        let rest = &wire[head_end + 4 + length..];
+        (headers, body, rest)
+    }
+
+    fn any_meta() -> impl proptest::strategy::Strategy<Value = FrameMeta> {
+        use proptest::prelude::*;
+        (
+            any::<u64>(),
+            any::<u64>(),
+            1u32..=65_535,
+            1u32..=65_535,
+            any::<u32>(),
+            any::<bool>(),
+        )
+            .prop_map(|(seq, capture_ts_ns, width, height, generation, online)| {
+                FrameMeta {
+                    seq,
+                    capture_ts_ns,
+                    width,
+                    height,
+                    generation,
+                    online,
+                }
+            })
+    }
+
+    proptest::proptest! {
+        /// What the stream body writes for any frame parses back, by `Content-Length` alone,
+        /// to the same JPEG bytes and frame headers, with the delimiter right after; the
+        /// payload may even contain the boundary, which a length-framed reader never looks for.
+        #[test]
+        fn parts_parse_back_to_the_same_jpeg_and_headers(
+            meta in any_meta(),
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            boundary_inside in proptest::prelude::any::<bool>(),
+        ) {
+            let mut jpeg = payload;
+            if boundary_inside {
+                jpeg.extend_from_slice(PART_END.as_bytes());
+            }
+            let frame = Arc::new(Frame { jpeg: Bytes::from(jpeg.clone()), meta });
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .expect("runtime");
+            let wire = runtime.block_on(async {
+                let (_sender, slot) = watch::channel(Some(frame));
+                let mut slot = slot;
+                slot.mark_changed();
+                let cancel = CancellationToken::new();
+                let metrics = Arc::new(Metrics::new());
+                let feed = Feed {
+                    frames: slot,
+                    messages: Arc::default(),
+                };
+                let body = body(feed, cancel, Pace::default(), metrics, "p".into(), ());
+                let mut stream = body.into_data_stream();
+                let mut wire = Vec::new();
+                for _ in 0..4 {
+                    wire.extend_from_slice(&chunk(&mut stream).await);
+                }
+                wire
+            });
+            proptest::prop_assert!(wire.starts_with(OPENING.as_bytes()));
+            let (headers, body, rest) = parse_part(&wire[OPENING.len()..]);
+            proptest::prop_assert_eq!(body, &jpeg[..]);
+            proptest::prop_assert_eq!(rest, PART_END.as_bytes());
+            let expected: Vec<(String, String)> = [
+                ("Content-Type".to_owned(), "image/jpeg".to_owned()),
+                ("Content-Length".to_owned(), jpeg.len().to_string()),
+            ]
+            .into_iter()
+            .chain(
+                crate::headers::frame_headers(&meta)
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), value)),
+            )
+            .collect();
+            // The age header moves with the clock: compare every other header exactly.
+            let without_age = |headers: &[(String, String)]| -> Vec<(String, String)> {
+                headers.iter().filter(|(name, _)| name != "X-Frame-Age-Ms").cloned().collect()
+            };
+            proptest::prop_assert_eq!(without_age(&headers), without_age(&expected));
+            proptest::prop_assert!(headers.iter().any(|(name, _)| name == "X-Frame-Age-Ms"));
+        }
+    }
 }
