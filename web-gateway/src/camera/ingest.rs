@@ -91,7 +91,7 @@ pub fn accept(
     now: Instant,
 ) -> Result<Frame, Rejected> {
     let frame = received.frame?;
-    match checks.sources.check(received.source, now) {
+    match checks.sources.check(received.source, frame.meta.seq, now) {
         Verdict::Serve => {}
         // Another publisher, another clock and sequence.
         Verdict::Switched => checks.freshness.restart(),

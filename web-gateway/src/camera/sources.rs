@@ -6,6 +6,8 @@
 //! (`docs/protocol.md`); publishers that do not (ROS 2 topics, older nodes) count as one
 //! unnamed source. The first source heard is served until it has been silent for
 //! `quiet_after` (the offline timeout) while another one publishes; then the other is served.
+//! A node restarted in place (`kill -9`, then started again: a new session, `seq` from 0) takes
+//! over sooner, once the old one has been silent for [`RESTART_AFTER`].
 
 use camera_node::meta::SourceId;
 use serde::Serialize;
@@ -14,6 +16,12 @@ use std::time::{Duration, Instant};
 /// Other publishers remembered per camera: source ids come off the network, so the list is
 /// bounded; more than this many at once are still ignored, just not listed.
 const MAX_OTHERS: usize = 8;
+/// A new source whose `seq` is still below this has just started (a few seconds of frames).
+const JUST_STARTED_SEQ: u64 = 64;
+/// How long the served source must be silent before a just-started source replaces it: the
+/// camera node was restarted, and waiting the whole offline timeout would leave its stream
+/// blank for seconds. Two robots publishing at once are never silent this long.
+pub const RESTART_AFTER: Duration = Duration::from_secs(1);
 
 /// A publisher of a camera's key; `None` for publishers that do not name themselves.
 pub type Source = Option<SourceId>;
@@ -69,14 +77,17 @@ impl Sources {
         }
     }
 
-    /// Whether a frame of `source` arriving `now` is served.
-    pub fn check(&mut self, source: Source, now: Instant) -> Verdict {
+    /// Whether a frame `seq` of `source` arriving `now` is served.
+    pub fn check(&mut self, source: Source, seq: u64, now: Instant) -> Verdict {
         let quiet_after = self.quiet_after;
         self.others
             .retain(|(_, heard)| now.duration_since(*heard) <= quiet_after);
         let verdict = match self.serving {
             Some((serving, _)) if serving == source => Verdict::Serve,
-            Some((serving, last)) if now.duration_since(last) > quiet_after => {
+            Some((serving, last))
+                if now.duration_since(last) > quiet_after
+                    || (seq < JUST_STARTED_SEQ && now.duration_since(last) > RESTART_AFTER) =>
+            {
                 tracing::info!(camera = %self.camera, serving = %name(source),
                     silent = %name(serving), "the served publisher went silent: serving another");
                 self.others.retain(|(other, _)| *other != source);
@@ -142,10 +153,10 @@ mod tests {
         let mut sources = Sources::new("front", "camera/front/jpeg", Duration::from_secs(3));
         let start = Instant::now();
         let at = |ms: u64| start + Duration::from_millis(ms);
-        assert_eq!(sources.check(A, at(0)), Verdict::Serve);
-        assert_eq!(sources.check(B, at(10)), Verdict::Ignore);
-        assert_eq!(sources.check(A, at(100)), Verdict::Serve);
-        assert_eq!(sources.check(B, at(110)), Verdict::Ignore);
+        assert_eq!(sources.check(A, 1000, at(0)), Verdict::Serve);
+        assert_eq!(sources.check(B, 1000, at(10)), Verdict::Ignore);
+        assert_eq!(sources.check(A, 1000, at(100)), Verdict::Serve);
+        assert_eq!(sources.check(B, 1000, at(110)), Verdict::Ignore);
         let conflict = sources.conflict(at(200)).expect("conflict");
         assert_eq!(
             conflict,
@@ -156,12 +167,12 @@ mod tests {
             }
         );
         // A stops; B is ignored until A has been silent for 3 s, then served.
-        assert_eq!(sources.check(B, at(3_000)), Verdict::Ignore);
-        assert_eq!(sources.check(B, at(3_101)), Verdict::Switched);
-        assert_eq!(sources.check(B, at(3_200)), Verdict::Serve);
+        assert_eq!(sources.check(B, 1000, at(3_000)), Verdict::Ignore);
+        assert_eq!(sources.check(B, 1000, at(3_101)), Verdict::Switched);
+        assert_eq!(sources.check(B, 1000, at(3_200)), Verdict::Serve);
         assert_eq!(sources.conflict(at(3_200)), None);
         // A returns: now A is the one ignored.
-        assert_eq!(sources.check(A, at(3_300)), Verdict::Ignore);
+        assert_eq!(sources.check(A, 1000, at(3_300)), Verdict::Ignore);
         assert_eq!(
             sources.conflict(at(3_300)).map(|c| c.serving),
             Some("b".into())
@@ -170,13 +181,30 @@ mod tests {
     }
 
     #[test]
+    fn a_restarted_node_takes_over_after_a_second_of_silence() {
+        let mut sources = Sources::new("front", "camera/front/jpeg", Duration::from_secs(3));
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        assert_eq!(sources.check(A, 900, at(0)), Verdict::Serve);
+        // A new session counting from 0 while A was heard 0.5 s ago: a second publisher.
+        assert_eq!(sources.check(B, 0, at(500)), Verdict::Ignore);
+        // A silent for over a second: B is A's node restarted.
+        assert_eq!(sources.check(B, 10, at(1_100)), Verdict::Switched);
+        // Running publishers are not taken over after a second, only after the timeout.
+        assert_eq!(sources.check(A, 950, at(2_200)), Verdict::Ignore);
+    }
+
+    #[test]
     fn unnamed_publishers_are_one_source_and_others_are_bounded() {
         let mut sources = Sources::new("front", "camera/front/jpeg", Duration::from_secs(3));
         let now = Instant::now();
-        assert_eq!(sources.check(None, now), Verdict::Serve);
-        assert_eq!(sources.check(None, now), Verdict::Serve);
+        assert_eq!(sources.check(None, 1000, now), Verdict::Serve);
+        assert_eq!(sources.check(None, 1000, now), Verdict::Serve);
         for id in 0..100 {
-            assert_eq!(sources.check(Some(SourceId(id)), now), Verdict::Ignore);
+            assert_eq!(
+                sources.check(Some(SourceId(id)), 1000, now),
+                Verdict::Ignore
+            );
         }
         let conflict = sources.conflict(now).expect("conflict");
         assert_eq!(conflict.serving, "unnamed");
