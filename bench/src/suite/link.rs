@@ -45,11 +45,12 @@ pub async fn link_bytes(settings: &Settings) -> Result<Table> {
             "viewer fps",
         ],
     );
-    // The node also declares a 320-wide preview variant; it costs nothing until subscribed.
+    // The node also declares the preview of config/camera-node/test-pattern.toml (320 wide,
+    // quality 70, at most 15 fps); it costs nothing until subscribed.
     let config = settings.logs.join("link-camera.toml");
     std::fs::write(
         &config,
-        "[[variants]]\nname = \"preview\"\nwidth = 320\nquality = 70\n",
+        "[[variants]]\nname = \"preview\"\nwidth = 320\nquality = 70\nfps = 15\n",
     )?;
     let camera = CameraSpec {
         width: 1280,
@@ -76,7 +77,7 @@ pub async fn link_bytes(settings: &Settings) -> Result<Table> {
             format!("{stream}?width=300"),
         ),
         (
-            "preview, node-encoded (?variant=preview)",
+            "preview, node-encoded (?variant=preview, 15 fps)",
             format!("{stream}?variant=preview"),
         ),
     ];
