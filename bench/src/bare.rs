@@ -171,6 +171,7 @@ mod tests {
             clients: 3,
             window: Duration::from_millis(600),
             connect_timeout: Duration::from_secs(5),
+            slow: None,
         };
         let result = load::run(&spec, &mut CpuWindow::new(vec![]))
             .await

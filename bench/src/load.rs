@@ -42,6 +42,15 @@ pub struct LoadSpec {
     pub window: Duration,
     /// How long all clients may take to get their first part.
     pub connect_timeout: Duration,
+    /// MJPEG clients that read slowly instead of as fast as they can.
+    pub slow: Option<SlowReading>,
+}
+
+/// A slow reader: reads at most `chunk` bytes, then pauses, again and again.
+#[derive(Debug, Clone, Copy)]
+pub struct SlowReading {
+    pub chunk: usize,
+    pub pause: Duration,
 }
 
 /// State shared by the clients of one run.
@@ -238,10 +247,19 @@ async fn mjpeg_client(
         stats.record(&part, shared.measuring.load(Ordering::Relaxed));
     };
     decoder.feed(&buf[body_start..filled], &mut on_part)?;
+    let read_len = spec
+        .slow
+        .map_or(buf.len(), |slow| slow.chunk.clamp(1, buf.len()));
     loop {
+        if let Some(slow) = spec.slow {
+            tokio::select! {
+                _ = stop.cancelled() => return Ok(()),
+                () = tokio::time::sleep(slow.pause) => {}
+            }
+        }
         let n = tokio::select! {
             _ = stop.cancelled() => return Ok(()),
-            read = tokio::time::timeout(READ_TIMEOUT, stream.read(&mut buf)) => read.context("no data for 10 s")??,
+            read = tokio::time::timeout(READ_TIMEOUT, stream.read(&mut buf[..read_len])) => read.context("no data for 10 s")??,
         };
         if n == 0 {
             bail!("server closed the stream");

@@ -6,9 +6,6 @@
 //! - `bare-writer`: the physical-limit MJPEG server the gateway is compared with.
 
 mod bare;
-mod http;
-mod load;
-mod multipart;
 mod pair;
 mod procs;
 mod procstat;
@@ -16,6 +13,8 @@ mod report;
 mod suite;
 
 use anyhow::{Context, Result};
+// The load client lives in the library half, which tests reuse (web-gateway's soak).
+use camera_bench::{http, load};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -147,6 +146,7 @@ async fn load_once(args: LoadArgs) -> Result<()> {
         clients: args.clients,
         window: Duration::from_secs_f64(args.seconds),
         connect_timeout: Duration::from_secs(60),
+        slow: None,
     };
     let mut none = procstat::CpuWindow::new(vec![]);
     let result = load::run(&spec, &mut none).await?;

@@ -159,17 +159,22 @@ impl ChildProcess {
         std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5").is_ok()
     }
 
-    /// A `kB` line of `/proc/<pid>/status`, e.g. `VmRSS`.
     fn proc_status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("read /proc/<pid>/status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|kib| kib.parse().ok())
-            .unwrap_or_else(|| panic!("no {field} line in /proc/<pid>/status"))
+        status_kib(self.pid(), field)
+            .unwrap_or_else(|| panic!("no {field} line in /proc/{}/status", self.pid()))
     }
+}
+
+/// A `kB` line of `/proc/<pid>/status`, e.g. `VmRSS`; `None` once the process is gone.
+pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 impl Drop for ChildProcess {

@@ -71,6 +71,7 @@ impl Settings {
             clients,
             window: self.window,
             connect_timeout: Duration::from_secs(60),
+            slow: None,
         }
     }
 }
