@@ -187,7 +187,7 @@ async fn repeatedly(every: Duration, mut put: impl AsyncFnMut(u64)) -> u64 {
     count
 }
 
-fn meta(seq: u64, width: u32, height: u32) -> Vec<u8> {
+fn frame_meta(seq: u64, width: u32, height: u32) -> FrameMeta {
     FrameMeta {
         seq,
         capture_ts_ns: unix_now_ns(),
@@ -196,8 +196,10 @@ fn meta(seq: u64, width: u32, height: u32) -> Vec<u8> {
         generation: 7,
         online: true,
     }
-    .encode()
-    .to_vec()
+}
+
+fn meta(seq: u64, width: u32, height: u32) -> Vec<u8> {
+    frame_meta(seq, width, height).encode().to_vec()
 }
 
 /// Every part a client of `bad` got is a complete JPEG of the honest frame's size (scaled for
@@ -420,11 +422,15 @@ async fn bogus_seq_jumps_are_restarts_not_drops() {
     let scene = Scene::start(&[]).await;
     let jpeg = draw_frame(BAD_SIZE.0, BAD_SIZE.1, [0, 0, 250], 0);
     let seqs = [1, 2, 3, u64::MAX - 1, u64::MAX, 5, 6, 1 << 40, 2, 3];
+    // The camera's own source id: the seq jumps must come from the publisher being served, not
+    // from a second publisher (those are ignored, see tests/e2e/sources.rs).
+    let source = scene.bad.source();
     let attack = repeatedly(Duration::from_millis(100), async |n| {
         let seq = seqs[n as usize % seqs.len()];
+        let attachment = frame_meta(seq, BAD_SIZE.0, BAD_SIZE.1).encode_with_source(source);
         scene
             .bad
-            .put_raw(jpeg.clone(), Some(meta(seq, BAD_SIZE.0, BAD_SIZE.1)))
+            .put_raw(jpeg.clone(), Some(attachment.to_vec()))
             .await;
     });
     scene.attack("bogus seq", &[], 64, attack).await;
