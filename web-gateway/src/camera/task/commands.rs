@@ -1,0 +1,71 @@
+//! What the camera's handle asks of its task: liveliness changes from discovery, and feeds
+//! (full frames, a gateway-encoded variant or a node-encoded one) for new viewers.
+
+use super::{CameraTask, Outcome, EVICT_EVERY};
+use crate::camera::node_variants;
+use crate::camera::{Choice, Command, Feed, FrameSource};
+use camera_node::subscriber::fetch_snapshot;
+use std::sync::Arc;
+use std::time::Instant;
+
+impl CameraTask {
+    pub(super) async fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Liveliness(true) => {
+                self.token = true;
+                // A new session of the node: nothing queued on the old one can still arrive.
+                self.checks.restart();
+                self.came_online("liveliness token present");
+                if self.source != FrameSource::Node {
+                    return; // ROS 2 topics answer no info or snapshot queries
+                }
+                self.info_at = Some(Instant::now());
+                // A slow or just-started camera may not publish for a while; its snapshot
+                // queryable gives new viewers a picture right away.
+                if self.last_live.is_none() {
+                    let (zenoh, keys, timeout) = self.query_parts();
+                    self.jobs.spawn(async move {
+                        let fetched = fetch_snapshot(&zenoh, &keys, timeout).await;
+                        Outcome::Snapshot(fetched.map_err(|error| error.to_string()))
+                    });
+                }
+            }
+            Command::Liveliness(false) => {
+                self.token = false;
+                self.info_at = None;
+                self.went_offline("liveliness token gone");
+                self.restart_idle();
+            }
+            Command::Feed { choice, reply } => {
+                let _ = reply.send(self.feed(choice));
+            }
+        }
+    }
+
+    fn feed(&mut self, choice: Choice) -> Feed {
+        match choice {
+            Choice::Gateway(variant) if variant.is_original() => Feed {
+                frames: self.frames.subscribe(),
+                messages: Arc::default(),
+            },
+            Choice::Gateway(variant) => {
+                self.evict_at.get_or_insert(Instant::now() + EVICT_EVERY);
+                let limits = self.env.settings.limits;
+                self.variants
+                    .feed(&self.id, variant, &self.frames, limits, &self.env.metrics)
+            }
+            Choice::Node(name) => {
+                self.evict_at.get_or_insert(Instant::now() + EVICT_EVERY);
+                let receive = node_variants::Receive {
+                    zenoh: self.env.zenoh.clone(),
+                    keys: self.keys.clone(),
+                    metrics: self.env.metrics.clone(),
+                    limits: self.env.settings.limits,
+                    max_frame_lag: self.env.settings.max_frame_lag,
+                    offline_after: self.env.settings.offline_after,
+                };
+                self.node_variants.feed(&name, &receive)
+            }
+        }
+    }
+}
