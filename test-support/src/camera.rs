@@ -332,6 +332,21 @@ pub const HEIGHT: u32 = 120;
 /// What was published: capture time and JPEG of each frame, in order.
 pub type Published = Vec<(u64, Bytes)>;
 
+/// Declares camera `id` (default prefix) on `session` for [`publish_frames`]: its info says
+/// [`WIDTH`]x[`HEIGHT`] at 30 fps.
+pub async fn declare_publisher(session: &zenoh::Session, id: &str) -> FramePublisher {
+    let keys = CameraKeys::new(camera_node::keys::DEFAULT_PREFIX, id).expect("keys");
+    let info = CameraInfo {
+        width: WIDTH,
+        height: HEIGHT,
+        fps: 30,
+        ..CameraInfo::new(id, "test")
+    };
+    FramePublisher::declare(session, &keys, info, PublisherOptions::default())
+        .await
+        .expect("declare")
+}
+
 /// Publishes `count` frames of [`WIDTH`]x[`HEIGHT`] (30 distinct pictures in turn) at `fps`
 /// in real time with capture time "now", returning what went out.
 pub async fn publish_frames(publisher: &mut FramePublisher, count: u32, fps: u32) -> Published {

@@ -37,6 +37,8 @@ pub mod mjpeg;
 pub mod net;
 pub mod process;
 pub mod proxy;
+#[cfg(feature = "gateway")]
+pub mod tls;
 pub mod zenoh_peer;
 
 pub use binaries::{target_binary, CameraNode, Gateway};

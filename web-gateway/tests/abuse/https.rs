@@ -4,7 +4,6 @@
 use crate::GATEWAY;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_support::net::{body_of, read_until_closed, status_of, Ended};
 use test_support::{jpeg_size, run_bounded, CameraOptions, Gateway, SyntheticCamera, DEADLINE};
@@ -44,17 +43,8 @@ fn make_certs(dir: &Path) -> Certs {
 fn connector(ca_pem: &str) -> tokio_rustls::TlsConnector {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("CA PEM"))
-        .expect("trust the CA");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+    let ca = CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("CA PEM");
+    test_support::tls::connector_trusting(ca)
 }
 
 /// GET `path` over HTTPS; the whole response (`Connection: close`).

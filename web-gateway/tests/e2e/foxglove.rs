@@ -10,7 +10,7 @@ use camera_node::info::CameraInfo;
 use camera_node::keys::{CameraKeys, DEFAULT_PREFIX};
 use camera_node::{FramePublisher, PublisherOptions};
 use std::collections::HashMap;
-use test_support::camera::{publish_frames, wait_subscribed, HEIGHT, WIDTH};
+use test_support::camera::{declare_publisher, publish_frames, wait_subscribed};
 use test_support::ci::{python_mcap, python_websockets, require};
 use test_support::foxglove_client::FoxgloveClient;
 use test_support::mcap_reader::from_hex;
@@ -84,16 +84,7 @@ async fn foxglove_client_sees_camera_frames_and_its_departure() {
     let url = block_in_place(|| foxglove_url(&gateway));
     refuses_other_clients(&url).await;
 
-    let keys = CameraKeys::new(DEFAULT_PREFIX, "front").expect("keys");
-    let info = CameraInfo {
-        width: WIDTH,
-        height: HEIGHT,
-        fps: 30,
-        ..CameraInfo::new("front", "test")
-    };
-    let mut publisher = FramePublisher::declare(&node, &keys, info, PublisherOptions::default())
-        .await
-        .expect("declare");
+    let mut publisher = declare_publisher(&node, "front").await;
     gateway.wait_camera("front", DEADLINE, |_| true).await;
 
     let topic = format!("/{DEFAULT_PREFIX}/front");
@@ -238,7 +229,6 @@ async fn foxglove_listener_needs_credentials_when_auth_is_on() {
 /// With HTTPS on, the Foxglove listener speaks TLS with the same certificate: `wss://` works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foxglove_listener_speaks_tls_when_https_is_on() {
-    use std::sync::Arc;
     use tokio_rustls::rustls;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     use tokio_tungstenite::tungstenite::Message;
@@ -274,21 +264,11 @@ async fn foxglove_listener_speaks_tls_when_https_is_on() {
             })
     });
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(certified.cert.der().clone())
-        .expect("trust the certificate");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let tcp = tokio::net::TcpStream::connect(&address)
         .await
         .expect("connect");
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+    let tls = test_support::tls::connector_trusting(certified.cert.der().clone())
         .connect(name, tcp)
         .await
         .expect("TLS handshake");

@@ -4,12 +4,10 @@
 //! recorder's counters are in /metrics; SIGTERM finishes the open segments.
 
 use crate::GATEWAY;
-use camera_node::info::CameraInfo;
-use camera_node::keys::{CameraKeys, DEFAULT_PREFIX};
-use camera_node::{FramePublisher, PublisherOptions};
+use camera_node::keys::DEFAULT_PREFIX;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use test_support::camera::{publish_frames, wait_subscribed, HEIGHT, WIDTH};
+use test_support::camera::{declare_publisher, publish_frames, wait_subscribed};
 use test_support::ci::{python_mcap, require};
 use test_support::mcap_reader::{assert_frames, read_mcap, read_mcap_bytes};
 use test_support::{free_port, listening_session, Gateway, DEADLINE};
@@ -53,16 +51,7 @@ async fn records_segments_and_serves_clips() {
             "30",
         ],
     );
-    let keys = CameraKeys::new(DEFAULT_PREFIX, "front").expect("keys");
-    let info = CameraInfo {
-        width: WIDTH,
-        height: HEIGHT,
-        fps: 30,
-        ..CameraInfo::new("front", "test")
-    };
-    let mut publisher = FramePublisher::declare(&node, &keys, info, PublisherOptions::default())
-        .await
-        .expect("declare");
+    let mut publisher = declare_publisher(&node, "front").await;
     // The recording subscriber is declared at start-up, before discovery finds the camera.
     gateway.wait_camera("front", DEADLINE, |_| true).await;
     wait_subscribed(&publisher).await;
