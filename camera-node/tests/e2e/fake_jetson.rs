@@ -34,25 +34,35 @@ const ARGUS_LAUNCH: &str = "nvarguscamerasrc sensor-id=1 ! \
     appsink name=sink max-buffers=1 drop=true sync=false";
 
 /// The fake source's control file, written by the test to inject faults.
-struct Control(PathBuf);
+struct Control {
+    path: PathBuf,
+    /// The file is one for the whole test binary: a test that sets it holds this lock, else
+    /// another test's "run" could undo its "stall" mid-way.
+    _exclusive: tokio::sync::MutexGuard<'static, ()>,
+}
+
+static CONTROL_FILE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 impl Control {
-    fn from_env() -> Control {
+    async fn from_env() -> Control {
         let path = std::env::var_os("FAKE_JETSON_CONTROL")
             .expect("FAKE_JETSON_CONTROL unset: run under ./launch/fake-jetson.sh");
-        let control = Control(PathBuf::from(path));
+        let control = Control {
+            path: PathBuf::from(path),
+            _exclusive: CONTROL_FILE.lock().await,
+        };
         control.set("run");
         control
     }
 
     fn set(&self, word: &str) {
-        std::fs::write(&self.0, word).expect("write the fake Jetson control file");
+        std::fs::write(&self.path, word).expect("write the fake Jetson control file");
     }
 }
 
 impl Drop for Control {
     fn drop(&mut self) {
-        let _ = std::fs::write(&self.0, "run");
+        let _ = std::fs::write(&self.path, "run");
     }
 }
 
@@ -99,7 +109,7 @@ async fn frame_after(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the fake Jetson elements: run under ./launch/fake-jetson.sh"]
 async fn fake_jetson_argus_pipeline_publishes_and_recovers_from_fail_and_stall() {
-    let control = Control::from_env();
+    let control = Control::from_env().await;
     let config = TempConfig::write(CONFIG);
     let node = CameraNode::spawn(NODE, &["--config", config.0.to_str().expect("utf-8 path")]);
     let session = session_to(&node.endpoint).await;
@@ -165,7 +175,7 @@ async fn fake_jetson_argus_pipeline_publishes_and_recovers_from_fail_and_stall()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the fake Jetson elements: run under ./launch/fake-jetson.sh"]
 async fn fake_jetson_elements_refuse_what_the_real_ones_refuse() {
-    let _control = Control::from_env();
+    let _control = Control::from_env().await;
     for (launch, expected) in [
         (
             "nvarguscamerasrc ! video/x-raw,width=320,height=240 ! nvjpegenc ! appsink name=sink",
