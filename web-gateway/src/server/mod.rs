@@ -12,13 +12,16 @@
 //! - [`stall`]: [`StallGuard`], the write-stall and idle timeouts on the socket.
 //! - [`drops`]: [`Drops`], counting and logging (rate-limited) connections ended early.
 //! - [`tls`]: the rustls acceptor from PEM files. [`limits`]: the open-file limit.
+//! - [`heap`]: [`HeapTrimmer`], the heap handed back to the system after clients leave.
 
 pub mod drops;
+pub mod heap;
 pub mod limits;
 pub mod stall;
 pub mod tls;
 
 pub use drops::{DropReason, Drops};
+pub use heap::HeapTrimmer;
 pub use limits::{raise_open_file_limit, OpenFileLimit};
 pub use stall::StallGuard;
 pub use tls::{load_tls, TlsError};
@@ -113,9 +116,16 @@ pub async fn serve_connections(
     let connections = TaskTracker::new();
     let mut backoff = MIN_ACCEPT_BACKOFF;
     let mut warnings = crate::throttle::LogThrottle::default();
+    let mut heap = HeapTrimmer::default();
+    let mut heap_check = tokio::time::interval(heap::CHECK_PERIOD);
+    heap_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let accepted = tokio::select! {
             _ = cancel.cancelled() => break,
+            _ = heap_check.tick() => {
+                heap.check(connections.len());
+                continue;
+            }
             accepted = listener.accept() => accepted,
         };
         let (stream, peer) = match accepted {
@@ -158,6 +168,7 @@ pub async fn serve_connections(
             options.clone(),
             cancel.clone(),
         ));
+        heap.opened(connections.len());
     }
     connections.close();
     if tokio::time::timeout(CLOSE_DEADLINE, connections.wait())
