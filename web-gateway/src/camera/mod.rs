@@ -11,25 +11,27 @@
 //! - [`variants`]: `?width=&quality=` encoders. [`node_variants`]: variants the node encodes
 //!   itself, forwarded as they come. [`wire`]: WebSocket message encoding + cache.
 //! - [`nosignal`] + [`font`]: the NO SIGNAL picture.
+//! - `settings.rs`: what a task is started with. `status.rs`: the [`CameraStatus`] it publishes.
 
 pub mod font;
 pub mod ingest;
 pub mod node_variants;
 pub mod nosignal;
+mod settings;
 pub mod sources;
+mod status;
 mod task;
 pub mod variants;
 pub mod wire;
 
-use crate::config::{Config, SubscribeMode};
-use crate::metrics::Metrics;
 use camera_node::keys::{CameraKeys, KeyError};
-use camera_node::ros2::Ros2Camera;
 use camera_node::subscriber::fetch_snapshot;
-use camera_node::{CameraInfo, Frame, FrameLimits};
+use camera_node::Frame;
+pub use settings::{Env, ForgetRequest, FrameSource, Settings};
+pub use status::CameraStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -39,97 +41,8 @@ pub use wire::MessageCache;
 /// The latest frame a viewer should show (`None` until the camera's first frame).
 pub type Slot = watch::Receiver<Option<Arc<Frame>>>;
 
-/// Window over which the frame rate is measured; older rates read as 0.
-const FPS_WINDOW: Duration = Duration::from_secs(2);
 /// Commands waiting for a busy camera task; senders wait when it is full.
 const COMMAND_QUEUE: usize = 32;
-
-/// Where a camera's frames come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FrameSource {
-    /// A camera node under the gateway's prefix: frames, info and snapshot queryables.
-    Node,
-    /// A ROS 2 CompressedImage topic on rmw_zenoh: frames only (no info, no snapshot query).
-    Ros2(Ros2Camera),
-}
-
-/// What a camera task needs from the gateway's configuration.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub prefix: String,
-    pub subscribe: SubscribeMode,
-    pub offline_after: Duration,
-    /// Frames later than this behind the camera's newest are dropped (`ingest::Freshness`).
-    pub max_frame_lag: Duration,
-    pub no_signal_interval: Duration,
-    pub info_timeout: Duration,
-    pub forget_after: Duration,
-    /// What a received frame must satisfy before it is kept, served or decoded.
-    pub limits: FrameLimits,
-}
-
-impl Settings {
-    pub fn of(config: &Config) -> Self {
-        Self {
-            prefix: config.prefix.clone(),
-            subscribe: config.subscribe,
-            offline_after: config.offline_after(),
-            max_frame_lag: config.max_frame_lag(),
-            no_signal_interval: config.no_signal_interval(),
-            info_timeout: config.info_timeout(),
-            forget_after: config.forget_after(),
-            limits: config.frame_limits(),
-        }
-    }
-}
-
-/// A camera task asking discovery to remove it: offline and unwatched for `forget_after`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForgetRequest {
-    pub camera: String,
-    pub generation: u64,
-}
-
-/// What every camera task shares: where to talk, what to count, whom to ask to be forgotten.
-#[derive(Debug, Clone)]
-pub struct Env {
-    pub zenoh: zenoh::Session,
-    pub metrics: Arc<Metrics>,
-    pub settings: Arc<Settings>,
-    pub forget: mpsc::UnboundedSender<ForgetRequest>,
-}
-
-/// A camera's state as of its task's last event, for JSON, snapshots and the page.
-#[derive(Debug, Clone, Default)]
-pub struct CameraStatus {
-    pub online: bool,
-    /// Whether the gateway receives this camera's frames now; while it does not (unwatched
-    /// under `subscribe = "while_watched"`), missing frames say nothing about the camera.
-    pub subscribed: bool,
-    /// The newest frame the camera captured (never a NO SIGNAL picture).
-    pub last_live: Option<Arc<Frame>>,
-    pub last_live_at: Option<Instant>,
-    /// Frames per second at the last frame; see [`CameraStatus::fps`].
-    pub rate: f64,
-    pub offline_since: Option<SystemTime>,
-    /// The node's latest info reply, refreshed while its liveliness token is present.
-    pub info: Option<Arc<CameraInfo>>,
-    pub info_error: Option<Arc<str>>,
-    /// Node-encoded variants the gateway subscribes to now (they have clients), sorted.
-    pub node_variants: Arc<[String]>,
-    /// Several publishers on the camera's key (one served, the others ignored).
-    pub conflict: Option<sources::Conflict>,
-}
-
-impl CameraStatus {
-    /// Measured frames per second; 0 once frames stopped for a couple of seconds.
-    pub fn fps(&self) -> f64 {
-        match self.last_live_at {
-            Some(at) if at.elapsed() <= FPS_WINDOW => self.rate,
-            _ => 0.0,
-        }
-    }
-}
 
 /// What a client consumes: a frame slot and the WebSocket messages built from its frames.
 #[derive(Debug)]

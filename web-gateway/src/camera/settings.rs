@@ -1,0 +1,65 @@
+//! What a camera task is started with: where its frames come from, the part of the gateway's
+//! configuration it needs, and what all tasks share (zenoh, metrics, the way back to discovery).
+
+use crate::config::{Config, SubscribeMode};
+use crate::metrics::Metrics;
+use camera_node::ros2::Ros2Camera;
+use camera_node::FrameLimits;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Where a camera's frames come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameSource {
+    /// A camera node under the gateway's prefix: frames, info and snapshot queryables.
+    Node,
+    /// A ROS 2 CompressedImage topic on rmw_zenoh: frames only (no info, no snapshot query).
+    Ros2(Ros2Camera),
+}
+
+/// What a camera task needs from the gateway's configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub prefix: String,
+    pub subscribe: SubscribeMode,
+    pub offline_after: Duration,
+    /// Frames later than this behind the camera's newest are dropped (`ingest::Freshness`).
+    pub max_frame_lag: Duration,
+    pub no_signal_interval: Duration,
+    pub info_timeout: Duration,
+    pub forget_after: Duration,
+    /// What a received frame must satisfy before it is kept, served or decoded.
+    pub limits: FrameLimits,
+}
+
+impl Settings {
+    pub fn of(config: &Config) -> Self {
+        Self {
+            prefix: config.prefix.clone(),
+            subscribe: config.subscribe,
+            offline_after: config.offline_after(),
+            max_frame_lag: config.max_frame_lag(),
+            no_signal_interval: config.no_signal_interval(),
+            info_timeout: config.info_timeout(),
+            forget_after: config.forget_after(),
+            limits: config.frame_limits(),
+        }
+    }
+}
+
+/// A camera task asking discovery to remove it: offline and unwatched for `forget_after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgetRequest {
+    pub camera: String,
+    pub generation: u64,
+}
+
+/// What every camera task shares: where to talk, what to count, whom to ask to be forgotten.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub zenoh: zenoh::Session,
+    pub metrics: Arc<Metrics>,
+    pub settings: Arc<Settings>,
+    pub forget: mpsc::UnboundedSender<ForgetRequest>,
+}
