@@ -102,6 +102,17 @@ impl Guard {
     }
 }
 
+/// The `reason` labels of `gateway_requests_refused_total`: one per refusal of [`Guard::check`].
+pub const REFUSALS: [&str; 2] = ["unknown_host", "foreign_origin"];
+
+/// The `reason` label (one of [`REFUSALS`]) of an error of [`Guard::check`].
+pub fn refusal_reason(error: &ApiError) -> &'static str {
+    match error {
+        ApiError::ForeignOrigin { .. } => REFUSALS[1],
+        _ => REFUSALS[0],
+    }
+}
+
 fn unknown_host(host: &str) -> ApiError {
     ApiError::UnknownHost {
         host: host.to_owned(),

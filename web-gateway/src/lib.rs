@@ -73,7 +73,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
     }
     let local = listener.local_addr().unwrap_or(state.config.listen);
     let https = state.config.http.tls_cert.is_some();
-    let access = auth::Access::load(&state.config, local, https).map_err(ServeError::Access)?;
+    let access = auth::Access::load(&state.config, local, https, state.metrics.clone())
+        .map_err(ServeError::Access)?;
     access.log_start(&state.config, local);
     let access = std::sync::Arc::new(access);
     let liveliness = discovery::subscribe(&state)

@@ -132,7 +132,8 @@ mod tests {
     async fn send(state: &AppState, method: Method, uri: &str) -> axum::response::Response {
         let request = Request::builder().method(method).uri(uri);
         let local = state.config.listen;
-        let access = Access::load(&state.config, local, false).expect("no access files");
+        let access = Access::load(&state.config, local, false, state.metrics.clone())
+            .expect("no access files");
         router(state.clone(), Arc::new(access))
             .oneshot(request.body(Body::empty()).expect("request"))
             .await

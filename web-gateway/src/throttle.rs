@@ -1,7 +1,8 @@
-//! `LogThrottle`: at most one warning per key (camera, reason) per interval.
+//! `LogThrottle`: at most one warning per key (camera, reason, peer) per interval.
 //!
 //! Everything on the frame path can repeat at the frame rate, and its input comes off the
-//! network: an unthrottled `warn!` there lets one bad publisher fill the disk.
+//! network: an unthrottled `warn!` there lets one bad publisher fill the disk. The same goes
+//! for failed logins (`auth/failures.rs`, one key per peer address).
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 /// How often the same warning may be repeated.
 pub const WARN_EVERY: Duration = Duration::from_secs(10);
 /// Keys remembered before stale ones are dropped; keeps the map bounded when ids churn.
-const MAX_KEYS: usize = 1024;
+pub const MAX_KEYS: usize = 1024;
 
 #[derive(Debug)]
 pub struct LogThrottle<K> {
@@ -35,16 +36,52 @@ impl<K: Hash + Eq> LogThrottle<K> {
     /// Records one occurrence of `key`; `Some(n)` when it may be logged now, `n` counting this
     /// one and those suppressed since the last log.
     pub fn hit(&mut self, key: K) -> Option<u64> {
-        let now = Instant::now();
-        if self.seen.len() >= MAX_KEYS && !self.seen.contains_key(&key) {
-            let every = self.every;
-            self.seen
-                .retain(|_, (last, _)| now.duration_since(*last) < every);
-            if self.seen.len() >= MAX_KEYS {
-                // Still full of fresh keys: stay silent rather than grow.
-                return None;
-            }
+        if !self.has_room_for(&key) {
+            // Still full of fresh keys: stay silent rather than grow.
+            return None;
         }
+        self.record(key)
+    }
+
+    /// [`hit`](Self::hit), but an occurrence the full table has no room for is counted under
+    /// `overflow` instead of vanishing (that key is always admitted, so the table holds at
+    /// most one more): a flood from more sources than the table holds still shows, as one
+    /// line for all of them. `Some((key it was counted under, n))` when it may be logged now.
+    pub fn hit_or(&mut self, key: K, overflow: K) -> Option<(K, u64)>
+    where
+        K: Clone,
+    {
+        let key = if self.has_room_for(&key) {
+            key
+        } else {
+            overflow
+        };
+        let count = self.record(key.clone())?;
+        Some((key, count))
+    }
+
+    /// Keys tracked now (at most [`MAX_KEYS`], plus the overflow key of [`Self::hit_or`]).
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    /// Whether `key` is or can be tracked, after dropping stale keys if the table is full.
+    fn has_room_for(&mut self, key: &K) -> bool {
+        if self.seen.len() < MAX_KEYS || self.seen.contains_key(key) {
+            return true;
+        }
+        let (now, every) = (Instant::now(), self.every);
+        self.seen
+            .retain(|_, (last, _)| now.duration_since(*last) < every);
+        self.seen.len() < MAX_KEYS
+    }
+
+    fn record(&mut self, key: K) -> Option<u64> {
+        let now = Instant::now();
         match self.seen.get_mut(&key) {
             Some((last, count)) => {
                 *count += 1;
@@ -87,5 +124,24 @@ mod tests {
             throttle.hit(key);
         }
         assert!(throttle.seen.len() <= MAX_KEYS);
+    }
+
+    #[test]
+    fn a_full_table_counts_newcomers_under_the_overflow_key() {
+        let mut throttle = LogThrottle::new(Duration::from_secs(60));
+        for key in 0..MAX_KEYS {
+            assert_eq!(throttle.hit_or(Some(key), None), Some((Some(key), 1)));
+        }
+        // Known keys keep their own line; newcomers share one, logged once and then counted.
+        assert_eq!(throttle.hit_or(Some(0), None), None);
+        assert_eq!(throttle.hit_or(Some(MAX_KEYS), None), Some((None, 1)));
+        for key in MAX_KEYS + 1..3 * MAX_KEYS {
+            assert_eq!(throttle.hit_or(Some(key), None), None);
+        }
+        assert_eq!(throttle.seen.len(), MAX_KEYS + 1);
+        assert_eq!(
+            throttle.seen.get(&None).map(|(_, count)| *count),
+            Some(2 * MAX_KEYS as u64 - 1)
+        );
     }
 }

@@ -3,11 +3,11 @@
 //! cookie a browser gets after either (so its WebSocket works too). docs/security.md.
 //!
 //! [`Access`] is built once at start and applied to every request by [`enforce`], one axum
-//! middleware in the router; another listener (e.g. Foxglove's WebSocket) calls
-//! [`Access::check`] on its upgrade request to get the same answer. `/healthz` is always
-//! open (container health checks; it tells only "up" and a camera count); `/metrics` is open
-//! with `--metrics-access open`.
+//! middleware in the router and on the Foxglove listener. `/healthz` is always open
+//! (container health checks; it tells only "up" and a camera count); `/metrics` is open
+//! with `--metrics-access open`. Refusals are counted and failed logins logged ([`failures`]).
 
+pub mod failures;
 pub mod htpasswd;
 pub mod passwd;
 pub mod passwords;
@@ -17,15 +17,17 @@ pub mod tokens;
 use crate::config::{Config, MetricsAccess};
 use crate::error::ApiError;
 use crate::guard::Guard;
-use axum::extract::{Request, State};
+use crate::metrics::Metrics;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use failures::{Failure, Failures, Refusal};
 use passwords::Passwords;
 use sessions::Sessions;
 use sha3::Digest;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokens::Tokens;
 
@@ -67,6 +69,7 @@ pub struct Access {
     guard: Guard,
     auth: Option<Authenticator>,
     metrics: MetricsAccess,
+    failures: Failures,
 }
 
 /// Credentials: passwords, tokens, and the sessions they open.
@@ -79,8 +82,14 @@ struct Authenticator {
 
 impl Access {
     /// Reads the htpasswd and token files named in `config`. `local` is the address actually
-    /// listened on (its port names the cookie); `https` adds `Secure` to the cookie.
-    pub fn load(config: &Config, local: SocketAddr, https: bool) -> Result<Self, AccessError> {
+    /// listened on (its port names the cookie); `https` adds `Secure` to the cookie; refusals
+    /// are counted in `metrics`.
+    pub fn load(
+        config: &Config,
+        local: SocketAddr,
+        https: bool,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, AccessError> {
         let access = &config.access;
         let auth = if access.auth_enabled() {
             let passwords = match &access.auth_file {
@@ -99,6 +108,7 @@ impl Access {
             guard: Guard::new(access),
             auth,
             metrics: access.metrics,
+            failures: Failures::new(metrics),
         })
     }
 
@@ -145,8 +155,13 @@ impl Access {
         }
     }
 
-    /// Host and Origin, then credentials (unless the path is open).
-    pub async fn check(&self, uri: &Uri, headers: &HeaderMap) -> Result<Admitted, ApiError> {
+    /// Host and Origin, then credentials (unless the path is open) of a request from `peer`.
+    pub async fn check(
+        &self,
+        uri: &Uri,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<Admitted, ApiError> {
         let anonymous = Admitted {
             identity: Identity::Anonymous,
             set_cookie: None,
@@ -154,19 +169,25 @@ impl Access {
         if uri.path() == "/healthz" {
             return Ok(anonymous);
         }
-        self.guard.check(uri, headers)?;
+        if let Err(error) = self.guard.check(uri, headers) {
+            self.failures.refused(&error);
+            return Err(error);
+        }
         match &self.auth {
             Some(_) if uri.path() == "/metrics" && self.metrics == MetricsAccess::Open => {
                 Ok(anonymous)
             }
-            Some(auth) => auth.check(headers).await,
+            Some(auth) => auth
+                .check(headers)
+                .await
+                .map_err(|refusal| self.failures.failed(peer, refusal)),
             None => Ok(anonymous),
         }
     }
 }
 
 impl Authenticator {
-    async fn check(&self, headers: &HeaderMap) -> Result<Admitted, ApiError> {
+    async fn check(&self, headers: &HeaderMap) -> Result<Admitted, Refusal> {
         let cookies = headers
             .get_all(header::COOKIE)
             .iter()
@@ -194,16 +215,16 @@ impl Authenticator {
     }
 
     /// The `Authorization` header's Basic or Bearer credentials, checked.
-    async fn credentials(&self, headers: &HeaderMap) -> Result<Identity, ApiError> {
-        let refuse = |reason| ApiError::Unauthorized { reason };
+    async fn credentials(&self, headers: &HeaderMap) -> Result<Identity, Refusal> {
+        let malformed = |detail| Refusal::new(Failure::Malformed, detail);
         let value = headers
             .get(header::AUTHORIZATION)
-            .ok_or(refuse("no credentials"))?;
+            .ok_or(Refusal::new(Failure::NoCredentials, "no credentials"))?;
         let value = value
             .to_str()
             .ok()
             .filter(|value| value.len() <= MAX_AUTHORIZATION)
-            .ok_or(refuse("unreadable Authorization header"))?;
+            .ok_or(malformed("unreadable Authorization header"))?;
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
         let rest = rest.trim();
         if scheme.eq_ignore_ascii_case("bearer") {
@@ -211,28 +232,36 @@ impl Authenticator {
                 .tokens
                 .find(rest)
                 .map(Identity::Token)
-                .ok_or(refuse("unknown bearer token"));
+                .ok_or(Refusal::new(Failure::UnknownToken, "unknown bearer token"));
         }
         if !scheme.eq_ignore_ascii_case("basic") {
-            return Err(refuse("Authorization scheme is neither Basic nor Bearer"));
+            return Err(malformed(
+                "Authorization scheme is neither Basic nor Bearer",
+            ));
         }
-        let passwords = self.passwords.as_ref().ok_or(refuse(
-            "passwords are off (no --auth-file); use a bearer token",
-        ))?;
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(rest)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or(refuse(
+            .ok_or(malformed(
                 "Basic credentials are not base64 of UTF-8 user:password",
             ))?;
         let (user, password) = decoded
             .split_once(':')
-            .ok_or(refuse("Basic credentials lack the `:` after the user"))?;
-        if passwords.check(user, password).await? {
-            Ok(Identity::User(user.to_owned()))
-        } else {
-            Err(refuse("wrong user or password"))
+            .ok_or(malformed("Basic credentials lack the `:` after the user"))?;
+        let wrong = |detail| Refusal::new(Failure::WrongPassword, detail).by(user);
+        let passwords = self
+            .passwords
+            .as_ref()
+            .ok_or_else(|| wrong("passwords are off (no --auth-file); use a bearer token"))?;
+        match passwords.check(user, password).await {
+            Ok(true) => Ok(Identity::User(user.to_owned())),
+            Ok(false) => Err(wrong("wrong user or password")),
+            Err(error) => Err(Refusal {
+                failure: Failure::Busy,
+                user: Some(user.to_owned()),
+                error,
+            }),
         }
     }
 }
@@ -244,7 +273,11 @@ pub async fn enforce(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let admitted = match access.check(request.uri(), request.headers()).await {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let admitted = match access.check(request.uri(), request.headers(), peer).await {
         Ok(admitted) => admitted,
         Err(error) => return error.into_response(),
     };

@@ -6,8 +6,10 @@
 //! Layout: the [`Metrics`] struct and every registration are here, in one place, so the
 //! exposition's names and help texts can be read together; the methods that bump each group
 //! live beside its labels: `cameras.rs` (per-camera frame series, camera table), `clients.rs`
-//! (connections, frames sent), `external.rs` (recorder and runtime numbers read at encode time).
+//! (connections, frames sent), `access.rs` (failed logins, Host/Origin refusals),
+//! `external.rs` (recorder and runtime numbers read at encode time).
 
+mod access;
 mod cameras;
 mod clients;
 mod external;
@@ -46,6 +48,8 @@ pub struct Metrics {
     /// Series of `node_variant_frames`, so a forgotten camera's can be removed.
     node_variant_labels: std::sync::Mutex<std::collections::HashSet<VariantLabel>>,
     variant_encodes: Family<CameraLabel, Counter>,
+    auth_failures: Family<ReasonLabel, Counter>,
+    requests_refused: Family<ReasonLabel, Counter>,
     /// The recorder's own counters (it runs on its own thread), read when encoding.
     record: OnceLock<Arc<RecordStats>>,
 }
@@ -77,6 +81,17 @@ impl Metrics {
             Family::new_with_constructor(latency_histogram);
         let node_variant_frames = Family::<VariantLabel, Counter>::default();
         let variant_encodes = Family::<CameraLabel, Counter>::default();
+        // Every reason at zero from the start: an alert on a rate sees 0, not "no data".
+        let auth_failures = Family::<ReasonLabel, Counter>::default();
+        for reason in crate::auth::failures::Failure::ALL {
+            let _ = auth_failures.get_or_create(&ReasonLabel {
+                reason: reason.label(),
+            });
+        }
+        let requests_refused = Family::<ReasonLabel, Counter>::default();
+        for reason in crate::guard::REFUSALS {
+            let _ = requests_refused.get_or_create(&ReasonLabel { reason });
+        }
         registry.register(
             "frames_received",
             "Valid frames received from zenoh",
@@ -133,6 +148,16 @@ impl Metrics {
             "Frames the gateway decoded and re-encoded for ?width=/?quality= (no matching node variant)",
             variant_encodes.clone(),
         );
+        registry.register(
+            "auth_failures",
+            "Requests refused for their credentials, by reason (no_credentials, malformed, wrong_password, unknown_token, busy)",
+            auth_failures.clone(),
+        );
+        registry.register(
+            "requests_refused",
+            "Requests refused by the Host/Origin checks before credentials, by reason (unknown_host: 421, foreign_origin: 403)",
+            requests_refused.clone(),
+        );
         Self {
             registry,
             frames_received,
@@ -149,6 +174,8 @@ impl Metrics {
             node_variant_frames,
             node_variant_labels: Default::default(),
             variant_encodes,
+            auth_failures,
+            requests_refused,
             record: OnceLock::new(),
         }
     }

@@ -1,0 +1,172 @@
+//! Failed logins, so an operator sees brute force: each is counted by reason
+//! (`gateway_auth_failures_total{reason}`), and wrong credentials are logged at WARN with the
+//! peer's address, the reason and the Basic user name (never the password or token).
+//!
+//! The log is limited to one line per peer address per [`WARN_EVERY`](crate::throttle::WARN_EVERY),
+//! the next line counting those left out, in a bounded table ([`LogThrottle::hit_or`]): a flood
+//! from many addresses shares one line instead of growing the table or filling the disk.
+//! A request without credentials is counted, not logged: it is every browser's first request,
+//! before the 401 makes it ask for a password. docs/security.md.
+
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::throttle::LogThrottle;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+/// Longest user name written to the log (the rest is cut; the name comes from the client).
+const MAX_LOGGED_USER: usize = 64;
+
+/// Why credentials were refused: the `reason` label of `gateway_auth_failures_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No `Authorization` header (and no valid session cookie).
+    NoCredentials,
+    /// An `Authorization` header that is not readable Basic or Bearer credentials.
+    Malformed,
+    /// Basic credentials of an unknown user, a wrong password, or with passwords off.
+    WrongPassword,
+    /// A bearer token that is not configured.
+    UnknownToken,
+    /// No password-check slot within the wait (503): a flood of password guesses.
+    Busy,
+}
+
+impl Failure {
+    pub const ALL: [Self; 5] = [
+        Self::NoCredentials,
+        Self::Malformed,
+        Self::WrongPassword,
+        Self::UnknownToken,
+        Self::Busy,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NoCredentials => "no_credentials",
+            Self::Malformed => "malformed",
+            Self::WrongPassword => "wrong_password",
+            Self::UnknownToken => "unknown_token",
+            Self::Busy => "busy",
+        }
+    }
+}
+
+/// A refused login: why (for the metric and log), who it claimed to be, and the answer.
+#[derive(Debug)]
+pub struct Refusal {
+    pub failure: Failure,
+    /// The Basic user name presented, if any.
+    pub user: Option<String>,
+    pub error: ApiError,
+}
+
+impl Refusal {
+    /// A 401 whose JSON `detail` is `detail`.
+    pub fn new(failure: Failure, detail: &'static str) -> Self {
+        Self {
+            failure,
+            user: None,
+            error: ApiError::Unauthorized { reason: detail },
+        }
+    }
+
+    pub fn by(mut self, user: &str) -> Self {
+        self.user = Some(user.to_owned());
+        self
+    }
+}
+
+/// Counts and logs refused logins; one per [`Access`](super::Access).
+#[derive(Debug)]
+pub struct Failures {
+    metrics: Arc<Metrics>,
+    /// Per peer address; `None` stands for peers the full table has no room for.
+    log: Mutex<LogThrottle<Option<IpAddr>>>,
+}
+
+impl Failures {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics,
+            log: Mutex::new(LogThrottle::default()),
+        }
+    }
+
+    /// Counts a Host/Origin refusal of the guard.
+    pub fn refused(&self, error: &ApiError) {
+        self.metrics
+            .request_refused(crate::guard::refusal_reason(error));
+    }
+
+    /// Counts (and unless it had no credentials, logs) `refusal` from `peer`; gives the answer.
+    pub fn failed(&self, peer: Option<IpAddr>, refusal: Refusal) -> ApiError {
+        let Refusal {
+            failure,
+            user,
+            error,
+        } = refusal;
+        self.metrics.auth_failed(failure.label());
+        if failure == Failure::NoCredentials {
+            return error;
+        }
+        let hit = self
+            .log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .hit_or(peer, None);
+        let Some((key, count)) = hit else {
+            return error;
+        };
+        let peer = match (key, peer) {
+            (Some(address), _) => address.to_string(),
+            (None, Some(address)) => {
+                format!("{address} (and others: too many peers to tell apart)")
+            }
+            (None, None) => "unknown".to_owned(),
+        };
+        let reason = failure.label();
+        let suppressed = count - 1;
+        match user {
+            Some(user) => {
+                let user: String = user.chars().take(MAX_LOGGED_USER).collect();
+                tracing::warn!(%peer, reason, ?user, suppressed, "login failed");
+            }
+            None => tracing::warn!(%peer, reason, suppressed, "login failed"),
+        }
+        error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::throttle::MAX_KEYS;
+
+    #[test]
+    fn counted_by_reason_and_the_log_table_stays_bounded_under_a_flood() {
+        let metrics = Arc::new(Metrics::new());
+        let failures = Failures::new(metrics.clone());
+        for n in 0..5000u32 {
+            let refusal = Refusal::new(Failure::WrongPassword, "wrong").by("guess");
+            let error = failures.failed(Some(IpAddr::from(n.to_be_bytes())), refusal);
+            assert_eq!(error.status(), 401);
+        }
+        let none = Refusal::new(Failure::NoCredentials, "no credentials");
+        failures.failed(Some(IpAddr::from([10, 0, 0, 1])), none);
+        let text = metrics.encode();
+        for series in [
+            "gateway_auth_failures_total{reason=\"wrong_password\"} 5000",
+            "gateway_auth_failures_total{reason=\"no_credentials\"} 1",
+            "gateway_auth_failures_total{reason=\"unknown_token\"} 0",
+        ] {
+            assert!(text.contains(series), "{series} missing: {text}");
+        }
+        let log = failures.log.lock().expect("not poisoned");
+        assert_eq!(
+            log.len(),
+            MAX_KEYS + 1,
+            "every peer it had room for, plus 'others'"
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! The access layer's refusals: failed logins (`auth/failures.rs`) and Host/Origin refusals
+//! (`guard.rs`), each by a reason from a fixed set, every one registered at zero.
+
+use super::{Metrics, ReasonLabel};
+
+impl Metrics {
+    /// Counts one refused login; `reason` is `auth::failures::Failure::label()`.
+    pub fn auth_failed(&self, reason: &'static str) {
+        self.auth_failures
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    /// Counts one Host/Origin refusal; `reason` is one of `guard::REFUSALS`.
+    pub fn request_refused(&self, reason: &'static str) {
+        self.requests_refused
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::metrics::Metrics;
+
+    #[test]
+    fn every_reason_is_exported_at_zero_then_counted() {
+        let metrics = Metrics::new();
+        let text = metrics.encode();
+        for reason in [
+            "no_credentials",
+            "malformed",
+            "wrong_password",
+            "unknown_token",
+            "busy",
+        ] {
+            let series = format!("gateway_auth_failures_total{{reason=\"{reason}\"}} 0");
+            assert!(text.contains(&series), "{series} missing: {text}");
+        }
+        for reason in ["unknown_host", "foreign_origin"] {
+            let series = format!("gateway_requests_refused_total{{reason=\"{reason}\"}} 0");
+            assert!(text.contains(&series), "{series} missing: {text}");
+        }
+        metrics.auth_failed("wrong_password");
+        metrics.request_refused("foreign_origin");
+        let text = metrics.encode();
+        assert!(text.contains("gateway_auth_failures_total{reason=\"wrong_password\"} 1"));
+        assert!(text.contains("gateway_requests_refused_total{reason=\"foreign_origin\"} 1"));
+    }
+}
