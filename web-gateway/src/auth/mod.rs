@@ -276,7 +276,8 @@ pub async fn enforce(
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(peer)| peer.ip());
+        // An IPv4 client of a `[::]` listener arrives as `::ffff:a.b.c.d`; log it as `a.b.c.d`.
+        .map(|ConnectInfo(peer)| peer.ip().to_canonical());
     let admitted = match access.check(request.uri(), request.headers(), peer).await {
         Ok(admitted) => admitted,
         Err(error) => return error.into_response(),
