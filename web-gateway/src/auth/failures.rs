@@ -141,7 +141,93 @@ impl Failures {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::htpasswd::{parse, tests::REFERENCE_LINE};
+    use crate::auth::{Authenticator, Passwords, Sessions, Tokens};
     use crate::throttle::MAX_KEYS;
+    use axum::http::{header, HeaderMap, HeaderValue};
+
+    const TOKEN: &str = "listed-token-0123456789";
+
+    fn authenticator() -> Authenticator {
+        let entries = parse(REFERENCE_LINE, std::path::Path::new("f")).expect("valid");
+        Authenticator {
+            passwords: Some(Passwords::new(entries)),
+            tokens: Tokens::load(&[TOKEN.to_owned()], None).expect("valid"),
+            sessions: Sessions::new(8080, false),
+        }
+    }
+
+    /// The failure, user and status `authorization` gets (`None`: no header).
+    async fn refused(
+        auth: &Authenticator,
+        authorization: Option<&str>,
+    ) -> (Failure, Option<String>, u16) {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = authorization {
+            headers.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(value).expect("header"),
+            );
+        }
+        let refusal = auth.credentials(&headers).await.expect_err("refused");
+        (
+            refusal.failure,
+            refusal.user,
+            refusal.error.status().as_u16(),
+        )
+    }
+
+    #[tokio::test]
+    async fn each_refusal_has_its_reason_and_only_basic_names_a_user() {
+        let auth = authenticator();
+        let long = format!("Bearer {}", "x".repeat(5000));
+        let cases = [
+            (None, Failure::NoCredentials, None),
+            (Some("Digest username=gw"), Failure::Malformed, None),
+            (Some("Basic !!!"), Failure::Malformed, None),
+            (Some("Basic Z3c="), Failure::Malformed, None), // "gw", no ':'
+            (Some(long.as_str()), Failure::Malformed, None),
+            (
+                Some("Bearer listed-token-0123456780"),
+                Failure::UnknownToken,
+                None,
+            ),
+            (
+                Some("Basic Z3c6U2VjcmV0"),
+                Failure::WrongPassword,
+                Some("gw"),
+            ), // gw:Secret
+            (
+                Some("Basic bm9ib2R5OnNlY3JldA=="),
+                Failure::WrongPassword,
+                Some("nobody"),
+            ),
+        ];
+        for (authorization, failure, user) in cases {
+            let got = refused(&auth, authorization).await;
+            assert_eq!(
+                got,
+                (failure, user.map(str::to_owned), 401),
+                "{authorization:?}"
+            );
+        }
+        let good = HeaderValue::from_static("Basic Z3c6c2VjcmV0"); // gw:secret
+        let headers = HeaderMap::from_iter([(header::AUTHORIZATION, good)]);
+        assert!(auth.credentials(&headers).await.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_password_check_that_finds_no_slot_is_busy() {
+        let auth = authenticator();
+        let _held = auth
+            .passwords
+            .as_ref()
+            .expect("passwords")
+            .hold_checks()
+            .await;
+        let got = refused(&auth, Some("Basic Z3c6c2VjcmV0")).await;
+        assert_eq!(got, (Failure::Busy, Some("gw".to_owned()), 503));
+    }
 
     #[test]
     fn counted_by_reason_and_the_log_table_stays_bounded_under_a_flood() {

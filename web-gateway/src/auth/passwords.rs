@@ -119,6 +119,16 @@ impl Passwords {
         table.insert(key, verified);
     }
 
+    /// Takes every check slot until the permit is dropped (tests of the 503).
+    #[cfg(test)]
+    pub(super) async fn hold_checks(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.checks
+            .clone()
+            .acquire_many_owned(CONCURRENT_CHECKS as u32)
+            .await
+            .expect("never closed")
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Verified>> {
         self.verified
             .lock()
