@@ -24,13 +24,33 @@ pub enum DownscaleError {
     Encode(#[from] image::ImageError),
 }
 
-/// Decodes `jpeg` to RGB at the smallest DCT scale (1, 1/2, 1/4, 1/8) that is still at least
-/// `target_width` wide; the full size when `target_width` is `None` or not smaller.
-pub fn decode_for_width(
+/// The size a variant asks for: at most one side, the other follows the aspect ratio.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+impl Wanted {
+    /// The exact output size for a `width`×`height` source: never larger than the source,
+    /// aspect ratio kept (rounded, each side at least 1).
+    pub fn size_of(self, width: u32, height: u32) -> (u32, u32) {
+        match (self.width, self.height) {
+            (Some(target), _) if target < width => (target, scaled_side(width, height, target)),
+            (None, Some(target)) if target < height => (scaled_side(height, width, target), target),
+            _ => (width, height),
+        }
+    }
+}
+
+/// Decodes `jpeg` to RGB at the smallest DCT scale (1, 1/2, 1/4, 1/8) that still covers the
+/// `wanted` size, and returns it with that exact size (see [`Wanted::size_of`]); the picture
+/// is the full size when nothing smaller is wanted.
+pub fn decode_for(
     jpeg: &[u8],
-    target_width: Option<u32>,
+    wanted: Wanted,
     limits: &FrameLimits,
-) -> Result<RgbImage, DownscaleError> {
+) -> Result<(RgbImage, (u32, u32)), DownscaleError> {
     let mut decoder = Decoder::new(jpeg);
     decoder.read_info()?;
     let info = decoder.info().ok_or(DownscaleError::NoInfo)?;
@@ -40,14 +60,13 @@ pub fn decode_for_width(
     // scaling); never more than the caps allow.
     decoder
         .set_max_decoding_buffer_size(limits.max_width as usize * limits.max_height as usize * 4);
-    let (out_width, out_height) = match target_width {
-        Some(target) if target < width => {
-            let target_height = scaled_height(width, height, target);
-            let requested = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
-            let (w, h) = decoder.scale(requested(target), requested(target_height))?;
-            (u32::from(w), u32::from(h))
-        }
-        _ => (width, height),
+    let target = wanted.size_of(width, height);
+    let (out_width, out_height) = if target == (width, height) {
+        target
+    } else {
+        let requested = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
+        let (w, h) = decoder.scale(requested(target.0), requested(target.1))?;
+        (u32::from(w), u32::from(h))
     };
     let pixels = decoder.decode()?;
     let count = out_width as usize * out_height as usize;
@@ -76,13 +95,15 @@ pub fn decode_for_width(
             })
             .collect(),
     };
-    RgbImage::from_raw(out_width, out_height, rgb)
-        .ok_or(DownscaleError::ShortOutput { got: 0, expected })
+    let picture = RgbImage::from_raw(out_width, out_height, rgb)
+        .ok_or(DownscaleError::ShortOutput { got: 0, expected })?;
+    Ok((picture, target))
 }
 
-/// Height that keeps the aspect ratio at `target` width, rounded, at least 1.
-pub fn scaled_height(width: u32, height: u32, target: u32) -> u32 {
-    ((u64::from(height) * u64::from(target) + u64::from(width) / 2) / u64::from(width.max(1)))
+/// The other side that keeps the aspect ratio when `side` (of `side`×`other`) becomes
+/// `target`: rounded, at least 1.
+fn scaled_side(side: u32, other: u32, target: u32) -> u32 {
+    ((u64::from(other) * u64::from(target) + u64::from(side) / 2) / u64::from(side.max(1)))
         .clamp(1, u64::from(u32::MAX)) as u32
 }
 
@@ -112,9 +133,41 @@ mod tests {
             (None, (1600, 1200)),
         ];
         for (target, size) in cases {
-            let decoded = decode_for_width(&jpeg, target, &limits).expect("decodes");
+            let wanted = Wanted {
+                width: target,
+                height: None,
+            };
+            let (decoded, exact) = decode_for(&jpeg, wanted, &limits).expect("decodes");
             assert_eq!(decoded.dimensions(), size, "target {target:?}");
+            assert_eq!(exact, wanted.size_of(1600, 1200), "target {target:?}");
         }
+    }
+
+    #[test]
+    fn a_height_keeps_the_aspect_ratio_and_never_enlarges() {
+        let jpeg = encode(1600, 1200);
+        let limits = FrameLimits::default();
+        let cases = [
+            (150, (200, 150), (200, 150)),
+            (151, (400, 300), (201, 151)),
+            (1199, (1600, 1200), (1599, 1199)),
+            (1200, (1600, 1200), (1600, 1200)),
+            (5000, (1600, 1200), (1600, 1200)),
+        ];
+        for (target, decoded_size, exact_size) in cases {
+            let wanted = Wanted {
+                width: None,
+                height: Some(target),
+            };
+            let (decoded, exact) = decode_for(&jpeg, wanted, &limits).expect("decodes");
+            assert_eq!(decoded.dimensions(), decoded_size, "height {target}");
+            assert_eq!(exact, exact_size, "height {target}");
+        }
+        let tall = Wanted {
+            width: None,
+            height: Some(1),
+        };
+        assert_eq!(tall.size_of(10, 4000), (1, 1), "a side never rounds to 0");
     }
 
     #[test]
@@ -124,13 +177,21 @@ mod tests {
             max_width: 256,
             ..FrameLimits::default()
         };
-        let error = decode_for_width(&jpeg, Some(32), &limits).expect_err("over the cap");
+        let wanted = Wanted {
+            width: Some(32),
+            height: None,
+        };
+        let error = decode_for(&jpeg, wanted, &limits).expect_err("over the cap");
         assert!(error.to_string().contains("300x20"), "{error}");
     }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         let garbage = b"\xFF\xD8 garbage \xFF\xD9";
-        assert!(decode_for_width(garbage, Some(16), &FrameLimits::default()).is_err());
+        let wanted = Wanted {
+            width: None,
+            height: Some(16),
+        };
+        assert!(decode_for(garbage, wanted, &FrameLimits::default()).is_err());
     }
 }

@@ -28,6 +28,13 @@ pub enum ApiError {
         /// `None`: the camera's node has not told its variants yet.
         known: Option<Vec<String>>,
     },
+    /// `/ws?variant=NAME` where no camera the socket covers has `NAME`.
+    #[error("unknown variant")]
+    VariantOnNoCamera {
+        variant: String,
+        /// Each covered camera with its variants (all known: otherwise the socket opens).
+        cameras: Vec<(String, Vec<String>)>,
+    },
     #[error("bad query parameter")]
     BadQuery { parameter: String, message: String },
     #[error("no frame yet")]
@@ -74,8 +81,11 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
+            // Not told yet: the node answers its info query within seconds.
+            Self::UnknownVariant { known: None, .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::UnknownCamera { .. }
             | Self::UnknownVariant { .. }
+            | Self::VariantOnNoCamera { .. }
             | Self::NotFound { .. }
             | Self::ClipsOff => StatusCode::NOT_FOUND,
             Self::NoClip { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -107,7 +117,7 @@ impl ApiError {
                 variant,
                 known: Some(known),
             } if known.is_empty() => format!(
-                "camera {camera:?} has no variant {variant:?}: its node encodes none ([[variants]] in the camera-node config); use ?width= for a gateway-encoded one"
+                "camera {camera:?} has no variant {variant:?}: it has no variants at all (a camera node has them with [[variants]] in its config); use ?width= or ?height= for a size encoded by the gateway"
             ),
             Self::UnknownVariant {
                 camera,
@@ -124,6 +134,24 @@ impl ApiError {
             } => format!(
                 "camera {camera:?} has not told its variants yet, so {variant:?} is unknown; retry in a few seconds"
             ),
+            Self::VariantOnNoCamera { variant, cameras } => {
+                const LISTED: usize = 8;
+                let mut each: Vec<String> = cameras
+                    .iter()
+                    .take(LISTED)
+                    .map(|(camera, known)| match known.is_empty() {
+                        true => format!("{camera:?} has none"),
+                        false => format!("{camera:?} has {}", known.join(", ")),
+                    })
+                    .collect();
+                if cameras.len() > LISTED {
+                    each.push(format!("{} more cameras", cameras.len() - LISTED));
+                }
+                format!(
+                    "no camera of this socket has variant {variant:?} ({}); name one they have, narrow the socket with ?cameras=, or leave `variant` out",
+                    each.join("; ")
+                )
+            }
             Self::BadQuery { parameter, message } => format!("parameter `{parameter}`: {message}"),
             Self::NoFrameYet { camera } => {
                 format!("camera {camera:?} is known but has not sent a frame yet; retry shortly")
@@ -210,6 +238,15 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// `raw` quoted for an error message, cut short so that a long value cannot bloat the answer.
+pub fn shown(raw: &str) -> String {
+    const SHOWN: usize = 40;
+    match raw.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{:?}… ({} bytes)", &raw[..end], raw.len()),
+        None => format!("{raw:?}"),
+    }
+}
+
 /// Query parameters of one request, parsed by name with errors that name the parameter.
 #[derive(Debug, Default)]
 pub struct ApiQuery(HashMap<String, String>);
@@ -218,12 +255,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Query(map) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
             .map_err(|rejection| ApiError::BadQuery {
                 parameter: "(query string)".into(),
                 message: rejection.body_text(),
             })?;
+        let mut map = HashMap::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            // Which of two values wins would be a guess; say so instead.
+            if map.contains_key(&name) {
+                return Err(ApiError::BadQuery {
+                    message: "given more than once; give it once".into(),
+                    parameter: name,
+                });
+            }
+            map.insert(name, value);
+        }
         Ok(Self(map))
     }
 }
@@ -272,7 +320,8 @@ impl ApiQuery {
         let bad = || ApiError::BadQuery {
             parameter: name.to_owned(),
             message: format!(
-                "{raw:?} is not a number in {}..={}",
+                "{} is not a number in {}..={}",
+                shown(raw),
                 range.start(),
                 range.end()
             ),

@@ -205,14 +205,19 @@ impl CameraHandle {
         }
     }
 
-    /// What a client asking for `?variant=` `name` or `?width=&quality=` `variant` receives: the
-    /// node's variant when named, or when `variant` asks for a node variant's width (and no
-    /// other quality); otherwise `variant` encoded by the gateway.
+    /// What a client asking for `?variant=` `name` or `?width=|height=&quality=` `variant`
+    /// receives: the node's variant when named, or when `variant` asks for a node variant's
+    /// width (or, without a width, its height) and no other quality; otherwise `variant`
+    /// encoded by the gateway.
     pub fn choose(&self, name: Option<&str>, variant: Variant) -> Result<Choice, UnknownVariant> {
         let info = self.0.status.borrow().info.clone();
-        let offered = info
-            .as_deref()
-            .map(|info| node_variants::offered(&info.variants).collect::<Vec<_>>());
+        let offered = match self.source() {
+            FrameSource::Node => info
+                .as_deref()
+                .map(|info| node_variants::offered(&info.variants).collect::<Vec<_>>()),
+            // A ROS 2 topic has no info and no variants: known to be none, not "not told yet".
+            FrameSource::Ros2(_) => Some(Vec::new()),
+        };
         if let Some(name) = name {
             return match offered {
                 Some(offered) if offered.iter().any(|v| v.name == name) => {
@@ -225,8 +230,12 @@ impl CameraHandle {
             };
         }
         let matching = offered.into_iter().flatten().find(|v| {
-            variant.width == Some(v.width)
-                && variant.quality.is_none_or(|q| u32::from(q) == v.quality)
+            let size = match (variant.width, variant.height) {
+                (Some(width), _) => width == v.width,
+                (None, Some(height)) => height == v.height,
+                (None, None) => false,
+            };
+            size && variant.quality.is_none_or(|q| u32::from(q) == v.quality)
         });
         Ok(match matching {
             Some(v) => Choice::Node(v.name.clone()),

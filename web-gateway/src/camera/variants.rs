@@ -1,4 +1,4 @@
-//! Downscaled / re-compressed variants of a camera's frames (`?width=W&quality=Q`).
+//! Downscaled / re-compressed variants of a camera's frames (`?width=W|height=H&quality=Q`).
 //!
 //! Each distinct (width, quality) of a camera gets one encoder that decodes, resizes and
 //! encodes every new frame once and publishes it in its own latest-frame slot, shared by all
@@ -17,6 +17,10 @@ use tokio_util::task::AbortOnDropHandle;
 
 /// Largest width a client may ask for.
 pub const MAX_WIDTH: u32 = 8192;
+/// Largest height a client may ask for.
+pub const MAX_HEIGHT: u32 = 8192;
+/// Smallest width or height a client may ask for.
+pub const MIN_SIDE: u32 = 16;
 /// Quality used when only `width` is given.
 pub const DEFAULT_QUALITY: u8 = 80;
 
@@ -24,12 +28,14 @@ pub const DEFAULT_QUALITY: u8 = 80;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Variant {
     pub width: Option<u32>,
+    /// Only without `width` (the request parser refuses both).
+    pub height: Option<u32>,
     pub quality: Option<u8>,
 }
 
 impl Variant {
     pub fn is_original(&self) -> bool {
-        self.width.is_none() && self.quality.is_none()
+        self.width.is_none() && self.height.is_none() && self.quality.is_none()
     }
 }
 
@@ -131,27 +137,28 @@ async fn encode(
     }
 }
 
-/// Decodes `frame` at the smallest DCT scale that covers `variant.width`, shrinks it to
-/// exactly that width (never enlarges, keeps the aspect ratio) and encodes it at
+/// Decodes `frame` at the smallest DCT scale that covers `variant.width` or `variant.height`,
+/// shrinks it to exactly that size (never enlarges, keeps the aspect ratio) and encodes it at
 /// `variant.quality`.
 pub fn transcode(
     frame: &Frame,
     variant: Variant,
     limits: &FrameLimits,
 ) -> Result<Frame, DownscaleError> {
-    let decoded = downscale::decode_for_width(&frame.jpeg, variant.width, limits)?;
-    let width = decoded.width();
-    let rgb = match variant.width {
-        Some(target) if target < width => {
-            let target_height = downscale::scaled_height(width, decoded.height(), target);
-            image::imageops::resize(
-                &decoded,
-                target,
-                target_height,
-                image::imageops::FilterType::Triangle,
-            )
-        }
-        _ => decoded,
+    let wanted = downscale::Wanted {
+        width: variant.width,
+        height: variant.height,
+    };
+    let (decoded, (width, height)) = downscale::decode_for(&frame.jpeg, wanted, limits)?;
+    let rgb = if decoded.dimensions() == (width, height) {
+        decoded
+    } else {
+        image::imageops::resize(
+            &decoded,
+            width,
+            height,
+            image::imageops::FilterType::Triangle,
+        )
     };
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(
@@ -199,6 +206,7 @@ mod tests {
             &source,
             Variant {
                 width: Some(160),
+                height: None,
                 quality: Some(50),
             },
             &limits,
@@ -214,6 +222,7 @@ mod tests {
             &source,
             Variant {
                 width: Some(1000),
+                height: None,
                 quality: None,
             },
             &limits,
@@ -224,12 +233,26 @@ mod tests {
             &source,
             Variant {
                 width: None,
+                height: None,
                 quality: Some(5),
             },
             &limits,
         )
         .expect("transcode");
         assert!(low.jpeg.len() < source.jpeg.len());
+        let by_height = transcode(
+            &source,
+            Variant {
+                width: None,
+                height: Some(60),
+                quality: None,
+            },
+            &limits,
+        )
+        .expect("transcode");
+        assert_eq!((by_height.meta.width, by_height.meta.height), (80, 60));
+        let decoded = image::load_from_memory(&by_height.jpeg).expect("decodes");
+        assert_eq!((decoded.width(), decoded.height()), (80, 60));
     }
 
     #[tokio::test]
@@ -239,6 +262,7 @@ mod tests {
         let metrics = Arc::new(Metrics::new());
         let small = Variant {
             width: Some(160),
+            height: None,
             quality: None,
         };
         let mut first = variants.feed("front", small, &source, FrameLimits::default(), &metrics);

@@ -8,7 +8,7 @@
 //! the node's snapshot queryable instead of serving an old frame. The frame headers are those
 //! of an MJPEG part; `X-Camera-Online` is false when the camera is offline now.
 
-use super::{camera, unknown, unknown_variant};
+use super::{camera, unknown, unknown_variant, variant_name};
 use crate::camera::{CameraHandle, Variant};
 use crate::error::{ApiError, ApiQuery, CameraPath};
 use crate::headers::frame_header_map;
@@ -28,8 +28,9 @@ pub async fn snapshot(
     query.only(&["after_seq", "max_age_ms", "variant"])?;
     let after_seq = query.number::<u64>("after_seq", 0..=u64::MAX)?;
     let max_age_ms = query.number::<u64>("max_age_ms", 0..=86_400_000)?;
+    let name = variant_name(&query)?;
     let camera = camera(&state, &id)?;
-    let frame = match (query.text("variant"), after_seq) {
+    let frame = match (name.as_deref(), after_seq) {
         (Some(name), _) => node_variant_frame(&state, &camera, name, after_seq).await?,
         (None, Some(after_seq)) => {
             let _viewer = camera.viewer(&Default::default());

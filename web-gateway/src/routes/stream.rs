@@ -1,4 +1,4 @@
-//! `GET /cameras/{id}/stream.mjpg[?fps=N&width=W&quality=Q|variant=NAME]`: the MJPEG stream
+//! `GET /cameras/{id}/stream.mjpg[?fps=N&width=W|height=H&quality=Q|variant=NAME]`: the MJPEG stream
 //! of one camera, its node's variant `NAME`, or a gateway re-encoding (see `CameraHandle::choose`).
 
 use super::{camera, unknown, Asked};
@@ -15,7 +15,7 @@ pub async fn stream(
     CameraPath(id): CameraPath,
     query: ApiQuery,
 ) -> Result<Response, ApiError> {
-    query.only(&["fps", "width", "quality", "variant"])?;
+    query.only(&["fps", "width", "height", "quality", "variant"])?;
     let fps = query.number::<f64>("fps", 0.1..=240.0)?;
     let asked = Asked::of(&query)?;
     let camera = camera(&state, &id)?;

@@ -60,7 +60,7 @@ async fn snapshot_and_mjpeg_part_carry_the_same_frame_headers() {
     camera.stop().await;
 }
 
-async fn assert_json_error(response: reqwest::Response, status: u16, needle: &str) {
+pub(crate) async fn assert_json_error(response: reqwest::Response, status: u16, needle: &str) {
     let url = response.url().to_string();
     assert_eq!(response.status().as_u16(), status, "{url}");
     let content_type = response.headers()[reqwest::header::CONTENT_TYPE]

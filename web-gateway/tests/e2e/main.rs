@@ -13,6 +13,7 @@ mod ros2;
 mod slow_client;
 mod sources;
 mod streaming;
+mod variant_errors;
 mod while_watched;
 
 /// The binary under test.

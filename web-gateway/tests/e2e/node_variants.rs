@@ -20,7 +20,12 @@ fn metric(text: &str, name_and_labels: &str) -> f64 {
 }
 
 /// Reads `count` parts of `path`, checking each is one of the node's preview pictures.
-async fn assert_forwarded(gateway: &Gateway, camera: &SyntheticCamera, path: &str, count: usize) {
+pub(crate) async fn assert_forwarded(
+    gateway: &Gateway,
+    camera: &SyntheticCamera,
+    path: &str,
+    count: usize,
+) {
     let mut stream = MjpegStream::open(&gateway.url(path))
         .await
         .unwrap_or_else(|response| panic!("{path}: {}", response.status()));
@@ -42,7 +47,7 @@ async fn assert_forwarded(gateway: &Gateway, camera: &SyntheticCamera, path: &st
 }
 
 /// The JPEG of the next binary frame message of `socket`.
-async fn next_ws_jpeg<S>(socket: &mut S) -> (FrameMeta, Vec<u8>)
+pub(crate) async fn next_ws_jpeg<S>(socket: &mut S) -> (FrameMeta, Vec<u8>)
 where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
