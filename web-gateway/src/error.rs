@@ -37,6 +37,13 @@ pub enum ApiError {
     },
     #[error("bad query parameter")]
     BadQuery { parameter: String, message: String },
+    /// A node variant asked of a camera that is offline: the node encodes none now.
+    #[error("camera offline")]
+    CameraOffline {
+        camera: String,
+        /// `HH:MM:SS UTC`, when known.
+        since: Option<String>,
+    },
     #[error("no frame yet")]
     NoFrameYet { camera: String },
     #[error("frame too old")]
@@ -95,9 +102,10 @@ impl ApiError {
             }
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::BadUpgrade { status, .. } => *status,
-            Self::NoFrameYet { .. } | Self::StaleFrame { .. } | Self::TooManyClients { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::NoFrameYet { .. }
+            | Self::CameraOffline { .. }
+            | Self::StaleFrame { .. }
+            | Self::TooManyClients { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             Self::UnknownHost { .. } => StatusCode::MISDIRECTED_REQUEST,
             Self::ForeignOrigin { .. } => StatusCode::FORBIDDEN,
@@ -153,6 +161,10 @@ impl ApiError {
                 )
             }
             Self::BadQuery { parameter, message } => format!("parameter `{parameter}`: {message}"),
+            Self::CameraOffline { camera, since } => format!(
+                "camera {camera:?} is offline{}, so its node encodes no variant now; retry once it is back (\"online\" in GET /api/cameras), or ask without `variant` for its last frame",
+                since.as_ref().map(|since| format!(" since {since}")).unwrap_or_default()
+            ),
             Self::NoFrameYet { camera } => {
                 format!("camera {camera:?} is known but has not sent a frame yet; retry shortly")
             }

@@ -9,7 +9,7 @@
 //! of an MJPEG part; `X-Camera-Online` is false when the camera is offline now.
 
 use super::{camera, unknown, unknown_variant, variant_name};
-use crate::camera::{CameraHandle, Variant};
+use crate::camera::{nosignal, CameraHandle, Variant};
 use crate::error::{ApiError, ApiQuery, CameraPath};
 use crate::headers::frame_header_map;
 use crate::state::AppState;
@@ -98,6 +98,14 @@ async fn node_variant_frame(
     let choice = camera
         .choose(Some(name), Variant::default())
         .map_err(|error| unknown_variant(id, error))?;
+    let status = camera.status();
+    if !status.online {
+        // Waiting for a frame the node cannot send would only end in a 504.
+        return Err(ApiError::CameraOffline {
+            camera: id.to_owned(),
+            since: status.offline_since.map(nosignal::clock_utc),
+        });
+    }
     let _viewer = camera.viewer(&choice);
     let mut feed = camera.feed(choice).await.map_err(|_| unknown(id))?;
     let wait = state.config.snapshot_wait();

@@ -218,16 +218,21 @@ async fn unknown_variants_and_bad_sizes_are_refused_alike_everywhere() {
     assert_eq!(jpeg_size(&part.body), (80, 60));
     drop(resized);
 
-    // Offline, a camera keeps its last known variants: still the same refusal.
+    // Offline, a camera keeps its last known variants: still the same refusal, and a snapshot
+    // of a variant it has says it is offline at once instead of waiting for a 504.
     mast.stop().await;
     gateway
         .wait_camera("mast", LONG, |c| c["online"] == false)
         .await;
+    for endpoint in ["stream.mjpg", "snapshot.jpg"] {
+        let path = format!("/cameras/mast/{endpoint}?variant=tiny");
+        assert_refused(&gateway, &path, 404, &["\"mast\"", "\"tiny\"", "preview"]).await;
+    }
     assert_refused(
         &gateway,
-        "/cameras/mast/stream.mjpg?variant=tiny",
-        404,
-        &["\"mast\"", "\"tiny\"", "preview"],
+        "/cameras/mast/snapshot.jpg?variant=preview",
+        503,
+        &["\"mast\" is offline since", "retry"],
     )
     .await;
     bare.stop().await;
