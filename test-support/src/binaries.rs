@@ -252,6 +252,11 @@ impl Gateway {
         panic!("camera {camera:?} never reached the expected state; last entry: {last}");
     }
 
+    /// The ids `/api/cameras` lists, in its order.
+    pub async fn camera_ids(&self) -> Vec<String> {
+        camera_ids(&reqwest::Client::new(), &self.url("/api/cameras")).await
+    }
+
     /// GETs `path` (e.g. `/cameras/front/snapshot.jpg`).
     pub async fn get(&self, path: &str) -> reqwest::Response {
         reqwest::get(self.url(path))
@@ -273,4 +278,22 @@ impl Gateway {
             .await
             .expect("metrics body")
     }
+}
+
+/// The ids a gateway's camera list at `url` (`.../api/cameras`) holds, in its order; for a
+/// task that polls the list on its own (it cannot borrow the [`Gateway`]).
+pub async fn camera_ids(client: &reqwest::Client, url: &str) -> Vec<String> {
+    let list: serde_json::Value = client
+        .get(url)
+        .send()
+        .await
+        .expect("GET /api/cameras")
+        .json()
+        .await
+        .expect("JSON");
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|camera| camera["id"].as_str().expect("id").to_owned())
+        .collect()
 }

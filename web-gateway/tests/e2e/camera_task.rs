@@ -7,20 +7,6 @@ use test_support::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
 const LONG: Duration = Duration::from_secs(30);
 
-async fn listed(gateway: &Gateway) -> Vec<String> {
-    let list: serde_json::Value = reqwest::get(gateway.url("/api/cameras"))
-        .await
-        .expect("GET /api/cameras")
-        .json()
-        .await
-        .expect("JSON list");
-    list.as_array()
-        .expect("array")
-        .iter()
-        .filter_map(|camera| camera["id"].as_str().map(str::to_owned))
-        .collect()
-}
-
 /// The lines of `/metrics` that carry `camera="<id>"`.
 async fn series_of(gateway: &Gateway, id: &str) -> Vec<String> {
     let label = format!("camera=\"{id}\"");
@@ -48,7 +34,7 @@ async fn streaming(options: &CameraOptions, flags: &[&str]) -> (SyntheticCamera,
 /// Waits until `id` is no longer listed; panics after [`LONG`].
 async fn wait_forgotten(gateway: &Gateway, id: &str) {
     let deadline = Instant::now() + LONG;
-    while listed(gateway).await.iter().any(|listed| listed == id) {
+    while gateway.camera_ids().await.iter().any(|listed| listed == id) {
         assert!(Instant::now() < deadline, "camera {id} never forgotten");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -132,7 +118,7 @@ async fn a_watched_camera_is_not_forgotten() {
             .await
             .expect("NO SIGNAL keeps coming");
     }
-    assert!(listed(&gateway).await.contains(&"kept".to_owned()));
+    assert!(gateway.camera_ids().await.contains(&"kept".to_owned()));
     drop(stream);
     wait_forgotten(&gateway, "kept").await;
 }
