@@ -198,6 +198,23 @@ mod tests {
             ("/cameras/front/stream.mjpg?width=9", 400, "`width`"),
             ("/cameras/front/snapshot.jpg?max_age=1", 400, "`max_age`"),
             ("/cameras/empty/snapshot.jpg", 503, "not sent a frame"),
+            // No info queryable: the camera's variants are not known yet, so not refused as
+            // unknown (404) but to be retried.
+            (
+                "/cameras/front/stream.mjpg?variant=p",
+                503,
+                "not told its variants",
+            ),
+            (
+                "/cameras/front/snapshot.jpg?variant=p",
+                503,
+                "not told its variants",
+            ),
+            (
+                "/cameras/front/stream.mjpg?width=99&width=98",
+                400,
+                "more than once",
+            ),
             ("/nothing/here", 404, "/nothing/here"),
         ];
         let cases = cases.map(|(uri, status, needle)| (Method::GET, uri, status, needle));
@@ -206,6 +223,8 @@ mod tests {
             (Method::DELETE, "/cameras/front/snapshot.jpg", 405, "DELETE"),
             // No upgrade headers (and no connection to upgrade): the same JSON, not axum's text.
             (Method::GET, "/ws", 400, "WebSocket"),
+            // A camera that may still turn out to have the variant lets the socket open.
+            (Method::GET, "/ws?variant=p", 400, "WebSocket"),
         ];
         for (method, uri, status, needle) in cases.into_iter().chain(more) {
             let response = send(&state, method, uri).await;
