@@ -87,6 +87,14 @@ impl NodeVariants {
         !self.running.is_empty()
     }
 
+    /// Puts `frame` (the NO SIGNAL picture, at the camera's size) into every running variant's
+    /// slot; the variant's own frames replace it when the node sends again.
+    pub fn show(&self, frame: &Arc<Frame>) {
+        for running in self.running.values() {
+            running.frames.send_replace(Some(frame.clone()));
+        }
+    }
+
     /// Names of the variants subscribed to now, sorted.
     pub fn subscribed(&self) -> Vec<String> {
         let mut names: Vec<String> = self.running.keys().cloned().collect();

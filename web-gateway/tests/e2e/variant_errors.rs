@@ -2,7 +2,8 @@
 //! every endpoint (`stream.mjpg`, `snapshot.jpg`, `/ws`): the one JSON error naming the
 //! camera, the variant and the variants it has. A WebSocket over several cameras opens if one
 //! of them has the variant; the others send a notice instead of frames. `?height=` picks a
-//! node variant of that height or a gateway encoding that keeps the aspect ratio.
+//! node variant of that height or a gateway encoding that keeps the aspect ratio. An offline
+//! camera keeps its variants: the same refusals, and NO SIGNAL on a variant's stream.
 
 use crate::http_face::assert_json_error;
 use crate::node_variants::assert_forwarded;
@@ -235,5 +236,24 @@ async fn unknown_variants_and_bad_sizes_are_refused_alike_everywhere() {
         &["\"mast\" is offline since", "retry"],
     )
     .await;
+    // A stream of the variant shows the NO SIGNAL picture, as a stream of full frames does.
+    let mut offline = MjpegStream::open(&gateway.url("/cameras/mast/stream.mjpg?variant=preview"))
+        .await
+        .expect("variant stream of an offline camera");
+    // (The variant's last frame may come first: the picture is drawn once offline is known.)
+    let mut no_signal = None;
+    for _ in 0..5 {
+        let part = offline
+            .next_part(Duration::from_secs(10))
+            .await
+            .expect("part");
+        if part.header("x-camera-online") == Some("false") {
+            no_signal = Some(part);
+            break;
+        }
+    }
+    let part = no_signal.expect("no NO SIGNAL part on the variant's stream");
+    assert_eq!(jpeg_size(&part.body), (320, 240));
+    drop(offline);
     bare.stop().await;
 }

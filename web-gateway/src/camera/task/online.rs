@@ -55,9 +55,13 @@ impl CameraTask {
             online: false,
             ..last.meta
         };
-        let jpeg = jpeg.clone();
-        self.frames
-            .send_replace(Some(Arc::new(Frame { jpeg, meta })));
+        let frame = Arc::new(Frame {
+            jpeg: jpeg.clone(),
+            meta,
+        });
+        // Viewers of a node variant see the camera is offline too (the node sends nothing).
+        self.node_variants.show(&frame);
+        self.frames.send_replace(Some(frame));
         self.no_signal_at = Some(now + self.env.settings.no_signal_interval);
     }
 
