@@ -310,7 +310,10 @@ impl ApiQuery {
     pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
         match self.0.keys().find(|key| !known.contains(&key.as_str())) {
             Some(unknown) => Err(ApiError::BadQuery {
-                parameter: unknown.clone(),
+                parameter: match unknown.len() {
+                    ..=40 => unknown.clone(),
+                    _ => shown(unknown),
+                },
                 message: format!("unknown parameter; accepted: {}", known.join(", ")),
             }),
             None => Ok(()),

@@ -19,7 +19,7 @@
 
 use super::Asked;
 use crate::camera::{CameraHandle, CameraStatus, Choice, Feed, MessageCache, Viewer};
-use crate::error::{ApiError, ApiQuery};
+use crate::error::{shown, ApiError, ApiQuery};
 use crate::state::{AppState, ClientGuard};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -58,7 +58,10 @@ pub async fn ws(
             {
                 return Err(ApiError::BadQuery {
                     parameter: "cameras".into(),
-                    message: format!("{bad:?} is not a camera id (comma-separated ids expected)"),
+                    message: format!(
+                        "{} is not a camera id (comma-separated ids expected)",
+                        shown(bad)
+                    ),
                 });
             }
             Some(ids)

@@ -189,6 +189,16 @@ async fn unknown_variants_and_bad_sizes_are_refused_alike_everywhere() {
             assert_json_error(response, 400, needle).await;
         }
     }
+    let long_junk = [
+        format!("/ws?cameras=mast,{}", "!".repeat(300)),
+        format!("/cameras/mast/stream.mjpg?{}=1", "k".repeat(300)),
+        format!("/cameras/mast/stream.mjpg?width={}", "9".repeat(300)),
+    ];
+    for path in long_junk {
+        let response = gateway.get(&path).await;
+        assert!(response.content_length().is_some_and(|len| len < 400));
+        assert_json_error(response, 400, "(300 bytes)").await;
+    }
     let bad_sizes = [
         ("variant=preview&width=160", "`variant`"),
         ("variant=preview&height=120", "`variant`"),
