@@ -11,11 +11,11 @@ use tokio_util::sync::CancellationToken;
 /// Shutdown budget after SIGINT/SIGTERM: the node promises to exit within 2 s.
 const SHUTDOWN_BUDGET: Duration = Duration::from_millis(1500);
 
-// One async worker: per frame the node's own work is a single short task (hand the JPEG to
-// zenoh), and with a second worker every frame also woke the idle one to look for work to
-// steal: 13.4 → 9.4 syscalls per frame at 640×480@30 (docs/benchmarks.md, "Where the camera
-// node's time goes"). Blocking work (pipeline state changes, planning) runs on the blocking
-// pool, and zenoh keeps its own runtimes, so nothing waits behind a frame.
+// One async worker: per frame the node's own work is one short task (hand the JPEG to zenoh),
+// and with a second worker every frame also woke the idle one to look for work to steal:
+// 13 → 9 syscalls per frame at 640×480@30 (docs/benchmarks.md, "Camera node against
+// gst-launch-1.0: where the extra CPU goes"). Blocking work (state changes, planning) runs on
+// the blocking pool and zenoh runs its own runtimes, so nothing waits behind a frame.
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> ExitCode {
     process::init_logging();
