@@ -34,6 +34,8 @@ pub struct MjpegStream {
     buffer: Vec<u8>,
     delimiter: Vec<u8>,
     started: bool,
+    /// The server ended the body (as opposed to a read timing out).
+    ended: bool,
 }
 
 impl MjpegStream {
@@ -64,7 +66,14 @@ impl MjpegStream {
             buffer: Vec::new(),
             delimiter: format!("--{boundary}\r\n").into_bytes(),
             started: false,
+            ended: false,
         })
+    }
+
+    /// Whether the server ended the stream: after `next_part` returned `None`, tells an end
+    /// from a timeout.
+    pub fn ended(&self) -> bool {
+        self.ended
     }
 
     async fn fill(&mut self, needed: usize, deadline: Instant) -> bool {
@@ -72,6 +81,10 @@ impl MjpegStream {
             let remaining = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(remaining, self.response.chunk()).await {
                 Ok(Ok(Some(chunk))) => self.buffer.extend_from_slice(&chunk),
+                Ok(Ok(None)) => {
+                    self.ended = true;
+                    return false;
+                }
                 _ => return false,
             }
         }

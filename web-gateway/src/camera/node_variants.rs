@@ -87,6 +87,20 @@ impl NodeVariants {
         !self.running.is_empty()
     }
 
+    /// Drops the subscribers of variants `info` no longer lists (the node restarted without
+    /// them): closing their slots ends their MJPEG streams, and `/ws` sockets, which watch
+    /// the info too, send a notice. Left running, their clients would freeze on the last
+    /// frame with nothing saying why.
+    pub fn keep_offered(&mut self, camera: &str, info: &camera_node::info::CameraInfo) {
+        self.running.retain(|name, _| {
+            let offered = offered(&info.variants).any(|v| &v.name == name);
+            if !offered {
+                tracing::info!(%camera, variant = %name, "node dropped the variant: viewers ended");
+            }
+            offered
+        });
+    }
+
     /// Puts `frame` (the NO SIGNAL picture, at the camera's size) into every running variant's
     /// slot; the variant's own frames replace it when the node sends again.
     pub fn show(&self, frame: &Arc<Frame>) {

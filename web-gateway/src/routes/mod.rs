@@ -8,6 +8,7 @@ pub mod page;
 pub mod snapshot;
 pub mod stream;
 pub mod ws;
+mod ws_cameras;
 
 use crate::camera::variants::{MAX_HEIGHT, MAX_WIDTH, MIN_SIDE};
 use crate::camera::{CameraHandle, Choice, UnknownVariant, Variant};

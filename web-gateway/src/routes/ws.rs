@@ -15,24 +15,18 @@
 //! could be full frames over the robot's link — until the client switches it. A client
 //! switches one camera at any time by sending `{"camera": "front", "variant": "preview"}`
 //! (`null`: full frames); the page does so to fit each tile. A bad switch is answered with
-//! the same notice.
+//! the same notice. Per-camera state, and re-checking it as info changes: [`super::ws_cameras`].
 
+use super::ws_cameras::Cameras;
 use super::Asked;
-use crate::camera::{CameraHandle, CameraStatus, Choice, Feed, MessageCache, Viewer};
 use crate::error::{shown, ApiError, ApiQuery};
 use crate::state::{AppState, ClientGuard};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use camera_node::Frame;
-use futures::future::BoxFuture;
-use futures::stream::{BoxStream, FuturesUnordered, SelectAll};
 use futures::StreamExt;
-use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
+use std::collections::HashSet;
 
 /// Longest message a client may send (a switch request is a few dozen bytes); a longer one
 /// closes the socket (close code 1009) before it is buffered.
@@ -120,190 +114,6 @@ fn variant_on_some_camera(
     }
 }
 
-/// The text message telling the client why `camera` (if known) sends nothing or ignored a
-/// switch: the same `{"error", "detail"}` as an HTTP error, plus the camera.
-fn notice(camera: Option<&str>, error: &ApiError) -> String {
-    serde_json::json!({
-        "camera": camera,
-        "error": error.to_string(),
-        "detail": error.detail(),
-    })
-    .to_string()
-}
-
-/// Whether two info replies are the same one (a refresh is a new `Arc`).
-fn same_info(status: &CameraStatus, seen: &Option<Arc<camera_node::info::CameraInfo>>) -> bool {
-    match (&status.info, seen) {
-        (Some(now), Some(seen)) => Arc::ptr_eq(now, seen),
-        (None, None) => true,
-        _ => false,
-    }
-}
-
-/// One camera's frames, with the cache its messages come from.
-type Frames = BoxStream<'static, (String, Arc<MessageCache>, Arc<Frame>)>;
-
-/// The frames of `feed` until `stop` (the client switched the camera to another variant).
-fn frames(id: String, feed: Feed, stop: CancellationToken) -> Frames {
-    let Feed {
-        frames: slot,
-        messages,
-    } = feed;
-    futures::stream::unfold(
-        (id, messages, slot),
-        |(id, messages, mut slot)| async move {
-            loop {
-                // Ends when the camera task ends (camera forgotten).
-                slot.changed().await.ok()?;
-                let latest = slot.borrow_and_update().clone();
-                if let Some(frame) = latest {
-                    return Some(((id.clone(), messages.clone(), frame), (id, messages, slot)));
-                }
-            }
-        },
-    )
-    .take_until(stop.cancelled_owned())
-    .boxed()
-}
-
-/// A request to switch one camera's frames: `{"camera": "front", "variant": "preview"}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Switch {
-    camera: String,
-    /// A variant the camera's node encodes; `None`: the camera's own frames.
-    variant: Option<String>,
-}
-
-/// One camera this socket receives.
-struct Watching {
-    generation: u64,
-    choice: Choice,
-    /// Ends this feed's stream when the client switches variant.
-    stop: CancellationToken,
-    _viewer: Viewer,
-}
-
-/// The socket's cameras and what each sends.
-struct Cameras {
-    asked: Asked,
-    watching: HashMap<String, Watching>,
-    /// Cameras sending nothing because they lack the variant asked for: per id, the task
-    /// generation and the notice sent (sent again only when it changes).
-    pending: HashMap<String, (u64, String)>,
-    /// Pending cameras whose next info reply is awaited in `info_changes`.
-    waiting: HashSet<String>,
-    /// Each ends with its camera's id when that camera's info changes (or it is forgotten).
-    info_changes: FuturesUnordered<BoxFuture<'static, String>>,
-    /// Per camera id, the variant the client switched it to (kept across rediscovery).
-    switched: HashMap<String, Option<String>>,
-    feeds: SelectAll<Frames>,
-}
-
-impl Cameras {
-    /// What `camera` should send: the client's switch, else the URL's request.
-    fn wanted(&self, camera: &CameraHandle) -> Result<Choice, ApiError> {
-        let named = match self.switched.get(camera.id()) {
-            Some(switched) => Asked {
-                name: switched.clone(),
-                ..Asked::default()
-            },
-            None => self.asked.clone(),
-        };
-        named.choice(camera)
-    }
-
-    /// Feeds `camera` what it should send, or stops it and returns the notice that says why
-    /// (unless this notice was already sent). A stopped camera is considered again when its
-    /// info changes or the client switches it.
-    async fn consider(&mut self, camera: &CameraHandle) -> Option<String> {
-        let id = camera.id();
-        let error = match self.wanted(camera) {
-            Ok(choice) => {
-                self.pending.remove(id);
-                self.watch(camera, choice).await;
-                return None;
-            }
-            Err(error) => error,
-        };
-        if let Some(watching) = self.watching.remove(id) {
-            watching.stop.cancel();
-        }
-        if self.waiting.insert(id.to_owned()) {
-            let mut status = camera.watch_status();
-            let seen = status.borrow().info.clone();
-            let id = id.to_owned();
-            self.info_changes.push(Box::pin(async move {
-                let _ = status.wait_for(|now| !same_info(now, &seen)).await;
-                id
-            }));
-        }
-        let notice = notice(Some(id), &error);
-        let entry = (camera.generation(), notice.clone());
-        let repeated = self.pending.insert(id.to_owned(), entry.clone()) == Some(entry);
-        (!repeated).then_some(notice)
-    }
-
-    /// Starts (or restarts with another choice) the feed of `camera`.
-    async fn watch(&mut self, camera: &CameraHandle, choice: Choice) {
-        let viewer = camera.viewer(&choice);
-        let Ok(feed) = camera.feed(choice.clone()).await else {
-            return;
-        };
-        let stop = CancellationToken::new();
-        self.feeds
-            .push(frames(camera.id().to_owned(), feed, stop.clone()));
-        let previous = self.watching.insert(
-            camera.id().to_owned(),
-            Watching {
-                generation: camera.generation(),
-                choice,
-                stop,
-                _viewer: viewer,
-            },
-        );
-        if let Some(previous) = previous {
-            previous.stop.cancel();
-        }
-    }
-
-    /// Handles a text message; `Err` is the notice to answer with.
-    async fn switch(&mut self, state: &AppState, text: &str) -> Result<(), String> {
-        let named = serde_json::from_str::<Switch>(text).ok().map(|s| s.camera);
-        self.try_switch(state, text)
-            .await
-            .map_err(|error| notice(named.as_deref(), &error))
-    }
-
-    async fn try_switch(&mut self, state: &AppState, text: &str) -> Result<(), ApiError> {
-        let bad = |message: String| ApiError::BadQuery {
-            parameter: "(WebSocket message)".into(),
-            message,
-        };
-        let switch: Switch = serde_json::from_str(text).map_err(|error| {
-            bad(format!(
-                "{error}; expected {{\"camera\": \"ID\", \"variant\": \"NAME\" or null}}"
-            ))
-        })?;
-        let camera = state
-            .directory
-            .get(&switch.camera)
-            .ok_or_else(|| super::unknown(&switch.camera))?;
-        let choice = Asked {
-            name: switch.variant.clone(),
-            ..Asked::default()
-        }
-        .choice(&camera)?;
-        self.switched.insert(switch.camera.clone(), switch.variant);
-        let current = self.watching.get(camera.id()).map(|w| &w.choice);
-        let pending = self.pending.remove(camera.id()).is_some();
-        if pending || (self.watching.contains_key(camera.id()) && current != Some(&choice)) {
-            self.watch(&camera, choice).await;
-        }
-        Ok(())
-    }
-}
-
 async fn run(
     mut socket: WebSocket,
     state: AppState,
@@ -313,15 +123,7 @@ async fn run(
 ) {
     let mut changes = state.directory.subscribe();
     changes.mark_changed();
-    let mut cameras = Cameras {
-        asked,
-        watching: HashMap::new(),
-        pending: HashMap::new(),
-        waiting: HashSet::new(),
-        info_changes: FuturesUnordered::new(),
-        switched: HashMap::new(),
-        feeds: SelectAll::new(),
-    };
+    let mut cameras = Cameras::new(asked);
     loop {
         tokio::select! {
             _ = state.cancel.cancelled() => {
@@ -334,21 +136,11 @@ async fn run(
                 }
                 // A camera forgotten and discovered again is a new task, fed anew.
                 let known = state.directory.list();
-                cameras.watching.retain(|id, _| known.iter().any(|camera| camera.id() == id));
-                cameras.switched.retain(|id, _| known.iter().any(|camera| camera.id() == id));
-                cameras.pending.retain(|id, _| known.iter().any(|camera| camera.id() == id));
+                cameras.keep(&known);
                 let mut notices = Vec::new();
                 for camera in known {
                     let wanted = filter.as_ref().is_none_or(|ids| ids.contains(camera.id()));
-                    let fed = cameras
-                        .watching
-                        .get(camera.id())
-                        .is_some_and(|watching| watching.generation == camera.generation());
-                    let held = cameras
-                        .pending
-                        .get(camera.id())
-                        .is_some_and(|(generation, _)| *generation == camera.generation());
-                    if wanted && !fed && !held {
+                    if wanted && !cameras.handled(&camera) {
                         notices.extend(cameras.consider(&camera).await);
                     }
                 }
@@ -359,15 +151,7 @@ async fn run(
                 }
             }
             Some(id) = cameras.info_changes.next() => {
-                cameras.waiting.remove(&id);
-                if !cameras.pending.contains_key(&id) {
-                    continue;
-                }
-                let Some(camera) = state.directory.get(&id) else {
-                    cameras.pending.remove(&id);
-                    continue;
-                };
-                if let Some(notice) = cameras.consider(&camera).await {
+                if let Some(notice) = cameras.info_changed(&state, &id).await {
                     if socket.send(Message::Text(notice.into())).await.is_err() {
                         break;
                     }

@@ -14,6 +14,7 @@ mod slow_client;
 mod sources;
 mod streaming;
 mod variant_errors;
+mod variant_recheck;
 mod while_watched;
 
 /// The binary under test.

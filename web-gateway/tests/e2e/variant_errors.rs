@@ -16,12 +16,12 @@ use tokio_tungstenite::tungstenite::Message;
 const LONG: Duration = Duration::from_secs(30);
 
 /// One message of a `/ws` socket: a text notice, or a frame's camera id and JPEG.
-enum WsMessage {
+pub(crate) enum WsMessage {
     Notice(serde_json::Value),
     Frame(String, Vec<u8>),
 }
 
-async fn next_ws_message<S>(socket: &mut S) -> WsMessage
+pub(crate) async fn next_ws_message<S>(socket: &mut S) -> WsMessage
 where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {

@@ -272,6 +272,7 @@ impl CameraTask {
             Outcome::Info(reply) => {
                 match reply {
                     Ok(info) => {
+                        self.node_variants.keep_offered(&self.id, &info);
                         self.info = Some(Arc::new(info));
                         self.info_error = None;
                     }
