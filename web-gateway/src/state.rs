@@ -42,11 +42,15 @@ impl AppState {
     /// Builds the state; cameras appear in `directory` once discovery runs (see `serve`).
     pub fn new(config: Config, zenoh: zenoh::Session, cancel: CancellationToken) -> Self {
         let clips = crate::recording::clip_buffer(&config);
+        let metrics = Arc::new(Metrics::new());
+        if let Some(clips) = &clips {
+            metrics.set_clip_buffer(clips.clone());
+        }
         Self(Arc::new(Inner {
             clips,
             config,
             directory: Directory::default(),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             zenoh,
             cancel,
             tracker: TaskTracker::new(),

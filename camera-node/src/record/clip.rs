@@ -5,6 +5,7 @@ use super::mcap_file::{topic, FrameMcap};
 use crate::frame::Frame;
 use std::collections::{HashMap, VecDeque};
 use std::io::Cursor;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -21,6 +22,18 @@ pub struct ClipBuffer {
     length: Duration,
     max_bytes: usize,
     cameras: Mutex<HashMap<String, CameraClip>>,
+    /// Totals over `cameras`, changed only under its lock, so `/metrics` reads them without
+    /// taking it (the subscriber pushes at the frame rate of every camera).
+    total_bytes: AtomicUsize,
+    total_frames: AtomicUsize,
+}
+
+/// What a [`ClipBuffer`] holds now, over all cameras.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClipUsage {
+    /// JPEG bytes of the frames held.
+    pub bytes: usize,
+    pub frames: usize,
 }
 
 /// Why a clip could not be made.
@@ -39,11 +52,21 @@ impl ClipBuffer {
             length,
             max_bytes,
             cameras: Mutex::new(HashMap::new()),
+            total_bytes: AtomicUsize::new(0),
+            total_frames: AtomicUsize::new(0),
         }
     }
 
     pub fn length(&self) -> Duration {
         self.length
+    }
+
+    /// Frames and bytes held now; cheap (two atomic loads), for `/metrics`.
+    pub fn usage(&self) -> ClipUsage {
+        ClipUsage {
+            bytes: self.total_bytes.load(Ordering::Relaxed),
+            frames: self.total_frames.load(Ordering::Relaxed),
+        }
     }
 
     /// Adds a frame; drops frames older than the clip length and, when the camera holds
@@ -58,6 +81,7 @@ impl ClipBuffer {
             return;
         };
         let newest = frame.meta.capture_ts_ns;
+        let (bytes_before, frames_before) = (clip.bytes, clip.frames.len());
         clip.bytes += frame.jpeg.len();
         clip.frames.push_back(frame);
         let window = u64::try_from(self.length.as_nanos()).unwrap_or(u64::MAX);
@@ -71,14 +95,30 @@ impl ClipBuffer {
             clip.bytes -= oldest.jpeg.len();
             clip.frames.pop_front();
         }
+        self.adjust(bytes_before, frames_before, clip.bytes, clip.frames.len());
+    }
+
+    /// Moves the totals from a camera's old size to its new one; called under the lock, so
+    /// updates never interleave.
+    fn adjust(&self, bytes_before: usize, frames_before: usize, bytes: usize, frames: usize) {
+        for (total, before, now) in [
+            (&self.total_bytes, bytes_before, bytes),
+            (&self.total_frames, frames_before, frames),
+        ] {
+            if now >= before {
+                total.fetch_add(now - before, Ordering::Relaxed);
+            } else {
+                total.fetch_sub(before - now, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Forgets a camera's frames (the camera is gone).
     pub fn remove(&self, camera: &str) {
-        self.cameras
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(camera);
+        let mut cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(clip) = cameras.remove(camera) {
+            self.adjust(clip.bytes, clip.frames.len(), 0, 0);
+        }
     }
 
     /// The last `seconds` (at most the clip length) of `camera` as an MCAP file.

@@ -14,7 +14,7 @@ pub mod prune;
 pub mod recorder;
 pub mod segment;
 
-pub use clip::{ClipBuffer, ClipError};
+pub use clip::{ClipBuffer, ClipError, ClipUsage};
 pub use keep::Keep;
 pub use mcap_file::FrameMcap;
 pub use recorder::{RecordSettings, RecordStats, Recorder};

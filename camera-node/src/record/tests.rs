@@ -150,6 +150,48 @@ fn clip_stays_under_its_byte_bound() {
 }
 
 #[test]
+fn clip_usage_follows_pushes_trims_and_removals() {
+    let clips = ClipBuffer::new("camera", Duration::from_secs(2), 10_000);
+    assert_eq!(clips.usage(), ClipUsage::default());
+    // 10 fps for 5 s: the 2 s window keeps 21 frames of 100 bytes.
+    for i in 0..50u64 {
+        clips.push("front", frame(i, i * 100_000_000, 100));
+    }
+    let front = ClipUsage {
+        bytes: 2100,
+        frames: 21,
+    };
+    assert_eq!(clips.usage(), front);
+    // A second camera halves the byte share: 1000-byte frames, at most 5000 bytes each.
+    for i in 0..20u64 {
+        clips.push("rear", frame(i, i, 1000));
+    }
+    let rear = ClipUsage {
+        bytes: 5000,
+        frames: 5,
+    };
+    assert_eq!(
+        clips.usage(),
+        ClipUsage {
+            bytes: front.bytes + rear.bytes,
+            frames: front.frames + rear.frames
+        }
+    );
+    clips.remove("front");
+    clips.remove("never-seen");
+    assert_eq!(clips.usage(), rear);
+    // A clock jump backwards restarts the camera's clip: one frame left.
+    clips.push("rear", frame(99, 0, 1000));
+    assert_eq!(
+        clips.usage(),
+        ClipUsage {
+            bytes: 1000,
+            frames: 1
+        }
+    );
+}
+
+#[test]
 fn prune_deletes_oldest_first_but_never_open_segments() {
     let dir = temp_dir("prune");
     let base = UNIX_EPOCH + Duration::from_secs(1_764_104_400);

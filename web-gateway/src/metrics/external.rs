@@ -1,8 +1,9 @@
 //! Numbers kept outside the registry, read when `/metrics` is encoded: the recorder's own
-//! atomics (it runs on its own thread) and tokio's count of live tasks.
+//! atomics (it runs on its own thread), the clip buffer's size (its state stays with it) and
+//! tokio's count of live tasks.
 
 use super::Metrics;
-use camera_node::record::RecordStats;
+use camera_node::record::{ClipBuffer, RecordStats};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -11,6 +12,24 @@ impl Metrics {
     pub fn set_record_stats(&self, stats: Arc<RecordStats>) {
         let _ = self.record.set(stats);
     }
+
+    /// Exports the clip buffer's size (`gateway_clip_buffer_*`) from now on; 0 until then.
+    pub fn set_clip_buffer(&self, clips: Arc<ClipBuffer>) {
+        let _ = self.clips.set(clips);
+    }
+}
+
+/// What the clip buffer holds, all cameras together: on a busy gateway most of its memory.
+/// Exported at 0 when the buffer is off, so a dashboard's query finds the series either way.
+pub(super) fn encode_clip_usage(out: &mut String, clips: Option<&ClipBuffer>) {
+    use std::fmt::Write;
+    let usage = clips.map(ClipBuffer::usage).unwrap_or_default();
+    let _ = write!(
+        out,
+        "# HELP gateway_clip_buffer_bytes JPEG bytes held by the clip buffer, all cameras (at most --clip-buffer-bytes).\n# TYPE gateway_clip_buffer_bytes gauge\ngateway_clip_buffer_bytes {}\n\
+         # HELP gateway_clip_buffer_frames Frames held by the clip buffer, all cameras.\n# TYPE gateway_clip_buffer_frames gauge\ngateway_clip_buffer_frames {}\n",
+        usage.bytes, usage.frames
+    );
 }
 
 /// Live tokio tasks of the runtime serving `/metrics`: a soak test reads it to prove that

@@ -7,7 +7,7 @@
 //! exposition's names and help texts can be read together; the methods that bump each group
 //! live beside its labels: `cameras.rs` (per-camera frame series, camera table), `clients.rs`
 //! (connections, frames sent), `access.rs` (failed logins, Host/Origin refusals),
-//! `external.rs` (recorder and runtime numbers read at encode time).
+//! `external.rs` (recorder, clip buffer and runtime numbers read at encode time).
 
 mod access;
 mod cameras;
@@ -17,7 +17,7 @@ mod external;
 pub use cameras::{CameraLabel, RejectLabel, VariantLabel, MAX_REJECT_CAMERAS, OTHER_CAMERAS};
 pub use clients::{EndpointLabel, ReasonLabel, SentMetrics};
 
-use camera_node::record::RecordStats;
+use camera_node::record::{ClipBuffer, RecordStats};
 use clients::latency_histogram;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -52,6 +52,8 @@ pub struct Metrics {
     requests_refused: Family<ReasonLabel, Counter>,
     /// The recorder's own counters (it runs on its own thread), read when encoding.
     record: OnceLock<Arc<RecordStats>>,
+    /// The clip buffer, when on; its size is read when encoding (0 when off).
+    clips: OnceLock<Arc<ClipBuffer>>,
 }
 
 impl Default for Metrics {
@@ -177,6 +179,7 @@ impl Metrics {
             auth_failures,
             requests_refused,
             record: OnceLock::new(),
+            clips: OnceLock::new(),
         }
     }
 
@@ -190,6 +193,7 @@ impl Metrics {
         if let Some(stats) = self.record.get() {
             external::encode_record_stats(&mut out, stats);
         }
+        external::encode_clip_usage(&mut out, self.clips.get().map(|clips| clips.as_ref()));
         external::encode_tasks(&mut out);
         out
     }

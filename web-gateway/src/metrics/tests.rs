@@ -60,3 +60,38 @@ fn reject_labels_stay_bounded() {
         "{text}"
     );
 }
+
+#[test]
+fn clip_buffer_gauges_are_zero_when_off_and_follow_the_buffer() {
+    use camera_node::record::ClipBuffer;
+    let metrics = Metrics::new();
+    let text = metrics.encode();
+    for series in [
+        "gateway_clip_buffer_bytes 0\n",
+        "gateway_clip_buffer_frames 0\n",
+    ] {
+        assert!(text.contains(series), "{series} missing: {text}");
+    }
+    let clips = Arc::new(ClipBuffer::new("camera", Duration::from_secs(60), 1 << 20));
+    metrics.set_clip_buffer(clips.clone());
+    let frame = camera_node::frame::Frame {
+        jpeg: bytes::Bytes::from_static(&[0xFF, 0xD8, 0, 0, 0xFF, 0xD9]),
+        meta: camera_node::meta::FrameMeta {
+            seq: 0,
+            capture_ts_ns: 0,
+            width: 1,
+            height: 1,
+            generation: 1,
+            online: true,
+        },
+    };
+    clips.push("front", frame.clone());
+    clips.push("rear", frame);
+    let text = metrics.encode();
+    for series in [
+        "gateway_clip_buffer_bytes 12\n",
+        "gateway_clip_buffer_frames 2\n",
+    ] {
+        assert!(text.contains(series), "{series} missing: {text}");
+    }
+}

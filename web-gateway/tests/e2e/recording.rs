@@ -1,7 +1,8 @@
 //! `--record DIR` and `GET /cameras/{id}/clip.mcap` of the real binary, read by Python's
 //! `mcap` package: every frame published at 30 fps is in the clip and in the segments once,
 //! at its capture time, byte for byte; clip errors are the gateway's JSON errors; the
-//! recorder's counters are in /metrics; SIGTERM finishes the open segments.
+//! recorder's counters and the clip buffer's size are in /metrics; SIGTERM finishes the open
+//! segments.
 
 use crate::GATEWAY;
 use camera_node::keys::DEFAULT_PREFIX;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 use test_support::camera::{declare_publisher, publish_frames, wait_subscribed};
 use test_support::ci::{python_mcap, require};
 use test_support::mcap_reader::{assert_frames, read_mcap, read_mcap_bytes};
-use test_support::{free_port, listening_session, Gateway, DEADLINE};
+use test_support::{free_port, listening_session, metrics, Gateway, DEADLINE};
 
 /// Waits until /metrics shows `frames` written by the recorder.
 async fn wait_recorded(gateway: &Gateway, frames: usize) -> String {
@@ -28,6 +29,9 @@ async fn wait_recorded(gateway: &Gateway, frames: usize) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The clip buffer's byte bound in [`records_segments_and_serves_clips`] (the smallest allowed).
+const CLIP_BYTES: usize = 1 << 20;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_segments_and_serves_clips() {
@@ -49,6 +53,8 @@ async fn records_segments_and_serves_clips() {
             "1",
             "--clip-buffer",
             "30",
+            "--clip-buffer-bytes",
+            &CLIP_BYTES.to_string(),
         ],
     );
     let mut publisher = declare_publisher(&node, "front").await;
@@ -59,6 +65,19 @@ async fn records_segments_and_serves_clips() {
     let metrics = wait_recorded(&gateway, published.len()).await;
     assert!(
         metrics.contains("gateway_record_write_errors_total 0\n"),
+        "{metrics}"
+    );
+    // The clip buffer's gauges: every frame is held (2 s of a 30 s clip), within its bound.
+    // The subscriber fills the clip before handing the frame to the recorder, so they are
+    // current once the recorder has written every frame.
+    let held: usize = published.iter().map(|(_, jpeg)| jpeg.len()).sum();
+    let clip_bytes = metrics::value(&metrics, "gateway_clip_buffer_bytes");
+    assert!(clip_bytes > 0.0, "{metrics}");
+    assert!(clip_bytes <= CLIP_BYTES as f64, "{metrics}");
+    assert_eq!(clip_bytes, held as f64, "{metrics}");
+    assert_eq!(
+        metrics::value(&metrics, "gateway_clip_buffer_frames"),
+        published.len() as f64,
         "{metrics}"
     );
 
@@ -128,6 +147,14 @@ async fn records_segments_and_serves_clips() {
 async fn clips_off_is_a_json_404_and_a_bad_record_dir_stops_startup() {
     let _shared = crate::shared().await;
     let gateway = Gateway::serve(&[], &["--clip-buffer", "0"]).await;
+    // Off, the gauges are still there: a dashboard finds 0, not "no data".
+    let text = gateway.metrics().await;
+    for series in [
+        "gateway_clip_buffer_bytes 0\n",
+        "gateway_clip_buffer_frames 0\n",
+    ] {
+        assert!(text.contains(series), "{series} missing:\n{text}");
+    }
     let response = gateway.get("/cameras/front/clip.mcap").await;
     assert_eq!(response.status(), 404);
     let body: serde_json::Value = response.json().await.expect("JSON error");
