@@ -2,7 +2,7 @@
 //!
 //! Everything on the frame path can repeat at the frame rate, and its input comes off the
 //! network: an unthrottled `warn!` there lets one bad publisher fill the disk. The same goes
-//! for failed logins (`auth/failures.rs`, one key per peer address).
+//! for failed logins and Host/Origin refusals (`auth/failures.rs`, keyed by peer address).
 
 use std::collections::HashMap;
 use std::hash::Hash;

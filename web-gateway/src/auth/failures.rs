@@ -6,9 +6,14 @@
 //! the next line counting those left out, in a bounded table ([`LogThrottle::hit_or`]): a flood
 //! from many addresses shares one line instead of growing the table or filling the disk.
 //! A request without credentials is counted, not logged: it is every browser's first request,
-//! before the 401 makes it ask for a password. docs/security.md.
+//! before the 401 makes it ask for a password.
+//!
+//! Host (421) and Origin (403) refusals of the guard go the same way: counted
+//! (`gateway_requests_refused_total{reason}`) and logged with the peer, the reason and the
+//! refused value (cut when long: it comes from the client), one line per peer and reason per
+//! interval. docs/security.md.
 
-use crate::error::ApiError;
+use crate::error::{shown, ApiError};
 use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
 use std::net::IpAddr;
@@ -83,6 +88,8 @@ pub struct Failures {
     metrics: Arc<Metrics>,
     /// Per peer address; `None` stands for peers the full table has no room for.
     log: Mutex<LogThrottle<Option<IpAddr>>>,
+    /// Host/Origin refusals, per peer address and reason (`None` as in `log`).
+    refusals: Mutex<LogThrottle<(Option<IpAddr>, &'static str)>>,
 }
 
 impl Failures {
@@ -90,13 +97,35 @@ impl Failures {
         Self {
             metrics,
             log: Mutex::new(LogThrottle::default()),
+            refusals: Mutex::new(LogThrottle::default()),
         }
     }
 
-    /// Counts a Host/Origin refusal of the guard.
-    pub fn refused(&self, error: &ApiError) {
-        self.metrics
-            .request_refused(crate::guard::refusal_reason(error));
+    /// Counts and logs a Host/Origin refusal of the guard from `peer`.
+    pub fn refused(&self, peer: Option<IpAddr>, error: &ApiError) {
+        let reason = crate::guard::refusal_reason(error);
+        self.metrics.request_refused(reason);
+        let hit = self
+            .refusals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .hit_or((peer, reason), (None, reason));
+        let Some(((key, _), count)) = hit else {
+            return;
+        };
+        let peer = logged_peer(key, peer);
+        let suppressed = count - 1;
+        match error {
+            ApiError::UnknownHost { host } => {
+                let host = shown(host);
+                tracing::warn!(%peer, reason, %host, suppressed, "request refused");
+            }
+            ApiError::ForeignOrigin { origin } => {
+                let origin = shown(origin);
+                tracing::warn!(%peer, reason, %origin, suppressed, "request refused");
+            }
+            _ => tracing::warn!(%peer, reason, suppressed, "request refused"),
+        }
     }
 
     /// Counts (and unless it had no credentials, logs) `refusal` from `peer`; gives the answer.
@@ -118,13 +147,7 @@ impl Failures {
         let Some((key, count)) = hit else {
             return error;
         };
-        let peer = match (key, peer) {
-            (Some(address), _) => address.to_string(),
-            (None, Some(address)) => {
-                format!("{address} (and others: too many peers to tell apart)")
-            }
-            (None, None) => "unknown".to_owned(),
-        };
+        let peer = logged_peer(key, peer);
         let reason = failure.label();
         let suppressed = count - 1;
         match user {
@@ -135,6 +158,16 @@ impl Failures {
             None => tracing::warn!(%peer, reason, suppressed, "login failed"),
         }
         error
+    }
+}
+
+/// The peer as logged: `key` is what the throttle counted the occurrence under (`None`: the
+/// overflow line shared by peers the full table has no room for).
+fn logged_peer(key: Option<IpAddr>, peer: Option<IpAddr>) -> String {
+    match (key, peer) {
+        (Some(address), _) => address.to_string(),
+        (None, Some(address)) => format!("{address} (and others: too many peers to tell apart)"),
+        (None, None) => "unknown".to_owned(),
     }
 }
 
@@ -254,5 +287,35 @@ mod tests {
             MAX_KEYS + 1,
             "every peer it had room for, plus 'others'"
         );
+    }
+
+    #[test]
+    fn refusals_are_counted_and_tracked_per_peer_and_reason_within_bounds() {
+        let metrics = Arc::new(Metrics::new());
+        let failures = Failures::new(metrics.clone());
+        let host = ApiError::UnknownHost {
+            host: "evil.example".to_owned(),
+        };
+        let origin = ApiError::ForeignOrigin {
+            origin: "http://evil.example".to_owned(),
+        };
+        let peer = Some(IpAddr::from([10, 0, 0, 1]));
+        for _ in 0..3 {
+            failures.refused(peer, &host);
+            failures.refused(peer, &origin);
+        }
+        assert_eq!(failures.refusals.lock().expect("not poisoned").len(), 2);
+        for n in 0..5000u32 {
+            failures.refused(Some(IpAddr::from(n.to_be_bytes())), &host);
+        }
+        let text = metrics.encode();
+        for series in [
+            "gateway_requests_refused_total{reason=\"unknown_host\"} 5003",
+            "gateway_requests_refused_total{reason=\"foreign_origin\"} 3",
+        ] {
+            assert!(text.contains(series), "{series} missing: {text}");
+        }
+        let log = failures.refusals.lock().expect("not poisoned");
+        assert_eq!(log.len(), MAX_KEYS + 1, "bounded, plus 'others'");
     }
 }

@@ -170,7 +170,7 @@ impl Access {
             return Ok(anonymous);
         }
         if let Err(error) = self.guard.check(uri, headers) {
-            self.failures.refused(&error);
+            self.failures.refused(peer, &error);
             return Err(error);
         }
         match &self.auth {

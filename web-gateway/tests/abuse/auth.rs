@@ -352,15 +352,26 @@ async fn failed_logins_are_counted_by_reason_and_logged_without_secrets() {
         status_of(&client, &api, &[("authorization", &bearer)]).await,
         200
     );
-    // Browser-side attacks are counted beside them, by reason.
+    // Browser-side attacks are counted beside them, by reason: twice each from 127.0.0.1,
+    // then once each from 127.0.0.2 (another peer, for the log below). The rebinding name is
+    // long: the log quotes only its start.
     let port = gateway.base.rsplit(':').next().expect("port");
-    let rebound = format!("evil.example:{port}");
-    assert_eq!(status_of(&client, &api, &[("host", &rebound)]).await, 421);
+    let long_name = format!("{}.evil.example", "rebind".repeat(12));
+    let rebound = format!("{long_name}:{port}");
     let foreign = [
         ("origin", "http://evil.example"),
         ("authorization", &bearer),
     ];
-    assert_eq!(status_of(&client, &api, &foreign).await, 403);
+    let other_peer = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    for (client, times) in [(&client, 2), (&other_peer, 1)] {
+        for _ in 0..times {
+            assert_eq!(status_of(client, &api, &[("host", &rebound)]).await, 421);
+            assert_eq!(status_of(client, &api, &foreign).await, 403);
+        }
+    }
     let text = gateway.metrics().await;
     for (reason, count) in counted {
         assert_eq!(
@@ -369,8 +380,8 @@ async fn failed_logins_are_counted_by_reason_and_logged_without_secrets() {
             "{reason} after good logins:\n{text}"
         );
     }
-    assert_eq!(refused(&text, "unknown_host"), 1.0, "{text}");
-    assert_eq!(refused(&text, "foreign_origin"), 1.0, "{text}");
+    assert_eq!(refused(&text, "unknown_host"), 3.0, "{text}");
+    assert_eq!(refused(&text, "foreign_origin"), 3.0, "{text}");
 
     // The log: the first failure with credentials (not the one without) names the peer, the
     // reason and the user; the five after it from the same peer wait for the next line.
@@ -382,7 +393,46 @@ async fn failed_logins_are_counted_by_reason_and_logged_without_secrets() {
     for needle in ["peer=127.0.0.1", "wrong_password", "user=\"viewer\""] {
         assert!(line.contains(needle), "{needle} missing: {line}");
     }
+    // Refusals: one line per peer and reason (the repeats wait for the next line), with the
+    // refused value, the long host name cut. The last request's line comes last, so once it
+    // is there every line before it is too.
+    let refusal_line = |peer: &str, reason: &str| {
+        let wanted = [
+            "WARN".to_owned(),
+            "request refused".to_owned(),
+            format!("peer={peer} "),
+            format!("reason=\"{reason}\""),
+        ];
+        gateway
+            .process()
+            .wait_for_line("the refusal warning", LONG, |line| {
+                wanted
+                    .iter()
+                    .all(|needle| line.contains(needle.as_str()))
+                    .then(|| line.to_owned())
+            })
+    };
+    let mut lines = Vec::new();
+    for peer in ["127.0.0.2", "127.0.0.1"] {
+        let host = refusal_line(peer, "unknown_host");
+        assert!(
+            host.contains("host=\"rebindrebind")
+                && host.contains("…")
+                && !host.contains(&long_name),
+            "{host}"
+        );
+        let origin = refusal_line(peer, "foreign_origin");
+        assert!(
+            origin.contains("origin=\"http://evil.example\""),
+            "{origin}"
+        );
+        lines.extend([host, origin]);
+    }
     let stderr = gateway.process().stderr();
+    assert_eq!(stderr.matches("request refused").count(), 4, "{stderr}");
+    for line in &lines {
+        assert_eq!(stderr.matches(line.as_str()).count(), 1, "{stderr}");
+    }
     assert_eq!(stderr.matches("login failed").count(), 1, "{stderr}");
     for secret in [WRONG, GUESSED_TOKEN, "correct horse", TOKEN] {
         assert!(!stderr.contains(secret), "{secret:?} logged:\n{stderr}");
