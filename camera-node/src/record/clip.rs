@@ -70,7 +70,8 @@ impl ClipBuffer {
     }
 
     /// Adds a frame; drops frames older than the clip length and, when the camera holds
-    /// more than its share of `max_bytes`, its oldest frames.
+    /// more than its share of `max_bytes`, its oldest frames (of every camera over its share,
+    /// when all together hold more than `max_bytes`).
     pub fn push(&self, camera: &str, frame: Frame) {
         let mut cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
         if !cameras.contains_key(camera) {
@@ -96,6 +97,21 @@ impl ClipBuffer {
             clip.frames.pop_front();
         }
         self.adjust(bytes_before, frames_before, clip.bytes, clip.frames.len());
+        if self.total_bytes.load(Ordering::Relaxed) > self.max_bytes {
+            // Another camera filled its share while it had more of the budget (before this one
+            // appeared), and may never push again (offline) to trim itself: trim every camera to
+            // today's share, so all together stay within `max_bytes`.
+            for clip in cameras.values_mut() {
+                let (bytes_before, frames_before) = (clip.bytes, clip.frames.len());
+                while clip.bytes > share {
+                    let Some(oldest) = clip.frames.pop_front() else {
+                        break;
+                    };
+                    clip.bytes -= oldest.jpeg.len();
+                }
+                self.adjust(bytes_before, frames_before, clip.bytes, clip.frames.len());
+            }
+        }
     }
 
     /// Moves the totals from a camera's old size to its new one; called under the lock, so

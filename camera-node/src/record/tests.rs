@@ -192,6 +192,35 @@ fn clip_usage_follows_pushes_trims_and_removals() {
 }
 
 #[test]
+fn clip_bound_holds_for_all_cameras_when_one_stops_sending() {
+    let clips = ClipBuffer::new("camera", Duration::from_secs(60), 10_000);
+    // Alone, "quiet" may fill the whole budget; then it stops sending (offline).
+    for i in 0..20u64 {
+        clips.push("quiet", frame(i, i, 1000));
+    }
+    assert_eq!(clips.usage().bytes, 10_000);
+    for i in 0..20u64 {
+        clips.push("busy", frame(i, i, 1000));
+        assert!(clips.usage().bytes <= 10_000, "{:?}", clips.usage());
+    }
+    // Both at their share of 5000 bytes; the quiet camera's newest frames are kept.
+    assert_eq!(
+        clips.usage(),
+        ClipUsage {
+            bytes: 10_000,
+            frames: 10
+        }
+    );
+    let quiet = read_messages(
+        &clips
+            .export("quiet", Duration::from_secs(60))
+            .expect("clip"),
+    );
+    assert_eq!(quiet.len(), 5);
+    assert_eq!(quiet.first().map(|m| m.2), Some(15));
+}
+
+#[test]
 fn prune_deletes_oldest_first_but_never_open_segments() {
     let dir = temp_dir("prune");
     let base = UNIX_EPOCH + Duration::from_secs(1_764_104_400);
