@@ -16,6 +16,7 @@ mod streaming;
 mod variant_errors;
 mod variant_recheck;
 mod while_watched;
+mod ws_client;
 
 /// The binary under test.
 const GATEWAY: &str = env!("CARGO_BIN_EXE_web-gateway");

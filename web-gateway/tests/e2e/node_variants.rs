@@ -3,7 +3,7 @@
 //! only while a client watches, and lists them in `/api/cameras`. The synthetic camera draws
 //! its variant pictures in advance, so a forwarded frame is recognised byte for byte.
 
-use camera_node::FrameMeta;
+use crate::ws_client::next_ws_frame;
 use futures::{SinkExt, StreamExt};
 use std::time::Duration;
 use test_support::{jpeg_size, CameraOptions, Gateway, MjpegStream, SyntheticCamera};
@@ -43,25 +43,6 @@ pub(crate) async fn assert_forwarded(
         );
         assert!(last_seq < Some(part.seq()), "{path}: seq must increase");
         last_seq = Some(part.seq());
-    }
-}
-
-/// The JPEG of the next binary frame message of `socket`.
-pub(crate) async fn next_ws_jpeg<S>(socket: &mut S) -> (FrameMeta, Vec<u8>)
-where
-    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("ws message in time")
-            .expect("ws open")
-            .expect("ws message");
-        if let Message::Binary(data) = message {
-            let id_len = usize::from(data[0]);
-            let meta = FrameMeta::decode(&data[1 + id_len..1 + id_len + 32]).expect("meta");
-            return (meta, data[1 + id_len + 32..].to_vec());
-        }
     }
 }
 
@@ -146,7 +127,7 @@ async fn node_variants_are_forwarded_while_watched() {
     let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
         .await
         .expect("ws connects");
-    let (meta, _) = next_ws_jpeg(&mut socket).await;
+    let (_, meta, _) = next_ws_frame(&mut socket).await;
     assert_eq!((meta.width, meta.height), (320, 240));
     let switch = r#"{"camera": "mast", "variant": "preview"}"#;
     socket
@@ -155,7 +136,7 @@ async fn node_variants_are_forwarded_while_watched() {
         .expect("switch sent");
     let mut switched = false;
     for _ in 0..20 {
-        let (meta, jpeg) = next_ws_jpeg(&mut socket).await;
+        let (_, meta, jpeg) = next_ws_frame(&mut socket).await;
         if (meta.width, meta.height) == PREVIEW {
             assert!(camera
                 .variant("preview")

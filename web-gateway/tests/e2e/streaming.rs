@@ -1,7 +1,5 @@
 //! Streams, snapshots, listing, variants and the WebSocket, with cameras publishing normally.
 
-use camera_node::FrameMeta;
-use futures::StreamExt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use test_support::{jpeg_size, CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
@@ -228,19 +226,9 @@ async fn snapshot_variants_and_websocket() {
         .expect("ws connects");
     let mut seqs = Vec::new();
     while seqs.len() < 10 {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("ws message in time")
-            .expect("ws open")
-            .expect("ws message");
-        let tokio_tungstenite::tungstenite::Message::Binary(data) = message else {
-            continue;
-        };
-        let id_len = usize::from(data[0]);
-        assert_eq!(&data[1..1 + id_len], b"mast", "filtered to one camera");
-        let meta = FrameMeta::decode(&data[1 + id_len..1 + id_len + 32]).expect("meta");
-        let jpeg = &data[1 + id_len + 32..];
-        assert_eq!(jpeg_size(jpeg), (meta.width, meta.height));
+        let (camera, meta, jpeg) = crate::ws_client::next_ws_frame(&mut socket).await;
+        assert_eq!(camera, "mast", "filtered to one camera");
+        assert_eq!(jpeg_size(&jpeg), (meta.width, meta.height));
         assert_eq!((meta.width, meta.height), (160, 120));
         seqs.push(meta.seq);
     }

@@ -7,43 +7,14 @@
 
 use crate::http_face::assert_json_error;
 use crate::node_variants::assert_forwarded;
+use crate::ws_client::{next_ws_message, WsMessage};
 use crate::GATEWAY;
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use std::time::Duration;
 use test_support::{jpeg_size, CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 use tokio_tungstenite::tungstenite::Message;
 
 const LONG: Duration = Duration::from_secs(30);
-
-/// One message of a `/ws` socket: a text notice, or a frame's camera id and JPEG.
-pub(crate) enum WsMessage {
-    Notice(serde_json::Value),
-    Frame(String, Vec<u8>),
-}
-
-pub(crate) async fn next_ws_message<S>(socket: &mut S) -> WsMessage
-where
-    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("ws message in time")
-            .expect("ws open")
-            .expect("ws message");
-        match message {
-            Message::Text(text) => {
-                return WsMessage::Notice(serde_json::from_str(&text).expect("notice is JSON"))
-            }
-            Message::Binary(data) => {
-                let id_len = usize::from(data[0]);
-                let id = String::from_utf8(data[1..1 + id_len].to_vec()).expect("id");
-                return WsMessage::Frame(id, data[1 + id_len + 32..].to_vec());
-            }
-            _ => {}
-        }
-    }
-}
 
 /// GETs `path` and checks the JSON error: `status`, and `detail` contains every `needle`.
 async fn assert_refused(gateway: &Gateway, path: &str, status: u16, needles: &[&str]) {
@@ -122,7 +93,9 @@ async fn unknown_variants_and_bad_sizes_are_refused_alike_everywhere() {
     while notices.is_empty() || previews < 5 {
         match next_ws_message(&mut socket).await {
             WsMessage::Notice(notice) => notices.push(notice),
-            WsMessage::Frame(id, jpeg) => {
+            WsMessage::Frame {
+                camera: id, jpeg, ..
+            } => {
                 assert_eq!(id, "mast", "a camera without the variant sent frames");
                 assert!(mast.variant("preview").pictures.contains(&jpeg.into()));
                 previews += 1;
@@ -140,7 +113,10 @@ async fn unknown_variants_and_bad_sizes_are_refused_alike_everywhere() {
         .expect("sent");
     let mut bare_frames = 0;
     for _ in 0..40 {
-        if let WsMessage::Frame(id, jpeg) = next_ws_message(&mut socket).await {
+        if let WsMessage::Frame {
+            camera: id, jpeg, ..
+        } = next_ws_message(&mut socket).await
+        {
             if id == "bare" {
                 assert_eq!(jpeg_size(&jpeg), (320, 240));
                 bare_frames += 1;

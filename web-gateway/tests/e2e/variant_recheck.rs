@@ -3,7 +3,7 @@
 //! stream; restarted with it, the socket's frames resume. A camera whose node had not told its
 //! variants when the socket opened is checked again once it does.
 
-use crate::variant_errors::{next_ws_message, WsMessage};
+use crate::ws_client::{next_ws_message, WsMessage};
 use crate::GATEWAY;
 use std::time::Duration;
 use test_support::zenoh_peer::listening_session;
@@ -28,12 +28,26 @@ async fn wait_frame(socket: &mut Socket, camera: &str, accept: impl Fn(&[u8]) ->
     let deadline = Instant::now() + LONG;
     while Instant::now() < deadline {
         match next_ws_message(socket).await {
-            WsMessage::Frame(id, jpeg) if id == camera && accept(&jpeg) => return,
-            WsMessage::Frame(..) => {}
+            WsMessage::Frame {
+                camera: id, jpeg, ..
+            } if id == camera && accept(&jpeg) => return,
+            WsMessage::Frame { .. } => {}
             WsMessage::Notice(notice) => panic!("notice instead of frames: {notice}"),
         }
     }
     panic!("no accepted frame of {camera:?} within {LONG:?}");
+}
+
+/// Reads `socket` until a frame of `camera`, which must be one of the variant's `pictures`.
+async fn wait_variant_frame(socket: &mut Socket, camera: &str, pictures: &[bytes::Bytes]) {
+    wait_frame(socket, camera, |jpeg| {
+        assert!(
+            pictures.iter().any(|p| p == jpeg),
+            "not the variant's frame"
+        );
+        true
+    })
+    .await;
 }
 
 /// Reads `socket` until a notice about `camera`; frames before it must pass `frame_ok`.
@@ -47,7 +61,9 @@ async fn wait_notice(
         match next_ws_message(socket).await {
             WsMessage::Notice(notice) if notice["camera"] == camera => return notice,
             WsMessage::Notice(notice) => panic!("notice about another camera: {notice}"),
-            WsMessage::Frame(id, jpeg) => assert!(frame_ok(&id, &jpeg), "unexpected frame of {id}"),
+            WsMessage::Frame {
+                camera: id, jpeg, ..
+            } => assert!(frame_ok(&id, &jpeg), "unexpected frame of {id}"),
         }
     }
     panic!("no notice about {camera:?} within {LONG:?}");
@@ -107,14 +123,7 @@ async fn variant_dropped_by_a_restarted_node_is_noticed_and_resumes() {
     camera.stop().await;
     let camera = SyntheticCamera::start(with).await;
     let pictures = camera.variant("preview").pictures.clone();
-    wait_frame(&mut socket, "mast", |jpeg| {
-        assert!(
-            pictures.iter().any(|p| p == jpeg),
-            "not the variant's frame"
-        );
-        true
-    })
-    .await;
+    wait_variant_frame(&mut socket, "mast", &pictures).await;
     drop(socket);
     camera.stop().await;
 }
@@ -149,14 +158,7 @@ async fn ws_camera_without_info_yet_is_checked_again_when_it_arrives() {
     // The node comes: its info lists the variant, and the socket receives it.
     let camera = SyntheticCamera::start(options).await;
     let pictures = camera.variant("preview").pictures.clone();
-    wait_frame(&mut socket, "late", |jpeg| {
-        assert!(
-            pictures.iter().any(|p| p == jpeg),
-            "not the variant's frame"
-        );
-        true
-    })
-    .await;
+    wait_variant_frame(&mut socket, "late", &pictures).await;
     drop(socket);
     drop(token);
     camera.stop().await;

@@ -1,0 +1,57 @@
+//! Reading the gateway's `/ws` messages in tests: binary frames (`[id_len][id][32-byte
+//! meta][JPEG]`, docs/http-api.md) and the JSON text notices about a camera.
+
+use camera_node::FrameMeta;
+use futures::StreamExt;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::{Error, Message};
+
+/// One message of a `/ws` socket.
+pub(crate) enum WsMessage {
+    /// `{"camera","error","detail"}`: why a camera sends no frames.
+    Notice(serde_json::Value),
+    Frame {
+        camera: String,
+        meta: FrameMeta,
+        jpeg: Vec<u8>,
+    },
+}
+
+/// The next notice or frame of `socket` (pings and the like skipped); panics after 10 s.
+pub(crate) async fn next_ws_message<S>(socket: &mut S) -> WsMessage
+where
+    S: futures::Stream<Item = Result<Message, Error>> + Unpin,
+{
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("ws message in time")
+            .expect("ws open")
+            .expect("ws message");
+        match message {
+            Message::Text(text) => {
+                return WsMessage::Notice(serde_json::from_str(&text).expect("notice is JSON"))
+            }
+            Message::Binary(data) => {
+                let id_len = usize::from(data[0]);
+                let camera = String::from_utf8(data[1..1 + id_len].to_vec()).expect("id");
+                let meta = FrameMeta::decode(&data[1 + id_len..1 + id_len + 32]).expect("meta");
+                let jpeg = data[1 + id_len + 32..].to_vec();
+                return WsMessage::Frame { camera, meta, jpeg };
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The camera, metadata and JPEG of the next frame of `socket`, skipping notices.
+pub(crate) async fn next_ws_frame<S>(socket: &mut S) -> (String, FrameMeta, Vec<u8>)
+where
+    S: futures::Stream<Item = Result<Message, Error>> + Unpin,
+{
+    loop {
+        if let WsMessage::Frame { camera, meta, jpeg } = next_ws_message(socket).await {
+            return (camera, meta, jpeg);
+        }
+    }
+}
