@@ -103,6 +103,18 @@ impl MjpegStream {
         }
     }
 
+    /// The first part of the stream at `url` (within 10 s); the stream is closed after it.
+    /// Panics if the stream cannot be opened or sends no part.
+    pub async fn first_part(url: &str) -> Part {
+        let mut stream = Self::open(url)
+            .await
+            .unwrap_or_else(|response| panic!("{url}: {}", response.status()));
+        stream
+            .next_part(Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("{url}: no part within 10 s"))
+    }
+
     /// The next complete part, or `None` if the stream ended or `timeout` passed.
     /// Panics on a malformed stream (wrong delimiter, missing headers).
     pub async fn next_part(&mut self, timeout: Duration) -> Option<Part> {
