@@ -5,7 +5,9 @@
 
 use camera_node::info::CameraInfo;
 use camera_node::keys::{CameraKeys, DEFAULT_PREFIX};
-use camera_node::record::{self, segment, ClipBuffer, Keep, RecordSettings, Recorder, Sinks};
+use camera_node::record::{
+    self, segment, Admission, ClipBuffer, Keep, RecordSettings, Recorder, Sinks,
+};
 use camera_node::{FramePublisher, PublisherOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -50,9 +52,15 @@ impl Rig {
         let run = tokio::spawn({
             let (viewer, cancel) = (viewer.clone(), cancel.clone());
             async move {
-                record::run(&viewer, DEFAULT_PREFIX, sinks, MAX_FRAME_BYTES, cancel)
-                    .await
-                    .expect("record::run");
+                record::run(
+                    &viewer,
+                    DEFAULT_PREFIX,
+                    sinks,
+                    Admission::all(MAX_FRAME_BYTES),
+                    cancel,
+                )
+                .await
+                .expect("record::run");
             }
         });
         let keys = CameraKeys::new(DEFAULT_PREFIX, camera).expect("keys");
@@ -230,4 +238,67 @@ async fn pruning_keeps_the_directory_under_its_bound() {
     assert!(!messages.is_empty(), "pruning deleted everything");
     let tail = &published[published.len() - messages.len()..];
     assert_frames("kept segments", DEFAULT_PREFIX, "rear", &messages, tail);
+}
+
+/// A camera that stops sending has its segment finished after `record::IDLE`, while the
+/// recorder runs on: the file is complete (summary, footer) at once, not at the next rotation
+/// or at shutdown, and the camera's next frame starts a new segment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_that_stops_has_its_segment_finished_while_recording_goes_on() {
+    if require("record", python_mcap()).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keep = Keep::Age(Duration::from_secs(3600));
+    let hour = Duration::from_secs(3600);
+    let mut rig = Rig::start("side", settings(dir.path(), hour, keep)).await;
+    let published = rig.publish(30, 30).await;
+    rig.wait_written(published.len() as u64).await;
+    let first = segments(dir.path(), "side");
+    assert_eq!(first.len(), 1, "one segment: {first:?}");
+    // An MCAP file ends with the magic only once its footer is written.
+    let limit = Instant::now() + record::IDLE + DEADLINE;
+    while !std::fs::read(&first[0])
+        .expect("read segment")
+        .ends_with(b"\x89MCAP0\r\n")
+    {
+        assert!(
+            Instant::now() < limit,
+            "segment still open {:?} after the last frame",
+            record::IDLE + DEADLINE
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let file = read_mcap(&first).remove(0);
+    assert_eq!(
+        file.message_count,
+        Some(published.len() as u64),
+        "summary of the finished segment"
+    );
+    assert_frames(
+        "finished segment",
+        DEFAULT_PREFIX,
+        "side",
+        &file.messages,
+        &published,
+    );
+
+    let more = rig.publish(10, 30).await;
+    rig.wait_written((published.len() + more.len()) as u64)
+        .await;
+    rig.stop().await;
+    let files = segments(dir.path(), "side");
+    assert_eq!(
+        files.len(),
+        2,
+        "the next frame started a new segment: {files:?}"
+    );
+    let second = read_mcap(&files[1..]).remove(0);
+    assert_frames(
+        "new segment",
+        DEFAULT_PREFIX,
+        "side",
+        &second.messages,
+        &more,
+    );
 }

@@ -2,6 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,8 @@ pub struct ChildProcess {
     name: String,
     child: Child,
     log: Arc<(Mutex<Log>, Condvar)>,
+    /// The test sent it a signal: an exit is expected, not worth reporting on Drop.
+    signalled: AtomicBool,
 }
 
 impl ChildProcess {
@@ -49,6 +52,7 @@ impl ChildProcess {
             name: name.to_owned(),
             child,
             log,
+            signalled: AtomicBool::new(false),
         }
     }
 
@@ -94,6 +98,7 @@ impl ChildProcess {
 
     /// Sends `signal` (e.g. "TERM", "INT") with kill(1), as systemd or a terminal would.
     pub fn signal(&self, signal: &str) {
+        self.signalled.store(true, Ordering::Relaxed);
         let pid = self.pid().to_string();
         let sent = Command::new("kill")
             .args([&format!("-{signal}"), &pid])
@@ -179,6 +184,11 @@ pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
 
 impl Drop for ChildProcess {
     fn drop(&mut self) {
+        // A process that ended by itself (a crash, a fatal error) explains most failures of
+        // the test that owned it: say so, with the signal, beside its stderr.
+        if let (false, Ok(Some(status))) = (*self.signalled.get_mut(), self.child.try_wait()) {
+            eprintln!("[{}] had already exited by itself: {status}", self.name);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -32,6 +32,13 @@ impl Directory {
             .cloned()
     }
 
+    pub fn contains(&self, id: &str) -> bool {
+        self.cameras
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(id)
+    }
+
     /// Every known camera, sorted by id.
     pub fn list(&self) -> Vec<CameraHandle> {
         self.cameras

@@ -8,7 +8,7 @@
 
 use crate::config::{Config, SubscribeMode};
 use crate::state::AppState;
-use camera_node::record::{self, ClipBuffer, RecordSettings, Recorder, Sinks};
+use camera_node::record::{self, Admission, ClipBuffer, RecordSettings, Recorder, Sinks};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,11 +81,17 @@ pub fn start(state: &AppState) -> std::io::Result<Option<RecorderThread>> {
             state.config.prefix.clone(),
             state.cancel.clone(),
         );
-        // The same size bound as the camera tasks apply to what they accept.
-        let max_frame_bytes = state.config.max_frame_bytes;
+        // Recording follows the camera table: the same size bound as the camera tasks apply,
+        // and only the cameras discovery admitted (bounded, junk ids evicted), so that ids
+        // nobody announces cannot fill the recorder and a forgotten camera's clip goes too.
+        let table = state.clone();
+        let admission = Admission {
+            max_frame_bytes: state.config.max_frame_bytes,
+            max_cameras: state.config.max_cameras,
+            admit: Arc::new(move |camera| table.directory.contains(camera)),
+        };
         state.tracker.spawn(async move {
-            if let Err(error) = record::run(&session, &prefix, sinks, max_frame_bytes, cancel).await
-            {
+            if let Err(error) = record::run(&session, &prefix, sinks, admission, cancel).await {
                 tracing::error!(%error, "recording and clips stopped: cannot subscribe to the cameras");
             }
         });

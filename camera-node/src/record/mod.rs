@@ -22,6 +22,7 @@ pub use recorder::{RecordSettings, RecordStats, Recorder};
 use crate::subscriber::{Cameras, FrameSubscriber, SubscribeError};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Samples buffered between zenoh and the recorder: recording wants every frame, so this is
@@ -35,37 +36,75 @@ pub struct Sinks {
     pub clips: Option<Arc<ClipBuffer>>,
 }
 
-/// Subscribes to every camera under `prefix` and hands each valid live frame to `sinks`
-/// until `cancel` fires. Invalid samples are skipped (the gateway counts and logs them).
+/// What [`run`] keeps: frame size and camera count bounds, and which cameras count.
+#[derive(Clone)]
+pub struct Admission {
+    /// Larger frames are skipped (the gateway counts and logs them).
+    pub max_frame_bytes: usize,
+    /// Most cameras kept apart at once (clip buffer and open segments).
+    pub max_cameras: usize,
+    /// Whether a camera id is to be recorded now. The gateway passes its camera table, which
+    /// is bounded and evicts junk ids, so recording follows what the gateway lists; a camera
+    /// that stops being admitted loses its clip and, once idle, its open segment.
+    pub admit: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+}
+
+impl Admission {
+    /// Every camera, up to [`MAX_CAMERAS`] at once.
+    pub fn all(max_frame_bytes: usize) -> Self {
+        Self {
+            max_frame_bytes,
+            max_cameras: MAX_CAMERAS,
+            admit: Arc::new(|_| true),
+        }
+    }
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admission")
+            .field("max_frame_bytes", &self.max_frame_bytes)
+            .field("max_cameras", &self.max_cameras)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Subscribes to every camera under `prefix` and hands each valid live frame of an admitted
+/// camera to `sinks` until `cancel` fires. Invalid samples are skipped (the gateway counts and
+/// logs them).
 pub async fn run(
     session: &zenoh::Session,
     prefix: &str,
     sinks: Sinks,
-    max_frame_bytes: usize,
+    admission: Admission,
     cancel: CancellationToken,
 ) -> Result<(), SubscribeError> {
     let subscriber = FrameSubscriber::declare(session, prefix, Cameras::All, RING_FRAMES).await?;
-    // One shared name per camera instead of a String per frame.
-    let mut names: HashMap<String, Arc<str>> = HashMap::new();
+    let mut cameras = Kept::new(admission.max_cameras);
+    let mut sweep = tokio::time::interval(SWEEP_EVERY);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let received = tokio::select! {
             _ = cancel.cancelled() => return Ok(()),
+            _ = sweep.tick() => {
+                cameras.sweep(&*admission.admit, &sinks);
+                continue;
+            }
             received = subscriber.recv() => match received {
                 Some(received) => received,
                 None => return Ok(()),
             },
         };
         let Ok(frame) = received.frame else { continue };
-        if !frame.meta.online || frame.jpeg.len() > max_frame_bytes {
+        if !frame.meta.online || frame.jpeg.len() > admission.max_frame_bytes {
             continue;
         }
-        if names.len() >= crate::record::MAX_CAMERAS && !names.contains_key(&received.camera) {
+        if !(admission.admit)(&received.camera) {
             continue;
         }
-        let camera = names
-            .entry(received.camera)
-            .or_insert_with_key(|id| Arc::from(id.as_str()))
-            .clone();
+        let Some(camera) = cameras.name(received.camera, &*admission.admit, &sinks) else {
+            continue;
+        };
         if let Some(clips) = &sinks.clips {
             clips.push(&camera, frame.clone());
         }
@@ -75,9 +114,83 @@ pub async fn run(
     }
 }
 
-/// Most cameras one recorder keeps apart; frames of further cameras are ignored, so junk
-/// camera ids cannot create unbounded files and buffers.
+/// Default for [`Admission::max_cameras`]: frames of further cameras are ignored while every
+/// kept camera is admitted and sent a frame within [`IDLE`], so junk camera ids cannot create
+/// unbounded files and buffers, nor keep a real camera out for good.
 pub const MAX_CAMERAS: usize = 256;
+/// A camera that sent nothing for this long may give its place to a new one, and its open
+/// segment is finished (readable at once; its next frame starts a new segment).
+pub const IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often cameras that are no longer admitted are let go.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The cameras being recorded: one shared name each (instead of a String per frame) and when
+/// each last sent a frame.
+struct Kept {
+    max: usize,
+    cameras: HashMap<String, (Arc<str>, Instant)>,
+}
+
+impl Kept {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            cameras: HashMap::new(),
+        }
+    }
+
+    /// The shared name of `camera`, making room for it if needed; `None` if there is none.
+    fn name(
+        &mut self,
+        camera: String,
+        admit: &dyn Fn(&str) -> bool,
+        sinks: &Sinks,
+    ) -> Option<Arc<str>> {
+        let now = Instant::now();
+        if let Some((name, seen)) = self.cameras.get_mut(&camera) {
+            *seen = now;
+            return Some(name.clone());
+        }
+        if self.cameras.len() >= self.max {
+            self.sweep(admit, sinks);
+        }
+        if self.cameras.len() >= self.max {
+            let (oldest, seen) = self
+                .cameras
+                .iter()
+                .map(|(id, (_, seen))| (id.clone(), *seen))
+                .min_by_key(|(_, seen)| *seen)?;
+            if now.duration_since(seen) < IDLE {
+                return None;
+            }
+            self.let_go(&oldest, sinks);
+        }
+        let name: Arc<str> = Arc::from(camera.as_str());
+        self.cameras.insert(camera, (name.clone(), now));
+        Some(name)
+    }
+
+    /// Lets go of every camera no longer admitted.
+    fn sweep(&mut self, admit: &dyn Fn(&str) -> bool, sinks: &Sinks) {
+        let gone: Vec<String> = self
+            .cameras
+            .keys()
+            .filter(|id| !admit(id))
+            .cloned()
+            .collect();
+        for id in gone {
+            self.let_go(&id, sinks);
+        }
+    }
+
+    /// Drops the camera's clip; its segment is finished once idle (the recorder's own rule).
+    fn let_go(&mut self, camera: &str, sinks: &Sinks) {
+        self.cameras.remove(camera);
+        if let Some(clips) = &sinks.clips {
+            clips.remove(camera);
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests;

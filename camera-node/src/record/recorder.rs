@@ -107,6 +107,7 @@ impl Worker {
             }
             if flushed.elapsed() >= FLUSH_EVERY {
                 flushed = Instant::now();
+                self.finish_idle();
                 self.flush_all();
             }
             if pruned.elapsed() >= PRUNE_EVERY {
@@ -166,6 +167,30 @@ impl Worker {
                 self.failed(&camera, "cannot write the recording (disk full?)", &error);
             }
         }
+    }
+
+    /// Finishes the segments of cameras that stopped sending (offline, gone, or let go by
+    /// [`super::run`]), so that their files are complete now rather than at shutdown, and
+    /// forgets what is kept per camera once it no longer matters: the maps stay as small as
+    /// the set of cameras recording now.
+    fn finish_idle(&mut self) {
+        let idle: Vec<Arc<str>> = self
+            .open
+            .iter()
+            .filter(|(_, segment)| segment.idle_for() >= super::IDLE)
+            .map(|(camera, _)| camera.clone())
+            .collect();
+        for camera in idle {
+            if let Some(segment) = self.open.remove(&camera) {
+                tracing::debug!(%camera, path = %segment.path().display(), "camera idle: recording segment finished");
+                if let Err(error) = segment.finish() {
+                    self.failed(&camera, "cannot finish the recording segment", &error);
+                }
+            }
+        }
+        let now = Instant::now();
+        self.retry_at.retain(|_, at| *at > now);
+        self.logged_at.retain(|_, at| at.elapsed() < LOG_EVERY);
     }
 
     fn flush_all(&mut self) {

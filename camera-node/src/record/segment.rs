@@ -6,7 +6,7 @@ use crate::frame::Frame;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A segment being written.
 #[derive(Debug)]
@@ -14,6 +14,8 @@ pub struct Segment {
     path: PathBuf,
     started: SystemTime,
     mcap: FrameMcap<BufWriter<File>>,
+    /// When the last frame was written (monotonic: idleness, not wall-clock time).
+    written_at: Instant,
 }
 
 /// `YYYYMMDDTHHMMSSZ` of a time (UTC), the stem of a segment's file name.
@@ -114,6 +116,7 @@ impl Segment {
                         path,
                         started,
                         mcap,
+                        written_at: Instant::now(),
                     });
                 }
                 Err(error)
@@ -136,7 +139,13 @@ impl Segment {
     }
 
     pub fn write(&mut self, topic: &str, camera: &str, frame: &Frame) -> std::io::Result<()> {
+        self.written_at = Instant::now();
         self.mcap.write(topic, camera, frame).map_err(to_io)
+    }
+
+    /// How long since the last frame was written (or the segment was created).
+    pub fn idle_for(&self) -> Duration {
+        self.written_at.elapsed()
     }
 
     pub fn flush(&mut self) -> std::io::Result<()> {

@@ -244,3 +244,33 @@ fn prune_deletes_oldest_first_but_never_open_segments() {
     assert!(paths[3].exists() && dir.join("a").join("notes.txt").exists());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The kept cameras stay within their bound; a camera no longer admitted gives its place (and
+/// its clip) to a new one, while busy admitted cameras are never pushed out.
+#[test]
+fn kept_cameras_follow_admission_within_the_bound() {
+    let clips = Arc::new(ClipBuffer::new("camera", Duration::from_secs(60), 1 << 20));
+    let sinks = Sinks {
+        recorder: None,
+        clips: Some(clips.clone()),
+    };
+    let mut kept = Kept::new(2);
+    let everyone = |_: &str| true;
+    for id in ["front", "rear"] {
+        let name = kept.name(id.to_owned(), &everyone, &sinks).expect("room");
+        assert_eq!(&*name, id);
+        clips.push(&name, frame(1, 1, 100));
+    }
+    assert!(
+        kept.name("junk".to_owned(), &everyone, &sinks).is_none(),
+        "a busy admitted camera was pushed out"
+    );
+    assert_eq!(clips.usage().frames, 2);
+    let without_front = |id: &str| id != "front";
+    let name = kept.name("side".to_owned(), &without_front, &sinks);
+    assert_eq!(name.as_deref(), Some("side"));
+    assert_eq!(clips.usage().frames, 1, "front's clip left with it");
+    kept.sweep(&|id: &str| id == "side", &sinks);
+    assert_eq!(clips.usage().frames, 0, "rear's clip left with it");
+    assert_eq!(kept.cameras.len(), 1);
+}

@@ -201,3 +201,75 @@ async fn a_full_table_evicts_the_camera_offline_longest() {
     assert_eq!(gateway.metric("gateway_cameras_evicted_total").await, 1.0);
     assert_eq!(gateway.metric("gateway_cameras").await, 3.0);
 }
+
+/// Frames under junk camera ids that no liveliness token announces are never kept for clips
+/// (or recordings): they cannot fill the clip buffer, nor keep a real camera out of it, as
+/// they did when the recorder admitted the first 256 ids it saw, for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_ids_without_tokens_never_reach_the_clip_buffer() {
+    let _serial = SERIAL.lock().await;
+    const JUNK: usize = 300;
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let junk_session = listening_session(&endpoint).await;
+    let good_options = CameraOptions::new("good", 160, 120).fps(GOOD_FPS);
+    let good_endpoint = format!("tcp/127.0.0.1:{}", good_options.port);
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        &[endpoint, good_endpoint],
+        &["--clip-buffer", "30"],
+    );
+    // The gateway's recording subscriber (every camera's frames) must see the junk: wait until
+    // a junk publisher has a matching subscriber.
+    let probe = junk_session
+        .declare_publisher("camera/junk-0/jpeg")
+        .await
+        .expect("probe publisher");
+    let matched = Instant::now() + LONG;
+    while !probe.matching_status().await.expect("matching").matching() {
+        assert!(Instant::now() < matched, "the gateway never subscribed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let jpeg = draw_frame(BAD_SIZE.0, BAD_SIZE.1, [250, 0, 0], 0);
+    let attachment = frame_meta(1, BAD_SIZE.0, BAD_SIZE.1).encode();
+    for i in 0..JUNK {
+        junk_session
+            .put(format!("camera/junk-{i}/jpeg"), jpeg.clone())
+            .attachment(attachment.to_vec())
+            .await
+            .expect("put junk");
+    }
+
+    let _good = SyntheticCamera::start(good_options).await;
+    gateway
+        .wait_camera("good", LONG, |c| c["online"] == true)
+        .await;
+    // The good camera's clip fills; the junk's frames (sent first, all valid) are not in it.
+    let filled = Instant::now() + LONG;
+    loop {
+        let metrics = gateway.metrics().await;
+        let kept = test_support::metrics::value(&metrics, "gateway_clip_buffer_frames");
+        let good = test_support::metrics::value(
+            &metrics,
+            "gateway_frames_received_total{camera=\"good\"}",
+        );
+        // The clip and the camera task subscribe apart: either may be a few frames ahead.
+        // Before the fix the junk alone put 256 frames in.
+        assert!(
+            kept <= good + f64::from(GOOD_FPS),
+            "{kept} frames in the clip buffer, only {good} from the one announced camera"
+        );
+        if kept >= 10.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < filled,
+            "the good camera's clip never filled: {kept} frames"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let clip = gateway.get("/cameras/good/clip.mcap").await;
+    assert_eq!(clip.status(), 200, "clip of the good camera");
+    let body = clip.bytes().await.expect("clip body");
+    assert!(body.starts_with(b"\x89MCAP0\r\n"), "not an MCAP file");
+    assert_eq!(gateway.camera_ids().await, ["good"]);
+}
