@@ -149,6 +149,36 @@ impl ZenohSettings {
     }
 }
 
+/// Where zenoh keeps its bound on a message reassembled from fragments, and zenoh's default.
+const MAX_MESSAGE_KEY: &str = "transport/link/rx/max_message_size";
+const ZENOH_DEFAULT_MAX_MESSAGE: usize = 1 << 30;
+
+/// Lowers the largest message zenoh reassembles from fragments to `bytes`, unless the config
+/// file sets its own; returns the bound in force. zenoh drops a larger message as its
+/// fragments arrive, before it is whole: the only point where what a peer can make this
+/// process allocate for one sample is bounded (an application check comes after the copy).
+pub fn bound_message_size(
+    config: &mut zenoh::Config,
+    bytes: usize,
+) -> Result<usize, ZenohConfigError> {
+    let invalid = |message: String| ZenohConfigError::Invalid {
+        origin: MAX_MESSAGE_KEY.to_owned(),
+        message,
+    };
+    let current: usize = config
+        .get_json(MAX_MESSAGE_KEY)
+        .map_err(|error| invalid(error.to_string()))?
+        .parse()
+        .map_err(|error: std::num::ParseIntError| invalid(error.to_string()))?;
+    if current != ZENOH_DEFAULT_MAX_MESSAGE {
+        return Ok(current);
+    }
+    config
+        .insert_json5(MAX_MESSAGE_KEY, &bytes.to_string())
+        .map_err(|error| invalid(error.to_string()))?;
+    Ok(bytes)
+}
+
 /// The TLS settings that name files.
 const TLS_FILE_KEYS: [&str; 5] = [
     "root_ca_certificate",
@@ -241,6 +271,26 @@ mod tests {
             config.get_json("scouting/multicast/enabled").expect("key"),
             "true"
         );
+    }
+
+    #[test]
+    fn message_bound_applies_unless_the_file_sets_one() {
+        let mut config = ZenohSettings::default()
+            .build(SUBSCRIBER_DEFAULT)
+            .expect("config");
+        assert_eq!(
+            bound_message_size(&mut config, 17 << 20).expect("bound"),
+            17 << 20
+        );
+        assert_eq!(
+            config.get_json(MAX_MESSAGE_KEY).expect("key"),
+            (17 << 20).to_string()
+        );
+        let mut own = zenoh::Config::from_json5(
+            "{ transport: { link: { rx: { max_message_size: 4096 } } } }",
+        )
+        .expect("config");
+        assert_eq!(bound_message_size(&mut own, 17 << 20).expect("bound"), 4096);
     }
 
     #[test]

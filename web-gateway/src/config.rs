@@ -79,7 +79,9 @@ pub struct Config {
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_cameras: usize,
     /// Largest frame payload accepted from zenoh; bigger samples are rejected before they are
-    /// copied (gateway_rejected_frames_total{reason="too_large"}).
+    /// copied (gateway_rejected_frames_total{reason="too_large"}). zenoh itself drops a
+    /// message over twice this plus 1 MiB while it arrives, before it is whole in memory
+    /// (unless the zenoh config sets transport/link/rx/max_message_size).
     #[arg(long, value_name = "BYTES", default_value_t = FrameLimits::DEFAULT_MAX_FRAME_BYTES)]
     pub max_frame_bytes: usize,
     /// Largest frame width accepted; the JPEG header must also match the attachment's size.
@@ -232,6 +234,15 @@ impl Config {
             max_width: self.max_frame_width,
             max_height: self.max_frame_height,
         }
+    }
+
+    /// The largest zenoh message to reassemble: frames a little over `max_frame_bytes` still
+    /// arrive to be refused and counted (a camera set up wrong shows in the metrics), absurd
+    /// sizes never take memory.
+    pub fn zenoh_message_bound(&self) -> usize {
+        self.max_frame_bytes
+            .saturating_mul(2)
+            .saturating_add(1 << 20)
     }
 
     pub fn offline_after(&self) -> Duration {

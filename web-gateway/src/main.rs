@@ -1,7 +1,7 @@
 //! `web-gateway` binary: load settings, open zenoh, bind HTTP, serve until SIGINT/SIGTERM.
 
 use anyhow::Context;
-use camera_node::{process, settings};
+use camera_node::{process, settings, zenoh_config};
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -36,9 +36,19 @@ async fn run() -> anyhow::Result<()> {
         }
     }
     let config = flags.settings;
-    let zenoh_config = config
+    let mut zenoh_config = config
         .zenoh
         .build(camera_node::zenoh_config::SUBSCRIBER_DEFAULT)?;
+    let bound = zenoh_config::bound_message_size(&mut zenoh_config, config.zenoh_message_bound())?;
+    if bound < config.max_frame_bytes {
+        tracing::warn!(bound, max_frame_bytes = config.max_frame_bytes,
+            "the zenoh config's transport/link/rx/max_message_size is below --max-frame-bytes: larger frames are dropped by zenoh unseen and uncounted");
+    } else {
+        tracing::info!(
+            bound,
+            "zenoh drops messages larger than this as they arrive, before reassembly"
+        );
+    }
     let session = zenoh::open(zenoh_config)
         .await
         .map_err(|error| anyhow::anyhow!("cannot open zenoh session: {error}"))?;
