@@ -8,14 +8,15 @@
 //! encoding it. Samples pass the same checks as the camera's own frames ([`super::ingest`]).
 
 use super::ingest::{self, Checks};
+use super::nosignal::Pictures;
 use super::{Feed, MessageCache};
 use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
-use camera_node::info::VariantInfo;
+use camera_node::info::{CameraInfo, VariantInfo};
 use camera_node::keys::CameraKeys;
 use camera_node::meta::unix_now_ns;
 use camera_node::subscriber::FrameSubscriber;
-use camera_node::{Frame, FrameLimits};
+use camera_node::{Frame, FrameLimits, FrameMeta};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +38,8 @@ pub struct NodeVariants {
 
 #[derive(Debug)]
 struct Running {
+    /// The variant's size as the node's info lists it, for its NO SIGNAL picture.
+    size: Option<(u32, u32)>,
     frames: watch::Sender<Option<Arc<Frame>>>,
     messages: Arc<MessageCache>,
     _receiver: AbortOnDropHandle<()>,
@@ -56,12 +59,14 @@ pub struct Receive {
 }
 
 impl NodeVariants {
-    /// A feed of the node's variant `name`, subscribing to it if nobody watches it yet.
-    pub fn feed(&mut self, name: &str, receive: &Receive) -> Feed {
+    /// A feed of the node's variant `name` (of `size`, if the info lists it), subscribing to
+    /// it if nobody watches it yet.
+    pub fn feed(&mut self, name: &str, size: Option<(u32, u32)>, receive: &Receive) -> Feed {
         let running = self.running.entry(name.to_owned()).or_insert_with(|| {
             let frames = watch::Sender::new(None);
             let receiver = tokio::spawn(forward(name.to_owned(), receive.clone(), frames.clone()));
             Running {
+                size,
                 frames,
                 messages: Arc::default(),
                 _receiver: AbortOnDropHandle::new(receiver),
@@ -91,7 +96,7 @@ impl NodeVariants {
     /// them): closing their slots ends their MJPEG streams, and `/ws` sockets, which watch
     /// the info too, send a notice. Left running, their clients would freeze on the last
     /// frame with nothing saying why.
-    pub fn keep_offered(&mut self, camera: &str, info: &camera_node::info::CameraInfo) {
+    pub fn keep_offered(&mut self, camera: &str, info: &CameraInfo) {
         self.running.retain(|name, _| {
             let offered = offered(&info.variants).any(|v| &v.name == name);
             if !offered {
@@ -101,12 +106,34 @@ impl NodeVariants {
         });
     }
 
-    /// Puts `frame` (the NO SIGNAL picture, at the camera's size) into every running variant's
-    /// slot; the variant's own frames replace it when the node sends again.
-    pub fn show(&self, frame: &Arc<Frame>) {
+    /// Puts the NO SIGNAL picture into every running variant's slot: drawn at the variant's
+    /// size when `pictures` has it, else `frame` (the camera-size one); the variant's own
+    /// frames replace it when the node sends again.
+    pub fn show(&self, frame: &Arc<Frame>, pictures: &Pictures) {
         for running in self.running.values() {
-            running.frames.send_replace(Some(frame.clone()));
+            let sized = running
+                .size
+                .and_then(|size| Some((size, pictures.at(size)?)));
+            let shown = match sized {
+                Some(((width, height), jpeg)) => Arc::new(Frame {
+                    jpeg: jpeg.clone(),
+                    meta: FrameMeta {
+                        width,
+                        height,
+                        ..frame.meta
+                    },
+                }),
+                None => frame.clone(),
+            };
+            running.frames.send_replace(Some(shown));
         }
+    }
+
+    /// Sizes of the variants `info` offers, for their NO SIGNAL pictures.
+    pub fn offered_sizes(info: &CameraInfo) -> Vec<(u32, u32)> {
+        offered(&info.variants)
+            .map(|variant| (variant.width, variant.height))
+            .collect()
     }
 
     /// Names of the variants subscribed to now, sorted.

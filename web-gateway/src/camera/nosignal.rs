@@ -19,6 +19,48 @@ pub fn clock_utc(time: SystemTime) -> String {
     )
 }
 
+/// One offline period's NO SIGNAL pictures: at the camera's size, and at the size of each
+/// variant the node encodes, so that a variant's viewers keep their layout (and their link
+/// carries a small picture, not the full-size one).
+#[derive(Debug, Clone)]
+pub struct Pictures {
+    pub full: Bytes,
+    sized: Vec<((u32, u32), Bytes)>,
+}
+
+impl Pictures {
+    /// Draws the full-size picture and one per distinct size in `sizes` (at most `MAX_SIZES`).
+    pub fn render(
+        camera: &str,
+        since: SystemTime,
+        full: (u32, u32),
+        sizes: &[(u32, u32)],
+    ) -> Result<Self, image::ImageError> {
+        let mut sized: Vec<((u32, u32), Bytes)> = Vec::new();
+        for &size in sizes.iter().take(MAX_SIZES) {
+            if size != full && !sized.iter().any(|(done, _)| *done == size) {
+                sized.push((size, render(camera, since, size.0, size.1)?));
+            }
+        }
+        Ok(Self {
+            full: render(camera, since, full.0, full.1)?,
+            sized,
+        })
+    }
+
+    /// The picture drawn at `size`, if any.
+    pub fn at(&self, size: (u32, u32)) -> Option<&Bytes> {
+        self.sized
+            .iter()
+            .find(|(drawn, _)| *drawn == size)
+            .map(|(_, jpeg)| jpeg)
+    }
+}
+
+/// Most variant sizes drawn per offline period (a node lists at most this many variants
+/// that the gateway considers).
+const MAX_SIZES: usize = super::node_variants::MAX_NODE_VARIANTS;
+
 /// Draws the NO SIGNAL picture as a JPEG of `width` x `height`.
 pub fn render(
     camera: &str,
@@ -100,6 +142,24 @@ mod tests {
                 .expect("decodes");
             assert_eq!((decoded.width(), decoded.height()), (width, height));
         }
+    }
+
+    #[test]
+    fn pictures_come_at_the_camera_size_and_each_variant_size() {
+        let sizes = [(320, 240), (160, 120), (320, 240), (640, 480)];
+        let pictures =
+            Pictures::render("front", SystemTime::now(), (640, 480), &sizes).expect("render");
+        let size = |jpeg: &[u8]| {
+            let decoded = image::load_from_memory_with_format(jpeg, image::ImageFormat::Jpeg)
+                .expect("decodes");
+            (decoded.width(), decoded.height())
+        };
+        assert_eq!(size(&pictures.full), (640, 480));
+        for wanted in [(320, 240), (160, 120)] {
+            assert_eq!(size(pictures.at(wanted).expect("drawn")), wanted);
+        }
+        assert!(pictures.at((640, 480)).is_none(), "the full size is `full`");
+        assert_eq!(pictures.sized.len(), 2, "each size drawn once");
     }
 
     #[test]

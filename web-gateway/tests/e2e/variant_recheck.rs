@@ -98,9 +98,9 @@ async fn variant_dropped_by_a_restarted_node_is_noticed_and_resumes() {
     // Restarted without the variant: a notice, and the stream ends (a new request is a 404).
     camera.stop().await;
     let camera = SyntheticCamera::start(without).await;
-    // Before the notice: the variant's last frames, or NO SIGNAL at the camera's size.
+    // Before the notice: the variant's last frames, or NO SIGNAL at the variant's size.
     let before =
-        |_: &str, jpeg: &[u8]| pictures.iter().any(|p| p == jpeg) || jpeg_size(jpeg) == (320, 240);
+        |_: &str, jpeg: &[u8]| pictures.iter().any(|p| p == jpeg) || jpeg_size(jpeg) == (160, 120);
     let notice = wait_notice(&mut socket, "mast", before).await;
     assert_eq!(notice["error"], "unknown variant", "{notice}");
     let detail = notice["detail"].as_str().unwrap_or_default();

@@ -64,7 +64,11 @@ impl CameraTask {
                     max_frame_lag: self.env.settings.max_frame_lag,
                     offline_after: self.env.settings.offline_after,
                 };
-                self.node_variants.feed(&name, &receive)
+                let size = self.info.as_ref().and_then(|info| {
+                    let variant = info.variants.iter().find(|variant| variant.name == name)?;
+                    Some((variant.width, variant.height))
+                });
+                self.node_variants.feed(&name, size, &receive)
             }
         }
     }

@@ -17,13 +17,13 @@ mod subscription;
 use self::subscription::LINGER;
 use super::ingest::{self, Checks, Rate, Rejected};
 use super::node_variants::NodeVariants;
+use super::nosignal;
 use super::status::FPS_WINDOW;
 use super::variants::Variants;
 use super::{CameraStatus, Command, Env, ForgetRequest};
 use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
 use crate::throttle::LogThrottle;
-use bytes::Bytes;
 use camera_node::info::query_info;
 use camera_node::keys::CameraKeys;
 use camera_node::meta::unix_now_ns;
@@ -67,7 +67,7 @@ enum Outcome {
     Snapshot(Result<Option<Frame>, String>),
     NoSignal {
         since: SystemTime,
-        jpeg: Result<Bytes, String>,
+        jpeg: Result<nosignal::Pictures, String>,
     },
 }
 
@@ -110,7 +110,7 @@ pub(super) struct CameraTask {
     /// Warnings about rejected samples, at most one per reason per 10 s.
     rejected: LogThrottle<&'static str>,
     /// The NO SIGNAL picture of the current offline period, re-sent at `no_signal_at`.
-    no_signal: Option<Bytes>,
+    no_signal: Option<nosignal::Pictures>,
     no_signal_at: Option<Instant>,
     info: Option<Arc<CameraInfo>>,
     info_error: Option<Arc<str>>,

@@ -2,6 +2,7 @@
 //! unwatched camera asks to be forgotten.
 
 use super::{CameraTask, Outcome};
+use crate::camera::node_variants::NodeVariants;
 use crate::camera::nosignal;
 use camera_node::meta::unix_now_ns;
 use camera_node::{Frame, FrameMeta};
@@ -31,11 +32,17 @@ impl CameraTask {
         tracing::warn!(camera = %self.id, "{why}: camera offline");
         // A camera that never sent a frame has no size to draw at: its viewers keep waiting.
         let Some(last) = &self.last_live else { return };
-        let (id, width, height) = (self.id.clone(), last.meta.width, last.meta.height);
+        let (id, full) = (self.id.clone(), (last.meta.width, last.meta.height));
+        let sizes = self
+            .info
+            .as_deref()
+            .map(NodeVariants::offered_sizes)
+            .unwrap_or_default();
         self.jobs.spawn(async move {
-            let drawn =
-                tokio::task::spawn_blocking(move || nosignal::render(&id, since, width, height))
-                    .await;
+            let drawn = tokio::task::spawn_blocking(move || {
+                nosignal::Pictures::render(&id, since, full, &sizes)
+            })
+            .await;
             let jpeg = match drawn {
                 Ok(drawn) => drawn.map_err(|error| error.to_string()),
                 Err(error) => Err(error.to_string()),
@@ -47,7 +54,7 @@ impl CameraTask {
     /// Re-sends the NO SIGNAL picture, stamped now, so that open streams visibly stay alive.
     pub(super) fn show_no_signal(&mut self, now: Instant) {
         self.no_signal_at = None;
-        let (Some(jpeg), Some(last)) = (&self.no_signal, &self.last_live) else {
+        let (Some(pictures), Some(last)) = (&self.no_signal, &self.last_live) else {
             return;
         };
         let meta = FrameMeta {
@@ -56,11 +63,11 @@ impl CameraTask {
             ..last.meta
         };
         let frame = Arc::new(Frame {
-            jpeg: jpeg.clone(),
+            jpeg: pictures.full.clone(),
             meta,
         });
         // Viewers of a node variant see the camera is offline too (the node sends nothing).
-        self.node_variants.show(&frame);
+        self.node_variants.show(&frame, pictures);
         self.frames.send_replace(Some(frame));
         self.no_signal_at = Some(now + self.env.settings.no_signal_interval);
     }
