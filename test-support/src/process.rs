@@ -188,10 +188,36 @@ impl Drop for ChildProcess {
         // the test that owned it: say so, with the signal, beside its stderr.
         if let (false, Ok(Some(status))) = (*self.signalled.get_mut(), self.child.try_wait()) {
             eprintln!("[{}] had already exited by itself: {status}", self.name);
+            if let Some(signal) = crash_signal(status) {
+                CRASHES.with(|crashes| {
+                    crashes.borrow_mut().push(format!(
+                        "{} (pid {}, signal {signal})",
+                        self.name,
+                        self.pid()
+                    ));
+                });
+            }
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+thread_local! {
+    /// Processes dropped on this thread after dying of a crash signal (see [`take_crashes`]).
+    static CRASHES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The processes under test that died of a crash signal (SIGSEGV, SIGBUS, SIGABRT, SIGILL,
+/// SIGFPE) and were dropped on this thread, i.e. by this test, since the last call.
+pub fn take_crashes() -> Vec<String> {
+    CRASHES.with(|crashes| std::mem::take(&mut *crashes.borrow_mut()))
+}
+
+fn crash_signal(status: ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    const CRASHES: [i32; 5] = [4, 6, 7, 8, 11];
+    status.signal().filter(|signal| CRASHES.contains(signal))
 }
 
 /// Polls a child until it exits or `limit` passes (std has no wait with a timeout).
@@ -234,4 +260,30 @@ pub fn run_bounded(command: &mut Command, limit: Duration) -> (ExitStatus, Strin
         panic!("{command:?} ran longer than {limit:?}\nstdout:\n{out}\nstderr:\n{err}")
     });
     (status, out, err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shell(name: &str, script: &str) -> ChildProcess {
+        ChildProcess::spawn(name, Command::new("sh").args(["-c", script]))
+    }
+
+    #[test]
+    fn crashes_are_told_apart_from_exits_and_kills() {
+        take_crashes();
+        let mut crashed = shell("segfaults", "kill -SEGV $$");
+        let mut exited = shell("fails", "exit 3");
+        let killed = shell("killed", "sleep 30");
+        killed.signal("KILL");
+        for process in [&mut crashed, &mut exited] {
+            assert!(process.wait_exit(Duration::from_secs(10)).is_some());
+        }
+        drop((crashed, exited, killed));
+        let crashes = take_crashes();
+        assert_eq!(crashes.len(), 1, "{crashes:?}");
+        assert!(crashes[0].starts_with("segfaults") && crashes[0].ends_with("signal 11)"));
+        assert!(take_crashes().is_empty(), "taken once");
+    }
 }

@@ -118,94 +118,97 @@ fn frames(parts: &[http::Part]) -> Vec<http::Part> {
 
 #[test]
 fn each_frame_leaves_the_robot_once_and_viewers_cannot_publish() {
-    let Some(fleet) = Fleet::start() else {
-        return;
-    };
-    // A valid `viewer` certificate publishing its own frames on robot1's key, via the router.
-    let impostor_profile = fleet.lab.profile_variant(
-        "robot-router-tls",
-        "viewer-tls",
-        &[("certs/robot.", "certs/viewer.")],
-    );
-    let _impostor = setup::camera_node_with(
-        &fleet.viewer,
-        &impostor_profile,
-        160,
-        &["--zenoh-connect", ROUTER_FROM_VIEWER, "--prefix", PREFIX],
-    );
-    let streams: Vec<Stream> = GATEWAY_PORTS
-        .iter()
-        .flat_map(|port| std::iter::repeat_n(*port, 5))
-        .map(|port| {
-            Stream::open(
-                &fleet.base,
-                setup::http_addr(port),
-                "/cameras/front/stream.mjpg",
-            )
-            .expect("open stream")
-        })
-        .collect();
-    // Let every stream start before measuring.
-    for stream in &streams {
-        assert!(stream.wait_part(START, |part| part.online).is_some());
-    }
-    let link = fleet.robot_link();
-    let tx_before = fleet.robot.tx_bytes(&link);
-    let started = Instant::now();
-    std::thread::sleep(Duration::from_secs(10));
-    let tx = fleet.robot.tx_bytes(&link) - tx_before;
-    let window = started..Instant::now();
-
-    let seen = frames(&streams[0].parts());
-    let in_window: Vec<_> = seen
-        .iter()
-        .filter(|part| window.contains(&part.at))
-        .collect();
-    assert!(
-        in_window.len() as u32 >= FPS * 5,
-        "only {} frames in 10 s",
-        in_window.len()
-    );
-    // Frames the robot sent in the window: the seq span (frames the gateway skipped count too).
-    let sent = in_window.last().expect("frames").seq - in_window[0].seq + 1;
-    let mean = in_window.iter().map(|part| part.len as f64).sum::<f64>() / in_window.len() as f64;
-    let bound = 1.2 * sent as f64 * mean;
-    eprintln!(
-        "FLEET robot tx {tx} B in 10 s for {sent} frames of {mean:.0} B mean: {:.3} x frame bytes (bound 1.2)",
-        tx as f64 / (sent as f64 * mean)
-    );
-    assert!(
-        (tx as f64) <= bound,
-        "robot link carried {tx} B, more than 1.2 x {sent} frames x {mean:.0} B"
-    );
-
-    // Had the viewer's frames reached the gateways, they would report two publishers.
-    for port in GATEWAY_PORTS {
-        let cameras = http::cameras(&fleet.base, setup::http_addr(port)).expect("api");
-        let front = cameras
-            .as_array()
-            .and_then(|list| list.iter().find(|camera| camera["id"] == "front"))
-            .expect("front listed");
-        assert!(
-            front["conflict"].is_null(),
-            "viewer frames reached the gateway: {front}"
+    crate::void_if_crashed(|| {
+        let Some(fleet) = Fleet::start() else {
+            return;
+        };
+        // A valid `viewer` certificate publishing its own frames on robot1's key, via the router.
+        let impostor_profile = fleet.lab.profile_variant(
+            "robot-router-tls",
+            "viewer-tls",
+            &[("certs/robot.", "certs/viewer.")],
         );
-    }
-    for (index, stream) in streams.iter().enumerate() {
-        let parts = stream.parts();
-        let foreign: Vec<_> = parts
+        let _impostor = setup::camera_node_with(
+            &fleet.viewer,
+            &impostor_profile,
+            160,
+            &["--zenoh-connect", ROUTER_FROM_VIEWER, "--prefix", PREFIX],
+        );
+        let streams: Vec<Stream> = GATEWAY_PORTS
             .iter()
-            .filter(|part| part.width != Some(ROBOT_WIDTH))
+            .flat_map(|port| std::iter::repeat_n(*port, 5))
+            .map(|port| {
+                Stream::open(
+                    &fleet.base,
+                    setup::http_addr(port),
+                    "/cameras/front/stream.mjpg",
+                )
+                .expect("open stream")
+            })
+            .collect();
+        // Let every stream start before measuring.
+        for stream in &streams {
+            assert!(stream.wait_part(START, |part| part.online).is_some());
+        }
+        let link = fleet.robot_link();
+        let tx_before = fleet.robot.tx_bytes(&link);
+        let started = Instant::now();
+        std::thread::sleep(Duration::from_secs(10));
+        let tx = fleet.robot.tx_bytes(&link) - tx_before;
+        let window = started..Instant::now();
+
+        let seen = frames(&streams[0].parts());
+        let in_window: Vec<_> = seen
+            .iter()
+            .filter(|part| window.contains(&part.at))
             .collect();
         assert!(
-            foreign.is_empty(),
-            "client {index} was served the viewer's frames: {:?}",
-            &foreign[..foreign.len().min(3)]
+            in_window.len() as u32 >= FPS * 5,
+            "only {} frames in 10 s",
+            in_window.len()
+        );
+        // Frames the robot sent in the window: the seq span (frames the gateway skipped count too).
+        let sent = in_window.last().expect("frames").seq - in_window[0].seq + 1;
+        let mean =
+            in_window.iter().map(|part| part.len as f64).sum::<f64>() / in_window.len() as f64;
+        let bound = 1.2 * sent as f64 * mean;
+        eprintln!(
+            "FLEET robot tx {tx} B in 10 s for {sent} frames of {mean:.0} B mean: {:.3} x frame bytes (bound 1.2)",
+            tx as f64 / (sent as f64 * mean)
         );
         assert!(
-            frames(&parts).len() as u32 >= FPS * 5,
-            "client {index}: {} frames",
-            frames(&parts).len()
+            (tx as f64) <= bound,
+            "robot link carried {tx} B, more than 1.2 x {sent} frames x {mean:.0} B"
         );
-    }
+
+        // Had the viewer's frames reached the gateways, they would report two publishers.
+        for port in GATEWAY_PORTS {
+            let cameras = http::cameras(&fleet.base, setup::http_addr(port)).expect("api");
+            let front = cameras
+                .as_array()
+                .and_then(|list| list.iter().find(|camera| camera["id"] == "front"))
+                .expect("front listed");
+            assert!(
+                front["conflict"].is_null(),
+                "viewer frames reached the gateway: {front}"
+            );
+        }
+        for (index, stream) in streams.iter().enumerate() {
+            let parts = stream.parts();
+            let foreign: Vec<_> = parts
+                .iter()
+                .filter(|part| part.width != Some(ROBOT_WIDTH))
+                .collect();
+            assert!(
+                foreign.is_empty(),
+                "client {index} was served the viewer's frames: {:?}",
+                &foreign[..foreign.len().min(3)]
+            );
+            assert!(
+                frames(&parts).len() as u32 >= FPS * 5,
+                "client {index}: {} frames",
+                frames(&parts).len()
+            );
+        }
+    });
 }

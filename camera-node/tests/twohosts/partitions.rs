@@ -141,15 +141,17 @@ fn stale_dropped(direct: &Direct) -> u64 {
 
 #[test]
 fn wifi_fade_of_ten_seconds() {
-    let Some(direct) = Direct::start() else {
-        return;
-    };
-    survive_cut(
-        &direct,
-        "Wi-Fi fade (all packets dropped) 10 s",
-        || direct.robot.drop_all_traffic(),
-        || direct.robot.restore_traffic(),
-    );
+    crate::void_if_crashed(|| {
+        let Some(direct) = Direct::start() else {
+            return;
+        };
+        survive_cut(
+            &direct,
+            "Wi-Fi fade (all packets dropped) 10 s",
+            || direct.robot.drop_all_traffic(),
+            || direct.robot.restore_traffic(),
+        );
+    });
 }
 
 /// Shorter than the 3 s lease: the session survives, so frames captured during the fade wait
@@ -158,57 +160,61 @@ const SHORT_FADE: Duration = Duration::from_millis(1500);
 
 #[test]
 fn short_fade_queued_frames_are_not_replayed() {
-    let Some(direct) = Direct::start() else {
-        return;
-    };
-    let what = "Wi-Fi fade 1.5 s (shorter than the lease)";
-    let stream = streaming_before_the_cut(&direct);
-    let before = stale_dropped(&direct);
-    direct.robot.drop_all_traffic();
-    std::thread::sleep(SHORT_FADE);
-    direct.robot.restore_traffic();
-    let restored_at = Instant::now();
-    let restored_wall = crate::http::wall_now();
-    let resumed = stream.wait_part(Duration::from_secs(15), |part| {
-        part.online && part.captured > restored_wall
-    });
-    let Some(resumed) = resumed else {
-        panic!(
-            "{what}: no frame captured after the link returned ({:?}).\ngateway:\n{}",
-            stream.ended(),
-            direct.gateway.stderr()
+    crate::void_if_crashed(|| {
+        let Some(direct) = Direct::start() else {
+            return;
+        };
+        let what = "Wi-Fi fade 1.5 s (shorter than the lease)";
+        let stream = streaming_before_the_cut(&direct);
+        let before = stale_dropped(&direct);
+        direct.robot.drop_all_traffic();
+        std::thread::sleep(SHORT_FADE);
+        direct.robot.restore_traffic();
+        let restored_at = Instant::now();
+        let restored_wall = crate::http::wall_now();
+        let resumed = stream.wait_part(Duration::from_secs(15), |part| {
+            part.online && part.captured > restored_wall
+        });
+        let Some(resumed) = resumed else {
+            panic!(
+                "{what}: no frame captured after the link returned ({:?}).\ngateway:\n{}",
+                stream.ended(),
+                direct.gateway.stderr()
+            );
+        };
+        // Let the rest of the queue drain (or be dropped) before judging.
+        std::thread::sleep(Duration::from_secs(2));
+        let dropped = stale_dropped(&direct) - before;
+        eprintln!(
+            "PARTITION {what}: fresh frames {:?} after the link returned; {dropped} late frame(s) dropped by the gateway",
+            resumed.at - restored_at
         );
-    };
-    // Let the rest of the queue drain (or be dropped) before judging.
-    std::thread::sleep(Duration::from_secs(2));
-    let dropped = stale_dropped(&direct) - before;
-    eprintln!(
-        "PARTITION {what}: fresh frames {:?} after the link returned; {dropped} late frame(s) dropped by the gateway",
-        resumed.at - restored_at
-    );
-    assert_fresh(what, &stream.parts());
-    assert!(stream.ended().is_none(), "{what}: the stream ended");
-    let errors = error_lines(&direct.gateway);
-    assert!(
-        errors.is_empty(),
-        "{what}: gateway logged errors: {errors:?}"
-    );
+        assert_fresh(what, &stream.parts());
+        assert!(stream.ended().is_none(), "{what}: the stream ended");
+        let errors = error_lines(&direct.gateway);
+        assert!(
+            errors.is_empty(),
+            "{what}: gateway logged errors: {errors:?}"
+        );
+    });
 }
 
 #[test]
 fn link_down_for_ten_seconds() {
-    let Some(direct) = Direct::start() else {
-        return;
-    };
-    let link = direct.robot_link();
-    survive_cut(
-        &direct,
-        "link down 10 s",
-        || {
-            direct.robot.ip(&["link", "set", &link, "down"]);
-        },
-        || {
-            direct.robot.ip(&["link", "set", &link, "up"]);
-        },
-    );
+    crate::void_if_crashed(|| {
+        let Some(direct) = Direct::start() else {
+            return;
+        };
+        let link = direct.robot_link();
+        survive_cut(
+            &direct,
+            "link down 10 s",
+            || {
+                direct.robot.ip(&["link", "set", &link, "down"]);
+            },
+            || {
+                direct.robot.ip(&["link", "set", &link, "up"]);
+            },
+        );
+    });
 }

@@ -12,126 +12,132 @@ const NODE_RESUME_WITHIN: Duration = Duration::from_secs(2);
 
 #[test]
 fn camera_node_killed_and_restarted() {
-    let Some(mut direct) = Direct::start() else {
-        return;
-    };
-    let stream = Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
-        .expect("open stream");
-    assert!(stream.wait_part(START, |part| part.online).is_some());
-    direct.node.signal("KILL");
-    assert!(direct.node.wait_exit(Duration::from_secs(5)).is_some());
-    std::thread::sleep(Duration::from_secs(1));
-    let spawned = Instant::now();
-    let spawned_wall = wall_now();
-    // setup::camera_node returns once the new node logs "capturing".
-    direct.node = setup::camera_node(&direct.lab, &direct.robot, &[]);
-    let capturing = Instant::now();
-    let resumed = stream
-        .wait_part(Duration::from_secs(15), |part| {
-            part.online && part.captured > spawned_wall
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "stream did not resume after the restart ({:?}):\n{}",
-                stream.ended(),
-                direct.gateway.stderr()
-            )
-        });
-    let after_capture = resumed.at.saturating_duration_since(capturing);
-    eprintln!(
-        "RESTART camera-node kill -9: frames again {:?} after the restart ({:?} after it was capturing)",
-        resumed.at - spawned,
-        after_capture
-    );
-    assert!(
-        after_capture <= NODE_RESUME_WITHIN,
-        "frames resumed {after_capture:?} after the new node was capturing"
-    );
-    assert!(stream.ended().is_none(), "the client's stream ended");
+    crate::void_if_crashed(|| {
+        let Some(mut direct) = Direct::start() else {
+            return;
+        };
+        let stream = Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
+            .expect("open stream");
+        assert!(stream.wait_part(START, |part| part.online).is_some());
+        direct.node.signal("KILL");
+        assert!(direct.node.wait_exit(Duration::from_secs(5)).is_some());
+        std::thread::sleep(Duration::from_secs(1));
+        let spawned = Instant::now();
+        let spawned_wall = wall_now();
+        // setup::camera_node returns once the new node logs "capturing".
+        direct.node = setup::camera_node(&direct.lab, &direct.robot, &[]);
+        let capturing = Instant::now();
+        let resumed = stream
+            .wait_part(Duration::from_secs(15), |part| {
+                part.online && part.captured > spawned_wall
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "stream did not resume after the restart ({:?}):\n{}",
+                    stream.ended(),
+                    direct.gateway.stderr()
+                )
+            });
+        let after_capture = resumed.at.saturating_duration_since(capturing);
+        eprintln!(
+            "RESTART camera-node kill -9: frames again {:?} after the restart ({:?} after it was capturing)",
+            resumed.at - spawned,
+            after_capture
+        );
+        assert!(
+            after_capture <= NODE_RESUME_WITHIN,
+            "frames resumed {after_capture:?} after the new node was capturing"
+        );
+        assert!(stream.ended().is_none(), "the client's stream ended");
+    });
 }
 
 #[test]
 fn gateway_restart_leaves_the_camera_node_alone() {
-    let Some(mut direct) = Direct::start() else {
-        return;
-    };
-    direct.gateway.signal("KILL");
-    assert!(direct.gateway.wait_exit(Duration::from_secs(5)).is_some());
-    std::thread::sleep(Duration::from_secs(2));
-    assert!(
-        direct.node.is_running(),
-        "camera-node died with the gateway"
-    );
-    let restarted = Instant::now();
-    direct.gateway = setup::gateway(
-        &direct.lab,
-        &direct.base,
-        &format!("tls/{}:7447", setup::ROBOT_ADDR),
-        setup::GATEWAY_PORT,
-        &[],
-    );
-    let took = setup::wait_online(&direct.base, direct.http(), "front", true, START)
-        .map(|_| restarted.elapsed());
-    eprintln!("RESTART gateway: camera online at the new gateway {took:?} after its start");
-    assert!(
-        took.is_some(),
-        "camera never online at the restarted gateway"
-    );
-    let errors = error_lines(&direct.node);
-    assert!(errors.is_empty(), "camera-node logged errors: {errors:?}");
-    wait_for_log(&direct.node, "capturing", Duration::from_secs(1));
-    assert!(
-        !direct.node.stderr().contains("generation=2"),
-        "capture restarted when the gateway did"
-    );
+    crate::void_if_crashed(|| {
+        let Some(mut direct) = Direct::start() else {
+            return;
+        };
+        direct.gateway.signal("KILL");
+        assert!(direct.gateway.wait_exit(Duration::from_secs(5)).is_some());
+        std::thread::sleep(Duration::from_secs(2));
+        assert!(
+            direct.node.is_running(),
+            "camera-node died with the gateway"
+        );
+        let restarted = Instant::now();
+        direct.gateway = setup::gateway(
+            &direct.lab,
+            &direct.base,
+            &format!("tls/{}:7447", setup::ROBOT_ADDR),
+            setup::GATEWAY_PORT,
+            &[],
+        );
+        let took = setup::wait_online(&direct.base, direct.http(), "front", true, START)
+            .map(|_| restarted.elapsed());
+        eprintln!("RESTART gateway: camera online at the new gateway {took:?} after its start");
+        assert!(
+            took.is_some(),
+            "camera never online at the restarted gateway"
+        );
+        let errors = error_lines(&direct.node);
+        assert!(errors.is_empty(), "camera-node logged errors: {errors:?}");
+        wait_for_log(&direct.node, "capturing", Duration::from_secs(1));
+        assert!(
+            !direct.node.stderr().contains("generation=2"),
+            "capture restarted when the gateway did"
+        );
+    });
 }
 
 #[test]
 fn router_restart_recovers_by_itself() {
-    let Some(mut fleet) = Fleet::start() else {
-        return;
-    };
-    let streams: Vec<Stream> = GATEWAY_PORTS
-        .iter()
-        .map(|port| {
-            Stream::open(
-                &fleet.base,
-                setup::http_addr(*port),
-                "/cameras/front/stream.mjpg",
-            )
-            .expect("open stream")
-        })
-        .collect();
-    for stream in &streams {
-        assert!(stream.wait_part(START, |part| part.online).is_some());
-    }
-    fleet.router_proc.signal("KILL");
-    assert!(fleet
-        .router_proc
-        .wait_exit(Duration::from_secs(5))
-        .is_some());
-    std::thread::sleep(Duration::from_secs(2));
-    let restarted = Instant::now();
-    let restarted_wall = wall_now();
-    fleet.router_proc = setup::router(&fleet.lab, &fleet.router);
-    for (index, stream) in streams.iter().enumerate() {
-        let resumed = stream.wait_part(Duration::from_secs(15), |part| {
-            part.online && part.captured > restarted_wall && part.width == Some(ROBOT_WIDTH)
-        });
-        let Some(resumed) = resumed else {
-            panic!(
-                "client {index}: no frame within 15 s of the router restart ({:?}).\nrouter:\n{}",
-                stream.ended(),
-                fleet.router_proc.stderr()
-            );
+    crate::void_if_crashed(|| {
+        let Some(mut fleet) = Fleet::start() else {
+            return;
         };
-        eprintln!(
-            "RESTART router: client {index} (same connection) has frames again {:?} after the restart",
-            resumed.at - restarted
-        );
-    }
-    // The robots and gateways were never restarted.
-    for robot in &mut fleet.robots {
-        assert!(robot.is_running());
-    }
+        let streams: Vec<Stream> = GATEWAY_PORTS
+            .iter()
+            .map(|port| {
+                Stream::open(
+                    &fleet.base,
+                    setup::http_addr(*port),
+                    "/cameras/front/stream.mjpg",
+                )
+                .expect("open stream")
+            })
+            .collect();
+        for stream in &streams {
+            assert!(stream.wait_part(START, |part| part.online).is_some());
+        }
+        fleet.router_proc.signal("KILL");
+        assert!(fleet
+            .router_proc
+            .wait_exit(Duration::from_secs(5))
+            .is_some());
+        std::thread::sleep(Duration::from_secs(2));
+        let restarted = Instant::now();
+        let restarted_wall = wall_now();
+        fleet.router_proc = setup::router(&fleet.lab, &fleet.router);
+        for (index, stream) in streams.iter().enumerate() {
+            let resumed = stream.wait_part(Duration::from_secs(15), |part| {
+                part.online && part.captured > restarted_wall && part.width == Some(ROBOT_WIDTH)
+            });
+            let Some(resumed) = resumed else {
+                panic!(
+                    "client {index}: no frame within 15 s of the router restart ({:?}).\nrouter:\n{}",
+                    stream.ended(),
+                    fleet.router_proc.stderr()
+                );
+            };
+            eprintln!(
+                "RESTART router: client {index} (same connection) has frames again {:?} after the restart",
+                resumed.at - restarted
+            );
+        }
+        // The robots and gateways were never restarted.
+        for robot in &mut fleet.robots {
+            assert!(robot.is_running());
+        }
+    });
 }
