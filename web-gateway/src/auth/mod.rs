@@ -7,6 +7,7 @@
 //! (container health checks; it tells only "up" and a camera count); `/metrics` is open
 //! with `--metrics-access open`. Refusals are counted and failed logins logged ([`failures`]).
 
+pub mod client;
 pub mod failures;
 pub mod htpasswd;
 pub mod passwd;
@@ -23,6 +24,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use client::ClientAddress;
 use failures::{Failure, Failures, Refusal};
 use passwords::Passwords;
 use sessions::Sessions;
@@ -66,6 +68,7 @@ pub struct Admitted {
 /// The checks every request goes through.
 #[derive(Debug)]
 pub struct Access {
+    clients: ClientAddress,
     guard: Guard,
     auth: Option<Authenticator>,
     metrics: MetricsAccess,
@@ -105,6 +108,7 @@ impl Access {
             None
         };
         Ok(Self {
+            clients: ClientAddress::new(&access.trusted_proxies),
             guard: Guard::new(access),
             auth,
             metrics: access.metrics,
@@ -119,6 +123,10 @@ impl Access {
             "accepted host names: any IP address, {names}; other names get 421 \
              (add a DNS name with --allow-host NAME)"
         );
+        if self.clients.trusts_any() {
+            tracing::info!(proxies = ?config.access.trusted_proxies,
+                "X-Forwarded-For believed from these reverse proxies: failed logins name the client they forward");
+        }
         match &self.auth {
             Some(auth) => {
                 let users = auth.passwords.as_ref().map_or(0, Passwords::len);
@@ -155,7 +163,8 @@ impl Access {
         }
     }
 
-    /// Host and Origin, then credentials (unless the path is open) of a request from `peer`.
+    /// Host and Origin, then credentials (unless the path is open) of a request from `peer`
+    /// (a trusted proxy's client, when it names one).
     pub async fn check(
         &self,
         uri: &Uri,
@@ -169,6 +178,7 @@ impl Access {
         if uri.path() == "/healthz" {
             return Ok(anonymous);
         }
+        let peer = self.clients.of(peer, headers);
         if let Err(error) = self.guard.check(uri, headers) {
             self.failures.refused(peer, &error);
             return Err(error);

@@ -47,6 +47,17 @@ pub struct AccessConfig {
         default_value_t = MetricsAccess::Auth
     )]
     pub metrics: MetricsAccess,
+    /// Address of a reverse proxy in front of the gateway, e.g. 127.0.0.1 (repeatable, or
+    /// comma-separated): for its requests, the client named in X-Forwarded-For is the peer
+    /// logged (and throttled) for failed logins and refusals. Never list an address that
+    /// untrusted clients connect from.
+    #[arg(
+        id = "access.trusted_proxies",
+        long = "trusted-proxy",
+        value_name = "ADDR",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Whether `/metrics` is behind authentication.

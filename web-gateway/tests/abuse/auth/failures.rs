@@ -189,3 +189,53 @@ async fn failed_logins_are_counted_by_reason_and_logged_without_secrets() {
         assert!(!stderr.contains(secret), "{secret:?} logged:\n{stderr}");
     }
 }
+
+/// Behind a reverse proxy named with `--trusted-proxy`, a failed login names the client the
+/// proxy forwards (X-Forwarded-For); the same header from any other peer is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_proxys_client_is_the_peer_logged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let htpasswd = dir.path().join("htpasswd");
+    passwd(&htpasswd, "viewer", Some("correct horse"));
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        &[],
+        &[
+            "--auth-file",
+            htpasswd.to_str().expect("utf-8 path"),
+            "--trusted-proxy",
+            "127.0.0.1",
+        ],
+    );
+    let api = gateway.url("/api/cameras");
+    let wrong = basic("viewer", "not the password");
+    // The client claims 198.51.100.7; the proxy appends what it saw, 203.0.113.9.
+    let forwarded = [
+        ("authorization", wrong.as_str()),
+        ("x-forwarded-for", "198.51.100.7, 203.0.113.9"),
+    ];
+    let proxy = reqwest::Client::new();
+    assert_eq!(status_of(&proxy, &api, &forwarded).await, 401);
+    let stranger = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("client");
+    assert_eq!(status_of(&stranger, &api, &forwarded).await, 401);
+    for peer in ["203.0.113.9", "127.0.0.2"] {
+        gateway
+            .process()
+            .wait_for_line("the failed-login warning", LONG, |line| {
+                (line.contains("login failed") && line.contains(&format!("peer={peer} ")))
+                    .then_some(())
+            });
+    }
+    let stderr = gateway.process().stderr();
+    assert!(
+        !stderr.contains("198.51.100.7"),
+        "the client's own claim was believed:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("peer=127.0.0.1 "),
+        "the proxy was logged:\n{stderr}"
+    );
+}
