@@ -22,7 +22,7 @@ pub use recorder::{RecordSettings, RecordStats, Recorder};
 use crate::subscriber::{Cameras, FrameSubscriber, SubscribeError};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// Samples buffered between zenoh and the recorder: recording wants every frame, so this is
@@ -120,9 +120,9 @@ pub async fn run(
 pub const MAX_CAMERAS: usize = 256;
 /// A camera that sent nothing for this long may give its place to a new one, and its open
 /// segment is finished (readable at once; its next frame starts a new segment).
-pub const IDLE: std::time::Duration = std::time::Duration::from_secs(10);
+pub const IDLE: Duration = Duration::from_secs(10);
 /// How often cameras that are no longer admitted are let go.
-const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+const SWEEP_EVERY: Duration = Duration::from_secs(2);
 
 /// The cameras being recorded: one shared name each (instead of a String per frame) and when
 /// each last sent a frame.
@@ -158,8 +158,8 @@ impl Kept {
             let (oldest, seen) = self
                 .cameras
                 .iter()
-                .map(|(id, (_, seen))| (id.clone(), *seen))
-                .min_by_key(|(_, seen)| *seen)?;
+                .min_by_key(|(_, (_, seen))| *seen)
+                .map(|(id, (_, seen))| (id.clone(), *seen))?;
             if now.duration_since(seen) < IDLE {
                 return None;
             }
