@@ -33,7 +33,7 @@ pub const START: Duration = Duration::from_secs(30);
 ///
 /// zenoh 1.10's TLS link reads and writes one rustls connection from two threads at once
 /// (eclipse-zenoh/zenoh#2557): rarely a process segfaults in rustls (seen in the router, about
-/// once in 150 fleet runs on a busy 2-core VM). That is zenoh's bug, not what these tests are
+/// once in 400 fleet runs on a busy 2-core VM). That is zenoh's bug, not what these tests are
 /// about; docs/reliability.md says what it means for a deployment. Every crash is printed.
 pub fn void_if_crashed(scenario: impl Fn()) {
     use test_support::process::take_crashes;
