@@ -195,10 +195,7 @@ fn each_frame_leaves_the_robot_once_and_viewers_cannot_publish() {
         }
         for (index, stream) in streams.iter().enumerate() {
             let parts = stream.parts();
-            let foreign: Vec<_> = parts
-                .iter()
-                .filter(|part| part.width != Some(ROBOT_WIDTH))
-                .collect();
+            let foreign = setup::foreign(&parts);
             assert!(
                 foreign.is_empty(),
                 "client {index} was served the viewer's frames: {:?}",

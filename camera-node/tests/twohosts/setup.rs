@@ -26,6 +26,14 @@ pub fn camera_node(lab: &Lab, host: &Host, extra: &[&str]) -> ChildProcess {
 /// Width of the robot's frames (height is 3/4 of it); impostors use another width.
 pub const ROBOT_WIDTH: u16 = 320;
 
+/// The parts a client got that the robot did not send (another width: an impostor's).
+pub fn foreign(parts: &[http::Part]) -> Vec<&http::Part> {
+    parts
+        .iter()
+        .filter(|part| part.width != Some(ROBOT_WIDTH))
+        .collect()
+}
+
 /// `camera-node` with zenoh profile `profile`, frames `width` wide, plus `extra` flags.
 pub fn camera_node_with(host: &Host, profile: &Path, width: u16, extra: &[&str]) -> ChildProcess {
     let mut args: Vec<String> = [

@@ -72,10 +72,7 @@ fn foreign_certificates_get_nothing_and_viewers_cannot_publish() {
         std::thread::sleep(Duration::from_secs(5));
         let parts = stream.parts();
         assert!(parts.len() >= (FPS * 3) as usize, "{} parts", parts.len());
-        let foreign: Vec<_> = parts
-            .iter()
-            .filter(|part| part.width != Some(ROBOT_WIDTH))
-            .collect();
+        let foreign = setup::foreign(&parts);
         assert!(
             foreign.is_empty(),
             "the gateway served the viewer's frames: {foreign:?}"
