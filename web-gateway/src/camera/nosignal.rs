@@ -29,16 +29,21 @@ pub struct Pictures {
 }
 
 impl Pictures {
-    /// Draws the full-size picture and one per distinct size in `sizes` (at most `MAX_SIZES`).
+    /// Draws the full-size picture (`full` is the size of validated frames) and one per
+    /// distinct size in `sizes` (at most `MAX_SIZES`). Variant sizes come from the node's info
+    /// reply, which nothing validated: a variant is a downscale, so a size larger than `full`
+    /// in either direction (or empty) is not drawn and its viewers get the full-size picture.
     pub fn render(
         camera: &str,
         since: SystemTime,
         full: (u32, u32),
         sizes: &[(u32, u32)],
     ) -> Result<Self, image::ImageError> {
+        let drawable =
+            |size: (u32, u32)| size.0 > 0 && size.1 > 0 && size.0 <= full.0 && size.1 <= full.1;
         let mut sized: Vec<((u32, u32), Bytes)> = Vec::new();
         for &size in sizes.iter().take(MAX_SIZES) {
-            if size != full && !sized.iter().any(|(done, _)| *done == size) {
+            if size != full && drawable(size) && !sized.iter().any(|(done, _)| *done == size) {
                 sized.push((size, render(camera, since, size.0, size.1)?));
             }
         }
@@ -146,7 +151,12 @@ mod tests {
 
     #[test]
     fn pictures_come_at_the_camera_size_and_each_variant_size() {
-        let sizes = [(320, 240), (160, 120), (320, 240), (640, 480)];
+        // Claimed by an untrusted info reply: larger than the camera's frames, or empty.
+        let bogus = [(65_535, 65_535), (1280, 240), (0, 120)];
+        let sizes = [(320, 240), (160, 120), (320, 240), (640, 480)]
+            .into_iter()
+            .chain(bogus)
+            .collect::<Vec<_>>();
         let pictures =
             Pictures::render("front", SystemTime::now(), (640, 480), &sizes).expect("render");
         let size = |jpeg: &[u8]| {
@@ -159,7 +169,12 @@ mod tests {
             assert_eq!(size(pictures.at(wanted).expect("drawn")), wanted);
         }
         assert!(pictures.at((640, 480)).is_none(), "the full size is `full`");
-        assert_eq!(pictures.sized.len(), 2, "each size drawn once");
+        assert_eq!(
+            pictures.sized.len(),
+            2,
+            "each size drawn once, no bogus one"
+        );
+        assert!(bogus.iter().all(|size| pictures.at(*size).is_none()));
     }
 
     #[test]
