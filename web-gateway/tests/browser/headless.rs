@@ -260,11 +260,17 @@ return Array.from(document.querySelectorAll('section.camera')).map(section => {
 });
 "#;
 
-/// The FNV-1a hash of `pixels` (RGBA) and its count of non-black pixels, as `hash` and `lit`:
-/// the end of every pixel probe below (a macro, so that `concat!` can join it).
+/// Copies `source` (`width` × `height`) onto a 2D canvas `copy`, then gives the FNV-1a hash of
+/// its pixels (RGBA) and its count of non-black pixels, as `hash` and `lit`: the end of every
+/// pixel probe below (a macro, so that `concat!` can join it).
 macro_rules! pixel_hash {
     () => {
         r#"
+const copy = document.createElement('canvas');
+copy.width = width;
+copy.height = height;
+const context = copy.getContext('2d');
+context.drawImage(source, 0, 0);
 const pixels = context.getImageData(0, 0, copy.width, copy.height).data;
 let hash = 2166136261;
 let lit = 0;
@@ -283,11 +289,7 @@ pub const CANVAS_HASH: &str = concat!(
 const section = document.querySelector(`section.camera[data-camera="${arguments[0]}"]`);
 const canvas = section && section.querySelector('canvas.live');
 if (!canvas || canvas.width === 0 || canvas.height === 0) return null;
-const copy = document.createElement('canvas');
-copy.width = canvas.width;
-copy.height = canvas.height;
-const context = copy.getContext('2d');
-context.drawImage(canvas, 0, 0);
+const [source, width, height] = [canvas, canvas.width, canvas.height];
 "#,
     pixel_hash!(),
     r#"return { hash, lit };
@@ -308,11 +310,7 @@ if (!img) {
   return null;
 }
 if (!img.naturalWidth) return null;
-const copy = document.createElement('canvas');
-copy.width = img.naturalWidth;
-copy.height = img.naturalHeight;
-const context = copy.getContext('2d');
-context.drawImage(img, 0, 0);
+const [source, width, height] = [img, img.naturalWidth, img.naturalHeight];
 "#,
     pixel_hash!(),
     r#"return { hash, lit, width: copy.width };
