@@ -3,8 +3,16 @@
 //! Every key is built here and nowhere else, so the layout in `docs/protocol.md` has one
 //! implementation. Camera ids and prefixes are validated because a stray `*` or `/` in an
 //! id would silently turn a publisher's key into a wildcard or another camera's key.
+//! Subscribers that watch several prefixes or a wildcard (`*/camera`) split what they receive
+//! with [`PrefixSet`] (`pattern.rs`), which also names each camera.
 
 use thiserror::Error;
+
+mod pattern;
+pub use pattern::{
+    validate_camera_ref, validate_prefix_pattern, CameraName, Found, Layout, PrefixSet, MAX_ID_LEN,
+    MAX_KEY_LEN, MAX_PREFIXES, MAX_PREFIX_CHUNKS, MAX_PREFIX_LEN,
+};
 
 /// Default first segment(s) of every key.
 pub const DEFAULT_PREFIX: &str = "camera";
@@ -20,6 +28,12 @@ pub enum KeyError {
     CameraId(String),
     #[error("prefix {0:?} is invalid: use one or more '/'-separated segments of A-Z a-z 0-9 _ - (e.g. \"camera\", \"robot1/camera\")")]
     Prefix(String),
+    #[error("prefix {prefix:?} is invalid: {reason}")]
+    PrefixPattern { prefix: String, reason: String },
+    #[error("{0} prefixes given: give 1 to {MAX_PREFIXES} (e.g. \"camera\", or \"*/camera\" for every robot)")]
+    PrefixCount(usize),
+    #[error("camera {0:?} is invalid: use 1-{MAX_ID_LEN} characters from A-Z a-z 0-9 _ - . (e.g. \"front\", \"robot1.camera.front\")")]
+    CameraRef(String),
 }
 
 fn is_id_char(c: char) -> bool {

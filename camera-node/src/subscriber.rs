@@ -1,12 +1,14 @@
-//! Receiving frames: subscribe to one camera or to every camera under a prefix.
+//! Receiving frames: subscribe to one camera or to every camera under one or more prefixes
+//! (patterns such as `*/camera` included).
 //!
 //! Uses a small ring channel, not zenoh's default FIFO: a subscriber that falls behind
 //! should see the newest frames, not work through a backlog of stale ones.
 
 use crate::frame::{DecodeError, Frame, FrameLimits};
-use crate::keys::{self, CameraKeys, KeyError};
+use crate::keys::{self, CameraKeys, KeyError, Layout, PrefixSet};
 use crate::meta::SourceId;
-use zenoh::handlers::{RingChannel, RingChannelHandler};
+use std::sync::Arc;
+use zenoh::handlers::{IntoHandler, RingChannel, RingChannelHandler};
 use zenoh::pubsub::Subscriber;
 use zenoh::sample::Sample;
 
@@ -23,8 +25,10 @@ pub enum Cameras {
 /// One sample received on a frame key, decoded or not.
 #[derive(Debug)]
 pub struct Received {
-    /// Camera id taken from the key.
+    /// Camera name taken from the key (for a ROS 2 topic, the camera id it is shown as).
     pub camera: String,
+    /// The camera's keys (concrete prefix and name); `None` for a ROS 2 topic.
+    pub keys: Option<CameraKeys>,
     /// The decoded frame, or why the sample was not a valid frame.
     pub frame: Result<Frame, DecodeError>,
     /// The publisher's session, when its attachment names it (camera nodes do; ROS 2 topics
@@ -35,47 +39,101 @@ pub struct Received {
 /// Whose frames a subscriber receives, which decides how samples decode.
 #[derive(Debug)]
 enum Source {
-    /// Camera nodes under this prefix (`docs/protocol.md`).
-    Nodes { prefix: String },
+    /// Every camera node under these prefixes (`docs/protocol.md`): keys are split.
+    Nodes(PrefixSet),
+    /// One camera node's frames, or one of its variants: the key is exact.
+    One(CameraKeys),
     /// One ROS 2 CompressedImage topic, shown as this camera (`crate::ros2::receive`).
     Ros2 { camera: String },
 }
 
-/// A zenoh subscriber on `<prefix>/<camera>/jpeg` or `<prefix>/*/jpeg`, or on one ROS 2
-/// CompressedImage topic.
+/// A zenoh subscriber on `<prefix>/<camera>/jpeg`, on `<pattern>/*/jpeg` for each pattern of
+/// a [`PrefixSet`], or on one ROS 2 CompressedImage topic; samples of all its declarations
+/// meet in one ring.
 #[derive(Debug)]
 pub struct FrameSubscriber {
     source: Source,
     limits: FrameLimits,
-    inner: Subscriber<RingChannelHandler<Sample>>,
+    /// Held for their declarations (dropping one undeclares it).
+    _declared: Vec<Subscriber<()>>,
+    samples: RingChannelHandler<Sample>,
 }
 
 impl FrameSubscriber {
-    /// Declares the subscriber; frames arrive through [`FrameSubscriber::recv`].
+    /// Declares the subscriber; frames arrive through [`FrameSubscriber::recv`]. With
+    /// `Cameras::All`, `prefix` may be a pattern (`*/camera`, see [`PrefixSet`]).
     pub async fn declare(
         session: &zenoh::Session,
         prefix: &str,
         cameras: Cameras,
         ring_capacity: usize,
     ) -> Result<Self, SubscribeError> {
-        let key = match &cameras {
+        match cameras {
             Cameras::All => {
-                keys::validate_prefix(prefix)?;
-                keys::all_jpeg(prefix)
+                Self::declare_all(session, &PrefixSet::single(prefix)?, ring_capacity).await
             }
-            Cameras::One(camera) => CameraKeys::new(prefix, camera)?.jpeg(),
-        };
-        let inner = session
+            Cameras::One(camera) => {
+                let keys = CameraKeys::new(prefix, &camera)?;
+                let key = keys.jpeg();
+                Self::declare_exact(session, Source::One(keys), key, ring_capacity).await
+            }
+        }
+    }
+
+    /// Declares one subscriber per pattern of `prefixes` on every camera's frames. A key two
+    /// patterns match is passed on by the first one's declaration only, so each frame
+    /// arrives once.
+    pub async fn declare_all(
+        session: &zenoh::Session,
+        prefixes: &PrefixSet,
+        ring_capacity: usize,
+    ) -> Result<Self, SubscribeError> {
+        let (ring, samples) = RingChannel::new(ring_capacity.max(1)).into_handler();
+        let shared = Arc::new(prefixes.clone());
+        let mut declared = Vec::new();
+        for (index, key) in prefixes.jpeg_keys().into_iter().enumerate() {
+            let (ring, prefixes) = (ring.clone(), shared.clone());
+            let owned = move |sample: &Sample| {
+                prefixes
+                    .find(sample.key_expr().as_str(), Layout::Jpeg)
+                    .is_some_and(|found| found.pattern == index)
+            };
+            let subscriber = session
+                .declare_subscriber(key)
+                .callback(move |sample| {
+                    if owned(&sample) {
+                        ring.call(sample);
+                    }
+                })
+                .await
+                .map_err(SubscribeError::Zenoh)?;
+            declared.push(subscriber);
+        }
+        Ok(Self {
+            source: Source::Nodes(prefixes.clone()),
+            limits: FrameLimits::default(),
+            _declared: declared,
+            samples,
+        })
+    }
+
+    async fn declare_exact(
+        session: &zenoh::Session,
+        source: Source,
+        key: String,
+        ring_capacity: usize,
+    ) -> Result<Self, SubscribeError> {
+        let (ring, samples) = RingChannel::new(ring_capacity.max(1)).into_handler();
+        let subscriber = session
             .declare_subscriber(key)
-            .with(RingChannel::new(ring_capacity.max(1)))
+            .with(ring)
             .await
             .map_err(SubscribeError::Zenoh)?;
         Ok(Self {
-            source: Source::Nodes {
-                prefix: prefix.to_owned(),
-            },
+            source,
             limits: FrameLimits::default(),
-            inner,
+            _declared: vec![subscriber],
+            samples,
         })
     }
 
@@ -90,18 +148,8 @@ impl FrameSubscriber {
     ) -> Result<Self, SubscribeError> {
         keys::validate_camera_id(variant)
             .map_err(|_| SubscribeError::Variant(variant.to_owned()))?;
-        let inner = session
-            .declare_subscriber(keys.variant_jpeg(variant))
-            .with(RingChannel::new(ring_capacity.max(1)))
-            .await
-            .map_err(SubscribeError::Zenoh)?;
-        Ok(Self {
-            source: Source::Nodes {
-                prefix: keys.prefix().to_owned(),
-            },
-            limits: FrameLimits::default(),
-            inner,
-        })
+        let key = keys.variant_jpeg(variant);
+        Self::declare_exact(session, Source::One(keys.clone()), key, ring_capacity).await
     }
 
     /// Validates received frames against `limits` instead of the defaults.
@@ -118,18 +166,10 @@ impl FrameSubscriber {
         ring_capacity: usize,
     ) -> Result<Self, SubscribeError> {
         keys::validate_camera_id(&camera.camera)?;
-        let inner = session
-            .declare_subscriber(camera.data_key.clone())
-            .with(RingChannel::new(ring_capacity.max(1)))
-            .await
-            .map_err(SubscribeError::Zenoh)?;
-        Ok(Self {
-            source: Source::Ros2 {
-                camera: camera.camera.clone(),
-            },
-            limits: FrameLimits::default(),
-            inner,
-        })
+        let source = Source::Ros2 {
+            camera: camera.camera.clone(),
+        };
+        Self::declare_exact(session, source, camera.data_key.clone(), ring_capacity).await
     }
 
     /// The next sample, or `None` once the session is closed.
@@ -138,28 +178,34 @@ impl FrameSubscriber {
     /// attributed to anyone.
     pub async fn recv(&self) -> Option<Received> {
         loop {
-            let sample = self.inner.recv_async().await.ok()?;
-            match &self.source {
-                Source::Nodes { prefix } => {
-                    if let Some(camera) = keys::camera_of(prefix, sample.key_expr().as_str()) {
-                        let source = sample
-                            .attachment()
-                            .and_then(|bytes| SourceId::from_attachment(&bytes.to_bytes()));
-                        return Some(Received {
-                            camera: camera.to_owned(),
-                            frame: Frame::from_sample_with(&sample, &self.limits),
-                            source,
-                        });
-                    }
-                }
+            let sample = self.samples.recv_async().await.ok()?;
+            let keys = match &self.source {
                 Source::Ros2 { camera } => {
                     return Some(Received {
                         camera: camera.clone(),
+                        keys: None,
                         frame: self.ros2_frame(&sample),
                         source: None,
                     })
                 }
-            }
+                Source::One(keys) => keys.clone(),
+                Source::Nodes(prefixes) => {
+                    let found = prefixes.find(sample.key_expr().as_str(), Layout::Jpeg);
+                    match found.and_then(|found| CameraKeys::new(found.prefix, found.camera).ok()) {
+                        Some(keys) => keys,
+                        None => continue,
+                    }
+                }
+            };
+            let source = sample
+                .attachment()
+                .and_then(|bytes| SourceId::from_attachment(&bytes.to_bytes()));
+            return Some(Received {
+                camera: keys.camera().to_owned(),
+                keys: Some(keys),
+                frame: Frame::from_sample_with(&sample, &self.limits),
+                source,
+            });
         }
     }
 }

@@ -4,7 +4,7 @@
 //! written. Every published frame must be there once, at its capture time, byte for byte.
 
 use camera_node::info::CameraInfo;
-use camera_node::keys::{CameraKeys, DEFAULT_PREFIX};
+use camera_node::keys::{CameraKeys, PrefixSet, DEFAULT_PREFIX};
 use camera_node::record::{
     self, segment, Admission, ClipBuffer, Keep, RecordSettings, Recorder, Sinks,
 };
@@ -39,11 +39,7 @@ impl Rig {
         let node = listening_session(&endpoint).await;
         let viewer = session_to(&endpoint).await;
         let (recorder, thread) = Recorder::start(settings).expect("start the recorder");
-        let clips = Arc::new(ClipBuffer::new(
-            DEFAULT_PREFIX,
-            Duration::from_secs(60),
-            64 << 20,
-        ));
+        let clips = Arc::new(ClipBuffer::new(Duration::from_secs(60), 64 << 20));
         let sinks = Sinks {
             recorder: Some(recorder.clone()),
             clips: Some(clips.clone()),
@@ -52,9 +48,10 @@ impl Rig {
         let run = tokio::spawn({
             let (viewer, cancel) = (viewer.clone(), cancel.clone());
             async move {
+                let prefixes = PrefixSet::single(DEFAULT_PREFIX).expect("prefix");
                 record::run(
                     &viewer,
-                    DEFAULT_PREFIX,
+                    &prefixes,
                     sinks,
                     Admission::all(MAX_FRAME_BYTES),
                     cancel,
@@ -127,7 +124,6 @@ impl Rig {
 fn settings(dir: &Path, segment: Duration, keep: Keep) -> RecordSettings {
     RecordSettings {
         dir: dir.to_owned(),
-        prefix: DEFAULT_PREFIX.to_owned(),
         segment,
         keep,
     }

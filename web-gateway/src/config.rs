@@ -5,6 +5,7 @@
 //! validation only; nothing here opens sockets. Unknown TOML keys are rejected so that a typo
 //! (`max_client = 10`) is reported instead of silently ignored.
 
+use camera_node::keys::PrefixSet;
 use camera_node::settings::{self, defaults, Invalid, Invocation, Settings, SettingsError};
 use camera_node::zenoh_config::ZenohSettings;
 use camera_node::FrameLimits;
@@ -17,6 +18,7 @@ use std::time::Duration;
 mod access;
 mod foxglove;
 mod http;
+mod prefix;
 mod record;
 mod ros2;
 pub use access::{AccessConfig, MetricsAccess, MIN_TOKEN_LEN};
@@ -66,9 +68,18 @@ pub struct Config {
     /// HTTP listen address; port 0 picks a free port. 0.0.0.0 serves the LAN.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Key prefix the cameras publish under.
-    #[arg(long, value_name = "P", default_value = camera_node::keys::DEFAULT_PREFIX)]
-    pub prefix: String,
+    /// Key prefix the cameras publish under. Repeat it (or comma-separate; TOML: a list) to
+    /// watch several; `*` stands for one whole segment (`*/camera`: every robot's cameras).
+    /// With one plain prefix, ids are the camera names (`front`); otherwise they name the
+    /// robot too (`robot1.camera.front`).
+    #[arg(
+        long,
+        value_name = "P",
+        default_value = camera_node::keys::DEFAULT_PREFIX,
+        value_delimiter = ','
+    )]
+    #[serde(deserialize_with = "prefix::one_or_many")]
+    pub prefix: Vec<String>,
     /// Most concurrent stream/WebSocket clients; more get 503.
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub max_clients: usize,
@@ -166,13 +177,7 @@ pub enum SubscribeMode {
 
 impl Settings for Config {
     fn validate(&self) -> Result<(), Invalid> {
-        if let Err(error) = camera_node::keys::validate_prefix(&self.prefix) {
-            return Err(Invalid::new(
-                "prefix",
-                format!("{:?}", self.prefix),
-                format!("{error} (e.g. prefix = \"robot1/camera\")"),
-            ));
-        }
+        prefix::validate(&self.prefix)?;
         let positive = [
             ("max_clients", self.max_clients as u64, 512),
             ("max_cameras", self.max_cameras as u64, 256),
@@ -225,6 +230,15 @@ impl Config {
         T: Into<OsString> + Clone,
     {
         settings::try_load_from::<Flags, _, _>(args).map(|flags| flags.settings)
+    }
+
+    /// The prefixes watched, which also name the cameras ([`PrefixSet::name`]). A config
+    /// that skipped validation and holds a bad prefix watches the default one, and says so.
+    pub fn prefixes(&self) -> PrefixSet {
+        prefix::validate(&self.prefix).unwrap_or_else(|invalid| {
+            tracing::error!(%invalid, "watching the default prefix instead");
+            PrefixSet::default()
+        })
     }
 
     /// What a received frame must satisfy before it is kept, served or decoded.

@@ -1,9 +1,10 @@
-//! Discovery: creates a camera task when a camera's liveliness token (`<prefix>/<camera>`)
-//! appears, tells the task when the token comes and goes, and removes the task when the task
-//! asks to be forgotten (offline and unwatched for `forget_after`). The only writer of the
-//! [`crate::directory::Directory`].
+//! Discovery: creates a camera task when a camera's liveliness token (`<prefix>/<camera>`,
+//! under any configured prefix or pattern) appears, tells the task when the token comes and
+//! goes, and removes the task when the task asks to be forgotten (offline and unwatched for
+//! `forget_after`). The only writer of the [`crate::directory::Directory`]. Each camera's id
+//! and keys come from its token's concrete prefix and name ([`PrefixSet::name`]).
 //!
-//! The table is bounded (`max_cameras`): a new camera beyond it evicts the offline, unwatched
+//! The table is bounded (`max_cameras`, across all robots): a new camera beyond it evicts the offline, unwatched
 //! camera seen longest ago, or is refused and waits (bounded) until a slot frees, so that junk
 //! liveliness tokens from the network cannot grow the gateway. The directory never holds more
 //! than `max_cameras`: a slot is freed before a camera is inserted.
@@ -17,13 +18,13 @@
 use crate::camera::{self, Env, ForgetRequest, FrameSource, Settings};
 use crate::state::AppState;
 use crate::throttle::LogThrottle;
-use camera_node::keys;
+use camera_node::keys::{Layout, PrefixSet};
 use camera_node::ros2::Ros2Camera;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
-use zenoh::handlers::FifoChannelHandler;
+use zenoh::handlers::{FifoChannel, FifoChannelHandler, IntoHandler};
 use zenoh::pubsub::Subscriber;
 use zenoh::sample::{Sample, SampleKind};
 
@@ -33,20 +34,54 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 /// token becomes evictable only once its task has marked it offline).
 const RETRY_WAITING: Duration = Duration::from_secs(1);
 
-pub type LivelinessSubscriber = Subscriber<FifoChannelHandler<Sample>>;
-
-/// Declares the liveliness subscriber; events flow once [`run`] is polled.
-pub async fn subscribe(state: &AppState) -> Result<LivelinessSubscriber, zenoh::Error> {
-    state
-        .zenoh
-        .liveliness()
-        .declare_subscriber(keys::all_liveliness(&state.config.prefix))
-        .history(true)
-        .await
+/// The liveliness subscribers of every configured prefix, their tokens in one channel.
+#[derive(Debug)]
+pub struct LivelinessSubscriber {
+    /// Held for their declarations (dropping one undeclares it).
+    _declared: Vec<Subscriber<()>>,
+    tokens: FifoChannelHandler<Sample>,
 }
 
+impl LivelinessSubscriber {
+    /// The next token event; `None` once the session is closed.
+    async fn recv(&self) -> Option<Sample> {
+        self.tokens.recv_async().await.ok()
+    }
+}
+
+/// Declares a liveliness subscriber per prefix (`<prefix>/*`); events flow once [`run`] is
+/// polled. A token two overlapping patterns match is passed on by the first one only.
+pub async fn subscribe(state: &AppState) -> Result<LivelinessSubscriber, zenoh::Error> {
+    let (channel, tokens) = FifoChannel::default().into_handler();
+    let prefixes = Arc::new(state.prefixes.clone());
+    let mut declared = Vec::new();
+    for (index, key) in prefixes.liveliness_keys().into_iter().enumerate() {
+        let (channel, prefixes) = (channel.clone(), prefixes.clone());
+        let subscriber = state
+            .zenoh
+            .liveliness()
+            .declare_subscriber(key)
+            .history(true)
+            .callback(move |sample| {
+                let owner = prefixes.find(sample.key_expr().as_str(), Layout::Liveliness);
+                if owner.is_some_and(|found| found.pattern == index) {
+                    channel.call(sample);
+                }
+            })
+            .await?;
+        declared.push(subscriber);
+    }
+    Ok(LivelinessSubscriber {
+        _declared: declared,
+        tokens,
+    })
+}
+
+/// The ROS 2 graph subscriber: one liveliness key, a channel of its own.
+type Ros2Subscriber = Subscriber<FifoChannelHandler<Sample>>;
+
 /// Declares the ROS 2 graph subscriber when `[ros2] topics` asks for ROS cameras.
-async fn subscribe_ros2(state: &AppState) -> Option<LivelinessSubscriber> {
+async fn subscribe_ros2(state: &AppState) -> Option<Ros2Subscriber> {
     if !state.config.ros2.enabled() {
         return None;
     }
@@ -66,7 +101,7 @@ async fn subscribe_ros2(state: &AppState) -> Option<LivelinessSubscriber> {
     }
 }
 
-async fn next_token(subscriber: Option<&LivelinessSubscriber>) -> Option<Sample> {
+async fn next_token(subscriber: Option<&Ros2Subscriber>) -> Option<Sample> {
     match subscriber {
         Some(subscriber) => subscriber.recv_async().await.ok(),
         None => std::future::pending().await,
@@ -75,6 +110,7 @@ async fn next_token(subscriber: Option<&LivelinessSubscriber>) -> Option<Sample>
 
 struct Discovery {
     state: AppState,
+    prefixes: PrefixSet,
     env: Env,
     /// Cameras in the table whose liveliness token is present now.
     tokens: HashSet<String>,
@@ -99,6 +135,7 @@ pub async fn run(state: AppState, subscriber: LivelinessSubscriber) {
         forget,
     };
     let mut discovery = Discovery {
+        prefixes: state.prefixes.clone(),
         state: state.clone(),
         env,
         tokens: HashSet::new(),
@@ -116,9 +153,9 @@ pub async fn run(state: AppState, subscriber: LivelinessSubscriber) {
         tokio::select! {
             _ = state.cancel.cancelled() => break,
             _ = retry.tick(), if waiting => discovery.admit_waiting().await,
-            sample = subscriber.recv_async() => match sample {
-                Ok(sample) => discovery.on_liveliness(&sample).await,
-                Err(_) => break,
+            sample = subscriber.recv() => match sample {
+                Some(sample) => discovery.on_liveliness(&sample).await,
+                None => break,
             },
             Some(sample) = next_token(ros2.as_ref()) => discovery.on_ros2_liveliness(&sample).await,
             Some(request) = forget_requests.recv() => discovery.forget(request).await,
@@ -130,17 +167,19 @@ pub async fn run(state: AppState, subscriber: LivelinessSubscriber) {
 impl Discovery {
     async fn on_liveliness(&mut self, sample: &Sample) {
         let key = sample.key_expr().as_str();
-        let Some(id) = keys::camera_of(&self.state.config.prefix, key) else {
+        let found = self.prefixes.find(key, Layout::Liveliness);
+        let Some(name) = found.and_then(|found| self.prefixes.name_found(&found)) else {
             tracing::debug!(%key, "ignoring liveliness token outside the camera layout");
             return;
         };
+        let (id, keys) = name.into_parts();
         let present = sample.kind() == SampleKind::Put;
         if !present {
-            self.tokens.remove(id);
+            self.tokens.remove(&id);
         }
         // Only cameras in the table are remembered: junk ids refused by the bound are not.
-        if self.apply(id, present, FrameSource::Node).await && present {
-            self.tokens.insert(id.to_owned());
+        if self.apply(&id, present, FrameSource::Node(keys)).await && present {
+            self.tokens.insert(id);
         }
     }
 
@@ -219,7 +258,7 @@ impl Discovery {
             let Some(handle) = self.admit(&id, source.clone()).await else {
                 return; // back in the queue (at its end: it had its turn)
             };
-            if source == FrameSource::Node {
+            if matches!(source, FrameSource::Node(_)) {
                 self.tokens.insert(id.clone());
             }
             if handle.set_liveliness(true).await.is_err() {

@@ -69,7 +69,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
     let options = server::ServeOptions::from_config(&state.config.http, state.metrics.clone())
         .map_err(ServeError::Tls)?;
     if let Ok(address) = listener.local_addr() {
-        tracing::info!(prefix = %state.config.prefix, "listening on {}://{address}", options.scheme());
+        let prefix = state.prefixes.patterns().join(",");
+        tracing::info!(%prefix, "listening on {}://{address}", options.scheme());
     }
     let local = listener.local_addr().unwrap_or(state.config.listen);
     let https = state.config.http.tls_cert.is_some();

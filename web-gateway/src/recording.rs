@@ -1,7 +1,9 @@
 //! Recording (`--record DIR`) and the clip buffer (`--clip-buffer SECS`) in the gateway.
 //!
-//! The work is `camera_node::record`'s: one subscriber on every camera under the prefix feeds
-//! the MCAP segment writer (its own thread, so disk stalls never reach HTTP) and the in-memory
+//! The work is `camera_node::record`'s: one subscriber on every camera under the configured
+//! prefixes, naming each camera as discovery does (`PrefixSet::name`: segments in
+//! `DIR/<camera>/`, or `DIR/<prefix>/<camera>/` when ids carry the prefix), feeds the MCAP
+//! segment writer (its own thread, so disk stalls never reach HTTP) and the in-memory
 //! clip buffer that `GET /cameras/{id}/clip.mcap` exports. This file only starts and stops it.
 //! Recording needs every frame, so under `subscribe = "while_watched"` it keeps on-demand
 //! cameras running; the clip buffer, on by default, is off in that mode.
@@ -21,13 +23,7 @@ const FINISH_TIMEOUT: Duration = Duration::from_secs(2);
 pub fn clip_buffer(config: &Config) -> Option<Arc<ClipBuffer>> {
     let record = &config.record;
     let wanted = record.clip_secs > 0 && config.subscribe == SubscribeMode::Always;
-    wanted.then(|| {
-        Arc::new(ClipBuffer::new(
-            &config.prefix,
-            record.clip_length(),
-            record.clip_max_bytes,
-        ))
-    })
+    wanted.then(|| Arc::new(ClipBuffer::new(record.clip_length(), record.clip_max_bytes)))
 }
 
 /// The running recorder thread, finished by [`RecorderThread::finish`].
@@ -61,7 +57,6 @@ pub fn start(state: &AppState) -> std::io::Result<Option<RecorderThread>> {
         Some(dir) => {
             let (recorder, thread) = Recorder::start(RecordSettings {
                 dir: dir.clone(),
-                prefix: state.config.prefix.clone(),
                 segment: config.segment(),
                 keep: config.keep,
             })?;
@@ -76,9 +71,9 @@ pub fn start(state: &AppState) -> std::io::Result<Option<RecorderThread>> {
         clips: state.clips.clone(),
     };
     if sinks.recorder.is_some() || sinks.clips.is_some() {
-        let (session, prefix, cancel) = (
+        let (session, prefixes, cancel) = (
             state.zenoh.clone(),
-            state.config.prefix.clone(),
+            state.prefixes.clone(),
             state.cancel.clone(),
         );
         // Recording follows the camera table: the same size bound as the camera tasks apply,
@@ -91,7 +86,7 @@ pub fn start(state: &AppState) -> std::io::Result<Option<RecorderThread>> {
             admit: Arc::new(move |camera| table.directory.contains(camera)),
         };
         state.tracker.spawn(async move {
-            if let Err(error) = record::run(&session, &prefix, sinks, admission, cancel).await {
+            if let Err(error) = record::run(&session, &prefixes, sinks, admission, cancel).await {
                 tracing::error!(%error, "recording and clips stopped: cannot subscribe to the cameras");
             }
         });

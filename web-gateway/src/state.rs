@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::directory::Directory;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use camera_node::keys::PrefixSet;
 use camera_node::record::ClipBuffer;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,6 +22,8 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 pub struct Inner {
     pub config: Config,
+    /// `config.prefix` checked: what discovery and recording watch, and how cameras are named.
+    pub prefixes: PrefixSet,
     pub directory: Directory,
     pub metrics: Arc<Metrics>,
     pub zenoh: zenoh::Session,
@@ -47,6 +50,7 @@ impl AppState {
             metrics.set_clip_buffer(clips.clone());
         }
         Self(Arc::new(Inner {
+            prefixes: config.prefixes(),
             clips,
             config,
             directory: Directory::default(),

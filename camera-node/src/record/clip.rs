@@ -1,7 +1,8 @@
 //! The rolling clip buffer: the last N seconds of every camera in memory, bounded in bytes,
 //! exported as one MCAP file on request ("what just happened").
 
-use super::mcap_file::{topic, FrameMcap};
+use super::mcap_file::FrameMcap;
+use super::RecordedCamera;
 use crate::frame::Frame;
 use std::collections::{HashMap, VecDeque};
 use std::io::Cursor;
@@ -9,8 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct CameraClip {
+    /// Topic and frame_id of the exported messages.
+    topic: String,
+    frame_id: String,
     frames: VecDeque<Frame>,
     bytes: usize,
 }
@@ -18,7 +22,6 @@ struct CameraClip {
 /// Frames of the last `length` per camera; all cameras together hold at most `max_bytes`.
 #[derive(Debug)]
 pub struct ClipBuffer {
-    prefix: String,
     length: Duration,
     max_bytes: usize,
     cameras: Mutex<HashMap<String, CameraClip>>,
@@ -46,9 +49,8 @@ pub enum ClipError {
 }
 
 impl ClipBuffer {
-    pub fn new(prefix: &str, length: Duration, max_bytes: usize) -> Self {
+    pub fn new(length: Duration, max_bytes: usize) -> Self {
         Self {
-            prefix: prefix.to_owned(),
             length,
             max_bytes,
             cameras: Mutex::new(HashMap::new()),
@@ -72,10 +74,17 @@ impl ClipBuffer {
     /// Adds a frame; drops frames older than the clip length and, when the camera holds
     /// more than its share of `max_bytes`, its oldest frames (of every camera over its share,
     /// when all together hold more than `max_bytes`).
-    pub fn push(&self, camera: &str, frame: Frame) {
+    pub fn push(&self, recorded: &RecordedCamera, frame: Frame) {
+        let camera = recorded.id();
         let mut cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
         if !cameras.contains_key(camera) {
-            cameras.insert(camera.to_owned(), CameraClip::default());
+            let clip = CameraClip {
+                topic: recorded.topic().to_owned(),
+                frame_id: recorded.frame_id().to_owned(),
+                frames: VecDeque::new(),
+                bytes: 0,
+            };
+            cameras.insert(camera.to_owned(), clip);
         }
         let share = self.max_bytes / cameras.len().max(1);
         let Some(clip) = cameras.get_mut(camera) else {
@@ -137,10 +146,10 @@ impl ClipBuffer {
         }
     }
 
-    /// The last `seconds` (at most the clip length) of `camera` as an MCAP file.
+    /// The last `seconds` (at most the clip length) of camera id `camera` as an MCAP file.
     pub fn export(&self, camera: &str, seconds: Duration) -> Result<Vec<u8>, ClipError> {
         // Copy the Arcs out under the lock (cheap: `Bytes` clones), write outside it.
-        let frames: Vec<Frame> = {
+        let (topic, frame_id, frames) = {
             let cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
             let clip = cameras
                 .get(camera)
@@ -148,17 +157,18 @@ impl ClipBuffer {
                 .ok_or_else(|| ClipError::Empty(camera.to_owned()))?;
             let newest = clip.frames.back().map_or(0, |f| f.meta.capture_ts_ns);
             let window = u64::try_from(seconds.min(self.length).as_nanos()).unwrap_or(u64::MAX);
-            clip.frames
+            let frames: Vec<Frame> = clip
+                .frames
                 .iter()
                 .filter(|f| newest.saturating_sub(f.meta.capture_ts_ns) <= window)
                 .cloned()
-                .collect()
+                .collect();
+            (clip.topic.clone(), clip.frame_id.clone(), frames)
         };
         let bytes: usize = frames.iter().map(|f| f.jpeg.len() + 64).sum();
         let mut mcap = FrameMcap::new(Cursor::new(Vec::with_capacity(bytes + 4096)))?;
-        let topic = topic(&self.prefix, camera);
         for frame in &frames {
-            mcap.write(&topic, camera, frame)?;
+            mcap.write(&topic, &frame_id, frame)?;
         }
         Ok(mcap.finish()?.into_inner())
     }

@@ -1,10 +1,11 @@
 //! Recording camera frames as MCAP (feature `record`, no GStreamer): segment files on disk,
 //! an in-memory clip buffer, and the `foxglove.CompressedImage` encoding both use.
 //!
-//! Any process with a zenoh session can record: [`run`] subscribes to every camera under a
-//! prefix and feeds a [`Recorder`] (segments `DIR/<camera>/<UTC start>.mcap`, rotated and
-//! pruned) and/or a [`ClipBuffer`]. Each frame is one message on `/<prefix>/<camera>` whose log
-//! time is the frame's capture time. Layout of the messages: [`proto`].
+//! Any process with a zenoh session can record: [`run`] subscribes to every camera under one
+//! or more prefixes (patterns too) and feeds a [`Recorder`] (segments
+//! `DIR/<folder>/<UTC start>.mcap`, rotated and pruned; the folder follows the camera's id,
+//! [`CameraName::folder`]) and/or a [`ClipBuffer`] (by id). Each frame is one message on
+//! `/<prefix>/<camera>` whose log time is the frame's capture time. Layout: [`proto`].
 
 pub mod clip;
 pub mod keep;
@@ -19,8 +20,10 @@ pub use keep::Keep;
 pub use mcap_file::FrameMcap;
 pub use recorder::{RecordSettings, RecordStats, Recorder};
 
-use crate::subscriber::{Cameras, FrameSubscriber, SubscribeError};
+use crate::keys::{CameraName, PrefixSet};
+use crate::subscriber::{FrameSubscriber, SubscribeError};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -36,6 +39,46 @@ pub struct Sinks {
     pub clips: Option<Arc<ClipBuffer>>,
 }
 
+/// One recorded camera: the id it is kept under (clip buffer, admission), its folder under
+/// the recording directory, and its Foxglove topic and `frame_id` (the camera's name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedCamera {
+    /// Shared: the recorder thread keys its maps by it without copying.
+    id: Arc<str>,
+    folder: PathBuf,
+    topic: String,
+    frame_id: String,
+}
+
+impl RecordedCamera {
+    pub fn of(name: &CameraName) -> Self {
+        let keys = name.keys();
+        Self {
+            id: Arc::from(name.id()),
+            folder: name.folder(),
+            topic: mcap_file::topic(keys.prefix(), keys.camera()),
+            frame_id: keys.camera().to_owned(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Relative to the recording directory.
+    pub fn folder(&self) -> &Path {
+        &self.folder
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    pub fn frame_id(&self) -> &str {
+        &self.frame_id
+    }
+}
+
 /// What [`run`] keeps: frame size and camera count bounds, and which cameras count.
 #[derive(Clone)]
 pub struct Admission {
@@ -43,7 +86,7 @@ pub struct Admission {
     pub max_frame_bytes: usize,
     /// Most cameras kept apart at once (clip buffer and open segments).
     pub max_cameras: usize,
-    /// Whether a camera id is to be recorded now. The gateway passes its camera table, which
+    /// Whether a camera id ([`PrefixSet::name`]) is to be recorded now. The gateway passes its camera table, which
     /// is bounded and evicts junk ids, so recording follows what the gateway lists; a camera
     /// that stops being admitted loses its clip and, once idle, its open segment.
     pub admit: Arc<dyn Fn(&str) -> bool + Send + Sync>,
@@ -69,17 +112,18 @@ impl std::fmt::Debug for Admission {
     }
 }
 
-/// Subscribes to every camera under `prefix` and hands each valid live frame of an admitted
-/// camera to `sinks` until `cancel` fires. Invalid samples are skipped (the gateway counts and
-/// logs them).
+/// Subscribes to every camera under `prefixes` and hands each valid live frame of an admitted
+/// camera to `sinks` until `cancel` fires, each camera named by [`PrefixSet::name`] (the id a
+/// gateway watching `prefixes` lists it under). Invalid samples are skipped (the gateway
+/// counts and logs them).
 pub async fn run(
     session: &zenoh::Session,
-    prefix: &str,
+    prefixes: &PrefixSet,
     sinks: Sinks,
     admission: Admission,
     cancel: CancellationToken,
 ) -> Result<(), SubscribeError> {
-    let subscriber = FrameSubscriber::declare(session, prefix, Cameras::All, RING_FRAMES).await?;
+    let subscriber = FrameSubscriber::declare_all(session, prefixes, RING_FRAMES).await?;
     let mut cameras = Kept::new(admission.max_cameras);
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -99,10 +143,14 @@ pub async fn run(
         if !frame.meta.online || frame.jpeg.len() > admission.max_frame_bytes {
             continue;
         }
-        if !(admission.admit)(&received.camera) {
+        let Some(keys) = received.keys else { continue };
+        let Ok(name) = prefixes.name(keys.prefix(), keys.camera()) else {
+            continue;
+        };
+        if !(admission.admit)(name.id()) {
             continue;
         }
-        let Some(camera) = cameras.name(received.camera, &*admission.admit, &sinks) else {
+        let Some(camera) = cameras.name(&name, &*admission.admit, &sinks) else {
             continue;
         };
         if let Some(clips) = &sinks.clips {
@@ -124,11 +172,11 @@ pub const IDLE: Duration = Duration::from_secs(10);
 /// How often cameras that are no longer admitted are let go.
 const SWEEP_EVERY: Duration = Duration::from_secs(2);
 
-/// The cameras being recorded: one shared name each (instead of a String per frame) and when
-/// each last sent a frame.
+/// The cameras being recorded: one shared description each (instead of Strings per frame)
+/// and when each last sent a frame.
 struct Kept {
     max: usize,
-    cameras: HashMap<String, (Arc<str>, Instant)>,
+    cameras: HashMap<String, (Arc<RecordedCamera>, Instant)>,
 }
 
 impl Kept {
@@ -139,17 +187,18 @@ impl Kept {
         }
     }
 
-    /// The shared name of `camera`, making room for it if needed; `None` if there is none.
+    /// The shared description of camera `name`, making room for it if needed; `None` if
+    /// there is none.
     fn name(
         &mut self,
-        camera: String,
+        name: &CameraName,
         admit: &dyn Fn(&str) -> bool,
         sinks: &Sinks,
-    ) -> Option<Arc<str>> {
+    ) -> Option<Arc<RecordedCamera>> {
         let now = Instant::now();
-        if let Some((name, seen)) = self.cameras.get_mut(&camera) {
+        if let Some((camera, seen)) = self.cameras.get_mut(name.id()) {
             *seen = now;
-            return Some(name.clone());
+            return Some(camera.clone());
         }
         if self.cameras.len() >= self.max {
             self.sweep(admit, sinks);
@@ -165,9 +214,10 @@ impl Kept {
             }
             self.let_go(&oldest, sinks);
         }
-        let name: Arc<str> = Arc::from(camera.as_str());
-        self.cameras.insert(camera, (name.clone(), now));
-        Some(name)
+        let camera = Arc::new(RecordedCamera::of(name));
+        self.cameras
+            .insert(name.id().to_owned(), (camera.clone(), now));
+        Some(camera)
     }
 
     /// Lets go of every camera no longer admitted.

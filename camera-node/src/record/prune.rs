@@ -15,23 +15,35 @@ struct Segment {
     order: (SystemTime, u32),
 }
 
-/// Every `DIR/<camera>/*.mcap`, oldest first.
+/// Folder levels below `DIR` searched for segments: a camera's folder is `<camera>` or
+/// `<prefix>/<camera>` (`CameraName::folder`), the prefix at most this many segments minus one.
+const MAX_DEPTH: usize = crate::keys::MAX_PREFIX_CHUNKS + 1;
+
+/// Every segment in the camera folders under `dir` (`DIR/<folder>/*.mcap`), oldest first.
 fn segments(dir: &Path) -> std::io::Result<Vec<Segment>> {
     let mut found = Vec::new();
-    for camera in std::fs::read_dir(dir)? {
-        let camera = camera?;
-        if !camera.file_type()?.is_dir() {
+    collect(dir, 0, &mut found)?;
+    found.sort_by(|a, b| a.order.cmp(&b.order).then(a.path.cmp(&b.path)));
+    Ok(found)
+}
+
+/// Segments in the folders below `dir`, `depth` levels under the recording directory (whose
+/// own files are not segments). Symbolic links are not followed.
+fn collect(dir: &Path, depth: usize, found: &mut Vec<Segment>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if depth < MAX_DEPTH {
+                collect(&entry.path(), depth + 1, found)?;
+            }
             continue;
         }
-        for entry in std::fs::read_dir(camera.path())? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(order) = name
-                .strip_suffix(".mcap")
-                .and_then(super::segment::parse_stem)
-            else {
-                continue;
-            };
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let order = name
+            .strip_suffix(".mcap")
+            .and_then(super::segment::parse_stem);
+        if let Some(order) = order.filter(|_| depth > 0 && kind.is_file()) {
             found.push(Segment {
                 path: entry.path(),
                 bytes: entry.metadata()?.len(),
@@ -39,8 +51,7 @@ fn segments(dir: &Path) -> std::io::Result<Vec<Segment>> {
             });
         }
     }
-    found.sort_by(|a, b| a.order.cmp(&b.order).then(a.path.cmp(&b.path)));
-    Ok(found)
+    Ok(())
 }
 
 /// Deletes old segments, never one in `open` (being written). Returns the deleted paths.

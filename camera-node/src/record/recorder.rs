@@ -6,9 +6,9 @@
 //! once per 10 s per camera and retried with a new segment after a pause.
 
 use super::keep::Keep;
-use super::mcap_file::topic;
 use super::prune::prune;
 use super::segment::Segment;
+use super::RecordedCamera;
 use crate::frame::Frame;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,8 +30,6 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct RecordSettings {
     pub dir: PathBuf,
-    /// Key prefix of the cameras, used for the Foxglove topic `/<prefix>/<camera>`.
-    pub prefix: String,
     pub segment: Duration,
     pub keep: Keep,
 }
@@ -49,7 +47,7 @@ pub struct RecordStats {
 /// Hands frames to the recorder thread; dropping every handle stops it (segments finished).
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    queue: SyncSender<(Arc<str>, Frame)>,
+    queue: SyncSender<(Arc<RecordedCamera>, Frame)>,
     stats: Arc<RecordStats>,
 }
 
@@ -76,8 +74,8 @@ impl Recorder {
         &self.stats
     }
 
-    /// Queues a frame; never blocks.
-    pub fn record(&self, camera: &Arc<str>, frame: Frame) {
+    /// Queues a frame of `camera` (written to `DIR/<its folder>/`); never blocks.
+    pub fn record(&self, camera: &Arc<RecordedCamera>, frame: Frame) {
         match self.queue.try_send((camera.clone(), frame)) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
@@ -96,12 +94,12 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(mut self, frames: Receiver<(Arc<str>, Frame)>) {
+    fn run(mut self, frames: Receiver<(Arc<RecordedCamera>, Frame)>) {
         let mut flushed = Instant::now();
         let mut pruned = Instant::now() - PRUNE_EVERY;
         loop {
             match frames.recv_timeout(FLUSH_EVERY) {
-                Ok((camera, frame)) => self.write(camera, &frame),
+                Ok((camera, frame)) => self.write(&camera, &frame),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -124,7 +122,8 @@ impl Worker {
         self.prune();
     }
 
-    fn write(&mut self, camera: Arc<str>, frame: &Frame) {
+    fn write(&mut self, recorded: &RecordedCamera, frame: &Frame) {
+        let camera = recorded.id.clone();
         let now = SystemTime::now();
         if self
             .retry_at
@@ -150,10 +149,11 @@ impl Worker {
         let result = match self.open.entry(camera.clone()) {
             std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
             std::collections::hash_map::Entry::Vacant(entry) => {
-                Segment::create(&self.settings.dir.join(&*camera), now).map(|s| entry.insert(s))
+                let dir = self.settings.dir.join(&recorded.folder);
+                Segment::create(&dir, now).map(|s| entry.insert(s))
             }
         }
-        .and_then(|segment| segment.write(&topic(&self.settings.prefix, &camera), &camera, frame));
+        .and_then(|segment| segment.write(&recorded.topic, &recorded.frame_id, frame));
         match result {
             Ok(()) => {
                 self.stats.frames_written.fetch_add(1, Ordering::Relaxed);

@@ -25,6 +25,17 @@ fn frame(seq: u64, capture_ts_ns: u64, len: usize) -> Frame {
     }
 }
 
+/// Camera `id` under the default prefix, named as a gateway watching that prefix names it.
+fn named(id: &str) -> CameraName {
+    PrefixSet::single(crate::keys::DEFAULT_PREFIX)
+        .and_then(|prefixes| prefixes.name(crate::keys::DEFAULT_PREFIX, id))
+        .expect("valid camera")
+}
+
+fn camera(id: &str) -> RecordedCamera {
+    RecordedCamera::of(&named(id))
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("record-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -115,9 +126,9 @@ fn flushed_segment_is_readable_without_its_footer() {
 
 #[test]
 fn clip_keeps_the_window_and_exports_mcap() {
-    let clips = ClipBuffer::new("camera", Duration::from_secs(2), 1 << 20);
+    let clips = ClipBuffer::new(Duration::from_secs(2), 1 << 20);
     for i in 0..100u64 {
-        clips.push("front", frame(i, i * 100_000_000, 200));
+        clips.push(&camera("front"), frame(i, i * 100_000_000, 200));
     }
     // 2 s window at 10 fps: frames 79..=99 (capture 7.9 s .. 9.9 s).
     let all = read_messages(
@@ -137,9 +148,9 @@ fn clip_keeps_the_window_and_exports_mcap() {
 
 #[test]
 fn clip_stays_under_its_byte_bound() {
-    let clips = ClipBuffer::new("camera", Duration::from_secs(60), 10_000);
+    let clips = ClipBuffer::new(Duration::from_secs(60), 10_000);
     for i in 0..100u64 {
-        clips.push("front", frame(i, i, 1000));
+        clips.push(&camera("front"), frame(i, i, 1000));
     }
     let messages = read_messages(
         &clips
@@ -151,11 +162,11 @@ fn clip_stays_under_its_byte_bound() {
 
 #[test]
 fn clip_usage_follows_pushes_trims_and_removals() {
-    let clips = ClipBuffer::new("camera", Duration::from_secs(2), 10_000);
+    let clips = ClipBuffer::new(Duration::from_secs(2), 10_000);
     assert_eq!(clips.usage(), ClipUsage::default());
     // 10 fps for 5 s: the 2 s window keeps 21 frames of 100 bytes.
     for i in 0..50u64 {
-        clips.push("front", frame(i, i * 100_000_000, 100));
+        clips.push(&camera("front"), frame(i, i * 100_000_000, 100));
     }
     let front = ClipUsage {
         bytes: 2100,
@@ -164,7 +175,7 @@ fn clip_usage_follows_pushes_trims_and_removals() {
     assert_eq!(clips.usage(), front);
     // A second camera halves the byte share: 1000-byte frames, at most 5000 bytes each.
     for i in 0..20u64 {
-        clips.push("rear", frame(i, i, 1000));
+        clips.push(&camera("rear"), frame(i, i, 1000));
     }
     let rear = ClipUsage {
         bytes: 5000,
@@ -181,7 +192,7 @@ fn clip_usage_follows_pushes_trims_and_removals() {
     clips.remove("never-seen");
     assert_eq!(clips.usage(), rear);
     // A clock jump backwards restarts the camera's clip: one frame left.
-    clips.push("rear", frame(99, 0, 1000));
+    clips.push(&camera("rear"), frame(99, 0, 1000));
     assert_eq!(
         clips.usage(),
         ClipUsage {
@@ -193,14 +204,14 @@ fn clip_usage_follows_pushes_trims_and_removals() {
 
 #[test]
 fn clip_bound_holds_for_all_cameras_when_one_stops_sending() {
-    let clips = ClipBuffer::new("camera", Duration::from_secs(60), 10_000);
+    let clips = ClipBuffer::new(Duration::from_secs(60), 10_000);
     // Alone, "quiet" may fill the whole budget; then it stops sending (offline).
     for i in 0..20u64 {
-        clips.push("quiet", frame(i, i, 1000));
+        clips.push(&camera("quiet"), frame(i, i, 1000));
     }
     assert_eq!(clips.usage().bytes, 10_000);
     for i in 0..20u64 {
-        clips.push("busy", frame(i, i, 1000));
+        clips.push(&camera("busy"), frame(i, i, 1000));
         assert!(clips.usage().bytes <= 10_000, "{:?}", clips.usage());
     }
     // Both at their share of 5000 bytes; the quiet camera's newest frames are kept.
@@ -245,11 +256,38 @@ fn prune_deletes_oldest_first_but_never_open_segments() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Fleet folders (`DIR/<prefix>/<camera>/`) are pruned like single-robot ones
+/// (`DIR/<camera>/`), oldest first across both; files directly in `DIR` are not segments.
+#[test]
+fn prune_finds_segments_in_robot_folders() {
+    let dir = temp_dir("prune-fleet");
+    let base = UNIX_EPOCH + Duration::from_secs(1_764_104_400);
+    let mut paths = Vec::new();
+    for (folder, minute) in [
+        ("robot1/camera/front", 0u64),
+        ("front", 1),
+        ("robot2/camera/front", 2),
+    ] {
+        let camera_dir = dir.join(folder);
+        std::fs::create_dir_all(&camera_dir).expect("dir");
+        let start = segment::format_start(base + Duration::from_secs(minute * 60));
+        let path = camera_dir.join(format!("{start}.mcap"));
+        std::fs::write(&path, vec![0u8; 1000]).expect("write");
+        paths.push(path);
+    }
+    let stray = dir.join(format!("{}.mcap", segment::format_start(base)));
+    std::fs::write(&stray, vec![0u8; 1000]).expect("write");
+    let deleted = prune::prune(&dir, Keep::Bytes(1500), base, &[]).expect("prune");
+    assert_eq!(deleted, paths[..2].to_vec());
+    assert!(paths[2].exists() && stray.exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// The kept cameras stay within their bound; a camera no longer admitted gives its place (and
 /// its clip) to a new one, while busy admitted cameras are never pushed out.
 #[test]
 fn kept_cameras_follow_admission_within_the_bound() {
-    let clips = Arc::new(ClipBuffer::new("camera", Duration::from_secs(60), 1 << 20));
+    let clips = Arc::new(ClipBuffer::new(Duration::from_secs(60), 1 << 20));
     let sinks = Sinks {
         recorder: None,
         clips: Some(clips.clone()),
@@ -257,18 +295,18 @@ fn kept_cameras_follow_admission_within_the_bound() {
     let mut kept = Kept::new(2);
     let everyone = |_: &str| true;
     for id in ["front", "rear"] {
-        let name = kept.name(id.to_owned(), &everyone, &sinks).expect("room");
-        assert_eq!(&*name, id);
-        clips.push(&name, frame(1, 1, 100));
+        let kept_camera = kept.name(&named(id), &everyone, &sinks).expect("room");
+        assert_eq!(kept_camera.id(), id);
+        clips.push(&kept_camera, frame(1, 1, 100));
     }
     assert!(
-        kept.name("junk".to_owned(), &everyone, &sinks).is_none(),
+        kept.name(&named("junk"), &everyone, &sinks).is_none(),
         "a busy admitted camera was pushed out"
     );
     assert_eq!(clips.usage().frames, 2);
     let without_front = |id: &str| id != "front";
-    let name = kept.name("side".to_owned(), &without_front, &sinks);
-    assert_eq!(name.as_deref(), Some("side"));
+    let side = kept.name(&named("side"), &without_front, &sinks);
+    assert_eq!(side.as_deref().map(RecordedCamera::id), Some("side"));
     assert_eq!(clips.usage().frames, 1, "front's clip left with it");
     kept.sweep(&|id: &str| id == "side", &sinks);
     assert_eq!(clips.usage().frames, 0, "rear's clip left with it");

@@ -24,7 +24,7 @@ mod task;
 pub mod variants;
 pub mod wire;
 
-use camera_node::keys::{CameraKeys, KeyError};
+use camera_node::keys::{validate_camera_ref, KeyError};
 use camera_node::subscriber::fetch_snapshot;
 use camera_node::Frame;
 pub use settings::{Env, ForgetRequest, FrameSource, Settings};
@@ -100,7 +100,6 @@ pub struct CameraHandle(Arc<Shared>);
 struct Shared {
     id: String,
     generation: u64,
-    keys: CameraKeys,
     source: FrameSource,
     frames: Slot,
     /// Messages built from the camera's own frames (variants have theirs in the task).
@@ -117,7 +116,8 @@ struct Shared {
     stop: CancellationToken,
 }
 
-/// Starts the task of camera `id` on `tracker`; it runs until `stop` (or a parent) is cancelled.
+/// Starts the task of camera `id` (named by discovery: `PrefixSet::name` for a node, the
+/// topic's id for ROS 2) on `tracker`; it runs until `stop` (or a parent) is cancelled.
 /// `generation` tells this task apart from earlier tasks of the same id.
 pub fn spawn(
     id: &str,
@@ -127,7 +127,7 @@ pub fn spawn(
     tracker: &TaskTracker,
     source: FrameSource,
 ) -> Result<(CameraHandle, tokio::task::JoinHandle<()>), KeyError> {
-    let keys = CameraKeys::new(&env.settings.prefix, id)?;
+    validate_camera_ref(id)?;
     let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
     let viewers = watch::Sender::new(0);
     let frames = watch::Sender::new(None);
@@ -135,7 +135,6 @@ pub fn spawn(
     let handle = CameraHandle(Arc::new(Shared {
         id: id.to_owned(),
         generation,
-        keys: keys.clone(),
         source: source.clone(),
         frames: frames.subscribe(),
         messages: Arc::default(),
@@ -147,7 +146,7 @@ pub fn spawn(
         stop: stop.clone(),
     }));
     let task = task::CameraTask::new(task::Parts {
-        keys,
+        id: id.to_owned(),
         source,
         generation,
         env,
@@ -168,6 +167,31 @@ impl CameraHandle {
     /// Where this camera's frames come from.
     pub fn source(&self) -> &FrameSource {
         &self.0.source
+    }
+
+    /// The camera's robot: the concrete prefix its node publishes under (`robot1/camera`);
+    /// `None` for a ROS 2 topic, which has no prefix.
+    pub fn robot(&self) -> Option<&str> {
+        self.0.source.keys().map(|keys| keys.prefix())
+    }
+
+    /// The camera's own name: the node's (`front`), or for a ROS 2 topic the id.
+    pub fn camera(&self) -> &str {
+        self.0
+            .source
+            .keys()
+            .map_or(&self.0.id, |keys| keys.camera())
+    }
+
+    /// Its Foxglove topic (live and recorded): `/<prefix>/<camera>` for a node, the ROS topic
+    /// itself for a ROS 2 camera.
+    pub fn topic(&self) -> String {
+        match &self.0.source {
+            FrameSource::Node(keys) => {
+                camera_node::record::mcap_file::topic(keys.prefix(), keys.camera())
+            }
+            FrameSource::Ros2(topic) => topic.topic.clone(),
+        }
     }
 
     /// Tells this handle's task apart from earlier or later tasks of the same camera id.
@@ -212,7 +236,7 @@ impl CameraHandle {
     pub fn choose(&self, name: Option<&str>, variant: Variant) -> Result<Choice, UnknownVariant> {
         let info = self.0.status.borrow().info.clone();
         let offered = match self.source() {
-            FrameSource::Node => info
+            FrameSource::Node(_) => info
                 .as_deref()
                 .map(|info| node_variants::offered(&info.variants).collect::<Vec<_>>()),
             // A ROS 2 topic has no info and no variants: known to be none, not "not told yet".
@@ -276,10 +300,10 @@ impl CameraHandle {
     /// Asks the node's snapshot queryable for its latest frame (no camera state involved:
     /// used while the gateway does not receive the camera's frames itself).
     pub async fn fetch_from_node(&self, timeout: Duration) -> Option<Arc<Frame>> {
-        if self.0.source != FrameSource::Node {
+        let Some(keys) = self.0.source.keys() else {
             return None; // a ROS 2 topic has no snapshot queryable
-        }
-        match fetch_snapshot(&self.0.zenoh, &self.0.keys, timeout).await {
+        };
+        match fetch_snapshot(&self.0.zenoh, keys, timeout).await {
             Ok(frame) => frame.map(Arc::new),
             Err(error) => {
                 tracing::debug!(camera = %self.id(), %error, "snapshot query failed");

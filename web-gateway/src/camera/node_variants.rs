@@ -49,6 +49,8 @@ struct Running {
 #[derive(Debug, Clone)]
 pub struct Receive {
     pub zenoh: zenoh::Session,
+    /// The camera's id (metrics, logs) and its node's keys.
+    pub id: String,
     pub keys: CameraKeys,
     pub metrics: Arc<Metrics>,
     pub limits: FrameLimits,
@@ -158,7 +160,7 @@ pub fn offered(variants: &[VariantInfo]) -> impl Iterator<Item = &VariantInfo> {
 
 /// Receives variant `name` into `frames` until aborted (released) or the session closes.
 async fn forward(name: String, receive: Receive, frames: watch::Sender<Option<Arc<Frame>>>) {
-    let camera = receive.keys.camera().to_owned();
+    let camera = receive.id.clone();
     let declared =
         FrameSubscriber::declare_variant(&receive.zenoh, &receive.keys, &name, RING_CAPACITY).await;
     let subscriber = match declared {

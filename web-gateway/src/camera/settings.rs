@@ -3,6 +3,7 @@
 
 use crate::config::{Config, SubscribeMode};
 use crate::metrics::Metrics;
+use camera_node::keys::CameraKeys;
 use camera_node::ros2::Ros2Camera;
 use camera_node::FrameLimits;
 use std::sync::Arc;
@@ -12,16 +13,34 @@ use tokio::sync::mpsc;
 /// Where a camera's frames come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FrameSource {
-    /// A camera node under the gateway's prefix: frames, info and snapshot queryables.
-    Node,
+    /// A camera node at these keys (its own concrete prefix and name, found by discovery):
+    /// frames, info and snapshot queryables.
+    Node(CameraKeys),
     /// A ROS 2 CompressedImage topic on rmw_zenoh: frames only (no info, no snapshot query).
     Ros2(Ros2Camera),
+}
+
+impl FrameSource {
+    /// The camera node's keys; `None` for a ROS 2 topic.
+    pub fn keys(&self) -> Option<&CameraKeys> {
+        match self {
+            Self::Node(keys) => Some(keys),
+            Self::Ros2(_) => None,
+        }
+    }
+
+    /// The key frames arrive on, for log messages.
+    pub fn frame_key(&self) -> String {
+        match self {
+            Self::Node(keys) => keys.jpeg(),
+            Self::Ros2(topic) => topic.data_key.clone(),
+        }
+    }
 }
 
 /// What a camera task needs from the gateway's configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub prefix: String,
     pub subscribe: SubscribeMode,
     pub offline_after: Duration,
     /// Frames later than this behind the camera's newest are dropped (`ingest::Freshness`).
@@ -36,7 +55,6 @@ pub struct Settings {
 impl Settings {
     pub fn of(config: &Config) -> Self {
         Self {
-            prefix: config.prefix.clone(),
             subscribe: config.subscribe,
             offline_after: config.offline_after(),
             max_frame_lag: config.max_frame_lag(),

@@ -36,7 +36,7 @@ fn flags_override_the_file() {
         "127.0.0.1:9000",
     ])
     .expect("valid");
-    assert_eq!(config.prefix, "robot1/camera");
+    assert_eq!(config.prefix, ["robot1/camera"]);
     assert_eq!(config.max_clients, 9);
     assert_eq!(config.listen.port(), 9000);
     assert_eq!(config.zenoh.connect, vec!["tcp/10.0.0.2:7447".to_owned()]);
@@ -118,6 +118,15 @@ fn help_shows_every_default_and_environment_name() {
         let entry = &entry[..entry[2..].find("\n  -").map_or(entry.len(), |end| end + 2)];
         let shown = match value {
             toml::Value::String(text) => text.clone(),
+            // A repeatable flag's default, as clap shows it.
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|item| {
+                    item.as_str()
+                        .map_or_else(|| item.to_string(), str::to_owned)
+                })
+                .collect::<Vec<_>>()
+                .join(","),
             other => other.to_string(),
         };
         assert!(
@@ -146,11 +155,11 @@ fn errors_name_the_key_and_where_it_came_from() {
         error.contains("key `max_client`") && error.contains("max_clients"),
         "{error}"
     );
-    let error = load(&["--prefix", "a/*"])
-        .expect_err("wildcard prefix accepted")
+    let error = load(&["--prefix", "a/**"])
+        .expect_err("`**` prefix accepted")
         .to_string();
     assert!(
-        error.starts_with("prefix = \"a/*\" is invalid") && error.ends_with("(set by --prefix)"),
+        error.starts_with("prefix = \"a/**\" is invalid") && error.ends_with("(set by --prefix)"),
         "{error}"
     );
     let (_dir, zero) = temp_config("max_clients = 0");
@@ -159,6 +168,62 @@ fn errors_name_the_key_and_where_it_came_from() {
         .to_string();
     assert!(
         error.contains("max_clients = 0 is invalid") && error.contains("gateway.toml"),
+        "{error}"
+    );
+}
+
+/// `--prefix` repeats (or takes a comma list), TOML takes a string as before or a list, and
+/// the result decides how cameras are named.
+#[test]
+fn prefixes_repeat_and_take_lists() {
+    let defaults = load(&[]).expect("defaults");
+    assert_eq!(defaults.prefix, ["camera"]);
+    assert!(!defaults.prefixes().is_fleet());
+    let repeated = load(&["--prefix", "*/camera", "--prefix", "lab/camera"]).expect("valid");
+    assert_eq!(repeated.prefix, ["*/camera", "lab/camera"]);
+    assert!(repeated.prefixes().is_fleet());
+    let listed = load(&["--prefix", "*/camera,lab/camera"]).expect("valid");
+    assert_eq!(listed.prefix, repeated.prefix);
+
+    let (_dir, one) = temp_config("prefix = \"robot1/camera\"\n");
+    let config = load(&["--config", &one]).expect("a string still works");
+    assert_eq!(config.prefix, ["robot1/camera"]);
+    let (_dir, list) = temp_config("prefix = [\"robot1/camera\", \"robot2/camera\"]\n");
+    let config = load(&["--config", &list]).expect("a list");
+    assert_eq!(config.prefix, ["robot1/camera", "robot2/camera"]);
+    assert!(config.prefixes().is_fleet());
+    // The flag replaces the file's list, as every flag does.
+    let config = load(&["--config", &list, "--prefix", "*/camera"]).expect("valid");
+    assert_eq!(config.prefix, ["*/camera"]);
+    let (_dir, number) = temp_config("prefix = 7\n");
+    let error = load(&["--config", &number])
+        .expect_err("number")
+        .to_string();
+    assert!(error.contains("a list of them"), "{error}");
+}
+
+/// A wildcard that is not a whole segment, or `**`, is refused naming the value and the fix.
+#[test]
+fn bad_wildcards_name_the_value_and_the_fix() {
+    let error = load(&["--prefix", "robot*/camera"])
+        .expect_err("partial wildcard accepted")
+        .to_string();
+    assert!(
+        error.starts_with("prefix = \"robot*/camera\" is invalid")
+            && error.contains("whole segment")
+            && error.contains("\"*/camera\"")
+            && error.ends_with("(set by --prefix)"),
+        "{error}"
+    );
+    let (_dir, list) = temp_config("prefix = [\"lab/camera\", \"**\"]\n");
+    let error = load(&["--config", &list])
+        .expect_err("** accepted")
+        .to_string();
+    assert!(
+        error.contains("[\"lab/camera\", \"**\"]")
+            && error.contains("prefix \"**\" is invalid")
+            && error.contains("one `*` per segment")
+            && error.contains("(set by `prefix` in "),
         "{error}"
     );
 }

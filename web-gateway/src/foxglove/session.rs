@@ -14,7 +14,6 @@ use crate::camera::{CameraHandle, Choice, Slot, Viewer};
 use crate::state::ClientGuard;
 use axum::extract::ws::{Message, WebSocket};
 use bytes::Bytes;
-use camera_node::record::mcap_file::topic;
 use camera_node::Frame;
 use futures::stream::{AbortHandle, BoxStream, SelectAll};
 use futures::StreamExt;
@@ -113,7 +112,7 @@ impl Session {
             name: concat!("web-gateway ", env!("CARGO_PKG_VERSION")).to_owned(),
             capabilities: [],
             supported_encodings: [],
-            metadata: BTreeMap::from([("prefix", self.server.state.config.prefix.clone())]),
+            metadata: BTreeMap::from([("prefix", self.server.state.prefixes.patterns().join(","))]),
             session_id: &session_id,
         };
         self.send_json(&info).await?;
@@ -190,7 +189,6 @@ impl Session {
             self.send_json(&gone).await?;
         }
         let schema = self.server.schema.clone();
-        let prefix = self.server.state.config.prefix.clone();
         let mut added = Vec::new();
         for camera in cameras {
             if self.by_camera.contains_key(camera.id()) {
@@ -198,7 +196,7 @@ impl Session {
             }
             let id = self.next_channel;
             self.next_channel = self.next_channel.wrapping_add(1);
-            added.push(Channel::image(id, topic(&prefix, camera.id()), &schema));
+            added.push(Channel::image(id, camera.topic(), &schema));
             self.by_camera.insert(camera.id().to_owned(), id);
             self.channels.insert(id, camera);
         }
@@ -291,11 +289,20 @@ impl Session {
         camera: &str,
         frame: &Frame,
     ) -> Result<(), End> {
-        if !self.subscriptions.contains_key(&subscription) {
+        let Some(subscribed) = self.subscriptions.get(&subscription) else {
             return Ok(()); // unsubscribed while this frame was on its way
-        }
-        let data =
-            protocol::message_data(subscription, frame.meta.capture_ts_ns, camera, &frame.jpeg);
+        };
+        // frame_id is the camera's own name, as in the recordings (the id under one prefix).
+        let frame_id = self
+            .channels
+            .get(&subscribed.channel)
+            .map_or(camera, CameraHandle::camera);
+        let data = protocol::message_data(
+            subscription,
+            frame.meta.capture_ts_ns,
+            frame_id,
+            &frame.jpeg,
+        );
         self.server.state.metrics.frame_sent(
             "foxglove",
             camera,

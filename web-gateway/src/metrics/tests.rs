@@ -63,7 +63,8 @@ fn reject_labels_stay_bounded() {
 
 #[test]
 fn clip_buffer_gauges_are_zero_when_off_and_follow_the_buffer() {
-    use camera_node::record::ClipBuffer;
+    use camera_node::keys::PrefixSet;
+    use camera_node::record::{ClipBuffer, RecordedCamera};
     let metrics = Metrics::new();
     let text = metrics.encode();
     for series in [
@@ -72,7 +73,7 @@ fn clip_buffer_gauges_are_zero_when_off_and_follow_the_buffer() {
     ] {
         assert!(text.contains(series), "{series} missing: {text}");
     }
-    let clips = Arc::new(ClipBuffer::new("camera", Duration::from_secs(60), 1 << 20));
+    let clips = Arc::new(ClipBuffer::new(Duration::from_secs(60), 1 << 20));
     metrics.set_clip_buffer(clips.clone());
     let frame = camera_node::frame::Frame {
         jpeg: bytes::Bytes::from_static(&[0xFF, 0xD8, 0, 0, 0xFF, 0xD9]),
@@ -85,8 +86,11 @@ fn clip_buffer_gauges_are_zero_when_off_and_follow_the_buffer() {
             online: true,
         },
     };
-    clips.push("front", frame.clone());
-    clips.push("rear", frame);
+    let prefixes = PrefixSet::default();
+    for camera in ["front", "rear"] {
+        let name = prefixes.name("camera", camera).expect("valid camera");
+        clips.push(&RecordedCamera::of(&name), frame.clone());
+    }
     let text = metrics.encode();
     for series in [
         "gateway_clip_buffer_bytes 12\n",

@@ -12,7 +12,14 @@ use serde::Serialize;
 /// One entry of `/api/cameras` (also what the web page renders).
 #[derive(Debug, Serialize)]
 pub struct CameraEntry {
+    /// Unique across robots: the camera name under one plain `--prefix`, else
+    /// `<robot with '/' → '.'>.<camera>` (`camera_node::keys::PrefixSet::name`).
     pub id: String,
+    /// The concrete prefix the camera's node publishes under (`robot1/camera`); `null` for a
+    /// ROS 2 topic. The page groups tiles by it.
+    pub robot: Option<String>,
+    /// The camera's own name (`front`; a ROS 2 topic's id).
+    pub camera: String,
     pub online: bool,
     pub width: Option<u32>,
     pub height: Option<u32>,
@@ -57,6 +64,8 @@ impl CameraEntry {
         let latest = status.last_live.as_ref();
         Self {
             id: camera.id().to_owned(),
+            robot: camera.robot().map(str::to_owned),
+            camera: camera.camera().to_owned(),
             online: status.online,
             width: latest.map(|f| f.meta.width),
             height: latest.map(|f| f.meta.height),

@@ -3,10 +3,11 @@
 
 use super::{CameraTask, Outcome, EVICT_EVERY};
 use crate::camera::node_variants;
-use crate::camera::{Choice, Command, Feed, FrameSource};
+use crate::camera::{Choice, Command, Feed};
 use camera_node::subscriber::fetch_snapshot;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::watch;
 
 impl CameraTask {
     pub(super) async fn on_command(&mut self, command: Command) {
@@ -16,14 +17,13 @@ impl CameraTask {
                 // A new session of the node: nothing queued on the old one can still arrive.
                 self.checks.restart();
                 self.came_online("liveliness token present");
-                if self.source != FrameSource::Node {
+                let Some((zenoh, keys, timeout)) = self.query_parts() else {
                     return; // ROS 2 topics answer no info or snapshot queries
-                }
+                };
                 self.info_at = Some(Instant::now());
                 // A slow or just-started camera may not publish for a while; its snapshot
                 // queryable gives new viewers a picture right away.
                 if self.last_live.is_none() {
-                    let (zenoh, keys, timeout) = self.query_parts();
                     self.jobs.spawn(async move {
                         let fetched = fetch_snapshot(&zenoh, &keys, timeout).await;
                         Outcome::Snapshot(fetched.map_err(|error| error.to_string()))
@@ -55,10 +55,18 @@ impl CameraTask {
                     .feed(&self.id, variant, &self.frames, limits, &self.env.metrics)
             }
             Choice::Node(name) => {
+                let Some(keys) = self.source.keys().cloned() else {
+                    // `choose` offers no node variant of a ROS 2 topic: nothing would come.
+                    return Feed {
+                        frames: watch::Sender::new(None).subscribe(),
+                        messages: Arc::default(),
+                    };
+                };
                 self.evict_at.get_or_insert(Instant::now() + EVICT_EVERY);
                 let receive = node_variants::Receive {
                     zenoh: self.env.zenoh.clone(),
-                    keys: self.keys.clone(),
+                    id: self.id.clone(),
+                    keys,
                     metrics: self.env.metrics.clone(),
                     limits: self.env.settings.limits,
                     max_frame_lag: self.env.settings.max_frame_lag,

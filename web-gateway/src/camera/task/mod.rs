@@ -51,7 +51,7 @@ const IDLE_WAKE: Duration = Duration::from_secs(3600);
 
 /// What [`super::spawn`] hands the task.
 pub(super) struct Parts {
-    pub keys: CameraKeys,
+    pub id: String,
     pub source: FrameSource,
     pub generation: u64,
     pub env: Env,
@@ -82,7 +82,6 @@ enum Event {
 
 pub(super) struct CameraTask {
     id: String,
-    keys: CameraKeys,
     source: FrameSource,
     generation: u64,
     env: Env,
@@ -130,14 +129,13 @@ impl CameraTask {
         let max_frame_lag = parts.env.settings.max_frame_lag;
         let offline_after = parts.env.settings.offline_after;
         let checks = Checks::new(
-            parts.keys.camera(),
-            &parts.keys.jpeg(),
+            &parts.id,
+            &parts.source.frame_key(),
             offline_after,
             max_frame_lag,
         );
         Self {
-            id: parts.keys.camera().to_owned(),
-            keys: parts.keys,
+            id: parts.id,
             source: parts.source,
             generation: parts.generation,
             env: parts.env,
@@ -323,11 +321,12 @@ impl CameraTask {
         }
         if due(self.info_at) {
             self.info_at = None;
-            let (zenoh, keys, timeout) = self.query_parts();
-            self.jobs.spawn(async move {
-                let reply = query_info(&zenoh, &keys, timeout).await;
-                Outcome::Info(reply.map_err(|error| error.to_string()))
-            });
+            if let Some((zenoh, keys, timeout)) = self.query_parts() {
+                self.jobs.spawn(async move {
+                    let reply = query_info(&zenoh, &keys, timeout).await;
+                    Outcome::Info(reply.map_err(|error| error.to_string()))
+                });
+            }
         }
         if due(self.evict_at) {
             let encoding = self.variants.evict_unwatched(&self.id);
@@ -361,12 +360,11 @@ impl CameraTask {
         .unwrap_or_else(|| Instant::now() + IDLE_WAKE)
     }
 
-    fn query_parts(&self) -> (zenoh::Session, CameraKeys, Duration) {
-        (
-            self.env.zenoh.clone(),
-            self.keys.clone(),
-            self.env.settings.info_timeout,
-        )
+    /// What an info or snapshot query of the node needs; `None` for a ROS 2 topic, which
+    /// answers neither.
+    fn query_parts(&self) -> Option<(zenoh::Session, CameraKeys, Duration)> {
+        let keys = self.source.keys()?.clone();
+        Some((self.env.zenoh.clone(), keys, self.env.settings.info_timeout))
     }
 
     fn publish_status(&self) {

@@ -32,11 +32,11 @@ impl CameraTask {
     pub(super) async fn subscribe(&mut self) {
         self.subscribe_at = None;
         let declared = match self.source.clone() {
-            FrameSource::Node => {
+            FrameSource::Node(keys) => {
                 FrameSubscriber::declare(
                     &self.env.zenoh,
-                    &self.env.settings.prefix,
-                    Cameras::One(self.id.clone()),
+                    keys.prefix(),
+                    Cameras::One(keys.camera().to_owned()),
                     RING_CAPACITY,
                 )
                 .await
