@@ -92,6 +92,22 @@ impl CameraOptions {
         self
     }
 
+    /// Publishes under `prefix` (e.g. `robot1/camera`) instead of the default one.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_owned();
+        self
+    }
+
+    /// The pictures' tint: per camera name under the default prefix, per prefix and name
+    /// otherwise, so that two robots' `front` publish different pictures.
+    fn tint(&self) -> [u8; 3] {
+        if self.prefix == camera_node::keys::DEFAULT_PREFIX {
+            tint_of(&self.id)
+        } else {
+            tint_of(&format!("{}/{}", self.prefix, self.id))
+        }
+    }
+
     fn info(&self, keys: &CameraKeys) -> CameraInfo {
         CameraInfo {
             camera: self.id.clone(),
@@ -123,6 +139,8 @@ pub struct SyntheticCamera {
     /// signal a camera node with `on_demand = true` pauses on.
     matching: watch::Receiver<bool>,
     variants: Vec<Arc<VariantLane>>,
+    /// The distinct pictures published in turn.
+    pictures: Vec<Bytes>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -149,7 +167,7 @@ impl SyntheticCamera {
         };
         let frames: Vec<Bytes> = (0..options.distinct_frames.max(1))
             .map(|step| {
-                let jpeg = draw_frame(options.width, options.height, tint_of(&options.id), step);
+                let jpeg = draw_frame(options.width, options.height, options.tint(), step);
                 Bytes::from(pad_jpeg(&jpeg, options.padding))
             })
             .collect();
@@ -177,7 +195,7 @@ impl SyntheticCamera {
         let task = tokio::spawn(run(
             publisher,
             options.clone(),
-            (frames, variants.clone()),
+            (frames.clone(), variants.clone()),
             (listener, matching_tx),
             stop.clone(),
         ));
@@ -188,8 +206,15 @@ impl SyntheticCamera {
             status,
             matching,
             variants,
+            pictures: frames,
             task,
         }
+    }
+
+    /// The distinct pictures it publishes in turn: every frame it sends is one of these,
+    /// byte for byte.
+    pub fn pictures(&self) -> &[Bytes] {
+        &self.pictures
     }
 
     /// The declared variant `name`; panics if the options had none of that name.
@@ -335,7 +360,16 @@ pub type Published = Vec<(u64, Bytes)>;
 /// Declares camera `id` (default prefix) on `session` for [`publish_frames`]: its info says
 /// [`WIDTH`]x[`HEIGHT`] at 30 fps.
 pub async fn declare_publisher(session: &zenoh::Session, id: &str) -> FramePublisher {
-    let keys = CameraKeys::new(camera_node::keys::DEFAULT_PREFIX, id).expect("keys");
+    declare_publisher_at(session, camera_node::keys::DEFAULT_PREFIX, id).await
+}
+
+/// [`declare_publisher`] under `prefix` (e.g. `robot1/camera`).
+pub async fn declare_publisher_at(
+    session: &zenoh::Session,
+    prefix: &str,
+    id: &str,
+) -> FramePublisher {
+    let keys = CameraKeys::new(prefix, id).expect("keys");
     let info = CameraInfo {
         width: WIDTH,
         height: HEIGHT,

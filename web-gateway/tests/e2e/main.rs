@@ -3,6 +3,7 @@
 
 mod camera_task;
 mod errors;
+mod fleet;
 mod foxglove;
 mod foxglove_slow;
 mod http_face;

@@ -6,9 +6,11 @@
 
 use crate::GATEWAY;
 use camera_node::keys::DEFAULT_PREFIX;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use test_support::camera::{declare_publisher, publish_frames, wait_subscribed};
+use test_support::camera::{
+    declare_publisher, declare_publisher_at, publish_frames, wait_subscribed,
+};
 use test_support::ci::{python_mcap, require};
 use test_support::mcap_reader::{assert_frames, read_mcap, read_mcap_bytes};
 use test_support::{free_port, listening_session, metrics, Gateway, DEADLINE};
@@ -129,18 +131,92 @@ async fn records_segments_and_serves_clips() {
     gateway.terminate();
     let status = gateway.wait_exit(DEADLINE).expect("gateway exits");
     assert!(status.success(), "{status}");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.path().join("front"))
-        .expect("camera directory")
+    let files = std::fs::read_dir(dir.path().join("front")).expect("camera directory");
+    assert!(files.count() >= 2, "2 s in 1 s segments");
+    let messages = recorded(dir.path(), "front");
+    assert_frames("segments", DEFAULT_PREFIX, "front", &messages, &published);
+}
+
+/// Every segment under `dir/folder`, read and merged in log-time order; the folder must exist.
+fn recorded(dir: &Path, folder: &str) -> Vec<test_support::mcap_reader::McapMessage> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(folder))
+        .unwrap_or_else(|error| panic!("{folder}: {error}"))
         .map(|entry| entry.expect("entry").path())
         .collect();
     files.sort();
-    assert!(files.len() >= 2, "2 s in 1 s segments: {files:?}");
     let mut messages: Vec<_> = read_mcap(&files)
         .into_iter()
         .flat_map(|file| file.messages)
         .collect();
     messages.sort_by_key(|message| message.log_time);
-    assert_frames("segments", DEFAULT_PREFIX, "front", &messages, &published);
+    messages
+}
+
+/// `--prefix '*/camera'`: two robots' `front` are two cameras, recorded into two folders
+/// (`DIR/robot1/camera/front/`, `DIR/robot2/camera/front/`) and two clips, each holding its own
+/// robot's frames only, on the topic `/<robot>/front`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_robots_front_are_recorded_apart() {
+    if require("recording", python_mcap()).is_none() {
+        return;
+    }
+    let _shared = crate::shared().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let robots = ["robot1/camera", "robot2/camera"];
+    let mut endpoints = Vec::new();
+    let mut publishers = Vec::new();
+    for robot in robots {
+        let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+        let node = listening_session(&endpoint).await;
+        publishers.push((
+            node.clone(),
+            declare_publisher_at(&node, robot, "front").await,
+        ));
+        endpoints.push(endpoint);
+    }
+    let record_dir = dir.path().to_str().expect("utf-8 path");
+    let mut gateway = Gateway::spawn(
+        GATEWAY,
+        &endpoints,
+        &[
+            "--prefix",
+            "*/camera",
+            "--record",
+            record_dir,
+            "--clip-buffer",
+            "30",
+        ],
+    );
+    let ids = ["robot1.camera.front", "robot2.camera.front"];
+    for id in ids {
+        gateway.wait_camera(id, DEADLINE, |_| true).await;
+    }
+    let mut published = Vec::new();
+    for (_, publisher) in &mut publishers {
+        wait_subscribed(publisher).await;
+        published.push(publish_frames(publisher, 20, 30).await);
+    }
+    wait_recorded(&gateway, published.iter().map(Vec::len).sum()).await;
+    for ((id, robot), frames) in ids.iter().zip(robots).zip(&published) {
+        let response = gateway.get(&format!("/cameras/{id}/clip.mcap")).await;
+        assert_eq!(response.status(), 200, "{id}");
+        let clip = read_mcap_bytes(&response.bytes().await.expect("clip body"));
+        assert_frames(id, robot, "front", &clip.messages, frames);
+    }
+    gateway.terminate();
+    let status = gateway.wait_exit(DEADLINE).expect("gateway exits");
+    assert!(status.success(), "{status}");
+    for (robot, frames) in robots.iter().zip(&published) {
+        let folder = format!("{robot}/front");
+        assert_frames(
+            &folder,
+            robot,
+            "front",
+            &recorded(dir.path(), &folder),
+            frames,
+        );
+    }
+    assert!(!dir.path().join("front").exists(), "no shared DIR/front/");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
