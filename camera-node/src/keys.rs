@@ -119,17 +119,6 @@ pub fn all_liveliness(prefix: &str) -> String {
     format!("{prefix}/*")
 }
 
-/// Extracts the camera id from `<prefix>/<camera>` or `<prefix>/<camera>/<segment>`.
-///
-/// Returns `None` for keys outside the prefix or with an invalid camera id, so a
-/// subscriber on a wildcard never attributes a sample to a made-up camera.
-pub fn camera_of<'k>(prefix: &str, key: &'k str) -> Option<&'k str> {
-    let rest = key.strip_prefix(prefix)?.strip_prefix('/')?;
-    let camera = rest.split('/').next()?;
-    validate_camera_id(camera).ok()?;
-    Some(camera)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,15 +150,5 @@ mod tests {
             message.contains("a/b") && message.contains("A-Z"),
             "{message}"
         );
-    }
-
-    #[test]
-    fn camera_of_parses_only_keys_under_the_prefix() {
-        assert_eq!(camera_of("camera", "camera/front/jpeg"), Some("front"));
-        assert_eq!(camera_of("camera", "camera/left"), Some("left"));
-        assert_eq!(camera_of("a/b", "a/b/rear/info"), Some("rear"));
-        assert_eq!(camera_of("camera", "cameras/front/jpeg"), None);
-        assert_eq!(camera_of("camera", "other/front/jpeg"), None);
-        assert_eq!(camera_of("camera", "camera"), None);
     }
 }

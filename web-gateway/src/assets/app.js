@@ -2,15 +2,65 @@
 // camera's frames over one WebSocket (/ws), drawing each into its <canvas class="live">.
 // Each tile asks the socket for the smallest variant its camera node encodes that still fills
 // the tile ({"camera", "variant"} messages), so a grid of cameras on a phone pulls previews.
-// DOM contract (relied on by tests): section.camera[data-camera][data-state],
+// DOM contract (relied on by tests): section.camera[data-camera][data-state][data-robot],
 // canvas.live (width/height = last drawn frame), span.state, span.stats, a.snapshot, a.clip,
-// p.conflict (shown while several publishers put frames on the camera's key).
+// p.conflict (shown while several publishers put frames on the camera's key). Tiles are
+// grouped by robot (the camera's prefix, /api/cameras "robot") in div.robot[data-robot],
+// whose h2.robot-name heading shows only when the page holds more than one robot.
 "use strict";
 
 const views = new Map(); // camera id -> view state
+const groups = new Map(); // robot ("" for ROS 2 topics) -> div.robot
 const grid = document.getElementById("cameras");
 const link = document.getElementById("link");
 let socket = null;
+
+// Inserts `element` among `parent`'s children matching `selector`, sorted by `key`.
+function insertSorted(parent, selector, element, key, keyOf) {
+  const after = [...parent.querySelectorAll(":scope > " + selector)]
+    .find((other) => keyOf(other) > key);
+  parent.insertBefore(element, after || null);
+}
+
+// The group of robot `robot`, created in order on first use.
+function group(robot) {
+  let g = groups.get(robot);
+  if (g) return g;
+  g = document.createElement("div");
+  g.className = "robot";
+  g.dataset.robot = robot;
+  const heading = document.createElement("h2");
+  heading.className = "robot-name";
+  heading.textContent = robot || "ROS 2 topics";
+  g.append(heading);
+  insertSorted(grid, "div.robot", g, robot, (other) => other.dataset.robot);
+  groups.set(robot, g);
+  return g;
+}
+
+// Moves tile `v` into its robot's group once /api/cameras told it, keeping ids sorted.
+function place(v, camera) {
+  const robot = camera.robot || "";
+  if (v.robot === robot) return;
+  v.robot = robot;
+  v.name = camera.camera || v.id;
+  v.section.dataset.robot = robot;
+  insertSorted(group(robot), "section.camera", v.section, v.id, (s) => s.dataset.camera);
+}
+
+// Robot headings only when there is more than one robot; a tile under a heading shows the
+// camera's own name, otherwise its id (which names the robot when ids carry it).
+function renderGroups() {
+  const several = groups.size > 1;
+  groups.forEach((g) => {
+    const heading = g.querySelector("h2.robot-name");
+    if (heading.hidden === several) heading.hidden = !several;
+  });
+  views.forEach((v) => {
+    const text = several && v.name ? v.name : v.id;
+    if (v.title.textContent !== text) v.title.textContent = text;
+  });
+}
 
 function view(id) {
   let v = views.get(id);
@@ -53,13 +103,12 @@ function view(id) {
   conflict.className = "conflict";
   conflict.hidden = true;
   section.append(header, conflict, canvas, meta);
-  // Keep sections sorted by id so the layout does not jump around.
-  const after = [...grid.querySelectorAll("section.camera")].find((s) => s.dataset.camera > id);
-  grid.insertBefore(section, after || null);
+  // Sorted by id so the layout does not jump around; moved into its robot's group by place().
+  insertSorted(grid, "section.camera", section, id, (s) => s.dataset.camera);
   document.getElementById("empty").hidden = true;
-  v = { id, section, state, conflict, canvas, ctx: canvas.getContext("2d"), stats,
+  v = { id, section, title, state, conflict, canvas, ctx: canvas.getContext("2d"), stats,
         drawing: false, pending: null, drawn: 0, lastSeq: null, latencyMs: null, api: null,
-        variant: null, variantSent: false };
+        variant: null, variantSent: false, robot: null, name: null };
   views.set(id, v);
   return v;
 }
@@ -142,11 +191,13 @@ async function poll() {
       for (const camera of await response.json()) {
         const v = view(camera.id);
         v.api = camera;
+        place(v, camera);
         setState(v, camera.online);
         renderConflict(v, camera.conflict);
         renderStats(v);
         applyVariant(v);
       }
+      renderGroups();
     }
   } catch (error) {
     link.textContent = "gateway unreachable";
