@@ -119,8 +119,8 @@ impl Sources {
             tracing::warn!(camera = %self.camera, key = %self.key, serving = %name(serving),
                 ignored = %name(source),
                 "two publishers put frames on one camera key: serving the first, ignoring the \
-                 other. Give each robot its own prefix (camera-node --prefix robot1/camera, \
-                 web-gateway --prefix robot1/camera; docs/base-station.md)");
+                 other. Give each robot its own prefix (camera-node --prefix robot1/camera; \
+                 web-gateway --prefix '*/camera' shows every robot; docs/base-station.md)");
         }
     }
 
