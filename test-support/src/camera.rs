@@ -98,16 +98,6 @@ impl CameraOptions {
         self
     }
 
-    /// The pictures' tint: per camera name under the default prefix, per prefix and name
-    /// otherwise, so that two robots' `front` publish different pictures.
-    fn tint(&self) -> [u8; 3] {
-        if self.prefix == camera_node::keys::DEFAULT_PREFIX {
-            tint_of(&self.id)
-        } else {
-            tint_of(&format!("{}/{}", self.prefix, self.id))
-        }
-    }
-
     fn info(&self, keys: &CameraKeys) -> CameraInfo {
         CameraInfo {
             camera: self.id.clone(),
@@ -165,9 +155,14 @@ impl SyntheticCamera {
                 Err(error) => panic!("cannot open camera session: {error}"),
             }
         };
+        // Under another prefix the tint says it too: two robots' `front` look different.
+        let tint = match options.prefix.as_str() {
+            camera_node::keys::DEFAULT_PREFIX => tint_of(&options.id),
+            _ => tint_of(&keys.liveliness()),
+        };
         let frames: Vec<Bytes> = (0..options.distinct_frames.max(1))
             .map(|step| {
-                let jpeg = draw_frame(options.width, options.height, options.tint(), step);
+                let jpeg = draw_frame(options.width, options.height, tint, step);
                 Bytes::from(pad_jpeg(&jpeg, options.padding))
             })
             .collect();
