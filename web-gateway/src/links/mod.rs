@@ -114,11 +114,11 @@ pub async fn start(
         return Ok(());
     }
     let open = Arc::new(open::OpenLinks::default());
-    let listener = open.follow(session).await?;
+    let following = open.follow(session).await?;
     let monitor = monitor::Monitor::new(links, open, metrics);
     tracker.spawn(async move {
-        // Links are followed while the listener lives: as long as the monitor.
-        let _listener = listener;
+        // Links are followed as long as the monitor runs.
+        let _following = following;
         monitor.run(cancel).await;
     });
     Ok(())

@@ -4,7 +4,7 @@
 use crate::headless::{self, Browser};
 use crate::TIMEOUT;
 use serde_json::{json, Value};
-use test_support::{free_port, listening_session, Gateway};
+use test_support::{CameraOptions, Gateway, SyntheticCamera};
 
 /// The banner as the page shows it: hidden or not, and its entries.
 const BANNER: &str = r#"
@@ -24,7 +24,9 @@ async fn banner_names_an_unreachable_endpoint_until_it_is_back() {
     else {
         return;
     };
-    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    // The robot: a camera that publishes nothing, started once the banner shows.
+    let robot = CameraOptions::new("robot", 64, 48).max_frames(0);
+    let endpoint = format!("tcp/127.0.0.1:{}", robot.port);
     let gateway = Gateway::spawn(
         env!("CARGO_BIN_EXE_web-gateway"),
         std::slice::from_ref(&endpoint),
@@ -56,7 +58,7 @@ async fn banner_names_an_unreachable_endpoint_until_it_is_back() {
     );
     browser.screenshot("browser-banner").await;
 
-    let _robot = listening_session(&endpoint).await;
+    let _robot = SyntheticCamera::start(robot).await;
     browser
         .wait_js(
             "the banner hidden once connected",

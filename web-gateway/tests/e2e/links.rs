@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use test_support::certs::{Ca, Issued};
-use test_support::{free_port, listening_session, Gateway};
+use test_support::{free_port, listening_session, CameraOptions, Gateway, SyntheticCamera};
 
 /// The bound: a dead endpoint shows on `/healthz` within 15 s.
 const WITHIN: Duration = Duration::from_secs(15);
@@ -135,13 +135,15 @@ async fn healthz_tells_a_live_endpoint_from_a_closed_port() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endpoint_that_goes_away_and_comes_back_is_followed() {
     let _shared = crate::shared().await;
-    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
-    let peer = listening_session(&endpoint).await;
+    // A robot as a camera that publishes nothing; restarted on the same port, which its
+    // start retries while the OS still holds it.
+    let robot = CameraOptions::new("robot", 64, 48).max_frames(0);
+    let peer = SyntheticCamera::start(robot.clone()).await;
+    let endpoint = peer.endpoint();
     let gateway = Gateway::spawn(GATEWAY, std::slice::from_ref(&endpoint), &[]);
     wait_health(&gateway, "connected", connected, &[&endpoint]).await;
 
-    peer.close().await.expect("close the peer");
-    drop(peer);
+    peer.stop().await;
     wait_health(
         &gateway,
         "refused once the peer is gone",
@@ -151,7 +153,7 @@ async fn an_endpoint_that_goes_away_and_comes_back_is_followed() {
     .await;
     warning(&gateway, &endpoint, "refused");
 
-    let _peer = listening_session(&endpoint).await;
+    let _peer = SyntheticCamera::start(robot).await;
     wait_health(&gateway, "connected again", connected, &[&endpoint]).await;
     gateway.process().wait_for_line(
         "the INFO that the endpoint is back",
