@@ -90,18 +90,27 @@ async fn resolve(target: &Target, lookup: &Arc<AtomicBool>) -> Result<Vec<Socket
     }
     let address = target.address.clone();
     let busy = lookup.clone();
-    let task = tokio::task::spawn_blocking(move || {
-        let found = address
-            .to_socket_addrs()
-            .map(|addrs| addrs.collect::<Vec<_>>());
-        busy.store(false, Ordering::Release);
-        found
-    });
-    match tokio::time::timeout(RESOLVE_TIMEOUT, task).await {
+    let (found_tx, found) = tokio::sync::oneshot::channel();
+    // A plain thread, not the runtime's blocking pool: a lookup stuck in DNS must not hold up
+    // the runtime's shutdown.
+    let spawned = std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let addrs = address.to_socket_addrs().map(Iterator::collect::<Vec<_>>);
+            busy.store(false, Ordering::Release);
+            let _ = found_tx.send(addrs);
+        });
+    if let Err(error) = spawned {
+        lookup.store(false, Ordering::Release);
+        return Err(not_resolved(format!(
+            "cannot start a resolver thread: {error}"
+        )));
+    }
+    match tokio::time::timeout(RESOLVE_TIMEOUT, found).await {
         Err(_) => Err(not_resolved(format!(
             "no answer within {RESOLVE_TIMEOUT:?}"
         ))),
-        Ok(Err(join)) => Err(not_resolved(join.to_string())),
+        Ok(Err(_)) => Err(not_resolved("the resolver thread ended".into())),
         Ok(Ok(Err(error))) => Err(not_resolved(error.to_string())),
         Ok(Ok(Ok(addrs))) if addrs.is_empty() => Err(not_resolved("no address".into())),
         Ok(Ok(Ok(addrs))) => Ok(addrs),
