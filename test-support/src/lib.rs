@@ -15,6 +15,7 @@
 //! - [`mcap_reader`]: MCAP files read by Python's `mcap` package (`python/read_mcap.py`).
 //! - [`net`]: raw client sockets: read until the server closes, parse a bare response.
 //! - [`zenoh_peer`]: a zenoh session connected to one endpoint, polling a camera's info.
+//! - `certs` (feature `gateway`): throwaway CAs and certificates (rcgen) for TLS tests.
 //! - [`ci`]: what a missing tool means (skip locally, fail under `CI`).
 //! - [`proxy`]: a byte-counting TCP proxy with an optional fixed delay each way (link
 //!   benchmark; delay emulation in the two-host tests, where the kernel has no netem).
@@ -26,6 +27,8 @@
 pub mod binaries;
 pub mod camera;
 pub mod camera_variants;
+#[cfg(feature = "gateway")]
+pub mod certs;
 pub mod ci;
 pub mod foxglove_client;
 #[cfg(feature = "gateway")]

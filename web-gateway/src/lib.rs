@@ -5,6 +5,7 @@
 //! - [`config`]: TOML + flags. [`state`]: `AppState` shared by everything, client admission.
 //! - [`camera`]: one task per camera owns its frames, online state, variants and metrics;
 //!   [`camera::CameraHandle`] is how everything else talks to it.
+//! - [`links`]: whether each configured zenoh endpoint (a robot) is reached, and why not.
 //! - [`discovery`]: liveliness → creates, informs and removes camera tasks, the only writer
 //!   of the [`directory`] (id → handle).
 //! - [`headers`]: the per-frame HTTP headers. [`mjpeg`]: multipart wire format, stream body.
@@ -27,6 +28,7 @@ pub mod error;
 pub mod foxglove;
 pub mod guard;
 pub mod headers;
+pub mod links;
 pub mod metrics;
 pub mod mjpeg;
 pub mod recording;
@@ -49,6 +51,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_millis(500);
 pub enum ServeError {
     #[error("cannot subscribe to camera liveliness: {0}")]
     Liveliness(zenoh::Error),
+    #[error("cannot follow zenoh's links (for /healthz's endpoints): {0}")]
+    Links(zenoh::Error),
     // No `#[from]`: that would make the error a `source()` too, printed twice by `{:#}`.
     #[error("cannot serve HTTPS: {0}")]
     Tls(server::TlsError),
@@ -81,6 +85,15 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
     let liveliness = discovery::subscribe(&state)
         .await
         .map_err(ServeError::Liveliness)?;
+    links::start(
+        &state.zenoh,
+        state.links.clone(),
+        state.metrics.clone(),
+        state.cancel.clone(),
+        &state.tracker,
+    )
+    .await
+    .map_err(ServeError::Links)?;
     let recorder = recording::start(&state).map_err(ServeError::Record)?;
     if let Some(addr) = state.config.foxglove.listen {
         foxglove::start(&state, options.clone(), access.clone())

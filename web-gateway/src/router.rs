@@ -14,6 +14,7 @@ pub fn router(state: AppState, access: Arc<Access>) -> Router {
     Router::new()
         .route("/", get(page::index))
         .route("/assets/app.js", get(page::script))
+        .route("/assets/links.js", get(page::links_script))
         .route("/assets/style.css", get(page::style))
         .route("/cameras/{id}/stream.mjpg", get(stream::stream))
         .route("/cameras/{id}/snapshot.jpg", get(snapshot::snapshot))

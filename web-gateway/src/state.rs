@@ -1,5 +1,5 @@
 //! `AppState`: what every handler and task shares — config, camera directory, metrics,
-//! the zenoh session, the shutdown token and the task tracker.
+//! the zenoh session and its endpoints' reachability, the shutdown token and the task tracker.
 //!
 //! Also client admission: one counter across MJPEG, WebSocket and variant clients enforces
 //! `max_clients`, and the returned guard keeps the metrics gauge honest on every exit path.
@@ -7,6 +7,7 @@
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::error::ApiError;
+use crate::links::Links;
 use crate::metrics::Metrics;
 use camera_node::keys::PrefixSet;
 use camera_node::record::ClipBuffer;
@@ -27,6 +28,9 @@ pub struct Inner {
     pub directory: Directory,
     pub metrics: Arc<Metrics>,
     pub zenoh: zenoh::Session,
+    /// The zenoh endpoints this gateway connects to and whether it reaches them
+    /// ([`crate::links`]; kept current once `serve` starts its monitor).
+    pub links: Arc<Links>,
     /// The last `record.clip_secs` of every camera, when on (see [`crate::recording`]).
     pub clips: Option<Arc<ClipBuffer>>,
     pub cancel: CancellationToken,
@@ -49,9 +53,11 @@ impl AppState {
         if let Some(clips) = &clips {
             metrics.set_clip_buffer(clips.clone());
         }
+        let links = Arc::new(Links::from_session(&zenoh));
         Self(Arc::new(Inner {
             prefixes: config.prefixes(),
             clips,
+            links,
             config,
             directory: Directory::default(),
             metrics,

@@ -4,8 +4,8 @@
 //!
 //! [`Access`] is built once at start and applied to every request by [`enforce`], one axum
 //! middleware in the router and on the Foxglove listener. `/healthz` is always open
-//! (container health checks; it tells only "up" and a camera count); `/metrics` is open
-//! with `--metrics-access open`. Refusals are counted and failed logins logged ([`failures`]).
+//! (container health checks; it tells "up", a camera count and which zenoh endpoints are
+//! reached); `/metrics` is open with `--metrics-access open`. Refusals are counted and failed logins logged ([`failures`]).
 
 pub mod client;
 pub mod failures;

@@ -6,13 +6,15 @@
 //! Layout: the [`Metrics`] struct and every registration are here, in one place, so the
 //! exposition's names and help texts can be read together; the methods that bump each group
 //! live beside its labels: `cameras.rs` (per-camera frame series, camera table), `clients.rs`
-//! (connections, frames sent), `access.rs` (failed logins, Host/Origin refusals),
-//! `external.rs` (recorder, clip buffer and runtime numbers read at encode time).
+//! (connections, frames sent), `access.rs` (failed logins, Host/Origin refusals), `links.rs`
+//! (the gateway's own zenoh endpoints), `external.rs` (recorder, clip buffer and runtime
+//! numbers read at encode time).
 
 mod access;
 mod cameras;
 mod clients;
 mod external;
+mod links;
 
 pub use cameras::{CameraLabel, RejectLabel, VariantLabel, MAX_REJECT_CAMERAS, OTHER_CAMERAS};
 pub use clients::{EndpointLabel, ReasonLabel, SentMetrics};
@@ -50,6 +52,7 @@ pub struct Metrics {
     variant_encodes: Family<CameraLabel, Counter>,
     auth_failures: Family<ReasonLabel, Counter>,
     requests_refused: Family<ReasonLabel, Counter>,
+    zenoh_endpoint_connected: Family<links::ZenohEndpointLabel, Gauge>,
     /// The recorder's own counters (it runs on its own thread), read when encoding.
     record: OnceLock<Arc<RecordStats>>,
     /// The clip buffer, when on; its size is read when encoding (0 when off).
@@ -155,6 +158,12 @@ impl Metrics {
             "Requests refused for their credentials, by reason (no_credentials, malformed, wrong_password, unknown_token, busy)",
             auth_failures.clone(),
         );
+        let zenoh_endpoint_connected = Family::<links::ZenohEndpointLabel, Gauge>::default();
+        registry.register(
+            "zenoh_endpoint_connected",
+            "1 while zenoh has a link to the configured connect endpoint, else 0 (/healthz says why)",
+            zenoh_endpoint_connected.clone(),
+        );
         registry.register(
             "requests_refused",
             "Requests refused by the Host/Origin checks before credentials, by reason (unknown_host: 421, foreign_origin: 403)",
@@ -178,6 +187,7 @@ impl Metrics {
             variant_encodes,
             auth_failures,
             requests_refused,
+            zenoh_endpoint_connected,
             record: OnceLock::new(),
             clips: OnceLock::new(),
         }

@@ -1,4 +1,7 @@
-//! `GET /healthz`: 200 while the zenoh session is open, 503 otherwise.
+//! `GET /healthz`: 200 while the zenoh session is open, 503 otherwise; the body also lists
+//! every configured zenoh endpoint and whether the gateway reaches it. An unreachable robot
+//! does not make it 503: the gateway itself is fine, keeps serving and keeps retrying, and a
+//! container health check must not restart it for a robot's fault.
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -15,6 +18,7 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<serde_j
     let body = serde_json::json!({
         "zenoh": if up { "up" } else { "closed" },
         "cameras": state.directory.len(),
+        "endpoints": state.links.snapshot().as_ref(),
     });
     (status, Json(body))
 }

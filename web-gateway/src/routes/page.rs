@@ -5,6 +5,7 @@ use axum::response::IntoResponse;
 
 const INDEX: &str = include_str!("../assets/index.html");
 const SCRIPT: &str = include_str!("../assets/app.js");
+const LINKS: &str = include_str!("../assets/links.js");
 const STYLE: &str = include_str!("../assets/style.css");
 
 pub async fn index() -> impl IntoResponse {
@@ -15,6 +16,14 @@ pub async fn script() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         SCRIPT,
+    )
+}
+
+/// The unreachable-robot banner's script, apart from app.js (the tiles).
+pub async fn links_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        LINKS,
     )
 }
 

@@ -2,9 +2,9 @@
 //! HTTP to the TLS port refused cleanly, unusable certificate files refused with their name.
 
 use crate::GATEWAY;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use test_support::certs::{Ca, Issued};
 use test_support::net::{body_of, read_until_closed, status_of, Ended};
 use test_support::{jpeg_size, run_bounded, CameraOptions, Gateway, SyntheticCamera, DEADLINE};
 use tokio::io::AsyncWriteExt;
@@ -19,24 +19,12 @@ struct Certs {
 }
 
 fn make_certs(dir: &Path) -> Certs {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca =
-        CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key")).expect("CA");
-    let key = KeyPair::generate().expect("key");
-    let cert = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .expect("params")
-        .signed_by(&key, &ca)
-        .expect("signed certificate");
-    let write = |name: &str, text: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).expect("write PEM");
-        path
-    };
+    let ca = Ca::new(dir, "ca");
+    let Issued { cert, key } = ca.issue(dir, "cert", "localhost", &["localhost", "127.0.0.1"]);
     Certs {
-        ca_pem: AsRef::<rcgen::Certificate>::as_ref(&ca).pem(),
-        cert: write("cert.pem", cert.pem()),
-        key: write("key.pem", key.serialize_pem()),
+        ca_pem: ca.pem,
+        cert,
+        key,
     }
 }
 

@@ -12,9 +12,10 @@
 //! This file holds the page probes' shared waits and the demo check (at the top level, so
 //! `launch/test.sh`'s `--exact demo_page_shows_moving_picture` finds it); the tests are grouped
 //! by feature: `tiles.rs` (live, offline, two publishers), `fleet.rs` (tiles grouped by robot),
-//! `previews.rs` (narrow window, node previews), `login.rs` (authentication). `headless.rs`
-//! drives the browser.
+//! `previews.rs` (narrow window, node previews), `login.rs` (authentication), `banner.rs`
+//! (unreachable robots). `headless.rs` drives the browser.
 
+mod banner;
 mod fleet;
 mod headless;
 mod login;

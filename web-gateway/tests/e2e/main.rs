@@ -8,6 +8,7 @@ mod foxglove;
 mod foxglove_slow;
 mod http_face;
 mod lifecycle;
+mod links;
 mod node_variants;
 mod recording;
 mod ros2;
