@@ -4,9 +4,9 @@
 //!     --camera annotated --dir ./frames --fps 10` (no GStreamer needed). A web-gateway shows
 //! it beside the real cameras. Width and height come from each file's JPEG header; a file
 //! that is not a JPEG stops the program before anything is published, naming the file. The
-//! zenoh defaults and `--zenoh-*` flags are the camera node's, including its fallback when
-//! `tcp/127.0.0.1:7447` is already taken. Your own program publishes the same way: open a
-//! session, declare a `FramePublisher`, call `publish` per picture.
+//! zenoh defaults and `--zenoh-*` flags are the camera node's: a client of the robot's hub on
+//! `tcp/127.0.0.1:7447` (waiting for it if it is not up yet). Your own program publishes the
+//! same way: open a session, declare a `FramePublisher`, call `publish` per picture.
 
 use anyhow::{bail, Context};
 use bytes::Bytes;
@@ -59,7 +59,13 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let keys = CameraKeys::new(&args.prefix, &args.camera)?;
     let pictures = load(&args.dir)?;
-    let session = camera_node::session::open_publisher(&args.zenoh).await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(camera_node::process::cancel_on_signal(stop.clone()));
+    let Some(session) =
+        camera_node::session::open_publisher(&args.zenoh, stop.clone().cancelled_owned()).await?
+    else {
+        return Ok(());
+    };
     let info = CameraInfo {
         width: pictures[0].width,
         height: pictures[0].height,
@@ -78,8 +84,6 @@ async fn main() -> anyhow::Result<()> {
         "publishing {}",
         args.dir.display()
     );
-    let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(camera_node::process::cancel_on_signal(stop.clone()));
     tokio::select! {
         result = publish_loop(&mut publisher, &pictures, args.fps, args.count) => result?,
         () = stop.cancelled() => {}

@@ -68,7 +68,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let keys = CameraKeys::new(&args.prefix, &args.camera)?;
     let (topic, frames) = load(&args.file, args.topic.as_deref())?;
-    let session = camera_node::session::open_publisher(&args.zenoh).await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(camera_node::process::cancel_on_signal(stop.clone()));
+    let Some(session) =
+        camera_node::session::open_publisher(&args.zenoh, stop.clone().cancelled_owned()).await?
+    else {
+        return Ok(());
+    };
     let info = CameraInfo {
         width: frames[0].width,
         height: frames[0].height,
@@ -80,8 +86,6 @@ async fn main() -> anyhow::Result<()> {
     let mut publisher =
         FramePublisher::declare(&session, &keys, info, PublisherOptions::default()).await?;
     tracing::info!(key = %keys.jpeg(), frames = frames.len(), %topic, "replaying {}", args.file.display());
-    let stop = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(camera_node::process::cancel_on_signal(stop.clone()));
     tokio::select! {
         result = play(&mut publisher, &frames, args.speed, args.repeat) => result?,
         () = stop.cancelled() => {}

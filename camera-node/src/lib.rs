@@ -10,8 +10,9 @@
 //! - [`publisher`]: [`FramePublisher`], the publishing side (frames, queryables, liveliness).
 //! - [`ros2`]: ROS 2 `sensor_msgs/CompressedImage` on rmw_zenoh's wire format (publish, decode).
 //! - `record` (feature `record`): MCAP recording, clip buffer, `foxglove.CompressedImage`.
-//! - [`zenoh_config`]: shared zenoh defaults (loopback, multicast off) and overrides.
-//! - [`session`]: opening a publisher's session, with the shared-port fallback.
+//! - [`zenoh_config`]: shared zenoh defaults (the hub on loopback, multicast off) and overrides;
+//!   [`zenoh_certs`]: the TLS files a profile names, from one machine's certificate folder.
+//! - [`session`]: opening a publisher's session, waiting for the hub.
 //! - [`settings`], [`process`] (feature `cli`): the config layer (defaults < TOML < env <
 //!   flags) and the signal handling and logging both binaries share; no GStreamer.
 //! - `node` (feature `capture`): GStreamer capture and its supervision.
@@ -31,6 +32,7 @@ pub mod record;
 pub mod ros2;
 pub mod session;
 pub mod subscriber;
+pub mod zenoh_certs;
 pub mod zenoh_config;
 
 #[cfg(feature = "cli")]

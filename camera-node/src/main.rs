@@ -40,10 +40,21 @@ async fn run() -> anyhow::Result<()> {
         writeln!(std::io::stdout(), "{}", plan.launch)?;
         return Ok(());
     }
-    let session = camera_node::session::open_publisher(&config.zenoh).await?;
+    // A bad value or calibration file stops the node before it waits for the hub.
+    let prepared = node::prepare(config.clone())?;
     let cancel = CancellationToken::new();
     tokio::spawn(process::cancel_on_signal(cancel.clone()));
-    let mut node = tokio::spawn(node::run(config, session.clone(), cancel.clone()));
+    // A client waits in `open` until the hub answers; SIGTERM meanwhile is a clean exit.
+    let opened =
+        camera_node::session::open_publisher(&config.zenoh, cancel.clone().cancelled_owned());
+    let Some(session) = opened.await? else {
+        return Ok(());
+    };
+    let mut node = tokio::spawn(node::run_prepared(
+        prepared,
+        session.clone(),
+        cancel.clone(),
+    ));
     tokio::select! {
         result = &mut node => result.context("capture task panicked")??,
         () = async { cancel.cancelled().await; tokio::time::sleep(SHUTDOWN_BUDGET).await } => {

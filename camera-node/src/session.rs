@@ -1,84 +1,87 @@
-//! Opening a publishing process's zenoh session (the camera node, `examples/publish.rs`),
-//! including the several-publishers-on-one-host fallback.
+//! Opening a publishing process's zenoh session (the camera node, the publish and replay
+//! examples).
 //!
-//! With default settings every publisher wants `tcp/127.0.0.1:7447`. When that port is taken
-//! (by another camera node), this one listens on a free port and connects to the taken one
-//! instead; zenoh gossip then tells every peer about every other, so subscribers that know
-//! only 7447 still reach all cameras. Explicit config files and connect lists are left alone.
+//! By default a publisher is a client of the robot's hub on `tcp/127.0.0.1:7447`, and zenoh
+//! 1.10 makes opening a client wait until a router answers, however long that takes — and
+//! blocks the calling thread meanwhile (`open(..).await` resolves synchronously). So the open
+//! runs on a thread of its own, raced against the caller's stop signal (SIGTERM while waiting
+//! still exits at once), and the wait is logged once, naming the endpoints.
 
-use crate::zenoh_config::{ZenohConfigError, ZenohSettings, DEFAULT_ENDPOINT, NODE_DEFAULT};
-use std::net::{SocketAddr, TcpListener};
+use crate::zenoh_config::{ZenohConfigError, ZenohSettings, NODE_DEFAULT};
+use std::future::Future;
+use std::time::Duration;
 use thiserror::Error;
+
+/// How long opening may take before the log says what it is waiting for.
+pub const WAIT_NOTICE_AFTER: Duration = Duration::from_secs(2);
 
 /// The session could not be opened.
 #[derive(Debug, Error)]
 pub enum SessionError {
     #[error(transparent)]
     Config(#[from] ZenohConfigError),
-    #[error("cannot open zenoh session: {0} (is the listen endpoint free? see --zenoh-listen)")]
+    #[error("cannot open zenoh session: {0} (check the zenoh config, --zenoh-connect and --zenoh-listen)")]
     Open(zenoh::Error),
+    #[error("cannot run the thread that opens the zenoh session: {0}")]
+    Thread(std::io::Error),
 }
 
-/// The settings to use: `settings` unchanged, or the fallback when its single loopback
-/// listen endpoint is already in use.
-pub fn with_port_fallback(settings: &ZenohSettings) -> ZenohSettings {
-    if settings.config_file.is_some() || !settings.connect.is_empty() {
-        return settings.clone();
-    }
-    let listen = match settings.listen.as_slice() {
-        [] => DEFAULT_ENDPOINT.to_owned(),
-        [one] => one.clone(),
-        _ => return settings.clone(),
-    };
-    let Some(addr) = listen
-        .strip_prefix("tcp/")
-        .and_then(|addr| addr.parse::<SocketAddr>().ok())
-        .filter(|addr| addr.ip().is_loopback() && addr.port() != 0)
-    else {
-        return settings.clone();
-    };
-    if TcpListener::bind(addr).is_ok() {
-        return settings.clone();
-    }
-    tracing::info!(
-        taken = %listen,
-        "zenoh port already in use (another camera node?): listening on a free loopback port \
-         and connecting to {listen}; gossip meshes the peers"
-    );
-    ZenohSettings {
-        listen: vec![format!("tcp/{}:0", addr.ip())],
-        connect: vec![listen],
-        ..settings.clone()
-    }
+/// Opens a publisher's session from `settings` over the node's embedded default (a client of
+/// the hub); `None` when `stop` completes first.
+pub async fn open_publisher(
+    settings: &ZenohSettings,
+    stop: impl Future<Output = ()>,
+) -> Result<Option<zenoh::Session>, SessionError> {
+    open_or_stop(settings.build(NODE_DEFAULT)?, stop).await
 }
 
-/// Opens a publisher's session from `settings` over the node's embedded default.
-pub async fn open_publisher(settings: &ZenohSettings) -> Result<zenoh::Session, SessionError> {
-    let config = with_port_fallback(settings).build(NODE_DEFAULT)?;
-    zenoh::open(config).await.map_err(SessionError::Open)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn taken_loopback_port_falls_back_to_connecting() {
-        let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let endpoint = format!("tcp/{}", taken.local_addr().expect("addr"));
-        let settings = ZenohSettings {
-            listen: vec![endpoint.clone()],
-            ..Default::default()
-        };
-        let fallback = with_port_fallback(&settings);
-        assert_eq!(fallback.listen, vec!["tcp/127.0.0.1:0".to_owned()]);
-        assert_eq!(fallback.connect, vec![endpoint.clone()]);
-        drop(taken);
-        assert_eq!(with_port_fallback(&settings), settings);
-        let explicit = ZenohSettings {
-            connect: vec![endpoint],
-            ..settings
-        };
-        assert_eq!(with_port_fallback(&explicit), explicit);
+/// Opens `config`, or gives up with `None` once `stop` completes. Says once, after
+/// [`WAIT_NOTICE_AFTER`], which endpoints it is still waiting for.
+pub async fn open_or_stop(
+    config: zenoh::Config,
+    stop: impl Future<Output = ()>,
+) -> Result<Option<zenoh::Session>, SessionError> {
+    let hub = config
+        .get_json("connect/endpoints")
+        .ok()
+        .and_then(|json| serde_json::from_str::<Vec<String>>(&json).ok())
+        .filter(|endpoints| !endpoints.is_empty())
+        .map_or_else(
+            || "(no --zenoh-connect endpoint)".to_owned(),
+            |e| e.join(", "),
+        );
+    let (opened_tx, opened_rx) = tokio::sync::oneshot::channel();
+    // A plain thread, not `spawn_blocking`: if `stop` wins, the thread is left waiting for the
+    // hub, and a tokio runtime would wait for it at shutdown; the process exits regardless.
+    std::thread::Builder::new()
+        .name("zenoh-open".into())
+        .spawn(move || {
+            let _ = opened_tx.send(zenoh::Wait::wait(zenoh::open(config)));
+        })
+        .map_err(SessionError::Thread)?;
+    let mut open = std::pin::pin!(opened_rx);
+    let mut stop = std::pin::pin!(stop);
+    let mut notice = std::pin::pin!(tokio::time::sleep(WAIT_NOTICE_AFTER));
+    let mut waited = false;
+    loop {
+        tokio::select! {
+            opened = &mut open => {
+                let session = opened
+                    .map_err(|_| SessionError::Thread(std::io::Error::other("the thread died")))?
+                    .map_err(SessionError::Open)?;
+                if waited {
+                    tracing::info!("reached the zenoh hub at {hub}");
+                }
+                return Ok(Some(session));
+            }
+            () = &mut stop => return Ok(None),
+            () = &mut notice, if !waited => {
+                waited = true;
+                tracing::warn!(
+                    "waiting for the zenoh hub at {hub} (start zenoh-router, or rmw_zenohd; \
+                     --zenoh-connect ENDPOINT names another)"
+                );
+            }
+        }
     }
 }

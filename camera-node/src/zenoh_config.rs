@@ -1,25 +1,39 @@
 //! Building a `zenoh::Config` from defaults, a zenoh JSON5 file and command-line overrides.
 //!
-//! Shared by the node, the gateway and example subscribers so that all of them agree on the
-//! defaults: loopback only and multicast scouting off. Reaching other machines is always an
-//! explicit choice (a config file, `--listen`/`--connect`, or `--lan-discovery`).
+//! Shared by the node, the gateway, the hub (`zenoh-router`) and the examples so that all of
+//! them agree on the defaults: everything on the robot meets at one hub on
+//! `tcp/127.0.0.1:7447`, multicast scouting off. Reaching other machines is always an explicit
+//! choice (a config file, `--zenoh-listen`/`--zenoh-connect`, or `--lan-discovery`).
 
+use crate::zenoh_certs::{self, NoCertificates};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use thiserror::Error;
 
-/// The default zenoh port a camera node listens on and subscribers connect to.
+/// The hub's loopback endpoint: every process on the robot reaches the others through it.
 pub const DEFAULT_ENDPOINT: &str = "tcp/127.0.0.1:7447";
 
-/// Camera node default: a peer listening on loopback only.
+/// Camera node (and publish examples) default: a client of the hub on loopback. A client sends
+/// everything through its router, which forwards it to every subscriber on or off the robot.
+/// zenoh makes opening a client wait until the hub answers (see `session`); after a hub
+/// restart it reconnects and declares its token and queryables again.
 pub const NODE_DEFAULT: &str = r#"{
-  mode: "peer",
-  listen: { endpoints: ["tcp/127.0.0.1:7447"] },
-  scouting: { multicast: { enabled: false }, gossip: { enabled: true } },
+  mode: "client",
+  connect: {
+    endpoints: ["tcp/127.0.0.1:7447"],
+    exit_on_failure: false,
+    // -1: keep retrying forever (zenoh's client default, 0, would try once and exit).
+    timeout_ms: -1,
+    retry: { period_init_ms: 250, period_max_ms: 1000, period_increase_factor: 2 },
+  },
+  scouting: { multicast: { enabled: false } },
 }"#;
 
-/// Subscriber (gateway, examples) default: a peer that connects to the local camera node and
-/// keeps retrying quickly, so it may start first and recovers soon after a node restart.
+/// Subscriber (gateway, examples) default: a peer connecting to the hub on loopback and
+/// retrying in the background, so opening never waits and it may start before the hub. A peer
+/// (not a client) so the same default works against this project's hub, rmw_zenohd or zenohd,
+/// and against a single camera peer in tests. No listener: nothing connects to a subscriber.
+/// Gossip off: it must not try the locators other peers announce.
 pub const SUBSCRIBER_DEFAULT: &str = r#"{
   mode: "peer",
   connect: {
@@ -29,8 +43,8 @@ pub const SUBSCRIBER_DEFAULT: &str = r#"{
     timeout_ms: -1,
     retry: { period_init_ms: 250, period_max_ms: 1000, period_increase_factor: 2 },
   },
-  listen: { endpoints: ["tcp/127.0.0.1:0"] },
-  scouting: { multicast: { enabled: false }, gossip: { enabled: true } },
+  listen: { endpoints: [] },
+  scouting: { multicast: { enabled: false }, gossip: { enabled: false } },
 }"#;
 
 /// A zenoh configuration that could not be built.
@@ -44,11 +58,12 @@ pub enum ZenohConfigError {
     },
     #[error("invalid zenoh config {origin}: {message}")]
     Invalid { origin: String, message: String },
-    #[error("{origin} names {path} as transport/link/tls/{key}, which does not exist (run launch/make-certs.sh, or fix the path: relative paths are taken from the config file's folder)")]
+    #[error("{origin} names {path} as transport/link/tls/{key}, which {problem} (make this machine's certificate folder with launch/make-certs.sh DIR ROLE MACHINE and pass --zenoh-certs DIR/MACHINE, or put its files in the certs/ folder beside the profile)")]
     TlsFile {
         origin: String,
         key: &'static str,
         path: PathBuf,
+        problem: String,
     },
     #[error("invalid zenoh endpoint {endpoint:?} in {flag}: {message} (expected e.g. tcp/192.168.1.10:7447)")]
     Endpoint {
@@ -89,19 +104,57 @@ pub struct ZenohSettings {
         arg(id = "zenoh.lan_discovery", long = "lan-discovery")
     )]
     pub lan_discovery: bool,
+    /// This machine's certificate folder (ca.pem, cert.pem, key.pem from launch/make-certs.sh):
+    /// TLS file names in the zenoh config are taken from it (default: certs/ beside the config).
+    #[cfg_attr(
+        feature = "cli",
+        arg(id = "zenoh.certs", long = "zenoh-certs", value_name = "DIR")
+    )]
+    pub certs: Option<PathBuf>,
+}
+
+/// What to do when the config names TLS files that are not there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MissingCerts {
+    /// An error naming the file: a node or gateway told to use TLS must not run without it.
+    Fail,
+    /// Drop the `tls/` endpoints and go on: the hub still serves its loopback listener.
+    DropTls,
 }
 
 impl ZenohSettings {
-    /// Takes a relative `config_file` as relative to `dir`: a TOML file naming a zenoh file
-    /// means "next to me", whatever the working directory.
+    /// Takes a relative `config_file` and `certs` as relative to `dir`: a TOML file naming a
+    /// zenoh file or folder means "next to me", whatever the working directory.
     pub fn resolve_relative_to(&mut self, dir: &std::path::Path) {
-        if let Some(file) = &self.config_file {
-            self.config_file = Some(dir.join(file));
+        for path in [&mut self.config_file, &mut self.certs]
+            .into_iter()
+            .flatten()
+        {
+            *path = dir.join(&*path);
         }
     }
 
-    /// Builds the zenoh config; `embedded_default` is used when no file is given.
+    /// Builds the zenoh config; `embedded_default` is used when no file is given. TLS files
+    /// the config names must exist (in the certificate folder, see [`crate::zenoh_certs`]).
     pub fn build(&self, embedded_default: &str) -> Result<zenoh::Config, ZenohConfigError> {
+        self.build_with(embedded_default, MissingCerts::Fail)
+            .map(|(config, _)| config)
+    }
+
+    /// Builds a hub's config: as [`Self::build`], except that missing certificates turn the
+    /// `tls/` endpoints off instead of failing, and say so in the returned [`NoCertificates`].
+    pub fn build_hub(
+        &self,
+        embedded_default: &str,
+    ) -> Result<(zenoh::Config, Option<NoCertificates>), ZenohConfigError> {
+        self.build_with(embedded_default, MissingCerts::DropTls)
+    }
+
+    fn build_with(
+        &self,
+        embedded_default: &str,
+        missing: MissingCerts,
+    ) -> Result<(zenoh::Config, Option<NoCertificates>), ZenohConfigError> {
         let (text, origin) = match &self.config_file {
             Some(path) => (
                 std::fs::read_to_string(path).map_err(|error| ZenohConfigError::Read {
@@ -112,18 +165,12 @@ impl ZenohSettings {
             ),
             None => (embedded_default.to_owned(), "(embedded default)".to_owned()),
         };
+        let invalid = |message: String| ZenohConfigError::Invalid {
+            origin: origin.clone(),
+            message,
+        };
         let mut config =
-            zenoh::Config::from_json5(&text).map_err(|error| ZenohConfigError::Invalid {
-                origin: origin.clone(),
-                message: error.to_string(),
-            })?;
-        if let Some(dir) = self
-            .config_file
-            .as_deref()
-            .and_then(std::path::Path::parent)
-        {
-            resolve_tls_files(&mut config, dir, &origin)?;
-        }
+            zenoh::Config::from_json5(&text).map_err(|error| invalid(error.to_string()))?;
         set_endpoints(
             &mut config,
             "listen/endpoints",
@@ -136,16 +183,37 @@ impl ZenohSettings {
             "--zenoh-connect",
             &self.connect,
         )?;
+        let dir = zenoh_certs::certs_dir(self.certs.as_deref(), self.config_file.as_deref());
+        let mut no_certs = None;
+        if let Err(file) = zenoh_certs::resolve(&mut config, &dir).map_err(invalid)? {
+            if missing == MissingCerts::Fail {
+                return Err(ZenohConfigError::TlsFile {
+                    origin,
+                    key: file.key,
+                    path: file.path,
+                    problem: file.problem,
+                });
+            }
+            let dropped = zenoh_certs::drop_tls(&mut config).map_err(invalid)?;
+            let kept = config
+                .get_json("listen/endpoints")
+                .ok()
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default();
+            no_certs = Some(NoCertificates {
+                dir,
+                missing: file,
+                dropped,
+                kept,
+            });
+        }
         // Forced rather than defaulted: zenoh's own default turns multicast on, and a config
         // file that simply omits the key must not start announcing the robot on the LAN.
         let multicast = if self.lan_discovery { "true" } else { "false" };
         config
             .insert_json5("scouting/multicast/enabled", multicast)
-            .map_err(|error| ZenohConfigError::Invalid {
-                origin,
-                message: error.to_string(),
-            })?;
-        Ok(config)
+            .map_err(|error| invalid(error.to_string()))?;
+        Ok((config, no_certs))
     }
 }
 
@@ -179,49 +247,6 @@ pub fn bound_message_size(
     Ok(bytes)
 }
 
-/// The TLS settings that name files.
-const TLS_FILE_KEYS: [&str; 5] = [
-    "root_ca_certificate",
-    "listen_certificate",
-    "listen_private_key",
-    "connect_certificate",
-    "connect_private_key",
-];
-
-/// Makes the TLS file paths of a config file relative to that file's folder (zenoh itself takes
-/// them relative to the working directory), so `certs/ca.pem` in config/zenoh/robot-tls.json5
-/// means config/zenoh/certs/ca.pem wherever the binary is started from. A named file that does
-/// not exist is reported here, with the key that names it, rather than as a failed handshake.
-fn resolve_tls_files(
-    config: &mut zenoh::Config,
-    dir: &std::path::Path,
-    origin: &str,
-) -> Result<(), ZenohConfigError> {
-    for key in TLS_FILE_KEYS {
-        let json_key = format!("transport/link/tls/{key}");
-        let value = config.get_json(&json_key).unwrap_or_default();
-        let Ok(Some(path)) = serde_json::from_str::<Option<PathBuf>>(&value) else {
-            continue;
-        };
-        let path = dir.join(path);
-        if !path.is_file() {
-            return Err(ZenohConfigError::TlsFile {
-                origin: origin.to_owned(),
-                key,
-                path,
-            });
-        }
-        let json = serde_json::to_string(&path).unwrap_or_default();
-        config
-            .insert_json5(&json_key, &json)
-            .map_err(|error| ZenohConfigError::Invalid {
-                origin: origin.to_owned(),
-                message: error.to_string(),
-            })?;
-    }
-    Ok(())
-}
-
 fn set_endpoints(
     config: &mut zenoh::Config,
     key: &str,
@@ -250,118 +275,4 @@ fn set_endpoints(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_parse_and_keep_multicast_off() {
-        for default in [NODE_DEFAULT, SUBSCRIBER_DEFAULT] {
-            let config = ZenohSettings::default()
-                .build(default)
-                .expect("default config");
-            let multicast = config.get_json("scouting/multicast/enabled").expect("key");
-            assert_eq!(multicast, "false");
-        }
-        let lan = ZenohSettings {
-            lan_discovery: true,
-            ..Default::default()
-        };
-        let config = lan.build(NODE_DEFAULT).expect("config");
-        assert_eq!(
-            config.get_json("scouting/multicast/enabled").expect("key"),
-            "true"
-        );
-    }
-
-    #[test]
-    fn message_bound_applies_unless_the_file_sets_one() {
-        let mut config = ZenohSettings::default()
-            .build(SUBSCRIBER_DEFAULT)
-            .expect("config");
-        assert_eq!(
-            bound_message_size(&mut config, 17 << 20).expect("bound"),
-            17 << 20
-        );
-        assert_eq!(
-            config.get_json(MAX_MESSAGE_KEY).expect("key"),
-            (17 << 20).to_string()
-        );
-        let mut own = zenoh::Config::from_json5(
-            "{ transport: { link: { rx: { max_message_size: 4096 } } } }",
-        )
-        .expect("config");
-        assert_eq!(bound_message_size(&mut own, 17 << 20).expect("bound"), 4096);
-    }
-
-    #[test]
-    fn overrides_replace_endpoints_and_reject_garbage() {
-        let settings = ZenohSettings {
-            connect: vec!["tcp/127.0.0.1:7500".into()],
-            ..Default::default()
-        };
-        let config = settings.build(SUBSCRIBER_DEFAULT).expect("config");
-        assert!(config
-            .get_json("connect/endpoints")
-            .expect("key")
-            .contains("7500"));
-        let bad = ZenohSettings {
-            connect: vec!["not an endpoint".into()],
-            ..Default::default()
-        };
-        let error = bad
-            .build(SUBSCRIBER_DEFAULT)
-            .expect_err("garbage accepted")
-            .to_string();
-        assert!(
-            error.contains("not an endpoint") && error.contains("--zenoh-connect"),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn tls_files_resolve_against_the_config_folder() {
-        let dir = std::env::temp_dir().join(format!("zenoh-config-tls-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("certs")).expect("mkdir");
-        let file = dir.join("profile.json5");
-        std::fs::write(
-            &file,
-            r#"{ transport: { link: { tls: { root_ca_certificate: "certs/ca.pem" } } } }"#,
-        )
-        .expect("write profile");
-        let settings = ZenohSettings {
-            config_file: Some(file),
-            ..Default::default()
-        };
-        let error = settings
-            .build(NODE_DEFAULT)
-            .expect_err("missing CA")
-            .to_string();
-        assert!(
-            error.contains("root_ca_certificate") && error.contains("make-certs.sh"),
-            "{error}"
-        );
-        std::fs::write(dir.join("certs/ca.pem"), "not checked here").expect("write ca");
-        let config = settings.build(NODE_DEFAULT).expect("config");
-        let ca = config
-            .get_json("transport/link/tls/root_ca_certificate")
-            .expect("key");
-        let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(
-            serde_json::from_str::<PathBuf>(&ca).expect("a path"),
-            dir.join("certs/ca.pem")
-        );
-    }
-
-    #[test]
-    fn missing_file_is_named() {
-        let settings = ZenohSettings {
-            config_file: Some("/nonexistent/zenoh.json5".into()),
-            ..Default::default()
-        };
-        let error = settings
-            .build(NODE_DEFAULT)
-            .expect_err("missing file")
-            .to_string();
-        assert!(error.contains("/nonexistent/zenoh.json5"), "{error}");
-    }
-}
+mod tests;

@@ -1,6 +1,7 @@
-//! The library's `FramePublisher` against a real subscriber in a second zenoh session on
-//! loopback: frames, attachment, queryables, liveliness, matching status and the checks
-//! that keep bad frames off the wire. No GStreamer involved.
+//! The library's `FramePublisher` against a real subscriber in a second zenoh session, both
+//! reaching each other through a real hub (`zenoh-router`) on loopback, as on a robot: frames,
+//! attachment, queryables, liveliness, matching status and the checks that keep bad frames off
+//! the wire. No GStreamer involved.
 
 use bytes::Bytes;
 use camera_node::info::query_info;
@@ -11,16 +12,16 @@ use camera_node::{
     PublisherOptions, ZenohSettings,
 };
 use std::time::Duration;
-use test_support::{draw_frame, free_port, session_to, DEADLINE};
+use test_support::{draw_frame, session_to, Hub, DEADLINE};
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// A publisher on its own session listening on a free port, and a subscriber's session
-/// connected to it.
-async fn pair(camera: &str) -> (zenoh::Session, FramePublisher, zenoh::Session) {
-    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+/// A hub, a publisher on its own session (a client of the hub, as a camera node is), and a
+/// subscriber's session (a peer connected to the hub, as a gateway is).
+async fn pair(camera: &str) -> (Hub, zenoh::Session, FramePublisher, zenoh::Session) {
+    let hub = Hub::spawn();
     let config = ZenohSettings {
-        listen: vec![endpoint.clone()],
+        connect: vec![hub.endpoint.clone()],
         ..Default::default()
     }
     .build(NODE_DEFAULT)
@@ -35,7 +36,8 @@ async fn pair(camera: &str) -> (zenoh::Session, FramePublisher, zenoh::Session) 
     let publisher = FramePublisher::declare(&session, &keys, info, PublisherOptions::default())
         .await
         .expect("declare");
-    (session, publisher, session_to(&endpoint).await)
+    let peer = session_to(&hub.endpoint).await;
+    (hub, session, publisher, peer)
 }
 
 async fn wait_matching(publisher: &FramePublisher) {
@@ -51,7 +53,7 @@ async fn wait_matching(publisher: &FramePublisher) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frames_info_and_snapshot_reach_a_subscriber() {
-    let (_session, mut publisher, peer) = pair("lib").await;
+    let (_hub, _session, mut publisher, peer) = pair("lib").await;
     let subscriber = FrameSubscriber::declare(&peer, "pubtest", Cameras::All, 8)
         .await
         .expect("subscribe");
@@ -108,7 +110,7 @@ async fn frames_info_and_snapshot_reach_a_subscriber() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_frames_are_refused_without_using_a_seq() {
-    let (_session, mut publisher, _peer) = pair("bad").await;
+    let (_hub, _session, mut publisher, _peer) = pair("bad").await;
     let jpeg = Bytes::from(draw_frame(32, 16, [0, 0, 0], 0));
     let refused = [
         (jpeg.clone(), 16, 32),
@@ -145,7 +147,7 @@ async fn bad_frames_are_refused_without_using_a_seq() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn liveliness_token_lives_as_long_as_the_publisher() {
-    let (_session, publisher, peer) = pair("alive").await;
+    let (_hub, _session, publisher, peer) = pair("alive").await;
     let key = publisher.keys().liveliness();
     let tokens = |peer: &zenoh::Session| {
         let peer = peer.clone();

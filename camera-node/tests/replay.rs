@@ -13,7 +13,7 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::process::Command;
 use test_support::jpeg::tint_of;
-use test_support::{draw_frame, free_port, target_binary, ChildProcess, Gateway, DEADLINE};
+use test_support::{draw_frame, target_binary, ChildProcess, Gateway, Hub, DEADLINE};
 
 const WIDTH: u32 = 160;
 const HEIGHT: u32 = 120;
@@ -54,19 +54,29 @@ async fn replayed_recording_is_a_live_camera_in_the_gateway() {
     let recording = dir.path().join("front.mcap");
     let pictures = write_recording(&recording);
 
-    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let hub = Hub::spawn();
     let mut command = Command::new(target_binary("examples/replay"));
     command
         .arg("--file")
         .arg(&recording)
-        .args(["--camera", "replay", "--loop", "--zenoh-listen", &endpoint])
+        .args([
+            "--camera",
+            "replay",
+            "--loop",
+            "--zenoh-connect",
+            &hub.endpoint,
+        ])
         .env("RUST_LOG", "info");
     let replay = ChildProcess::spawn("replay", &mut command);
     replay.wait_for_line("that it is replaying", DEADLINE, |line| {
         line.contains("replaying").then_some(())
     });
 
-    let gateway = Gateway::spawn(target_binary("web-gateway"), &[endpoint], &[]);
+    let gateway = Gateway::spawn(
+        target_binary("web-gateway"),
+        std::slice::from_ref(&hub.endpoint),
+        &[],
+    );
     // Online with frames arriving (liveliness alone makes a camera online before its first frame).
     let entry = gateway
         .wait_camera("replay", DEADLINE, |camera| {

@@ -1,10 +1,11 @@
-//! The real binaries as child processes on free loopback ports.
+//! The real binaries as child processes on free loopback ports (the hub: [`crate::hub`]).
 //!
 //! A test passes the binary's path: `env!("CARGO_BIN_EXE_web-gateway")` in the crate that
 //! builds it, [`target_binary`] for another crate's binary or an example.
 
+use crate::hub::Hub;
 use crate::process::ChildProcess;
-use crate::{free_port, DEADLINE};
+use crate::DEADLINE;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
@@ -22,7 +23,8 @@ pub fn target_binary(relative: &str) -> PathBuf {
     assert!(
         path.exists(),
         "{} is missing: run `cargo test --workspace`, which builds every binary and example, \
-         or build it first (`cargo build -p camera-node --examples`, `cargo build -p web-gateway`)",
+         or build it first (`cargo build -p camera-node --examples`, `cargo build -p web-gateway`, \
+         `cargo build -p zenoh-router`)",
         path.display()
     );
     path
@@ -45,32 +47,36 @@ pub fn gateway_command(binary: impl AsRef<Path>, listen: &str) -> Command {
     command
 }
 
-/// Adds to a gateway `command`: HTTP on `listen`, its own zenoh listener on a free loopback
-/// port, `RUST_LOG` from `GATEWAY_LOG` (default `info`), and no `GATEWAY_*` settings from the
-/// developer's environment. Add flags after it, then spawn or run it.
+/// Adds to a gateway `command`: HTTP on `listen`, `RUST_LOG` from `GATEWAY_LOG` (default
+/// `info`), and no `GATEWAY_*` settings from the developer's environment. Add flags after it
+/// (`--zenoh-connect`: the gateway's default connects to tcp/127.0.0.1:7447), then spawn or run it.
 pub fn gateway_args(command: &mut Command, listen: &str) {
-    command
-        .args(["--listen", listen, "--zenoh-listen", "tcp/127.0.0.1:0"])
-        .env(
-            "RUST_LOG",
-            std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
-        );
+    command.args(["--listen", listen]).env(
+        "RUST_LOG",
+        std::env::var("GATEWAY_LOG").unwrap_or_else(|_| "info".into()),
+    );
     without_settings_env(command, "GATEWAY_");
 }
 
-/// A running `camera-node`; killed on Drop, stderr kept for assertions.
+/// A running `camera-node` connected to a hub; killed on Drop (before its own hub, if it has
+/// one), stderr kept for assertions.
 #[derive(Debug)]
 pub struct CameraNode {
     pub process: ChildProcess,
-    /// `tcp/127.0.0.1:PORT` the node listens on.
+    /// `tcp/127.0.0.1:PORT` of the hub the node is a client of: connect gateways here.
     pub endpoint: String,
+    /// The hub [`CameraNode::spawn`] started for this node alone (dropped after the node).
+    pub hub: Option<Hub>,
 }
 
 impl CameraNode {
-    /// Starts `binary` listening on a free loopback port, plus `args`.
+    /// Starts a hub of its own on a free loopback port, then `binary` connected to it, plus
+    /// `args`.
     pub fn spawn(binary: impl AsRef<Path>, args: &[&str]) -> Self {
-        let endpoint = format!("tcp/127.0.0.1:{}", free_port());
-        Self::spawn_listening(binary, &endpoint, args)
+        let hub = Hub::spawn();
+        let mut node = Self::spawn_connected(binary, &hub.endpoint, args);
+        node.hub = Some(hub);
+        node
     }
 
     /// Starts `binary` as camera `camera` running the GStreamer launch string `launch`.
@@ -86,16 +92,19 @@ impl CameraNode {
         Self::spawn(binary, &args)
     }
 
-    pub fn spawn_listening(binary: impl AsRef<Path>, endpoint: &str, args: &[&str]) -> Self {
+    /// Starts `binary` as a client of the hub at `endpoint` (e.g. another node's, so that
+    /// several nodes share one hub, as on a robot), plus `args`.
+    pub fn spawn_connected(binary: impl AsRef<Path>, endpoint: &str, args: &[&str]) -> Self {
         let mut command = Command::new(binary.as_ref());
         command
-            .args(["--zenoh-listen", endpoint])
+            .args(["--zenoh-connect", endpoint])
             .args(args)
             .env("RUST_LOG", "info");
         without_settings_env(&mut command, "CAMERA_NODE_");
         Self {
             process: ChildProcess::spawn("camera-node", &mut command),
             endpoint: endpoint.to_owned(),
+            hub: None,
         }
     }
 

@@ -5,11 +5,11 @@
 use crate::camera_variants::{VariantLane, VariantOptions};
 use crate::free_port;
 use crate::jpeg::{draw_frame, pad_jpeg, tint_of};
+use crate::zenoh_peer::listening_config;
 use bytes::Bytes;
 use camera_node::info::{CameraInfo, CaptureState};
 use camera_node::keys::CameraKeys;
 use camera_node::meta::unix_now_ns;
-use camera_node::zenoh_config::{ZenohSettings, NODE_DEFAULT};
 use camera_node::{FramePublisher, PublisherOptions, PublisherStatus};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -138,11 +138,7 @@ impl SyntheticCamera {
     /// Opens the session, declares the publisher (token, queryables) and starts publishing at `fps`.
     pub async fn start(options: CameraOptions) -> Self {
         let keys = CameraKeys::new(&options.prefix, &options.id).expect("valid keys");
-        let settings = ZenohSettings {
-            listen: vec![format!("tcp/127.0.0.1:{}", options.port)],
-            ..Default::default()
-        };
-        let config = settings.build(NODE_DEFAULT).expect("zenoh config");
+        let config = listening_config(&format!("tcp/127.0.0.1:{}", options.port));
         // A restarted camera reuses its port, which the OS may hold for a moment.
         let deadline = Instant::now() + Duration::from_secs(20);
         let session = loop {

@@ -22,13 +22,7 @@ impl Gateway {
     /// Serves HTTP on a free loopback port from this process, connected to `endpoints`;
     /// `extra` are command-line flags as for [`Gateway::spawn`].
     pub async fn serve(endpoints: &[String], extra: &[&str]) -> Gateway {
-        let mut args = vec![
-            "web-gateway",
-            "--listen",
-            "127.0.0.1:0",
-            "--zenoh-listen",
-            "tcp/127.0.0.1:0",
-        ];
+        let mut args = vec!["web-gateway", "--listen", "127.0.0.1:0"];
         for endpoint in endpoints {
             args.extend(["--zenoh-connect", endpoint.as_str()]);
         }

@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`process`]: child processes killed on Drop, their stderr awaited line by line, bounded runs.
 //! - [`binaries`]: the real `camera-node` and `web-gateway` binaries on free loopback ports,
-//!   and where `cargo test` put the examples and the other crate's binaries.
+//!   and where `cargo test` put the examples and the other crate's binaries; [`hub`]: the
+//!   real `zenoh-router`, the hub every camera node is a client of.
 //! - `in_process` (feature `gateway`): `Gateway::serve`, the gateway's `serve` in the test
 //!   process, for tests where HTTP behaviour is the point rather than the process.
 //! - [`camera`]: [`SyntheticCamera`], a camera node stand-in on the library's `FramePublisher`;
@@ -14,7 +15,8 @@
 //! - [`metrics`]: one series or a sum of series of a gateway's `/metrics` text.
 //! - [`mcap_reader`]: MCAP files read by Python's `mcap` package (`python/read_mcap.py`).
 //! - [`net`]: raw client sockets: read until the server closes, parse a bare response.
-//! - [`zenoh_peer`]: a zenoh session connected to one endpoint, polling a camera's info.
+//! - [`zenoh_peer`]: zenoh sessions connected to one endpoint or listening on one, polling a
+//!   camera's info.
 //! - `certs` (feature `gateway`): throwaway CAs and certificates (rcgen) for TLS tests.
 //! - [`ci`]: what a missing tool means (skip locally, fail under `CI`).
 //! - [`proxy`]: a byte-counting TCP proxy with an optional fixed delay each way (link
@@ -31,6 +33,7 @@ pub mod camera_variants;
 pub mod certs;
 pub mod ci;
 pub mod foxglove_client;
+pub mod hub;
 #[cfg(feature = "gateway")]
 pub mod in_process;
 pub mod jpeg;
@@ -46,6 +49,7 @@ pub mod zenoh_peer;
 
 pub use binaries::{target_binary, CameraNode, Gateway};
 pub use camera::{CameraOptions, SyntheticCamera};
+pub use hub::Hub;
 pub use jpeg::{draw_frame, flat_jpeg, jpeg_size, pad_jpeg};
 pub use mjpeg::{MjpegStream, Part};
 pub use process::{run_bounded, wait_deadline, ChildProcess};

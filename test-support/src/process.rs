@@ -69,20 +69,35 @@ impl ChildProcess {
         timeout: Duration,
         find: impl Fn(&str) -> Option<T>,
     ) -> T {
+        self.try_wait_for_line(timeout, find).unwrap_or_else(|why| {
+            panic!(
+                "{} {why} before logging {what} (waited up to {timeout:?}); stderr:\n{}",
+                self.name,
+                self.stderr()
+            )
+        })
+    }
+
+    /// [`Self::wait_for_line`] without the panic: `Err("exited")` when stderr closes first
+    /// (the process ended), `Err("timed out")` when `timeout` passes.
+    pub fn try_wait_for_line<T>(
+        &self,
+        timeout: Duration,
+        find: impl Fn(&str) -> Option<T>,
+    ) -> Result<T, &'static str> {
         let deadline = Instant::now() + timeout;
         let (lock, changed) = &*self.log;
         let mut log = lock.lock().unwrap();
         loop {
             if let Some(found) = log.text.lines().find_map(&find) {
-                return found;
+                return Ok(found);
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if log.closed || left.is_zero() {
-                let why = if log.closed { "exited" } else { "timed out" };
-                panic!(
-                    "{} {why} before logging {what} (waited up to {timeout:?}); stderr:\n{}",
-                    self.name, log.text
-                );
+            if log.closed {
+                return Err("exited");
+            }
+            if left.is_zero() {
+                return Err("timed out");
             }
             log = changed.wait_timeout(log, left).unwrap().0;
         }

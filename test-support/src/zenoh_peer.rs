@@ -1,10 +1,28 @@
-//! A test's own zenoh peer: connected to one endpoint, multicast off, polling a camera's info.
+//! A test's own zenoh peers: one connected to an endpoint, one listening for others (a node
+//! stand-in reached directly, without a hub); multicast off; polling a camera's info.
 
 use crate::DEADLINE;
 use camera_node::info::{query_info, CameraInfo};
-use camera_node::zenoh_config::{NODE_DEFAULT, SUBSCRIBER_DEFAULT};
+use camera_node::zenoh_config::SUBSCRIBER_DEFAULT;
 use camera_node::{CameraKeys, ZenohSettings};
 use std::time::{Duration, Instant};
+
+/// A peer that others connect to: what a camera node was before the hub, and what
+/// [`crate::SyntheticCamera`] still is, so a gateway under test reaches it without a hub.
+const LISTENING_PEER: &str = r#"{
+  mode: "peer",
+  scouting: { multicast: { enabled: false }, gossip: { enabled: true } },
+}"#;
+
+/// The config of a peer listening on `endpoint` only.
+pub fn listening_config(endpoint: &str) -> zenoh::Config {
+    ZenohSettings {
+        listen: vec![endpoint.to_owned()],
+        ..Default::default()
+    }
+    .build(LISTENING_PEER)
+    .expect("listening peer config")
+}
 
 /// A zenoh peer connected only to `endpoint`, listening on a free loopback port.
 pub async fn session_to(endpoint: &str) -> zenoh::Session {
@@ -20,13 +38,9 @@ pub async fn session_to(endpoint: &str) -> zenoh::Session {
 
 /// A node-side zenoh peer listening on `endpoint` only (others connect to it).
 pub async fn listening_session(endpoint: &str) -> zenoh::Session {
-    let config = ZenohSettings {
-        listen: vec![endpoint.to_owned()],
-        ..Default::default()
-    }
-    .build(NODE_DEFAULT)
-    .expect("node config");
-    zenoh::open(config).await.expect("open zenoh session")
+    zenoh::open(listening_config(endpoint))
+        .await
+        .expect("open zenoh session")
 }
 
 /// Queries info until `accept` holds or [`DEADLINE`] passes (then panics with the last reply).

@@ -8,26 +8,27 @@ Files go out in name order, looping, byte for byte; width and height come from e
 JPEG header. Like the Rust FramePublisher it attaches the 32-byte frame metadata, answers the
 <prefix>/<camera>/jpeg (latest frame) and /info queries, and holds the liveliness token, so a
 web-gateway shows the camera beside the real ones. Wire format: docs/protocol.md. Ctrl+C or
-SIGTERM stops it (exit 0).
+SIGTERM stops it (exit 0). zenoh: a client of the robot's hub on tcp/127.0.0.1:7447 unless
+--zenoh-config / --connect say otherwise (zenoh_options.py).
 """
 
 import argparse
 import json
 import os
 import signal
-import socket
 import struct
 import sys
 import time
 
 import zenoh
 
+import zenoh_options
+
 # version u8, flags u8, length u16, width u32, height u32, generation u32, seq u64,
 # capture time u64 (ns since the Unix epoch), all little-endian.
 META = struct.Struct("<BBHIIIQQ")
 META_VERSION = 1
 FLAG_ONLINE = 0x01
-DEFAULT_LISTEN = "tcp/127.0.0.1:7447"
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
@@ -99,49 +100,21 @@ def load(directory: str) -> list:
     return pictures
 
 
-def port_taken(endpoint: str) -> bool:
-    """Whether `endpoint` is a loopback tcp/HOST:PORT that something already listens on."""
-    if not endpoint.startswith("tcp/127.") or endpoint.endswith(":0"):
-        return False
-    host, _, port = endpoint[len("tcp/"):].rpartition(":")
-    with socket.socket() as probe:
-        try:
-            probe.bind((host, int(port)))
-        except OSError:
-            return True
-    return False
-
-
-def zenoh_config(listen: str, connect: list) -> zenoh.Config:
-    # camera-node's fallback: when its one loopback port is taken (another node on this host),
-    # listen on a free port and connect to the taken one; gossip meshes the peers.
-    if not connect and port_taken(listen):
-        print(f"publish.py: {listen} already in use: connecting to it instead", file=sys.stderr)
-        connect, listen = [listen], "tcp/127.0.0.1:0"
-    config = zenoh.Config()
-    config.insert_json5("mode", '"peer"')
-    config.insert_json5("listen/endpoints", json.dumps([listen]))
-    config.insert_json5("connect/endpoints", json.dumps(connect))
-    # Loopback/explicit endpoints only: never announce ourselves on the LAN.
-    config.insert_json5("scouting/multicast/enabled", "false")
-    return config
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--camera", required=True, help="camera id to publish as")
     parser.add_argument("--dir", required=True, help="directory of .jpg files")
     parser.add_argument("--fps", type=float, default=10, help="frames per second (default 10)")
-    parser.add_argument("--prefix", default="camera")
-    parser.add_argument("--listen", default=DEFAULT_LISTEN, help=f"zenoh endpoint to listen on (default {DEFAULT_LISTEN})")
-    parser.add_argument("--connect", action="append", default=[], help="zenoh endpoint to connect to (repeatable)")
+    parser.add_argument("--prefix", default="camera", help="key prefix (default camera; e.g. robot1/camera)")
     parser.add_argument("--count", type=int, default=0, help="exit after N frames (0: loop until Ctrl+C)")
+    zenoh_options.add_arguments(parser)
     args = parser.parse_args()
     if not 0 < args.fps <= 240:
         parser.error("--fps must be in (0, 240]")
     try:
         pictures = load(args.dir)
-    except (OSError, ValueError) as error:
+        conf = zenoh_options.config(args)
+    except (OSError, ValueError, zenoh.ZError) as error:
         print(f"publish.py: {error}", file=sys.stderr)
         return 2
 
@@ -162,7 +135,7 @@ def main() -> int:
         if frame is not None:  # no frame yet: no reply (docs/protocol.md)
             query.reply(f"{key}/jpeg", frame[0], encoding=zenoh.Encoding.IMAGE_JPEG, attachment=frame[1])
 
-    with zenoh.open(zenoh_config(args.listen, args.connect)) as session:
+    with zenoh_options.open_session(conf, "publish.py") as session:
         publisher = session.declare_publisher(
             f"{key}/jpeg",
             encoding=zenoh.Encoding.IMAGE_JPEG,

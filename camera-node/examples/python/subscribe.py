@@ -6,7 +6,8 @@
 
 Prints one line per frame (camera, seq, size, bytes, latency). Exits 0 after --count frames
 or on Ctrl+C / SIGTERM, 1 when --timeout passes first. The attachment layout is documented in
-docs/protocol.md.
+docs/protocol.md. zenoh: a client of the robot's hub on tcp/127.0.0.1:7447 unless
+--zenoh-config / --connect say otherwise (zenoh_options.py).
 """
 
 import argparse
@@ -17,6 +18,8 @@ import sys
 import time
 
 import zenoh
+
+import zenoh_options
 
 # version u8, flags u8, length u16, width u32, height u32, generation u32, seq u64,
 # capture time u64 (ns since the Unix epoch), all little-endian.
@@ -48,19 +51,17 @@ def decode_meta(raw: bytes) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--connect", default="tcp/127.0.0.1:7447", help="zenoh endpoint of a camera node")
-    parser.add_argument("--prefix", default="camera")
+    parser.add_argument("--prefix", default="camera", help="key prefix (default camera; e.g. robot1/camera)")
     parser.add_argument("--camera", default="*", help="camera id (default: all)")
     parser.add_argument("--count", type=int, default=0, help="exit after N frames (0: run until Ctrl+C)")
     parser.add_argument("--timeout", type=float, default=0, help="give up after SECS (0: never)")
+    zenoh_options.add_arguments(parser)
     args = parser.parse_args()
-
-    config = zenoh.Config()
-    config.insert_json5("mode", '"peer"')
-    config.insert_json5("connect/endpoints", f'["{args.connect}"]')
-    config.insert_json5("listen/endpoints", '["tcp/127.0.0.1:0"]')
-    # Loopback/explicit endpoints only: never announce ourselves on the LAN.
-    config.insert_json5("scouting/multicast/enabled", "false")
+    try:
+        conf = zenoh_options.config(args)
+    except (OSError, ValueError, zenoh.ZError) as error:
+        print(f"subscribe.py: {error}", file=sys.stderr)
+        return 2
 
     samples: "queue.Queue[zenoh.Sample]" = queue.Queue(maxsize=8)
 
@@ -72,7 +73,7 @@ def main() -> int:
 
     deadline = time.monotonic() + args.timeout if args.timeout > 0 else None
     received = 0
-    with zenoh.open(config) as session:
+    with zenoh_options.open_session(conf, "subscribe.py") as session:
         key = f"{args.prefix}/{args.camera}/jpeg"
         subscriber = session.declare_subscriber(key, on_sample)  # noqa: F841 (lives as long as this)
         print(f"subscribe.py: subscribed to {key}", file=sys.stderr, flush=True)

@@ -47,28 +47,66 @@ pub enum NodeError {
     Zenoh(zenoh::Error),
 }
 
+/// A config checked and its files read, ready to run: everything [`run`] does before it
+/// touches zenoh, so that a bad value or calibration file stops the node before it waits for
+/// the hub or announces anything.
+#[derive(Debug)]
+pub struct Prepared {
+    config: NodeConfig,
+    keys: CameraKeys,
+    variants: Vec<variants::Variant>,
+    info: CameraInfo,
+    ros2: Option<crate::ros2::Ros2Settings>,
+}
+
+/// Checks `config` and reads the files it names (see [`Prepared`]).
+pub fn prepare(config: NodeConfig) -> Result<Prepared, NodeError> {
+    gst::init().map_err(NodeError::Gst)?;
+    let keys = CameraKeys::new(&config.prefix, &config.camera)?;
+    let variants = config.variants()?;
+    let mut info = initial_info(&config);
+    info.variants = variants
+        .iter()
+        .map(|v| variants::info_of(v, &keys, 0))
+        .collect();
+    let ros2 = match config.ros2.enabled {
+        true => Some(config.ros2.settings(&config.camera)?),
+        false => None,
+    };
+    Ok(Prepared {
+        config,
+        keys,
+        variants,
+        info,
+        ros2,
+    })
+}
+
 /// Captures and publishes until `cancel` fires; the pipeline is at Null when this returns.
 pub async fn run(
     config: NodeConfig,
     session: zenoh::Session,
     cancel: CancellationToken,
 ) -> Result<(), NodeError> {
-    gst::init().map_err(NodeError::Gst)?;
-    let keys = CameraKeys::new(&config.prefix, &config.camera)?;
-    let variant_list = config.variants()?;
-    let mut info = initial_info(&config);
-    info.variants = variant_list
-        .iter()
-        .map(|v| variants::info_of(v, &keys, 0))
-        .collect();
+    run_prepared(prepare(config)?, session, cancel).await
+}
+
+/// [`run`] of a config already [`prepare`]d.
+pub async fn run_prepared(
+    prepared: Prepared,
+    session: zenoh::Session,
+    cancel: CancellationToken,
+) -> Result<(), NodeError> {
+    let Prepared {
+        config,
+        keys,
+        variants: variant_list,
+        info,
+        ros2: ros2_settings,
+    } = prepared;
     let options = PublisherOptions {
         priority: config.priority.into(),
         ..PublisherOptions::default()
-    };
-    // Read the calibration file first: a bad one stops the node before anything is announced.
-    let ros2_settings = match config.ros2.enabled {
-        true => Some(config.ros2.settings(&config.camera)?),
-        false => None,
     };
     let publisher = FramePublisher::declare(&session, &keys, info, options).await?;
     let ros2 = if let Some(settings) = ros2_settings {

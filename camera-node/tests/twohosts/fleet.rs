@@ -43,7 +43,7 @@ impl Fleet {
             lab.link(&router, host, subnet);
         }
         let router_proc = setup::router(&lab, &router);
-        let profile = lab.profile("robot-router-tls");
+        let profile = lab.profile("robot");
         let robots = vec![
             setup::camera_node_with(
                 &robot,
@@ -123,11 +123,10 @@ fn each_frame_leaves_the_robot_once_and_viewers_cannot_publish() {
             return;
         };
         // A valid `viewer` certificate publishing its own frames on robot1's key, via the router.
-        let impostor_profile = fleet.lab.profile_variant(
-            "robot-router-tls",
-            "viewer-tls",
-            &[("certs/robot.", "certs/viewer.")],
-        );
+        let impostor_profile =
+            fleet
+                .lab
+                .profile_variant("robot", "viewer-tls", &[("certs/robot.", "certs/viewer.")]);
         let _impostor = setup::camera_node_with(
             &fleet.viewer,
             &impostor_profile,

@@ -20,7 +20,7 @@ pub fn http_addr(port: u16) -> SocketAddr {
 
 /// `camera-node` with the robot TLS profile and a small test pattern.
 pub fn camera_node(lab: &Lab, host: &Host, extra: &[&str]) -> ChildProcess {
-    camera_node_with(host, &lab.profile("robot-tls"), ROBOT_WIDTH, extra)
+    camera_node_with(host, &lab.profile("robot"), ROBOT_WIDTH, extra)
 }
 
 /// Width of the robot's frames (height is 3/4 of it); impostors use another width.
@@ -59,7 +59,7 @@ pub fn camera_node_with(host: &Host, profile: &Path, width: u16, extra: &[&str])
 
 /// `web-gateway` with the base-station TLS profile, connecting to `connect`, HTTP on `port`.
 pub fn gateway(lab: &Lab, host: &Host, connect: &str, port: u16, extra: &[&str]) -> ChildProcess {
-    gateway_with(host, &lab.profile("base-station-tls"), connect, port, extra)
+    gateway_with(host, &lab.profile("base-station"), connect, port, extra)
 }
 
 /// `web-gateway` with zenoh profile `profile`.
@@ -88,7 +88,7 @@ pub fn gateway_with(
 pub fn router(lab: &Lab, host: &Host) -> ChildProcess {
     let args = vec![
         "--zenoh-config".to_owned(),
-        lab.profile("router-tls").to_string_lossy().into_owned(),
+        lab.profile("robot").to_string_lossy().into_owned(),
     ];
     let router = host.spawn("zenoh-router", &binary("zenoh-router"), &args);
     wait_for_log(&router, "router running", START);

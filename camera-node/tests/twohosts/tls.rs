@@ -46,15 +46,12 @@ fn foreign_certificates_get_nothing_and_viewers_cannot_publish() {
         let robot = "tls/10.77.2.1:7447";
 
         // A gateway whose certificates come from another CA: the robot refuses the handshake.
-        let rogue = lab.rogue_profiles().join("base-station-tls.json5");
+        let rogue = lab.rogue_profiles().join("base-station.json5");
         let rogue_gateway = setup::gateway_with(&viewer, &rogue, robot, 8090, &[]);
         // A camera node holding a valid `viewer` certificate, publishing its own (smaller) frames
         // on the robot's key through the robot: access control drops them.
-        let impostor_profile = lab.profile_variant(
-            "robot-tls",
-            "viewer-tls",
-            &[("certs/robot.", "certs/viewer.")],
-        );
+        let impostor_profile =
+            lab.profile_variant("robot", "viewer-tls", &[("certs/robot.", "certs/viewer.")]);
         let impostor = setup::camera_node_with(
             &viewer,
             &impostor_profile,
