@@ -7,24 +7,35 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// `GET path` from inside `host`; returns status and body. The gateway answers API requests
-/// with a Content-Length, and `Connection: close` makes it close after the response.
+/// `GET path` from inside `host`; returns status and body as text.
 pub fn get(host: &Host, addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let (status, body) = get_bytes(host, addr, path)?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// `GET path` from inside `host`; returns status and body. The gateway answers these requests
+/// with a Content-Length, and `Connection: close` makes it close after the response.
+pub fn get_bytes(host: &Host, addr: SocketAddr, path: &str) -> std::io::Result<(u16, Vec<u8>)> {
     let mut stream = host.connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let split = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap_or(response.len());
+    let head = String::from_utf8_lossy(&response[..split]);
     let status = head
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
-    Ok((status, body.to_owned()))
+    let body = response.get(split + 4..).unwrap_or_default().to_vec();
+    Ok((status, body))
 }
 
 /// `/api/cameras` as JSON, `None` when the gateway cannot be reached.

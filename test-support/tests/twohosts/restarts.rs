@@ -1,6 +1,6 @@
-//! Processes killed and restarted: the camera node (kill -9), the gateway, the router.
+//! Processes killed and restarted: the camera node (kill -9), the gateway, the robot's hub.
+//! Each restarts alone; the others reconnect by themselves.
 
-use crate::fleet::{Fleet, GATEWAY_PORTS};
 use crate::http::{wall_now, Stream};
 use crate::lab::{error_lines, wait_for_log};
 use crate::setup::{self, Direct, ROBOT_WIDTH};
@@ -25,7 +25,7 @@ fn camera_node_killed_and_restarted() {
         let spawned = Instant::now();
         let spawned_wall = wall_now();
         // setup::camera_node returns once the new node logs "capturing".
-        direct.node = setup::camera_node(&direct.lab, &direct.robot, &[]);
+        direct.node = setup::camera_node(&direct.robot, &[]);
         let capturing = Instant::now();
         let resumed = stream
             .wait_part(Duration::from_secs(15), |part| {
@@ -66,13 +66,7 @@ fn gateway_restart_leaves_the_camera_node_alone() {
             "camera-node died with the gateway"
         );
         let restarted = Instant::now();
-        direct.gateway = setup::gateway(
-            &direct.lab,
-            &direct.base,
-            &format!("tls/{}:7447", setup::ROBOT_ADDR),
-            setup::GATEWAY_PORT,
-            &[],
-        );
+        direct.restart_gateway();
         let took = setup::wait_online(&direct.base, direct.http(), "front", true, START)
             .map(|_| restarted.elapsed());
         eprintln!("RESTART gateway: camera online at the new gateway {took:?} after its start");
@@ -91,53 +85,38 @@ fn gateway_restart_leaves_the_camera_node_alone() {
 }
 
 #[test]
-fn router_restart_recovers_by_itself() {
+fn hub_restart_recovers_by_itself() {
     crate::void_if_crashed(|| {
-        let Some(mut fleet) = Fleet::start() else {
+        let Some(mut direct) = Direct::start() else {
             return;
         };
-        let streams: Vec<Stream> = GATEWAY_PORTS
-            .iter()
-            .map(|port| {
-                Stream::open(
-                    &fleet.base,
-                    setup::http_addr(*port),
-                    "/cameras/front/stream.mjpg",
-                )
-                .expect("open stream")
-            })
-            .collect();
-        for stream in &streams {
-            assert!(stream.wait_part(START, |part| part.online).is_some());
-        }
-        fleet.router_proc.signal("KILL");
-        assert!(fleet
-            .router_proc
-            .wait_exit(Duration::from_secs(5))
-            .is_some());
+        let stream = Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
+            .expect("open stream");
+        assert!(stream.wait_part(START, |part| part.online).is_some());
+        direct.hub.signal("KILL");
+        assert!(direct.hub.wait_exit(Duration::from_secs(5)).is_some());
         std::thread::sleep(Duration::from_secs(2));
         let restarted = Instant::now();
         let restarted_wall = wall_now();
-        fleet.router_proc = setup::router(&fleet.lab, &fleet.router);
-        for (index, stream) in streams.iter().enumerate() {
-            let resumed = stream.wait_part(Duration::from_secs(15), |part| {
-                part.online && part.captured > restarted_wall && part.width == Some(ROBOT_WIDTH)
-            });
-            let Some(resumed) = resumed else {
-                panic!(
-                    "client {index}: no frame within 15 s of the router restart ({:?}).\nrouter:\n{}",
-                    stream.ended(),
-                    fleet.router_proc.stderr()
-                );
-            };
-            eprintln!(
-                "RESTART router: client {index} (same connection) has frames again {:?} after the restart",
-                resumed.at - restarted
+        direct.hub = setup::hub(&direct.lab, &direct.robot, "robot1");
+        let resumed = stream.wait_part(Duration::from_secs(15), |part| {
+            part.online && part.captured > restarted_wall && part.width == Some(ROBOT_WIDTH)
+        });
+        let Some(resumed) = resumed else {
+            panic!(
+                "no frame within 15 s of the hub restart ({:?}).\nhub:\n{}\ncamera-node:\n{}\ngateway:\n{}",
+                stream.ended(),
+                direct.hub.stderr(),
+                direct.node.stderr(),
+                direct.gateway.stderr()
             );
-        }
-        // The robots and gateways were never restarted.
-        for robot in &mut fleet.robots {
-            assert!(robot.is_running());
-        }
+        };
+        eprintln!(
+            "RESTART hub: the client (same connection) has frames again {:?} after the restart",
+            resumed.at - restarted
+        );
+        // Neither the camera node nor the gateway was restarted.
+        assert!(direct.node.is_running());
+        assert!(stream.ended().is_none(), "the client's stream ended");
     });
 }

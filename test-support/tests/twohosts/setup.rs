@@ -18,11 +18,6 @@ pub fn http_addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
-/// `camera-node` with the robot TLS profile and a small test pattern.
-pub fn camera_node(lab: &Lab, host: &Host, extra: &[&str]) -> ChildProcess {
-    camera_node_with(host, &lab.profile("robot"), ROBOT_WIDTH, extra)
-}
-
 /// Width of the robot's frames (height is 3/4 of it); impostors use another width.
 pub const ROBOT_WIDTH: u16 = 320;
 
@@ -34,8 +29,44 @@ pub fn foreign(parts: &[http::Part]) -> Vec<&http::Part> {
         .collect()
 }
 
-/// `camera-node` with zenoh profile `profile`, frames `width` wide, plus `extra` flags.
-pub fn camera_node_with(host: &Host, profile: &Path, width: u16, extra: &[&str]) -> ChildProcess {
+/// The port of the hub's network (mutual TLS) listener, read from the shipped robot profile
+/// as a user would: `tls/0.0.0.0:PORT` in config/zenoh/robot.json5.
+pub fn hub_tls_port(lab: &Lab) -> u16 {
+    let text = std::fs::read_to_string(lab.profile("robot")).expect("read robot.json5");
+    text.split("\"tls/0.0.0.0:")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|port| port.parse().ok())
+        .expect("robot.json5 listens on tls/0.0.0.0:PORT")
+}
+
+/// `tls/ADDR:PORT` of a robot's hub.
+pub fn hub_endpoint(lab: &Lab, addr: &str) -> String {
+    format!("tls/{addr}:{}", hub_tls_port(lab))
+}
+
+/// The robot's hub: `zenoh-router` with config/zenoh/robot.json5 and the certificates of
+/// `machine`, exactly as docs/deploy-jetson.md starts it.
+pub fn hub(lab: &Lab, host: &Host, machine: &str) -> ChildProcess {
+    let args = vec![
+        "--zenoh-config".to_owned(),
+        lab.profile("robot").to_string_lossy().into_owned(),
+        "--zenoh-certs".to_owned(),
+        lab.certs(machine).to_string_lossy().into_owned(),
+    ];
+    let hub = host.spawn("zenoh-router", &binary("zenoh-router"), &args);
+    wait_for_log(&hub, "router running", START);
+    hub
+}
+
+/// `camera-node` on a robot, reaching its hub with no zenoh flags at all, frames
+/// [`ROBOT_WIDTH`] wide.
+pub fn camera_node(host: &Host, extra: &[&str]) -> ChildProcess {
+    camera_node_with(host, ROBOT_WIDTH, extra)
+}
+
+/// `camera-node` with frames `width` wide, plus `extra` flags.
+pub fn camera_node_with(host: &Host, width: u16, extra: &[&str]) -> ChildProcess {
     let mut args: Vec<String> = [
         "--source",
         "test",
@@ -45,8 +76,6 @@ pub fn camera_node_with(host: &Host, profile: &Path, width: u16, extra: &[&str])
         &(width / 4 * 3).to_string(),
         "--fps",
         &FPS.to_string(),
-        "--zenoh-config",
-        &profile.to_string_lossy(),
     ]
     .iter()
     .map(|arg| arg.to_string())
@@ -57,42 +86,43 @@ pub fn camera_node_with(host: &Host, profile: &Path, width: u16, extra: &[&str])
     node
 }
 
-/// `web-gateway` with the base-station TLS profile, connecting to `connect`, HTTP on `port`.
-pub fn gateway(lab: &Lab, host: &Host, connect: &str, port: u16, extra: &[&str]) -> ChildProcess {
-    gateway_with(host, &lab.profile("base-station"), connect, port, extra)
+/// `web-gateway` with config/zenoh/base-station.json5 and the base station's certificates,
+/// connecting to each of `connect`, HTTP on `port`.
+pub fn gateway(lab: &Lab, host: &Host, connect: &[&str], port: u16, extra: &[&str]) -> ChildProcess {
+    gateway_with(
+        host,
+        &lab.profile("base-station"),
+        &lab.certs("base"),
+        connect,
+        port,
+        extra,
+    )
 }
 
-/// `web-gateway` with zenoh profile `profile`.
+/// `web-gateway` with zenoh profile `profile` and certificate folder `certs`.
 pub fn gateway_with(
     host: &Host,
     profile: &Path,
-    connect: &str,
+    certs: &Path,
+    connect: &[&str],
     port: u16,
     extra: &[&str],
 ) -> ChildProcess {
     let mut args: Vec<String> = vec![
         "--zenoh-config".into(),
         profile.to_string_lossy().into_owned(),
-        "--zenoh-connect".into(),
-        connect.into(),
+        "--zenoh-certs".into(),
+        certs.to_string_lossy().into_owned(),
         "--listen".into(),
         http_addr(port).to_string(),
     ];
+    for endpoint in connect {
+        args.extend(["--zenoh-connect".to_owned(), (*endpoint).to_owned()]);
+    }
     args.extend(extra.iter().map(|arg| arg.to_string()));
     let gateway = host.spawn("web-gateway", &binary("web-gateway"), &args);
     wait_for_log(&gateway, "listening on http://", START);
     gateway
-}
-
-/// The router bin with the router TLS profile.
-pub fn router(lab: &Lab, host: &Host) -> ChildProcess {
-    let args = vec![
-        "--zenoh-config".to_owned(),
-        lab.profile("robot").to_string_lossy().into_owned(),
-    ];
-    let router = host.spawn("zenoh-router", &binary("zenoh-router"), &args);
-    wait_for_log(&router, "router running", START);
-    router
 }
 
 /// Polls `/api/cameras` until camera `id` has the wanted `online` state; returns how long it
@@ -116,12 +146,14 @@ pub fn wait_online(
     }
 }
 
-/// Robot and base station on one link (10.77.1.0/24), camera-node and gateway over mTLS,
-/// camera `front` streaming at the gateway. Fields drop in order: processes, then hosts.
+/// Robot and base station on one link (10.77.1.0/24): the robot runs its hub and camera
+/// `front`, the base station's gateway connects to the hub over mutual TLS. Fields drop in
+/// order: processes, then hosts.
 #[derive(Debug)]
 pub struct Direct {
     pub gateway: ChildProcess,
     pub node: ChildProcess,
+    pub hub: ChildProcess,
     pub robot: Host,
     pub base: Host,
     pub lab: Lab,
@@ -136,17 +168,13 @@ impl Direct {
         let base = lab.host("base");
         let robot = lab.host("robot");
         lab.link(&base, &robot, 1);
-        let node = camera_node(&lab, &robot, &[]);
-        let gateway = gateway(
-            &lab,
-            &base,
-            &format!("tls/{ROBOT_ADDR}:7447"),
-            GATEWAY_PORT,
-            &[],
-        );
+        let hub = hub(&lab, &robot, "robot1");
+        let node = camera_node(&robot, &[]);
+        let gateway = gateway(&lab, &base, &[&hub_endpoint(&lab, ROBOT_ADDR)], GATEWAY_PORT, &[]);
         let direct = Direct {
             gateway,
             node,
+            hub,
             robot,
             base,
             lab,
@@ -154,15 +182,27 @@ impl Direct {
         let took = wait_online(&direct.base, direct.http(), "front", true, START);
         assert!(
             took.is_some(),
-            "camera never online at the gateway.\ngateway:\n{}\ncamera-node:\n{}",
+            "camera never online at the gateway.\ngateway:\n{}\ncamera-node:\n{}\nhub:\n{}",
             direct.gateway.stderr(),
-            direct.node.stderr()
+            direct.node.stderr(),
+            direct.hub.stderr()
         );
         Some(direct)
     }
 
     pub fn http(&self) -> SocketAddr {
         http_addr(GATEWAY_PORT)
+    }
+
+    /// The gateway again, as [`Direct::start`] started it.
+    pub fn restart_gateway(&mut self) {
+        self.gateway = gateway(
+            &self.lab,
+            &self.base,
+            &[&hub_endpoint(&self.lab, ROBOT_ADDR)],
+            GATEWAY_PORT,
+            &[],
+        );
     }
 
     /// The robot's interface towards the base station.

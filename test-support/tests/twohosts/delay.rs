@@ -15,8 +15,9 @@ const DELAY: Duration = Duration::from_millis(100);
 const LOSS_PERCENT: u8 = 5;
 /// How long the stream is measured.
 const WINDOW: Duration = Duration::from_secs(10);
-/// Where the proxy listens in the base station (its end of the robot link).
-const PROXY: &str = "10.77.1.1:7448";
+/// Where the proxy listens in the base station (its end of the robot link; the robot's
+/// certificate carries this address too).
+const PROXY: &str = "10.77.1.1:7500";
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let at = ((sorted.len() - 1) as f64 * p).round() as usize;
@@ -33,11 +34,14 @@ fn hundred_ms_each_way_and_five_percent_loss() {
         let robot = lab.host("robot");
         lab.link(&base, &robot, 1);
         robot.lose_percent(LOSS_PERCENT);
-        let node = setup::camera_node(&lab, &robot, &[]);
-        let upstream: SocketAddr = format!("{ROBOT_ADDR}:7447").parse().expect("address");
+        let _hub = setup::hub(&lab, &robot, "robot1");
+        let node = setup::camera_node(&robot, &[]);
+        let upstream: SocketAddr = format!("{ROBOT_ADDR}:{}", setup::hub_tls_port(&lab))
+            .parse()
+            .expect("address");
         let proxy_addr: SocketAddr = PROXY.parse().expect("address");
         let _proxy = base.delay_proxy(proxy_addr, upstream, DELAY);
-        let gateway = setup::gateway(&lab, &base, &format!("tls/{PROXY}"), GATEWAY_PORT, &[]);
+        let gateway = setup::gateway(&lab, &base, &[&format!("tls/{PROXY}")], GATEWAY_PORT, &[]);
         let http = setup::http_addr(GATEWAY_PORT);
         assert!(
             setup::wait_online(&base, http, "front", true, START).is_some(),

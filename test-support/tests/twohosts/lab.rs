@@ -39,7 +39,7 @@ pub fn run(program: &str, args: &[&str]) -> String {
 pub struct Lab {
     prefix: String,
     namespaces: Mutex<Vec<String>>,
-    /// TLS profiles and certificates made for this lab (see [`Lab::profile`]).
+    /// Certificates made for this lab (see [`Lab::certs`]) and profile variants.
     config: tempfile::TempDir,
 }
 
@@ -123,11 +123,21 @@ fn remove_namespace(name: &str) {
         .status();
 }
 
-/// Certificates for every role (with the lab's addresses as names) beside copies of the TLS
-/// profiles, laid out as config/zenoh/ is after `launch/make-certs.sh`.
+/// Machines of the lab and the role their certificate names: `launch/make-certs.sh DIR ROLE
+/// MACHINE ADDR...` makes each, as a user would. `intruder` is a second `robot`-role
+/// certificate for a process off the robot (the control of the impostor test).
+const MACHINES: [(&str, &str); 5] = [
+    ("robot", "robot1"),
+    ("robot", "robot2"),
+    ("base-station", "base"),
+    ("viewer", "viewer"),
+    ("robot", "intruder"),
+];
+
+/// A certificate authority and one certificate folder per machine in `dir`.
 fn make_config() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    copy_profiles_with_certs(dir.path());
+    make_certs(&dir.path().join("certs"));
     dir
 }
 
@@ -135,35 +145,27 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Runs make-certs.sh into `dir`/ca (a new CA each time) for the robot, with the lab's
-/// addresses as names, puts its folder in `dir`/certs and copies the TLS profiles beside it.
-// Pending the two-host rewrite for the hub (issue 22): the profiles are the new robot.json5 /
-// base-station.json5, but every process here still reads the robot's certificate folder.
-fn copy_profiles_with_certs(dir: &Path) {
-    let repo = repo();
-    let mut command = Command::new("bash");
-    command
-        .arg(repo.join("launch/make-certs.sh"))
-        .arg(dir.join("ca"))
-        .args(["robot", "robot"]);
-    for subnet in 1..=4 {
-        for host in 1..=2 {
-            command.arg(format!("10.77.{subnet}.{host}"));
+/// Runs make-certs.sh for every machine of [`MACHINES`] into `dir` (one new CA). Every lab
+/// address is a name of every robot certificate, so a robot can sit on any subnet.
+fn make_certs(dir: &Path) {
+    for (role, machine) in MACHINES {
+        let mut command = Command::new("bash");
+        command
+            .arg(repo().join("launch/make-certs.sh"))
+            .args([&dir.to_string_lossy(), role, machine]);
+        if role == "robot" {
+            for subnet in 1..=4 {
+                for host in 1..=2 {
+                    command.arg(format!("10.77.{subnet}.{host}"));
+                }
+            }
         }
-    }
-    let output = command.output().expect("run make-certs.sh");
-    assert!(
-        output.status.success(),
-        "make-certs.sh failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    std::fs::rename(dir.join("ca/robot"), dir.join("certs")).expect("move the robot's folder");
-    for name in ["robot", "base-station"] {
-        std::fs::copy(
-            repo.join(format!("config/zenoh/{name}.json5")),
-            dir.join(format!("{name}.json5")),
-        )
-        .expect("copy profile");
+        let output = command.output().expect("run make-certs.sh");
+        assert!(
+            output.status.success(),
+            "make-certs.sh {role} {machine} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }
 
@@ -205,31 +207,36 @@ impl Lab {
         }
     }
 
-    /// A profile from the lab's config folder (TLS profiles with certificates beside them).
+    /// A shipped profile, config/zenoh/`name`.json5, used as it is.
     pub fn profile(&self, name: &str) -> PathBuf {
-        self.config.path().join(format!("{name}.json5"))
+        repo().join(format!("config/zenoh/{name}.json5"))
     }
 
-    /// A copy of profile `from` saved as `name`, with each `(old, new)` text replaced: e.g. a
-    /// robot profile presenting the viewer's certificate.
+    /// The certificate folder of `machine` (see [`MACHINES`]): what `--zenoh-certs` takes.
+    pub fn certs(&self, machine: &str) -> PathBuf {
+        self.config.path().join("certs").join(machine)
+    }
+
+    /// A copy of shipped profile `from` saved in the lab as `name`, with each `(old, new)`
+    /// text replaced: e.g. a peer without access control of its own, to act as an impostor.
     pub fn profile_variant(&self, from: &str, name: &str, replace: &[(&str, &str)]) -> PathBuf {
         let mut text = std::fs::read_to_string(self.profile(from)).expect("read profile");
         for (old, new) in replace {
             assert!(text.contains(old), "{from} has no {old:?}");
             text = text.replace(old, new);
         }
-        let path = self.profile(name);
+        let path = self.config.path().join(format!("{name}.json5"));
         std::fs::write(&path, text).expect("write profile");
         path
     }
 
-    /// The TLS profiles with certificates from another, unrelated CA (same names and roles):
-    /// returns the folder holding them.
-    pub fn rogue_profiles(&self) -> PathBuf {
+    /// The certificate folder of `machine` from another, unrelated CA (same names and roles).
+    pub fn rogue_certs(&self, machine: &str) -> PathBuf {
         let dir = self.config.path().join("rogue");
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        copy_profiles_with_certs(&dir);
-        dir
+        if !dir.exists() {
+            make_certs(&dir);
+        }
+        dir.join(machine)
     }
 }
 
@@ -346,11 +353,8 @@ pub fn wait_for_log(process: &ChildProcess, pattern: &str, limit: Duration) {
     process.wait_for_line(pattern, limit, |line| line.contains(pattern).then_some(()));
 }
 
-/// Paths of the binaries under test. camera-node is this package's; the gateway and
-/// zenoh-router are the workspace's other binaries, built by `cargo test --workspace`.
+/// Paths of the binaries under test (`camera-node`, `web-gateway`, `zenoh-router`,
+/// `examples/subscribe`), built by `cargo test --workspace`.
 pub fn binary(name: &str) -> PathBuf {
-    match name {
-        "camera-node" => PathBuf::from(env!("CARGO_BIN_EXE_camera-node")),
-        other => test_support::target_binary(other),
-    }
+    test_support::target_binary(name)
 }
