@@ -158,9 +158,12 @@ fn one_gateway_shows_every_camera_of_two_robots_and_names_the_dead_one() {
                 .find(|entry| entry["id"] == id.as_str())
                 .expect("listed");
             assert_eq!(entry["robot"], prefix, "{entry}");
-            let (status, body) =
-                http::get_bytes(&fleet.base, fleet.http(), &format!("/cameras/{id}/snapshot.jpg"))
-                    .expect("snapshot");
+            let (status, body) = http::get_bytes(
+                &fleet.base,
+                fleet.http(),
+                &format!("/cameras/{id}/snapshot.jpg"),
+            )
+            .expect("snapshot");
             assert_eq!(status, 200, "snapshot of {id}");
             assert_eq!(jpeg_width(&body), Some(width), "snapshot of {id}");
             let stream = Stream::open(
@@ -170,7 +173,11 @@ fn one_gateway_shows_every_camera_of_two_robots_and_names_the_dead_one() {
             )
             .expect("open stream");
             let part = stream.wait_part(START, |part| part.online);
-            assert_eq!(part.and_then(|part| part.width), Some(width), "stream of {id}");
+            assert_eq!(
+                part.and_then(|part| part.width),
+                Some(width),
+                "stream of {id}"
+            );
         }
 
         // The endpoint nobody answers is reported, by name, within 15 s of the start.
@@ -187,8 +194,14 @@ fn one_gateway_shows_every_camera_of_two_robots_and_names_the_dead_one() {
                     .and_then(|entry| entry["connected"].as_bool())
             };
             if state(&dead) == Some(false) {
-                assert_eq!(state(&setup::hub_endpoint(&fleet.lab, ROBOT1_ADDR)), Some(true));
-                assert_eq!(state(&setup::hub_endpoint(&fleet.lab, ROBOT2_ADDR)), Some(true));
+                assert_eq!(
+                    state(&setup::hub_endpoint(&fleet.lab, ROBOT1_ADDR)),
+                    Some(true)
+                );
+                assert_eq!(
+                    state(&setup::hub_endpoint(&fleet.lab, ROBOT2_ADDR)),
+                    Some(true)
+                );
                 break;
             }
             assert!(

@@ -150,9 +150,11 @@ fn repo() -> PathBuf {
 fn make_certs(dir: &Path) {
     for (role, machine) in MACHINES {
         let mut command = Command::new("bash");
-        command
-            .arg(repo().join("launch/make-certs.sh"))
-            .args([&dir.to_string_lossy(), role, machine]);
+        command.arg(repo().join("launch/make-certs.sh")).args([
+            &dir.to_string_lossy(),
+            role,
+            machine,
+        ]);
         if role == "robot" {
             for subnet in 1..=4 {
                 for host in 1..=2 {

@@ -88,7 +88,13 @@ pub fn camera_node_with(host: &Host, width: u16, extra: &[&str]) -> ChildProcess
 
 /// `web-gateway` with config/zenoh/base-station.json5 and the base station's certificates,
 /// connecting to each of `connect`, HTTP on `port`.
-pub fn gateway(lab: &Lab, host: &Host, connect: &[&str], port: u16, extra: &[&str]) -> ChildProcess {
+pub fn gateway(
+    lab: &Lab,
+    host: &Host,
+    connect: &[&str],
+    port: u16,
+    extra: &[&str],
+) -> ChildProcess {
     gateway_with(
         host,
         &lab.profile("base-station"),
@@ -170,7 +176,13 @@ impl Direct {
         lab.link(&base, &robot, 1);
         let hub = hub(&lab, &robot, "robot1");
         let node = camera_node(&robot, &[]);
-        let gateway = gateway(&lab, &base, &[&hub_endpoint(&lab, ROBOT_ADDR)], GATEWAY_PORT, &[]);
+        let gateway = gateway(
+            &lab,
+            &base,
+            &[&hub_endpoint(&lab, ROBOT_ADDR)],
+            GATEWAY_PORT,
+            &[],
+        );
         let direct = Direct {
             gateway,
             node,

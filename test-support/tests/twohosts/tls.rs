@@ -8,27 +8,56 @@ use crate::START;
 use std::time::Duration;
 
 #[test]
-fn frames_cross_the_link_over_mutual_tls() {
+fn frames_cross_the_link_once_over_mutual_tls() {
     crate::void_if_crashed(|| {
         let Some(direct) = Direct::start() else {
             return;
         };
-        let stream = Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
-            .expect("open stream");
-        let enough = (FPS * 2) as usize;
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while stream.parts().iter().filter(|part| part.online).count() < enough {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "fewer than {enough} parts in 10 s: {:?}\ngateway:\n{}",
-                stream.ended(),
-                direct.gateway.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(100));
+        // Five viewers at the base station: the robot's link still carries each frame once.
+        let streams: Vec<Stream> = (0..5)
+            .map(|_| {
+                Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
+                    .expect("open stream")
+            })
+            .collect();
+        for stream in &streams {
+            assert!(stream.wait_part(START, |part| part.online).is_some());
         }
-        let parts = stream.parts();
-        assert!(parts.windows(2).all(|pair| pair[1].seq >= pair[0].seq));
-        assert!(parts.iter().all(|part| part.width == Some(ROBOT_WIDTH)));
+        let link = direct.robot_link();
+        let tx_before = direct.robot.tx_bytes(&link);
+        let started = std::time::Instant::now();
+        std::thread::sleep(Duration::from_secs(5));
+        let tx = direct.robot.tx_bytes(&link) - tx_before;
+        let window = started..std::time::Instant::now();
+        let parts = streams[0].parts();
+        let in_window: Vec<_> = parts
+            .iter()
+            .filter(|part| part.online && window.contains(&part.at))
+            .collect();
+        assert!(
+            in_window.len() as u32 >= FPS * 2,
+            "only {} parts in 5 s: {:?}\ngateway:\n{}",
+            in_window.len(),
+            streams[0].ended(),
+            direct.gateway.stderr()
+        );
+        // Frames the robot sent in the window: the seq span (frames a client skipped count too).
+        let sent = in_window.last().expect("parts").seq - in_window[0].seq + 1;
+        let mean =
+            in_window.iter().map(|part| part.len as f64).sum::<f64>() / in_window.len() as f64;
+        eprintln!(
+            "LINK robot tx {tx} B in 5 s for {sent} frames of {mean:.0} B mean, 5 viewers: {:.3} x frame bytes (bound 1.2)",
+            tx as f64 / (sent as f64 * mean)
+        );
+        assert!(
+            (tx as f64) <= 1.2 * sent as f64 * mean,
+            "the robot's link carried {tx} B, more than 1.2 x {sent} frames x {mean:.0} B"
+        );
+        for stream in &streams {
+            let parts = stream.parts();
+            assert!(parts.windows(2).all(|pair| pair[1].seq >= pair[0].seq));
+            assert!(parts.iter().all(|part| part.width == Some(ROBOT_WIDTH)));
+        }
         for (name, process) in [
             ("gateway", &direct.gateway),
             ("camera-node", &direct.node),
@@ -71,7 +100,10 @@ fn outsiders_get_nothing_and_only_the_robot_role_publishes() {
             &direct.base,
             &string(&["--zenoh-connect", &format!("tcp/{ROBOT_ADDR}:7447")]),
         );
-        assert!(!got, "a plain-TCP peer from the network got a frame:\n{log}");
+        assert!(
+            !got,
+            "a plain-TCP peer from the network got a frame:\n{log}"
+        );
 
         // TLS that trusts the robot's CA but presents no client certificate.
         let no_client_cert = lab.profile_variant(
@@ -91,7 +123,10 @@ fn outsiders_get_nothing_and_only_the_robot_role_publishes() {
                 &hub,
             ]),
         );
-        assert!(!got, "a TLS peer without a client certificate got a frame:\n{log}");
+        assert!(
+            !got,
+            "a TLS peer without a client certificate got a frame:\n{log}"
+        );
 
         // A gateway whose certificates come from another CA: the hub refuses the handshake.
         let rogue_certs = lab.rogue_certs("base");
