@@ -41,7 +41,20 @@ fn hundred_ms_each_way_and_five_percent_loss() {
             .expect("address");
         let proxy_addr: SocketAddr = PROXY.parse().expect("address");
         let _proxy = base.delay_proxy(proxy_addr, upstream, DELAY);
-        let gateway = setup::gateway(&lab, &base, &[&format!("tls/{PROXY}")], GATEWAY_PORT, &[]);
+        // 200 ms round trips: the profile's own advice for a slow link (open_timeout 2000).
+        let slow_link = lab.profile_variant(
+            "base-station",
+            "base-station-slow-link",
+            &[("open_timeout: 500", "open_timeout: 2000")],
+        );
+        let gateway = setup::gateway_with(
+            &base,
+            &slow_link,
+            &lab.certs("base"),
+            &[&format!("tls/{PROXY}")],
+            GATEWAY_PORT,
+            &[],
+        );
         let http = setup::http_addr(GATEWAY_PORT);
         assert!(
             setup::wait_online(&base, http, "front", true, START).is_some(),

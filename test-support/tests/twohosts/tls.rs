@@ -139,13 +139,17 @@ fn outsiders_get_nothing_and_only_the_robot_role_publishes() {
             &[],
         );
 
-        // Publishers from the base station over mTLS, with no access control of their own: a
-        // `viewer` certificate on the robot's own key (must be dropped by the hub), and a
-        // `robot` certificate as a new camera (the control: must be shown).
+        // Publishers from the base station over mTLS, clients of the hub (as camera nodes are)
+        // with no access control of their own: a `viewer` certificate on the robot's own key
+        // (must be dropped by the hub), and a `robot` certificate as a new camera (the
+        // control: must be shown).
         let open_peer = lab.profile_variant(
             "base-station",
-            "publishing-peer",
-            &[("enabled: true", "enabled: false")],
+            "publishing-client",
+            &[
+                ("enabled: true", "enabled: false"),
+                ("mode: \"peer\"", "mode: \"client\""),
+            ],
         );
         let publisher = |certs: &str, camera: &str, width: u16| {
             let certs = lab.certs(certs).to_string_lossy().into_owned();
@@ -165,7 +169,7 @@ fn outsiders_get_nothing_and_only_the_robot_role_publishes() {
             )
         };
         let _impostor = publisher("viewer", "front", 160);
-        let _visitor = publisher("intruder", "visitor", 128);
+        let visitor = publisher("intruder", "visitor", 128);
 
         let stream = Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
             .expect("open stream");
@@ -179,8 +183,10 @@ fn outsiders_get_nothing_and_only_the_robot_role_publishes() {
         );
         assert!(
             setup::wait_online(&direct.base, direct.http(), "visitor", true, START).is_some(),
-            "a robot-certificate publisher was not shown (the control failed):\n{}",
-            direct.gateway.stderr()
+            "a robot-certificate publisher was not shown (the control failed):\n{}\npublisher:\n{}\nhub:\n{}",
+            direct.gateway.stderr(),
+            visitor.stderr(),
+            direct.hub.stderr()
         );
         let rogue_view = http::cameras(&direct.base, setup::http_addr(8090)).expect("rogue up");
         assert_eq!(

@@ -227,7 +227,7 @@ impl Monitor {
                 endpoint.failure = (endpoint.reached >= REACHED_BEFORE_NO_SESSION).then(|| {
                     Failure::new(
                         Reason::NoSession,
-                        format!("{} answers, but zenoh opened no session over it (refused at the zenoh level: a client or a different zenoh version, or the same node already reached by another endpoint; RUST_LOG=zenoh=debug shows why)", endpoint.target.address),
+                        format!("{} answers, but zenoh opened no session over it (refused at the zenoh level: a client or a different zenoh version, the same node already reached by another endpoint, or a round trip too slow for transport/unicast/open_timeout (see config/zenoh/base-station.json5); RUST_LOG=zenoh=debug shows why)", endpoint.target.address),
                     )
                 });
             }
