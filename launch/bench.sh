@@ -42,7 +42,7 @@ if [ "${BENCH_SKIP_INSTALL:-0}" != 1 ]; then
   ensure_apt_packages "${DEPS_BUILD_PACKAGES[@]}" python3-opencv python3-flask
 fi
 
-cargo build --release -p camera-node -p web-gateway -p camera-bench --bins
+cargo build --release -p zenoh-router -p camera-node -p web-gateway -p camera-bench --bins
 TARGET=$(cargo_target_dir)
 BIN="$TARGET/release"
 WORK="$TARGET/bench"

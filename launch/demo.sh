@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo: build, start a camera node and the web gateway on this machine, print the URL.
+# The demo: build, start the hub (zenoh-router), a camera node and the web gateway on this
+# machine, print the URL.
 #
 #   ./launch/demo.sh                  run until Ctrl+C
 #   ./launch/demo.sh --duration 30    stop by itself after 30 s (also: DEMO_SECONDS=30)
@@ -8,17 +9,18 @@
 #
 # Installs missing system packages first (needs root or sudo). The camera node picks its source
 # itself: a Jetson CSI camera if Argus is present, else /dev/video0, else a moving test pattern.
-# Everything stays on loopback unless GATEWAY_LISTEN says otherwise.
+# The node and the gateway meet at the hub on loopback, as on a robot; everything stays on
+# loopback unless GATEWAY_LISTEN says otherwise.
 #
 # Environment (all optional):
 #   DEMO_SECONDS=N              stop after N seconds (same as --duration N)
 #   DEMO_SOURCE=auto|test|...   camera-node --source (default auto)
 #   GATEWAY_LISTEN=HOST:PORT    gateway HTTP address (default 127.0.0.1:8080)
-#   DEMO_ZENOH_ENDPOINT=tcp/127.0.0.1:PORT   zenoh port between the two (default: their
-#                               built-in defaults, tcp/127.0.0.1:7447)
+#   DEMO_ZENOH_ENDPOINT=tcp/127.0.0.1:PORT   the hub's zenoh port, which the node and the
+#                               gateway connect to (default: their built-in tcp/127.0.0.1:7447)
 #   DEMO_PROFILE=release|dev    cargo profile to build and run (default release; also profiling)
 #   DEMO_START_TIMEOUT=S        seconds to wait for the first frame (default 60)
-#   DEMO_LOG_DIR=DIR            where the two logs go (default: a temporary directory, deleted
+#   DEMO_LOG_DIR=DIR            where the three logs go (default: a temporary directory, deleted
 #                               when the demo stops cleanly and kept, with its path printed,
 #                               when it fails)
 #   DEMO_SKIP_INSTALL=1         do not check or install system packages
@@ -68,16 +70,25 @@ if port_in_use "$LISTEN"; then
   pair_log "$LISTEN is already in use (another demo or web-gateway?): stop it, or run GATEWAY_LISTEN=127.0.0.1:8081 $0"
   exit 1
 fi
+ZENOH_ENDPOINT=${DEMO_ZENOH_ENDPOINT:-tcp/127.0.0.1:7447}
+if port_in_use "${ZENOH_ENDPOINT#tcp/}"; then
+  pair_log "${ZENOH_ENDPOINT#tcp/} is already in use (a zenoh router: another demo, zenoh-router, rmw_zenohd?): stop it, or run DEMO_ZENOH_ENDPOINT=tcp/127.0.0.1:7450 $0"
+  exit 1
+fi
 
 pair_log "building ($PROFILE)..."
 bin_dir=$(build_bins "$PROFILE")
+HUB_BIN="$bin_dir/zenoh-router"
 CAMERA_BIN="$bin_dir/camera-node"
 GATEWAY_BIN="$bin_dir/web-gateway"
 
+# The hub's embedded default: a router on tcp/127.0.0.1:7447 only.
+HUB_ARGS=()
 CAMERA_ARGS=(--source "$SOURCE")
 GATEWAY_ARGS=(--listen "$LISTEN")
 if [ -n "${DEMO_ZENOH_ENDPOINT:-}" ]; then
-  CAMERA_ARGS+=(--zenoh-listen "$DEMO_ZENOH_ENDPOINT")
+  HUB_ARGS+=(--zenoh-listen "$DEMO_ZENOH_ENDPOINT")
+  CAMERA_ARGS+=(--zenoh-connect "$DEMO_ZENOH_ENDPOINT")
   GATEWAY_ARGS+=(--zenoh-connect "$DEMO_ZENOH_ENDPOINT")
 fi
 
@@ -103,12 +114,12 @@ cat >&2 <<EOF
     MJPEG stream   $PAIR_URL/cameras/$PAIR_CAMERA/stream.mjpg
     snapshot       $PAIR_URL/cameras/$PAIR_CAMERA/snapshot.jpg
     camera list    $PAIR_URL/api/cameras
-  Ctrl+C stops both processes.${PAIR_SECONDS:+ (Stopping by itself after ${PAIR_SECONDS}s.)}
+  Ctrl+C stops all three processes.${PAIR_SECONDS:+ (Stopping by itself after ${PAIR_SECONDS}s.)}
 
 EOF
 # Machine-readable line for scripts (launch/test.sh) that capture the demo's output.
 if [ ! -t 1 ]; then
-  echo "DEMO_READY url=$PAIR_URL/ camera_pid=$PAIR_CAMERA_PID gateway_pid=$PAIR_GATEWAY_PID"
+  echo "DEMO_READY url=$PAIR_URL/ hub_pid=$PAIR_HUB_PID camera_pid=$PAIR_CAMERA_PID gateway_pid=$PAIR_GATEWAY_PID"
 fi
 
 pair_supervise

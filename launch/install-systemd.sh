@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # Installs the binaries, configs and systemd units, then enables and starts the services.
 #
-#   sudo ./launch/install-systemd.sh                        # robot: camera-node + web-gateway
+#   sudo ./launch/install-systemd.sh                        # robot: zenoh-router (the hub),
+#                                                           # camera-node, web-gateway
 #   sudo ./launch/install-systemd.sh --role base-station --robot-address 192.168.1.10
 #                                                           # base station: web-gateway only
 #   ./launch/install-systemd.sh --destdir /tmp/stage        # dry run: files only, no systemctl
 #
 # Options:
 #   --role robot|base-station   what to install (default robot)
-#   --robot-address ADDR        base station: the robot's address (zenoh port 7447)
+#   --robot-address ADDR        base station: the robot's address, one of the names in its
+#                               certificate (mutual TLS to its hub, zenoh port 7448)
 #   --camera-config FILE        robot: camera-node TOML (default config/camera-node/jetson-csi.toml)
 #   --prefix DIR                where bin/ and share/ go (default /usr/local)
 #   --destdir DIR               stage everything under DIR and touch nothing else (also DESTDIR=)
 #   --bin-dir DIR               take already built binaries from DIR instead of building
 #   --no-start                  install and enable, but do not start now
 #
-# Files: $PREFIX/bin/{camera-node,web-gateway}, /etc/robot-camera/{camera-node.toml,
+# Files: $PREFIX/bin/{zenoh-router,camera-node,web-gateway}, /etc/robot-camera/{camera-node.toml,
 # web-gateway.toml,web-gateway.env,htpasswd,zenoh/*.json5}, /etc/systemd/system/*.service,
-# $PREFIX/share/doc/robot-camera/. Existing config files under /etc/robot-camera are kept; the
+# $PREFIX/share/doc/robot-camera/. Certificates: this machine's folder from launch/make-certs.sh
+# goes in /etc/robot-camera/zenoh/certs/ (created empty; the robot's hub keeps its network
+# listener off until they are there). Existing config files under /etc/robot-camera are kept; the
 # new version is written beside them as *.new. web-gateway.env is generated from the options
 # and replaced (the previous one is kept as web-gateway.env.bak). The gateway asks for a login:
 # the first install creates /etc/robot-camera/htpasswd (mode 0600) with user "admin" and a
@@ -50,7 +54,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 case "$role" in
-  robot) binaries=(camera-node web-gateway); units=(camera-node web-gateway) ;;
+  robot) binaries=(zenoh-router camera-node web-gateway); units=(zenoh-router camera-node web-gateway) ;;
   base-station)
     binaries=(web-gateway); units=(web-gateway)
     [ -n "$robot_address" ] || { echo "--role base-station needs --robot-address ADDR" >&2; exit 2; } ;;
@@ -90,6 +94,7 @@ for binary in "${binaries[@]}"; do
   install -D -m 0755 "$bin_dir/$binary" "$destdir$prefix/bin/$binary"
 done
 install -d -m 0755 "$etc/zenoh" "$destdir/etc/systemd/system" "$destdir$prefix/share/doc/robot-camera"
+install -d -m 0750 "$etc/zenoh/certs"
 for profile in "$ROOT"/config/zenoh/*.json5; do
   install_config "$profile" "$etc/zenoh/$(basename "$profile")"
 done
@@ -98,14 +103,16 @@ env_file=$(mktemp)
 if [ "$role" = robot ]; then
   install_config "$camera_config" "$etc/camera-node.toml"
   cat >"$env_file" <<'EOF'
-# Extra web-gateway flags. On the robot the gateway reaches the camera node over loopback
+# Extra web-gateway flags. On the robot the gateway reaches the hub (zenoh-router) over loopback
 # (its default) and serves HTTP to the robot's network; use 127.0.0.1:8080 to keep it local.
 WEB_GATEWAY_ARGS=--listen 0.0.0.0:8080 --auth-file /run/web-gateway/htpasswd
 EOF
 else
   cat >"$env_file" <<EOF
-# Extra web-gateway flags: connect to the robot's camera node (config/zenoh/base-station.json5).
-WEB_GATEWAY_ARGS=--listen 0.0.0.0:8080 --zenoh-config /etc/robot-camera/zenoh/base-station.json5 --zenoh-connect tcp/$robot_address:7447 --auth-file /run/web-gateway/htpasswd
+# Extra web-gateway flags: the robot's hub over mutual TLS (config/zenoh/base-station.json5);
+# this station's certificate folder goes in /etc/robot-camera/zenoh/certs/ (copied to
+# /run/web-gateway/certs at each start).
+WEB_GATEWAY_ARGS=--listen 0.0.0.0:8080 --zenoh-config /etc/robot-camera/zenoh/base-station.json5 --zenoh-certs /run/web-gateway/certs --zenoh-connect tls/$robot_address:7448 --auth-file /run/web-gateway/htpasswd
 EOF
 fi
 # Generated from this command line, so it is replaced (the previous one is kept as .bak).
@@ -137,6 +144,11 @@ if [ "$role" = robot ] && ! getent passwd robot-camera >/dev/null; then
   useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
     --user-group --groups video robot-camera
   log "created system user robot-camera (group video)"
+fi
+if [ "$role" = robot ]; then
+  chgrp robot-camera "$etc/zenoh/certs"
+  log "the robot's certificates (launch/make-certs.sh DIR robot NAME ADDRESS...) go in $etc/zenoh/certs/:"
+  log "  install -o root -g robot-camera -m 0640 DIR/NAME/*.pem -t $etc/zenoh/certs/"
 fi
 systemctl daemon-reload
 unit_names=()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Debian packages: camera-node and web-gateway, for arm64 (Jetson, JetPack 4.6-6)
-# and amd64, into target/dist/.
+# Builds the Debian packages: camera-node (with zenoh-router, the robot's hub) and web-gateway,
+# for arm64 (Jetson, JetPack 4.6-6) and amd64, into target/dist/.
 #
 #   ./launch/package.sh                  both architectures
 #   ./launch/package.sh --arch arm64     only the Jetson packages (cross-built here)
@@ -62,9 +62,9 @@ for arch in "${arches[@]}"; do
     [ "${PACKAGE_SKIP_INSTALL:-0}" = 1 ] || ensure_arm64_toolchain
     arm64_dir=${ARM64_TARGET_DIR:-$target/arm64}
     log "cross-building for $ARM64_TARGET (glibc $ARM64_GLIBC) in $arm64_dir"
-    arm64_build "$arm64_dir" --release --locked -p camera-node -p web-gateway --bins
+    arm64_build "$arm64_dir" --release --locked -p zenoh-router -p camera-node -p web-gateway --bins
     bin_dir=$arm64_dir/$ARM64_TARGET/release
-    arm64_check_glibc "$bin_dir/camera-node" "$bin_dir/web-gateway"
+    arm64_check_glibc "$bin_dir/zenoh-router" "$bin_dir/camera-node" "$bin_dir/web-gateway"
   else
     log "building for amd64"
     bin_dir=$(build_bins release)

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Both nodes on the robot (a Jetson), with the shipped config profiles, until Ctrl+C.
+# The robot's hub, camera node and gateway (on a Jetson), with the shipped profiles, until Ctrl+C.
 #
 #   ./launch/robot.sh
 #
-# camera-node:  config/camera-node/jetson-csi.toml  + config/zenoh/robot.json5
-#               (listens for zenoh on port 7447 of every interface: base stations can connect)
-# web-gateway:  config/web-gateway.toml, HTTP on 0.0.0.0:8080 so a laptop on the robot's
+# zenoh-router: config/zenoh/robot.json5, the robot's hub: plain zenoh on tcp/127.0.0.1:7447 for
+#               the robot's own processes, mutual TLS on port 7448 for base stations once the
+#               robot has its certificates (ROBOT_ZENOH_CERTS; launch/make-certs.sh makes them).
+#               Without them the network listener stays off and the hub's log says so.
+# camera-node:  config/camera-node/jetson-csi.toml, no zenoh flag (a client of the hub)
+# web-gateway:  config/web-gateway.toml, no zenoh flag (connects to the hub); HTTP on
+#               0.0.0.0:8080 so a laptop on the robot's
 #               network can open the page, with a login (HTTP Basic, docs/security.md): the
 #               first run creates ROBOT_AUTH_FILE with user "admin" and a generated password,
 #               printed once; `web-gateway passwd FILE USER` adds users or changes passwords.
@@ -14,7 +18,9 @@
 # Environment (all optional):
 #   ROBOT_CAMERA_CONFIG=FILE    camera-node TOML (default config/camera-node/jetson-csi.toml;
 #                               config/camera-node/usb-camera.toml for a USB camera)
-#   ROBOT_ZENOH_CONFIG=FILE     zenoh JSON5 for the camera node (default config/zenoh/robot.json5)
+#   ROBOT_ZENOH_CONFIG=FILE     the hub's zenoh JSON5 (default config/zenoh/robot.json5)
+#   ROBOT_ZENOH_CERTS=DIR       this robot's certificate folder (ca.pem, cert.pem, key.pem) for
+#                               the hub's TLS listener (default: certs/ beside the zenoh JSON5)
 #   ROBOT_GATEWAY_CONFIG=FILE   web-gateway TOML (default config/web-gateway.toml)
 #   ROBOT_GATEWAY_LISTEN=ADDR   gateway HTTP address (default 0.0.0.0:8080)
 #   ROBOT_START_TIMEOUT=S       seconds to wait for the first frame (default 60; Argus is slow)
@@ -46,6 +52,11 @@ listen=${ROBOT_GATEWAY_LISTEN:-0.0.0.0:8080}
 for file in "$camera_config" "$zenoh_config" "$gateway_config"; do
   [ -f "$file" ] || { echo "config file not found: $file" >&2; exit 1; }
 done
+zenoh_certs=${ROBOT_ZENOH_CERTS:-}
+if [ -n "$zenoh_certs" ] && [ ! -d "$zenoh_certs" ]; then
+  echo "ROBOT_ZENOH_CERTS=$zenoh_certs is not a folder (launch/make-certs.sh makes one)" >&2
+  exit 1
+fi
 
 pair_install_traps
 cd "$ROOT"
@@ -57,11 +68,13 @@ fi
 
 pair_log "building (release)..."
 bin_dir=$(build_bins release)
+HUB_BIN="$bin_dir/zenoh-router"
 CAMERA_BIN="$bin_dir/camera-node"
 GATEWAY_BIN="$bin_dir/web-gateway"
-CAMERA_ARGS=(--config "$camera_config" --zenoh-config "$zenoh_config")
-# The gateway keeps its embedded zenoh default (connect to tcp/127.0.0.1:7447), which reaches
-# the camera node over loopback since robot.json5 listens on every interface.
+HUB_ARGS=(--zenoh-config "$zenoh_config")
+[ -z "$zenoh_certs" ] || HUB_ARGS+=(--zenoh-certs "$zenoh_certs")
+# No zenoh flags: both reach the hub on tcp/127.0.0.1:7447 with their embedded defaults.
+CAMERA_ARGS=(--config "$camera_config")
 GATEWAY_ARGS=(--config "$gateway_config" --listen "$listen")
 if [ "${ROBOT_AUTH:-1}" != 0 ]; then
   auth_file=${ROBOT_AUTH_FILE:-${XDG_CONFIG_HOME:-$HOME/.config}/robot-camera/htpasswd}
@@ -98,5 +111,5 @@ case "${listen%:*}" in
     pair_log "serving camera '$PAIR_CAMERA' at $PAIR_URL/ (from other machines: port ${listen##*:} of ${addresses:-this robot})" ;;
   *) pair_log "serving camera '$PAIR_CAMERA' at $PAIR_URL/" ;;
 esac
-pair_log "Ctrl+C stops both"
+pair_log "Ctrl+C stops all three"
 pair_supervise

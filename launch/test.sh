@@ -69,7 +69,7 @@ field() { # LINE KEY — value of key=value in a DEMO_READY line
 }
 
 demo_check() {
-  local http_port zenoh_port demo_log ready url camera_pid gateway_pid first next deadline status=0 leftover
+  local http_port zenoh_port demo_log ready url hub_pid camera_pid gateway_pid first next deadline status=0 leftover
   http_port=$(free_port)
   zenoh_port=$(free_port)
   demo_log=$(mktemp "${TMPDIR:-/tmp}/demo-check.XXXXXX")
@@ -89,9 +89,15 @@ demo_check() {
     return 1
   fi
   url=$(field "$ready" url)
+  hub_pid=$(field "$ready" hub_pid)
   camera_pid=$(field "$ready" camera_pid)
   gateway_pid=$(field "$ready" gateway_pid)
-  log "demo ready at $url (camera-node $camera_pid, web-gateway $gateway_pid)"
+  log "demo ready at $url (zenoh-router $hub_pid, camera-node $camera_pid, web-gateway $gateway_pid)"
+  # The node and the gateway meet at the demo's hub, on the port this check gave it.
+  if ! tr '\0' ' ' <"/proc/$hub_pid/cmdline" | grep -q -- "--zenoh-listen tcp/127.0.0.1:$zenoh_port"; then
+    log "the demo's hub does not listen on the zenoh port it was given"
+    return 1
+  fi
 
   # The picture moves: a later snapshot differs from the first.
   # (set -e does not apply inside a function run by `step`: every check returns explicitly.)
@@ -123,7 +129,7 @@ demo_check() {
   DEMO_PID=""
   sed -n 's/^/    /;/stopp/p' "$demo_log" >&2
   [ "$stop_status" -eq 0 ] || { log "demo.sh exited with $stop_status after Ctrl+C"; status=1; }
-  for pid in "$camera_pid" "$gateway_pid"; do
+  for pid in "$hub_pid" "$camera_pid" "$gateway_pid"; do
     if pid_running "$pid"; then
       log "process $pid is still running after the demo stopped"
       status=1
@@ -176,7 +182,7 @@ profiles_check() {
   port=$(free_port)
   log=$(mktemp "${TMPDIR:-/tmp}/gateway-profile.XXXXXX")
   "$target/web-gateway" --config "$ROOT/config/web-gateway.toml" --listen 127.0.0.1:0 \
-    --zenoh-connect "tcp/127.0.0.1:$port" --zenoh-listen tcp/127.0.0.1:0 2>"$log" &
+    --zenoh-connect "tcp/127.0.0.1:$port" 2>"$log" &
   gateway_pid=$!
   deadline=$((SECONDS + 30))
   until grep -q 'listening on http://' "$log"; do
@@ -189,6 +195,23 @@ profiles_check() {
     sleep 0.1
   done
   stop_pid "$gateway_pid" web-gateway 5 || { log "web-gateway did not exit 0 on SIGTERM"; status=1; }
+  # The hub's profile without certificates: it starts, on loopback only, and says so once.
+  "$target/zenoh-router" --zenoh-config "$ROOT/config/zenoh/robot.json5" --zenoh-certs "$log.nocerts" \
+    --zenoh-listen "tcp/127.0.0.1:$port" --zenoh-listen "tls/127.0.0.1:$(free_port)" 2>"$log" &
+  gateway_pid=$!
+  deadline=$((SECONDS + 30))
+  until grep -q 'router running' "$log"; do
+    if ! pid_running "$gateway_pid" || [ "$SECONDS" -ge "$deadline" ]; then
+      log "zenoh-router did not start with config/zenoh/robot.json5 and no certificates:"
+      sed 's/^/    /' "$log" >&2
+      status=1
+      break
+    fi
+    sleep 0.1
+  done
+  [ "$(grep -c 'no usable TLS certificates' "$log")" = 1 ] \
+    || { log "zenoh-router without certificates did not warn once"; status=1; }
+  stop_pid "$gateway_pid" zenoh-router 5 || { log "zenoh-router did not exit 0 on SIGTERM"; status=1; }
   rm -f "$log"
   return "$status"
 }
@@ -202,8 +225,9 @@ install_check() {
   stage=$(mktemp -d "${TMPDIR:-/tmp}/install-check.XXXXXX")
   "$ROOT/launch/install-systemd.sh" --destdir "$stage/root" --bin-dir "$(cargo_target_dir)/debug" \
     --camera-config "$ROOT/config/camera-node/jetson-csi.toml" || return 1
-  for file in usr/local/bin/camera-node usr/local/bin/web-gateway etc/robot-camera/camera-node.toml \
-    etc/robot-camera/web-gateway.toml etc/robot-camera/web-gateway.env etc/robot-camera/zenoh/robot.json5 \
+  for file in usr/local/bin/zenoh-router usr/local/bin/camera-node usr/local/bin/web-gateway \
+    etc/robot-camera/camera-node.toml etc/robot-camera/web-gateway.toml etc/robot-camera/web-gateway.env \
+    etc/robot-camera/zenoh/robot.json5 etc/robot-camera/zenoh/certs etc/systemd/system/zenoh-router.service \
     etc/systemd/system/camera-node.service etc/systemd/system/web-gateway.service; do
     [ -e "$stage/root/$file" ] || { log "install-systemd.sh did not install /$file"; status=1; }
   done
@@ -213,19 +237,20 @@ install_check() {
   done < <(grep -oh '/etc/robot-camera/[A-Za-z0-9_./-]*' "$stage"/root/etc/systemd/system/*.service | sort -u)
   if command -v systemd-analyze >/dev/null 2>&1; then
     mkdir -p "$stage/verify"
-    for unit in camera-node web-gateway; do
+    for unit in zenoh-router camera-node web-gateway; do
       sed "s|/usr/local/bin/|$stage/root/usr/local/bin/|" "$stage/root/etc/systemd/system/$unit.service" \
         >"$stage/verify/$unit.service"
     done
     # verify exits 0 on unknown keys and only says so: any output is a failure.
-    output=$(cd "$stage/verify" && systemd-analyze verify --man=no camera-node.service web-gateway.service 2>&1) || status=1
+    output=$(cd "$stage/verify" && systemd-analyze verify --man=no zenoh-router.service camera-node.service \
+      web-gateway.service 2>&1) || status=1
     [ -z "$output" ] || { log "systemd-analyze verify: $output"; status=1; }
   else
     log "systemd-analyze not found: units checked for installed paths only"
   fi
   "$ROOT/launch/install-systemd.sh" --destdir "$stage/base" --bin-dir "$(cargo_target_dir)/debug" \
     --role base-station --robot-address 192.0.2.10 || status=1
-  grep -q 'zenoh-connect tcp/192.0.2.10:7447' "$stage/base/etc/robot-camera/web-gateway.env" || status=1
+  grep -q 'zenoh-connect tls/192.0.2.10:7448' "$stage/base/etc/robot-camera/web-gateway.env" || status=1
   [ ! -e "$stage/base/usr/local/bin/camera-node" ] || { log "base station got camera-node"; status=1; }
   rm -rf "$stage"
   return "$status"
@@ -241,13 +266,15 @@ package_check() {
   deb=$dist/camera-node_$(dpkg-deb -f "$(ls "$dist"/camera-node_*_amd64.deb | head -n 1)" Version)_amd64.deb
   listing=$(dpkg-deb -c "$deb")
   for file in ./usr/bin/camera-node ./lib/systemd/system/camera-node.service ./etc/robot-camera/camera-node.toml \
-    ./etc/robot-camera/zenoh/robot.json5; do
+    ./usr/bin/zenoh-router ./lib/systemd/system/zenoh-router.service ./etc/robot-camera/zenoh/robot.json5 \
+    ./etc/robot-camera/zenoh/certs/; do
     grep -q " $file\$" <<<"$listing" || { log "$(basename "$deb") lacks $file"; status=1; }
   done
   dpkg-deb -f "$deb" Depends | grep -q 'libgstreamer1.0-0 (>= 1.14)' || { log "camera-node does not depend on GStreamer >= 1.14"; status=1; }
   dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -q 'postinst' || { log "camera-node has no postinst (system user)"; status=1; }
   listing=$(dpkg-deb -c "${deb/camera-node/web-gateway}")
-  for file in ./usr/bin/web-gateway ./lib/systemd/system/web-gateway.service ./etc/robot-camera/web-gateway.env; do
+  for file in ./usr/bin/web-gateway ./lib/systemd/system/web-gateway.service ./etc/robot-camera/web-gateway.env \
+    ./etc/robot-camera/zenoh/base-station.json5; do
     grep -q " $file\$" <<<"$listing" || { log "web-gateway package lacks $file"; status=1; }
   done
   return "$status"

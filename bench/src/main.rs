@@ -171,6 +171,7 @@ async fn run(args: RunArgs) -> Result<()> {
     std::fs::create_dir_all(&args.work_dir)?;
     let settings = suite::Settings {
         bins: pair::Bins {
+            zenoh_router: bin_dir.join("zenoh-router"),
             camera_node: bin_dir.join("camera-node"),
             gateway: bin_dir.join("web-gateway"),
             bench: std::env::current_exe()?,

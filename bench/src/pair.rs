@@ -1,5 +1,6 @@
-//! The system under test: camera-node (test pattern) and web-gateway as child processes on
-//! loopback, optionally with the counting proxy on the zenoh link between them.
+//! The system under test: zenoh-router (the robot's hub), camera-node (test pattern, a client
+//! of the hub) and web-gateway as child processes on loopback, optionally with the counting
+//! proxy on the zenoh link between the hub and the gateway.
 
 use crate::http;
 use crate::procs::{free_port, parse_addr, Proc};
@@ -18,6 +19,7 @@ pub const CAMERA: &str = "front";
 /// Where the binaries are.
 #[derive(Debug, Clone)]
 pub struct Bins {
+    pub zenoh_router: PathBuf,
     pub camera_node: PathBuf,
     pub gateway: PathBuf,
     /// This program (for `bare-writer`).
@@ -63,13 +65,14 @@ impl CameraSpec {
     }
 }
 
-/// A running camera-node + web-gateway.
+/// A running camera-node + web-gateway, and the hub between them.
 #[derive(Debug)]
 pub struct Pair {
     pub node: Proc,
     pub gateway: Proc,
+    pub hub: Proc,
     pub http: SocketAddr,
-    /// Bytes between node and gateway, when started with a proxy.
+    /// Bytes between the hub and the gateway (the node's frames), when started with a proxy.
     pub link: Option<Arc<Counters>>,
     stop_proxy: CancellationToken,
 }
@@ -100,29 +103,26 @@ impl Pair {
         logs: &Path,
     ) -> Result<Self> {
         let zenoh_port = free_port()?;
+        let hub_endpoint = format!("tcp/127.0.0.1:{zenoh_port}");
+        let hub_args = ["--zenoh-listen".to_owned(), hub_endpoint.clone()];
+        let mut hub = Proc::spawn("zenoh-router", command(&bins.zenoh_router, &hub_args), logs)?;
+        hub.wait_for_log("router running", Duration::from_secs(30))
+            .await?;
         let mut node_args = camera.args();
-        node_args.extend([
-            "--zenoh-listen".to_owned(),
-            format!("tcp/127.0.0.1:{zenoh_port}"),
-        ]);
+        node_args.extend(["--zenoh-connect".to_owned(), hub_endpoint]);
         let node = Proc::spawn("camera-node", command(&bins.camera_node, &node_args), logs)?;
         let stop_proxy = CancellationToken::new();
-        let node_addr: SocketAddr = format!("127.0.0.1:{zenoh_port}").parse()?;
+        let hub_addr: SocketAddr = format!("127.0.0.1:{zenoh_port}").parse()?;
         let (connect, link) = if proxied {
-            let (addr, counters) = proxy::start(node_addr, stop_proxy.clone()).await?;
+            let (addr, counters) = proxy::start(hub_addr, stop_proxy.clone()).await?;
             (addr, Some(counters))
         } else {
-            (node_addr, None)
+            (hub_addr, None)
         };
-        let mut gateway_args: Vec<String> = [
-            "--listen",
-            "127.0.0.1:0",
-            "--zenoh-listen",
-            "tcp/127.0.0.1:0",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+        let mut gateway_args: Vec<String> = ["--listen", "127.0.0.1:0"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
         gateway_args.extend(["--zenoh-connect".to_owned(), format!("tcp/{connect}")]);
         gateway_args.extend(gateway_extra.iter().map(|s| (*s).to_owned()));
         let mut gateway = Proc::spawn("web-gateway", command(&bins.gateway, &gateway_args), logs)?;
@@ -133,6 +133,7 @@ impl Pair {
         let mut pair = Self {
             node,
             gateway,
+            hub,
             http,
             link,
             stop_proxy,
@@ -145,6 +146,7 @@ impl Pair {
     async fn wait_live(&mut self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
+            self.hub.check_alive()?;
             self.node.check_alive()?;
             self.gateway.check_alive()?;
             if let Ok((head, _)) =

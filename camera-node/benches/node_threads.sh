@@ -4,6 +4,7 @@
 #
 #   camera-node/benches/node_threads.sh NODE_BIN GATEWAY_BIN [WIDTH HEIGHT ROUNDS SECONDS]
 #
+# The hub between them is zenoh-router from NODE_BIN's folder (ROUTER_BIN=FILE for another).
 # Each round runs gst-launch-1.0, then the node with the gateway subscribed (so every frame goes
 # out over zenoh TCP), and prints per thread: CPU ms/frame (/proc/PID/task/*/schedstat) and
 # context switches per frame (voluntary + involuntary), then syscalls per frame (strace -f over
@@ -11,6 +12,7 @@
 # Everything runs on loopback; children are killed by PID.
 set -euo pipefail
 NODE=$1 GATEWAY=$2 W=${3:-640} H=${4:-480} ROUNDS=${5:-3} SECS=${6:-10}
+ROUTER=${ROUTER_BIN:-$(dirname "$NODE")/zenoh-router}
 FPS=30
 PIPE=(videotestsrc is-live=true pattern=pinwheel ! "video/x-raw,width=$W,height=$H,framerate=$FPS/1"
       ! videoconvert ! jpegenc quality=85 ! fakesink sync=false)
@@ -62,12 +64,13 @@ for round in $(seq "$ROUNDS"); do
   echo "gst-launch-1.0 ... ! fakesink sync=false"; threads "$GST"; syscalls "$GST"
   kill "$GST"; wait "$GST" 2>/dev/null || true
   PORT=$((20000 + RANDOM % 20000))
+  RUST_LOG=warn "$ROUTER" --zenoh-listen "tcp/127.0.0.1:$PORT" >"$TMP/hub.log" 2>&1 & HUB=$!
   RUST_LOG=warn "$NODE" --source test --camera bench --pattern pinwheel --width "$W" --height "$H" \
-    --fps "$FPS" --zenoh-listen "tcp/127.0.0.1:$PORT" >"$TMP/node.log" 2>&1 & NODE_PID=$!
-  RUST_LOG=warn "$GATEWAY" --listen 127.0.0.1:0 --zenoh-listen tcp/127.0.0.1:0 \
+    --fps "$FPS" --zenoh-connect "tcp/127.0.0.1:$PORT" >"$TMP/node.log" 2>&1 & NODE_PID=$!
+  RUST_LOG=warn "$GATEWAY" --listen 127.0.0.1:0 \
     --zenoh-connect "tcp/127.0.0.1:$PORT" >"$TMP/gw.log" 2>&1 & GW=$!
-  PIDS+=("$NODE_PID" "$GW")
+  PIDS+=("$HUB" "$NODE_PID" "$GW")
   sleep 4
   echo "camera-node (gateway subscribed)"; threads "$NODE_PID"; syscalls "$NODE_PID"
-  kill "$NODE_PID" "$GW"; wait "$NODE_PID" "$GW" 2>/dev/null || true
+  kill "$NODE_PID" "$GW" "$HUB"; wait "$NODE_PID" "$GW" "$HUB" 2>/dev/null || true
 done

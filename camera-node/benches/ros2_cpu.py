@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """What `--ros2` costs the camera node: CPU time per frame with and without it.
 
-    cargo build -p camera-node --release
+    cargo build -p camera-node -p zenoh-router --release
     python3 camera-node/benches/ros2_cpu.py --node target/release/camera-node
 
-Runs the real node (`--source test`, 640x480, 30 fps by default) alternately without and with
+Runs the real node (`--source test`, 640x480, 30 fps by default; a client of its own hub,
+zenoh-router, beside the node's binary unless --router says otherwise) alternately without and with
 `--ros2`, each run with a zenoh-python subscriber on the node's own key and, with `--ros2`, one
 on the ROS 2 image key too (so both publish paths have a receiver). After a warm-up it reads the
 node's user+system CPU time from /proc/<pid>/stat over --frames frames counted by the
@@ -54,8 +55,11 @@ def sched_seconds(pid: int) -> float:
 def run(args, ros2: bool) -> float:
     port = free_port()
     endpoint = f"tcp/127.0.0.1:{port}"
+    router = args.router or os.path.join(os.path.dirname(args.node), "zenoh-router")
+    hub = subprocess.Popen([router, "--zenoh-listen", endpoint],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     command = [args.node, "--source", "test", "--camera", "bench", "--width", str(args.width),
-               "--height", str(args.height), "--fps", str(args.fps), "--zenoh-listen", endpoint]
+               "--height", str(args.height), "--fps", str(args.fps), "--zenoh-connect", endpoint]
     if ros2:
         command += ["--ros2"]
     node = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -102,11 +106,14 @@ def run(args, ros2: bool) -> float:
     finally:
         node.terminate()
         node.wait(timeout=10)
+        hub.terminate()
+        hub.wait(timeout=10)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--node", default="target/release/camera-node")
+    parser.add_argument("--router", help="zenoh-router binary (default: beside --node)")
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--fps", type=int, default=30)

@@ -1,10 +1,15 @@
 # shellcheck shell=bash
 # The two Debian packages, staged by hand and built with dpkg-deb (no extra tool to compile).
 #
-# camera-node: /usr/bin/camera-node, its unit, /etc/robot-camera/camera-node.toml (the Jetson
-#   CSI profile on arm64, the USB camera profile on amd64), zenoh profiles, every camera-node
-#   profile under /usr/share/robot-camera/, a system user robot-camera in group video.
-# web-gateway: /usr/bin/web-gateway, its unit (DynamicUser), /etc/robot-camera/web-gateway.{toml,env};
+# camera-node: everything a robot runs besides the gateway — /usr/bin/camera-node and
+#   /usr/bin/zenoh-router (the robot's hub: one package, so a robot installs camera-node and
+#   web-gateway and is done), their units, /etc/robot-camera/camera-node.toml (the Jetson CSI
+#   profile on arm64, the USB camera profile on amd64), the robot's zenoh profiles
+#   (robot.json5, robot-plain-lab.json5, local.json5) in /etc/robot-camera/zenoh/ with an empty
+#   certs/ beside them (the robot's certificate folder goes there; the postinst says so), every
+#   camera-node profile under /usr/share/robot-camera/, a system user robot-camera in group video.
+# web-gateway: /usr/bin/web-gateway, its unit (DynamicUser), /etc/robot-camera/web-gateway.{toml,env},
+#   the base station's zenoh profiles (base-station.json5, base-station-plain-lab.json5);
 #   its postinst creates /etc/robot-camera/htpasswd (user admin, generated password kept in the
 #   root-only /etc/robot-camera/initial-password, not printed into dpkg's logs).
 # Files under /etc are conffiles: an upgrade keeps an operator's edits (dpkg asks, or keeps them
@@ -49,19 +54,23 @@ deb_unit() {
   chmod 0644 "$2/lib/systemd/system/$1.service"
 }
 
-# deb_scripts NAME STAGE POSTINST_EXTRA — maintainer scripts: reload systemd, restart a running
-# service on upgrade, stop and disable it on removal. A first install starts nothing: the
-# operator enables it once the config fits the robot (docs/deploy-jetson.md).
+# deb_scripts NAME STAGE POSTINST_EXTRA [UNIT...] — maintainer scripts: reload systemd, restart
+# running services (UNITs, default NAME) on upgrade, stop and disable them on removal. A first
+# install starts nothing: the operator enables them once the config fits the robot
+# (docs/deploy-jetson.md).
 deb_scripts() {
-  local name=$1 debian=$2/DEBIAN
+  local name=$1 debian=$2/DEBIAN extra=$3 units
+  shift 3
+  [ "$#" -gt 0 ] || set -- "$name"
+  units=$(printf '%s.service ' "$@")
   cat >"$debian/postinst" <<EOF
 #!/bin/sh
 set -e
 if [ "\$1" = configure ]; then
-$3
+$extra
   if [ -d /run/systemd/system ]; then
     systemctl daemon-reload || true
-    systemctl try-restart $name.service || true
+    systemctl try-restart $units || true
   fi
 fi
 EOF
@@ -69,7 +78,7 @@ EOF
 #!/bin/sh
 set -e
 if [ "\$1" = remove ] && [ -d /run/systemd/system ]; then
-  systemctl disable --now $name.service || true
+  systemctl disable --now $units || true
 fi
 EOF
   cat >"$debian/postrm" <<'EOF'
@@ -117,9 +126,14 @@ deb_camera_node() {
   [ "$arch" != arm64 ] || config=jetson-csi.toml
   stage=$(deb_stage camera-node "$arch" "$4")
   deb_binary "$3/camera-node" "$stage/usr/bin/camera-node" || return 1
+  deb_binary "$3/zenoh-router" "$stage/usr/bin/zenoh-router" || return 1
   deb_unit camera-node "$stage"
+  deb_unit zenoh-router "$stage"
   install -m 0644 "$ROOT/config/camera-node/$config" "$stage/etc/robot-camera/camera-node.toml"
-  install -m 0644 "$ROOT/config/zenoh/robot.json5" "$ROOT/config/zenoh/local.json5" "$stage/etc/robot-camera/zenoh/"
+  install -m 0644 "$ROOT/config/zenoh/robot.json5" "$ROOT/config/zenoh/robot-plain-lab.json5" \
+    "$ROOT/config/zenoh/local.json5" "$stage/etc/robot-camera/zenoh/"
+  install -d -m 0750 "$stage/etc/robot-camera/zenoh/certs"
+  install -m 0644 "$ROOT/zenoh-router/README.md" "$stage/usr/share/doc/camera-node/zenoh-router.md"
   install -d -m 0755 "$stage/usr/share/robot-camera/camera-node"
   for profile in "$ROOT"/config/camera-node/*.toml; do
     install -m 0644 "$profile" "$stage/usr/share/robot-camera/camera-node/"
@@ -128,12 +142,20 @@ deb_camera_node() {
   if ! getent passwd robot-camera >/dev/null; then
     useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
       --user-group --groups video robot-camera
-  fi'
+  fi
+  chgrp robot-camera /etc/robot-camera/zenoh/certs
+  if [ ! -s /etc/robot-camera/zenoh/certs/cert.pem ]; then
+    echo "zenoh-router: the robot'"'"'s certificate folder (launch/make-certs.sh DIR robot NAME ADDRESS...) goes in"
+    echo "  /etc/robot-camera/zenoh/certs/: install -o root -g robot-camera -m 0640 DIR/NAME/*.pem -t /etc/robot-camera/zenoh/certs/"
+    echo "  until then the hub listens on tcp/127.0.0.1:7447 only (no base station can connect)"
+  fi' zenoh-router camera-node
   deb_finish camera-node "$arch" "$2" "$stage" "$4" \
     "$(deb_libc_depends "$stage/usr/bin/camera-node"), $DEB_GST_DEPENDS" \
-    "robot camera capture (GStreamer) published as JPEG on zenoh
+    "robot camera capture (GStreamer) published as JPEG on zenoh, and the robot's zenoh hub
  Captures a Jetson CSI camera (Argus, hardware JPEG), a V4L2 camera or a test
- pattern and publishes every frame on zenoh. Configuration in /etc/robot-camera/."
+ pattern and publishes every frame on zenoh through zenoh-router, the robot's
+ hub (loopback for the robot's processes, mutual TLS for base stations).
+ Configuration in /etc/robot-camera/."
 }
 
 # deb_web_gateway ARCH VERSION BIN_DIR DIST
@@ -143,11 +165,15 @@ deb_web_gateway() {
   deb_binary "$3/web-gateway" "$stage/usr/bin/web-gateway" || return 1
   deb_unit web-gateway "$stage"
   install -m 0644 "$ROOT/config/web-gateway.toml" "$stage/etc/robot-camera/web-gateway.toml"
-  install -m 0644 "$ROOT/config/zenoh/base-station.json5" "$stage/etc/robot-camera/zenoh/"
+  install -m 0644 "$ROOT/config/zenoh/base-station.json5" "$ROOT/config/zenoh/base-station-plain-lab.json5" \
+    "$stage/etc/robot-camera/zenoh/"
   cat >"$stage/etc/robot-camera/web-gateway.env" <<'EOF'
 # Extra web-gateway flags for the systemd unit. Loopback by default: to serve the robot's
-# network use --listen 0.0.0.0:8080; on a base station add
-#   --zenoh-config /etc/robot-camera/zenoh/base-station.json5 --zenoh-connect tcp/ROBOT_IP:7447
+# network use --listen 0.0.0.0:8080. On a base station (its certificate folder from
+# launch/make-certs.sh in /etc/robot-camera/zenoh/certs/, copied to /run/web-gateway/certs at
+# each start) add
+#   --zenoh-config /etc/robot-camera/zenoh/base-station.json5 --zenoh-certs /run/web-gateway/certs
+#   --zenoh-connect tls/ROBOT_ADDRESS:7448
 WEB_GATEWAY_ARGS=--listen 127.0.0.1:8080 --auth-file /run/web-gateway/htpasswd
 EOF
   chmod 0644 "$stage/etc/robot-camera/web-gateway.env"

@@ -10,12 +10,13 @@ cargo_target_dir() {
     | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p'
 }
 
-# build_bins PROFILE — builds both binaries and prints the directory they are in. Every script
-# that runs them (demo.sh, robot.sh, test.sh's demo step, install-systemd.sh, package.sh) builds
-# them with this same command, so a build made by one is reused as it is by the others.
+# build_bins PROFILE — builds the three binaries (zenoh-router, camera-node, web-gateway) and
+# prints the directory they are in. Every script that runs them (demo.sh, robot.sh, test.sh's
+# demo step, install-systemd.sh, package.sh) builds them with this same command, so a build made
+# by one is reused as it is by the others.
 build_bins() {
   local profile=$1
-  cargo build --profile "$profile" -p camera-node -p web-gateway --bins >&2 || return 1
+  cargo build --profile "$profile" -p zenoh-router -p camera-node -p web-gateway --bins >&2 || return 1
   # cargo names the dev profile's directory "debug".
   [ "$profile" != dev ] || profile=debug
   echo "$(cargo_target_dir)/$profile"

@@ -1,14 +1,15 @@
 # shellcheck shell=bash
-# Runs camera-node and web-gateway side by side until Ctrl+C, a deadline, or one of them dies.
+# Runs the hub (zenoh-router), camera-node and web-gateway side by side until Ctrl+C, a
+# deadline, or one of them dies.
 #
 # Shared by launch/demo.sh and launch/robot.sh, which only differ in the arguments they pass.
-# Owns the children's whole life: start, wait until a frame is served, supervise, and stop both
-# by PID from an EXIT trap, so that no path out of the script (Ctrl+C, kill, a failed start)
-# leaves a process behind.
+# Owns the children's whole life: start (the hub first, then the two that connect to it), wait
+# until a frame is served, supervise, and stop all three by PID from an EXIT trap, so that no
+# path out of the script (Ctrl+C, kill, a failed start) leaves a process behind.
 #
 # The caller sets:
-#   CAMERA_BIN, GATEWAY_BIN        absolute paths of the built binaries
-#   CAMERA_ARGS, GATEWAY_ARGS      arrays of arguments
+#   HUB_BIN, CAMERA_BIN, GATEWAY_BIN     absolute paths of the built binaries
+#   HUB_ARGS, CAMERA_ARGS, GATEWAY_ARGS  arrays of arguments
 #   PAIR_URL                       the gateway's base URL as a browser on this host reaches it
 #   PAIR_CAMERA                    camera id whose first frame means "ready"
 #   PAIR_SECONDS                   empty: run until Ctrl+C; N: stop after N seconds
@@ -18,6 +19,7 @@
 #   PAIR_AUTH_HEADER               optional request header for the readiness check when the
 #                                  gateway has authentication on (e.g. "Authorization: Bearer T")
 
+PAIR_HUB_PID=""
 PAIR_CAMERA_PID=""
 PAIR_GATEWAY_PID=""
 PAIR_STARTED=0
@@ -26,7 +28,7 @@ pair_log() { printf '[%s] %s\n' "${PAIR_NAME:-launch}" "$*" >&2; }
 
 pair_tail_logs() {
   local file
-  for file in "$PAIR_LOG_DIR/camera-node.log" "$PAIR_LOG_DIR/web-gateway.log"; do
+  for file in "$PAIR_LOG_DIR/zenoh-router.log" "$PAIR_LOG_DIR/camera-node.log" "$PAIR_LOG_DIR/web-gateway.log"; do
     [ -s "$file" ] || continue
     pair_log "last lines of $file:"
     tail -n 15 "$file" | sed 's/^/    /' >&2
@@ -34,19 +36,20 @@ pair_tail_logs() {
 }
 
 pair_cleanup() {
-  local rc=$? status_gateway=0 status_camera=0
+  local rc=$? status_gateway=0 status_camera=0 status_hub=0
   trap - EXIT INT TERM
   # Gateway first: its open streams end before the camera goes, so browsers see "stream
-  # ended" rather than a NO SIGNAL picture.
+  # ended" rather than a NO SIGNAL picture. The hub last: the others close their sessions.
   stop_pid "$PAIR_GATEWAY_PID" web-gateway 5 || status_gateway=$?
   stop_pid "$PAIR_CAMERA_PID" camera-node 5 || status_camera=$?
+  stop_pid "$PAIR_HUB_PID" zenoh-router 5 || status_hub=$?
   if [ "$PAIR_STARTED" -eq 1 ]; then
-    if [ "$status_gateway" -eq 0 ] && [ "$status_camera" -eq 0 ] && [ "$rc" -eq 0 ]; then
-      pair_log "stopped camera-node (pid $PAIR_CAMERA_PID) and web-gateway (pid $PAIR_GATEWAY_PID) cleanly"
+    if [ "$status_gateway" -eq 0 ] && [ "$status_camera" -eq 0 ] && [ "$status_hub" -eq 0 ] && [ "$rc" -eq 0 ]; then
+      pair_log "stopped zenoh-router (pid $PAIR_HUB_PID), camera-node (pid $PAIR_CAMERA_PID) and web-gateway (pid $PAIR_GATEWAY_PID) cleanly"
       # A clean run's logs are of no further use; a failed run's are kept for reading.
       [ "${PAIR_LOG_DIR_IS_TEMP:-0}" != 1 ] || rm -rf "$PAIR_LOG_DIR"
     else
-      pair_log "exit status: camera-node $status_camera, web-gateway $status_gateway (logs in $PAIR_LOG_DIR)"
+      pair_log "exit status: zenoh-router $status_hub, camera-node $status_camera, web-gateway $status_gateway (logs in $PAIR_LOG_DIR)"
       [ "$rc" -ne 0 ] || rc=1
     fi
   fi
@@ -68,16 +71,34 @@ pair_start() {
   mkdir -p "$PAIR_LOG_DIR"
   : "${RUST_LOG:=info}"
   export RUST_LOG
+  "$HUB_BIN" "${HUB_ARGS[@]}" >"$PAIR_LOG_DIR/zenoh-router.log" 2>&1 &
+  PAIR_HUB_PID=$!
+  PAIR_STARTED=1
+  # The others would wait for it anyway; starting them once it listens keeps their logs quiet.
+  local deadline=$((SECONDS + 30))
+  until grep -q 'router running' "$PAIR_LOG_DIR/zenoh-router.log" 2>/dev/null; do
+    if ! pid_running "$PAIR_HUB_PID" || [ "$SECONDS" -ge "$deadline" ]; then
+      pair_log "zenoh-router did not start"
+      pair_tail_logs
+      return 1
+    fi
+    sleep 0.1
+  done
+  # Its one warning, if any (e.g. no certificates: the network listener is off).
+  grep -h ' WARN ' "$PAIR_LOG_DIR/zenoh-router.log" | sed 's/^/    /' >&2 || true
   "$CAMERA_BIN" "${CAMERA_ARGS[@]}" >"$PAIR_LOG_DIR/camera-node.log" 2>&1 &
   PAIR_CAMERA_PID=$!
   "$GATEWAY_BIN" "${GATEWAY_ARGS[@]}" >"$PAIR_LOG_DIR/web-gateway.log" 2>&1 &
   PAIR_GATEWAY_PID=$!
-  PAIR_STARTED=1
-  pair_log "camera-node pid $PAIR_CAMERA_PID, web-gateway pid $PAIR_GATEWAY_PID, logs in $PAIR_LOG_DIR"
+  pair_log "zenoh-router pid $PAIR_HUB_PID, camera-node pid $PAIR_CAMERA_PID, web-gateway pid $PAIR_GATEWAY_PID, logs in $PAIR_LOG_DIR"
 }
 
-# Fails unless both children still run.
+# Fails unless all three children still run.
 pair_check_alive() {
+  if ! pid_running "$PAIR_HUB_PID"; then
+    pair_log "zenoh-router exited"
+    return 1
+  fi
   if ! pid_running "$PAIR_CAMERA_PID"; then
     pair_log "camera-node exited"
     return 1
