@@ -11,9 +11,11 @@
 //!   `clean` lane (the blocking pool), the others the `failing` one, a thread of its own at the
 //!   lowest CPU priority (nice 19), so guessers queue only behind each other and their checks
 //!   take no CPU from anyone else's;
-//! - a 429 is held back up to [`MAX_HOLD`] before it is sent (at most [`MAX_HELD`] at once),
-//!   so a guessing loop sleeps instead of spinning: its client and the gateway stay idle, and
-//!   the CPU stays free for the logins that are checked.
+//! - a 429 is held back [`MAX_HOLD`]/2 to [`MAX_HOLD`] (at random, so that many loops do not
+//!   all wake at once) before it is sent, at most [`MAX_HELD`] at once: a guessing loop sleeps
+//!   instead of spinning, so its client and the gateway stay idle and the CPU stays free for
+//!   the logins that are checked. (150 `curl` loops answered at once spawn hundreds of
+//!   processes a second and starve everything else on a small machine.)
 
 use super::backoff::Backoff;
 use super::lanes::{Counted, Lane, Runner};
@@ -29,8 +31,8 @@ pub const FREE_PER_ADDRESS: u32 = 5;
 /// Failed logins on one user name (from every address) before addresses that have failed
 /// too are blocked for it.
 pub const FREE_PER_USER: u32 = 20;
-/// Longest a 429 is held back (less when the block ends sooner).
-pub const MAX_HOLD: Duration = Duration::from_secs(5);
+/// Longest a 429 is held back (at least half of it); below common client timeouts.
+pub const MAX_HOLD: Duration = Duration::from_secs(10);
 /// 429s held back at once; further ones are sent at once.
 pub const MAX_HELD: usize = 1024;
 
@@ -166,7 +168,9 @@ impl Logins {
             self.held.fetch_sub(1, Ordering::AcqRel);
             return throttle;
         }
-        let hold = throttle.wait().min(MAX_HOLD);
+        // Also past the end of a short block: how often a loop comes back is what costs.
+        let jitter = f64::from(getrandom::u32().unwrap_or(0)) / f64::from(u32::MAX);
+        let hold = MAX_HOLD.mul_f64(0.5 + 0.5 * jitter);
         {
             let _held = Counted(&self.held);
             tokio::time::sleep(hold).await;
@@ -334,11 +338,23 @@ mod tests {
         let left = logins
             .hold(Throttle::Address(Duration::from_secs(12)))
             .await;
-        assert_eq!(started.elapsed(), MAX_HOLD);
-        assert_eq!(left, Throttle::Address(Duration::from_secs(7)));
+        let held = started.elapsed();
+        assert!(held >= MAX_HOLD / 2 && held <= MAX_HOLD, "{held:?}");
+        // What is left: 12 s less the hold (to tokio's millisecond).
+        let Throttle::Address(left) = left else {
+            panic!("{left:?}")
+        };
+        let expected = Duration::from_secs(12) - held;
+        assert!(
+            left.abs_diff(expected) <= Duration::from_millis(1),
+            "{left:?}"
+        );
         let started = tokio::time::Instant::now();
         assert_eq!(logins.hold(Throttle::InFlight).await, Throttle::InFlight);
-        assert_eq!(started.elapsed(), Duration::from_secs(1));
+        let held = started.elapsed();
+        assert!(held >= MAX_HOLD / 2 && held <= MAX_HOLD, "{held:?}");
+        let short = logins.hold(Throttle::User(Duration::from_secs(1))).await;
+        assert_eq!(short.error().status(), 429, "Retry-After 1 s at least");
         // A full hold list sends at once.
         logins.held.store(MAX_HELD, Ordering::Release);
         let started = tokio::time::Instant::now();

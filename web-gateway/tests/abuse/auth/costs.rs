@@ -13,7 +13,7 @@ use test_support::Gateway;
 /// `bcrypt` module, `$2b$` renamed to Apache's `$2y$` (the unit tests' reference line).
 const CHEAP_LINE: &str = "cheap:$2y$05$lnBe2Bw..jLoC8ihI4Os1.0sgMYFIigpejXRMf0pF8PRDVjwphRPy";
 /// Samples per kind of login.
-const SAMPLES: u8 = 3;
+const SAMPLES: u8 = 5;
 
 fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
@@ -72,7 +72,7 @@ async fn wrong_logins_take_as_long_whatever_the_user_and_cheap_hashes_are_warned
     for (user, median) in kinds.iter().zip(&medians) {
         // Before: 2 ms for the cheap user against ~200 ms (a ratio of 0.01).
         assert!(
-            median.as_secs_f64() >= 0.6 * slowest.as_secs_f64(),
+            median.as_secs_f64() >= 0.5 * slowest.as_secs_f64(),
             "{user}: {median:?} against {slowest:?}: the timing tells users apart"
         );
     }

@@ -234,8 +234,8 @@ async fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
     for _ in 0..6 {
         assert_eq!(status(proxy.clone(), "203.0.113.9", "wrong").await, 401);
     }
-    // Blocked for 1 s now: both answered 429 (held back until the block ends), the right
-    // password unchecked like the wrong one.
+    // Blocked for 1 s now: both answered 429 (held back 5–10 s), the right password
+    // unchecked like the wrong one.
     let started = Instant::now();
     let (wrong, right) = tokio::join!(
         status(proxy.clone(), "203.0.113.9", "wrong"),
