@@ -137,7 +137,7 @@ impl Access {
         );
         if self.clients.trusts_any() {
             tracing::info!(proxies = ?config.access.trusted_proxies,
-                "X-Forwarded-For believed from these reverse proxies: failed logins name the client they forward");
+                "X-Forwarded-For believed from these reverse proxies: failed logins name (and the login limits count) the client they forward");
         }
         match &self.auth {
             Some(auth) => {
