@@ -83,6 +83,12 @@ pub enum ApiError {
     Unauthorized { reason: &'static str },
     #[error("too many logins at once")]
     LoginsBusy,
+    /// 429: failed logins from this address (or for this user) are in back-off.
+    #[error("too many login attempts")]
+    LoginThrottled {
+        reason: &'static str,
+        retry_after_secs: u64,
+    },
 }
 
 impl ApiError {
@@ -111,6 +117,7 @@ impl ApiError {
             Self::ForeignOrigin { .. } => StatusCode::FORBIDDEN,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::LoginsBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::LoginThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -216,6 +223,13 @@ impl ApiError {
                  `Authorization: Bearer TOKEN` with a token of --token-file / GATEWAY_TOKENS"
             ),
             Self::LoginsBusy => "too many password checks are waiting; retry in a few seconds".to_owned(),
+            Self::LoginThrottled {
+                reason,
+                retry_after_secs,
+            } => format!(
+                "{reason}; no password is checked for {retry_after_secs} s (Retry-After); \
+                 a browser already logged in keeps working with its session cookie"
+            ),
         }
     }
 
@@ -238,7 +252,18 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::debug!(status = status.as_u16(), detail = %self.detail(), "request failed");
         }
+        let retry_after = match &self {
+            Self::LoginThrottled {
+                retry_after_secs, ..
+            } => Some(axum::http::HeaderValue::from(*retry_after_secs)),
+            _ => None,
+        };
         let mut response = (status, Json(body)).into_response();
+        if let Some(value) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
         if status == StatusCode::UNAUTHORIZED {
             // Makes a browser ask for user and password (and remember them for the site).
             response.headers_mut().insert(

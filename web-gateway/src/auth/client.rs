@@ -1,7 +1,7 @@
 //! Which address a request comes from: the TCP peer, or, when the peer is a reverse proxy the
 //! operator trusts (`--trusted-proxy`), the client that proxy names in `X-Forwarded-For`. It
-//! names the peer in the failed-login and refusal logs and keys their per-address throttle
-//! (docs/security.md); nothing is granted by address.
+//! names the peer in the failed-login and refusal logs and keys their throttle and the login
+//! limits per address (`logins.rs`, docs/security.md); nothing is granted by address.
 
 use axum::http::HeaderMap;
 use std::net::IpAddr;

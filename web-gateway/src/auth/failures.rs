@@ -2,9 +2,10 @@
 //! (`gateway_auth_failures_total{reason}`), and wrong credentials are logged at WARN with the
 //! peer's address, the reason and the Basic user name (never the password or token).
 //!
-//! The log is limited to one line per peer address per [`WARN_EVERY`](crate::throttle::WARN_EVERY),
-//! the next line counting those left out, in a bounded table ([`LogThrottle::hit_or`]): a flood
-//! from many addresses shares one line instead of growing the table or filling the disk.
+//! The log is limited to one line per peer address and reason per
+//! [`WARN_EVERY`](crate::throttle::WARN_EVERY), the next line counting those left out, in a
+//! bounded table ([`LogThrottle::hit_or`]): a flood from many addresses shares one line per
+//! reason instead of growing the table or filling the disk.
 //! A request without credentials is counted, not logged: it is every browser's first request,
 //! before the 401 makes it ask for a password.
 //!
@@ -35,15 +36,19 @@ pub enum Failure {
     UnknownToken,
     /// No password-check slot within the wait (503): a flood of password guesses.
     Busy,
+    /// Not checked (429): the address or user is in back-off, or the address already has a
+    /// check running (`logins.rs`).
+    Throttled,
 }
 
 impl Failure {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::NoCredentials,
         Self::Malformed,
         Self::WrongPassword,
         Self::UnknownToken,
         Self::Busy,
+        Self::Throttled,
     ];
 
     pub fn label(self) -> &'static str {
@@ -53,6 +58,7 @@ impl Failure {
             Self::WrongPassword => "wrong_password",
             Self::UnknownToken => "unknown_token",
             Self::Busy => "busy",
+            Self::Throttled => "throttled",
         }
     }
 }
@@ -80,14 +86,23 @@ impl Refusal {
         self.user = Some(user.to_owned());
         self
     }
+
+    /// A 429 of the login limits; `user` is the Basic user name, if any.
+    pub fn throttled(throttle: super::logins::Throttle, user: Option<&str>) -> Self {
+        Self {
+            failure: Failure::Throttled,
+            user: user.map(str::to_owned),
+            error: throttle.error(),
+        }
+    }
 }
 
 /// Counts and logs refused logins; one per [`Access`](super::Access).
 #[derive(Debug)]
 pub struct Failures {
     metrics: Arc<Metrics>,
-    /// Per peer address; `None` stands for peers the full table has no room for.
-    log: Mutex<LogThrottle<Option<IpAddr>>>,
+    /// Per peer address and reason; `None` stands for peers the full table has no room for.
+    log: Mutex<LogThrottle<(Option<IpAddr>, &'static str)>>,
     /// Host/Origin refusals, per peer address and reason (`None` as in `log`).
     refusals: Mutex<LogThrottle<(Option<IpAddr>, &'static str)>>,
 }
@@ -139,16 +154,16 @@ impl Failures {
         if failure == Failure::NoCredentials {
             return error;
         }
+        let reason = failure.label();
         let hit = self
             .log
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .hit_or(peer, None);
-        let Some((key, count)) = hit else {
+            .hit_or((peer, reason), (None, reason));
+        let Some(((key, _), count)) = hit else {
             return error;
         };
         let peer = logged_peer(key, peer);
-        let reason = failure.label();
         let suppressed = count - 1;
         match user {
             Some(user) => {
@@ -187,8 +202,11 @@ mod tests {
             passwords: Some(Passwords::new(entries)),
             tokens: Tokens::load(&[TOKEN.to_owned()], None).expect("valid"),
             sessions: Sessions::new(8080, false),
+            logins: Arc::default(),
         }
     }
+
+    const PEER: Option<IpAddr> = Some(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1)));
 
     /// The failure, user and status `authorization` gets (`None`: no header).
     async fn refused(
@@ -202,7 +220,7 @@ mod tests {
                 HeaderValue::from_str(value).expect("header"),
             );
         }
-        let refusal = auth.credentials(&headers).await.expect_err("refused");
+        let refusal = auth.credentials(&headers, PEER).await.expect_err("refused");
         (
             refusal.failure,
             refusal.user,
@@ -246,20 +264,46 @@ mod tests {
         }
         let good = HeaderValue::from_static("Basic Z3c6c2VjcmV0"); // gw:secret
         let headers = HeaderMap::from_iter([(header::AUTHORIZATION, good)]);
-        assert!(auth.credentials(&headers).await.is_ok());
+        assert!(auth.credentials(&headers, PEER).await.is_ok());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_password_check_that_finds_no_slot_is_busy() {
         let auth = authenticator();
-        let _held = auth
-            .passwords
-            .as_ref()
-            .expect("passwords")
-            .hold_checks()
-            .await;
+        let _held = auth.logins.hold_lanes().await;
         let got = refused(&auth, Some("Basic Z3c6c2VjcmV0")).await;
         assert_eq!(got, (Failure::Busy, Some("gw".to_owned()), 503));
+        assert_eq!(auth.logins.tracked().2, 0, "the address is free again");
+    }
+
+    // Paused: the 429s are held back on tokio's clock, the back-off runs on the real one.
+    #[tokio::test(start_paused = true)]
+    async fn wrong_credentials_past_the_free_ones_are_throttled_without_a_check() {
+        let auth = authenticator();
+        let wrong_password = Some("Basic Z3c6U2VjcmV0"); // gw:Secret
+        let wrong_token = Some("Bearer listed-token-0123456780");
+        for _ in 0..3 {
+            assert_eq!(
+                refused(&auth, wrong_password).await.0,
+                Failure::WrongPassword
+            );
+            assert_eq!(refused(&auth, wrong_token).await.0, Failure::UnknownToken);
+        }
+        let (failure, user, status) = refused(&auth, wrong_password).await;
+        assert_eq!(
+            (failure, user.as_deref(), status),
+            (Failure::Throttled, Some("gw"), 429)
+        );
+        assert_eq!(refused(&auth, wrong_token).await.2, 429);
+        // A right token still works from the blocked address (checking it costs nothing);
+        // the right password waits for the back-off like any other.
+        let token = HeaderValue::from_str(&format!("Bearer {TOKEN}")).expect("header");
+        let headers = HeaderMap::from_iter([(header::AUTHORIZATION, token)]);
+        assert_eq!(
+            auth.credentials(&headers, PEER).await.ok(),
+            Some(super::super::Identity::Token(0))
+        );
+        assert_eq!(refused(&auth, Some("Basic Z3c6c2VjcmV0")).await.2, 429);
     }
 
     #[test]
@@ -285,7 +329,7 @@ mod tests {
         assert_eq!(
             log.len(),
             MAX_KEYS + 1,
-            "every peer it had room for, plus 'others'"
+            "every peer it had room for, plus 'others' for the reason"
         );
     }
 

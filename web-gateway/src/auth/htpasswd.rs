@@ -8,12 +8,21 @@ use std::path::{Path, PathBuf};
 
 /// Lowest bcrypt cost accepted in a file (htpasswd -B uses 5 unless told; we write 12).
 pub const MIN_COST: u32 = 4;
+/// Entries under this cost are warned about at start: a guess costs them little.
+pub const WEAK_COST: u32 = 10;
 
 /// A user and their bcrypt hash.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub user: String,
     pub hash: String,
+}
+
+impl Entry {
+    /// The bcrypt cost of the hash (checked by [`parse`]).
+    pub fn cost(&self) -> u32 {
+        cost(&self.hash).unwrap_or(MIN_COST)
+    }
 }
 
 /// Why an htpasswd file cannot be used; each names the file, the line and the fix.
@@ -125,12 +134,23 @@ fn other_scheme(hash: &str) -> Option<&'static str> {
     }
 }
 
+/// The cost field of a bcrypt `hash`, if it has a readable one.
+fn cost(hash: &str) -> Option<u32> {
+    let (_, rest) = split_bcrypt(hash).ok()?;
+    rest.split_once('$')?.0.parse().ok()
+}
+
+/// The `$2?$` prefix and the rest of a bcrypt `hash`.
+fn split_bcrypt(hash: &str) -> Result<(&str, &str), &'static str> {
+    ["$2y$", "$2b$", "$2a$"]
+        .iter()
+        .find_map(|prefix| Some((*prefix, hash.strip_prefix(prefix)?)))
+        .ok_or("the hash does not start with $2y$, $2b$ or $2a$ (bcrypt)")
+}
+
 /// `$2y$` / `$2b$` / `$2a$`, a two-digit cost, `$`, 22 characters of salt and 31 of hash.
 fn check_bcrypt(hash: &str) -> Result<(), String> {
-    let rest = ["$2y$", "$2b$", "$2a$"]
-        .iter()
-        .find_map(|prefix| hash.strip_prefix(prefix))
-        .ok_or("the hash does not start with $2y$, $2b$ or $2a$ (bcrypt)")?;
+    let (_, rest) = split_bcrypt(hash)?;
     let (cost, digest) = rest.split_once('$').ok_or("no `$` after the bcrypt cost")?;
     let cost: u32 = cost
         .parse()
@@ -166,6 +186,7 @@ pub(crate) mod tests {
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].user, "gw");
         assert!(entries[0].hash.starts_with("$2y$05$"));
+        assert_eq!((entries[0].cost(), entries[1].cost()), (5, 12));
     }
 
     #[test]

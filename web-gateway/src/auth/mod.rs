@@ -5,11 +5,16 @@
 //! [`Access`] is built once at start and applied to every request by [`enforce`], one axum
 //! middleware in the router and on the Foxglove listener. `/healthz` is always open
 //! (container health checks; it tells "up", a camera count and which zenoh endpoints are
-//! reached); `/metrics` is open with `--metrics-access open`. Refusals are counted and failed logins logged ([`failures`]).
+//! reached); `/metrics` is open with `--metrics-access open`. Refusals are counted and failed
+//! logins logged ([`failures`]); what failing clients may cost is bounded per address
+//! ([`logins`]).
 
+pub mod backoff;
 pub mod client;
 pub mod failures;
 pub mod htpasswd;
+pub mod lanes;
+pub mod logins;
 pub mod passwd;
 pub mod passwords;
 pub mod sessions;
@@ -26,6 +31,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use client::ClientAddress;
 use failures::{Failure, Failures, Refusal};
+use logins::{Logins, Source};
 use passwords::Passwords;
 use sessions::Sessions;
 use sha3::Digest;
@@ -48,7 +54,7 @@ pub enum AccessError {
 }
 
 /// Who made a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Identity {
     /// Authentication is off.
     Anonymous,
@@ -75,13 +81,19 @@ pub struct Access {
     failures: Failures,
 }
 
-/// Credentials: passwords, tokens, and the sessions they open.
+/// Credentials: passwords, tokens, the sessions they open, the limits on failing clients.
 #[derive(Debug)]
 struct Authenticator {
     passwords: Option<Passwords>,
     tokens: Tokens,
     sessions: Sessions,
+    logins: Arc<Logins>,
 }
+
+/// In a request's extensions: admit it without starting a session (no `Set-Cookie`). The
+/// Foxglove listener sets it, so that its `?token=` opens that WebSocket and nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct NoSession;
 
 impl Access {
     /// Reads the htpasswd and token files named in `config`. `local` is the address actually
@@ -103,6 +115,7 @@ impl Access {
                 passwords,
                 tokens: Tokens::load(&access.tokens, access.token_file.as_deref())?,
                 sessions: Sessions::new(local.port(), https),
+                logins: Arc::default(),
             })
         } else {
             None
@@ -125,7 +138,7 @@ impl Access {
         );
         if self.clients.trusts_any() {
             tracing::info!(proxies = ?config.access.trusted_proxies,
-                "X-Forwarded-For believed from these reverse proxies: failed logins name the client they forward");
+                "X-Forwarded-For believed from these reverse proxies: failed logins name (and the login limits count) the client they forward");
         }
         match &self.auth {
             Some(auth) => {
@@ -135,6 +148,9 @@ impl Access {
                     .auth_file
                     .as_deref()
                     .map(|p| p.display().to_string());
+                if let (Some(passwords), Some(file)) = (&auth.passwords, &file) {
+                    warn_weak(passwords.weak(), file);
+                }
                 tracing::info!(
                     users,
                     tokens = auth.tokens.len(),
@@ -164,12 +180,14 @@ impl Access {
     }
 
     /// Host and Origin, then credentials (unless the path is open) of a request from `peer`
-    /// (a trusted proxy's client, when it names one).
+    /// (a trusted proxy's client, when it names one); `session`: whether a login by
+    /// credentials starts a session (see [`NoSession`]).
     pub async fn check(
         &self,
         uri: &Uri,
         headers: &HeaderMap,
         peer: Option<IpAddr>,
+        session: bool,
     ) -> Result<Admitted, ApiError> {
         let anonymous = Admitted {
             identity: Identity::Anonymous,
@@ -188,7 +206,7 @@ impl Access {
                 Ok(anonymous)
             }
             Some(auth) => auth
-                .check(headers)
+                .check(headers, logins::source_of(peer), session)
                 .await
                 .map_err(|refusal| self.failures.failed(peer, refusal)),
             None => Ok(anonymous),
@@ -197,35 +215,34 @@ impl Access {
 }
 
 impl Authenticator {
-    async fn check(&self, headers: &HeaderMap) -> Result<Admitted, Refusal> {
+    async fn check(
+        &self,
+        headers: &HeaderMap,
+        source: Source,
+        session: bool,
+    ) -> Result<Admitted, Refusal> {
         let cookies = headers
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|value| value.to_str().ok());
-        if let Some(user) = self.sessions.user(cookies) {
+        if let Some(identity) = self.sessions.identity(cookies) {
             return Ok(Admitted {
-                identity: Identity::User(user),
+                identity,
                 set_cookie: None,
             });
         }
-        let identity = self.credentials(headers).await?;
-        let session_user = match &identity {
-            Identity::User(user) => user.clone(),
-            Identity::Token(index) => format!("token #{index}"),
-            Identity::Anonymous => String::new(),
-        };
-        // Checked above, so this is the Authorization value that passed.
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .map_or(&[][..], HeaderValue::as_bytes);
+        let identity = self.credentials(headers, source).await?;
+        // The verified identity, not the header: its variants all share one identity's slots.
+        let set_cookie = session.then(|| self.sessions.start(&identity));
         Ok(Admitted {
             identity,
-            set_cookie: Some(self.sessions.start(&session_user, &digest(&[presented]))),
+            set_cookie,
         })
     }
 
-    /// The `Authorization` header's Basic or Bearer credentials, checked.
-    async fn credentials(&self, headers: &HeaderMap) -> Result<Identity, Refusal> {
+    /// The `Authorization` header's Basic or Bearer credentials, checked within the limits
+    /// of `source` ([`logins`]).
+    async fn credentials(&self, headers: &HeaderMap, source: Source) -> Result<Identity, Refusal> {
         let malformed = |detail| Refusal::new(Failure::Malformed, detail);
         let value = headers
             .get(header::AUTHORIZATION)
@@ -238,11 +255,13 @@ impl Authenticator {
         let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
         let rest = rest.trim();
         if scheme.eq_ignore_ascii_case("bearer") {
-            return self
-                .tokens
-                .find(rest)
-                .map(Identity::Token)
-                .ok_or(Refusal::new(Failure::UnknownToken, "unknown bearer token"));
+            if let Some(index) = self.tokens.find(rest) {
+                return Ok(Identity::Token(index));
+            }
+            return Err(match self.logins.token_failed(source) {
+                Ok(()) => Refusal::new(Failure::UnknownToken, "unknown bearer token"),
+                Err(throttle) => Refusal::throttled(self.logins.hold(throttle).await, None),
+            });
         }
         if !scheme.eq_ignore_ascii_case("basic") {
             return Err(malformed(
@@ -264,7 +283,14 @@ impl Authenticator {
             .passwords
             .as_ref()
             .ok_or_else(|| wrong("passwords are off (no --auth-file); use a bearer token"))?;
-        match passwords.check(user, password).await {
+        let attempt = match self.logins.begin(source, user) {
+            Ok(attempt) => attempt,
+            Err(throttle) => {
+                let throttle = self.logins.hold(throttle).await;
+                return Err(Refusal::throttled(throttle, Some(user)));
+            }
+        };
+        match passwords.check(attempt, user, password).await {
             Ok(true) => Ok(Identity::User(user.to_owned())),
             Ok(false) => Err(wrong("wrong user or password")),
             Err(error) => Err(Refusal {
@@ -288,7 +314,11 @@ pub async fn enforce(
         .get::<ConnectInfo<SocketAddr>>()
         // An IPv4 client of a `[::]` listener arrives as `::ffff:a.b.c.d`; log it as `a.b.c.d`.
         .map(|ConnectInfo(peer)| peer.ip().to_canonical());
-    let admitted = match access.check(request.uri(), request.headers(), peer).await {
+    let session = request.extensions().get::<NoSession>().is_none();
+    let admitted = match access
+        .check(request.uri(), request.headers(), peer, session)
+        .await
+    {
         Ok(admitted) => admitted,
         Err(error) => return error.into_response(),
     };
@@ -300,6 +330,32 @@ pub async fn enforce(
         }
     }
     response
+}
+
+/// Warns about users of `file` whose bcrypt cost makes guessing cheap (listing a few).
+fn warn_weak(weak: &[(String, u32)], file: &str) {
+    const LISTED: usize = 8;
+    if weak.is_empty() {
+        return;
+    }
+    let names: Vec<String> = weak
+        .iter()
+        .take(LISTED)
+        .map(|(user, cost)| format!("{user:?} (cost {cost})"))
+        .collect();
+    let more = weak.len().saturating_sub(LISTED);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    tracing::warn!(
+        "auth file {file}: users with a bcrypt cost under {}, cheap to guess: {}{more}; every \
+         login now costs as much as the file's highest-cost entry; set each password again \
+         with `web-gateway passwd {file} USER` (cost 12) or `htpasswd -B -C 12 {file} USER`",
+        htpasswd::WEAK_COST,
+        names.join(", ")
+    );
 }
 
 /// Drops expired entries of `table`, then, if it still holds `max`, the one expiring first:

@@ -49,7 +49,8 @@ pub struct AccessConfig {
     pub metrics: MetricsAccess,
     /// Address of a reverse proxy in front of the gateway, e.g. 127.0.0.1 (repeatable, or
     /// comma-separated): for its requests, the client named in X-Forwarded-For is the peer
-    /// logged (and throttled) for failed logins and refusals. Never list an address that
+    /// logged for failed logins and refusals, and the one the login limits hold back. Never
+    /// list an address that
     /// untrusted clients connect from.
     #[arg(
         id = "access.trusted_proxies",

@@ -93,7 +93,11 @@ fn router(server: Server, access: Arc<Access>) -> Router {
 /// `Authorization` header, so `ws://HOST:PORT/?token=TOKEN` stands for `Bearer TOKEN` on this
 /// listener, checked by the access layer like any token. Only a request without its own
 /// `Authorization`; the token is taken as written (tokens are URL-safe characters).
+///
+/// No login on this listener starts a session ([`auth::NoSession`]): a cookie would be good
+/// for the whole HTTP API for 12 h, while the token here is meant to open this WebSocket only.
 async fn token_from_query(mut request: Request, next: Next) -> Response {
+    request.extensions_mut().insert(auth::NoSession);
     if !request.headers().contains_key(header::AUTHORIZATION) {
         let token = request.uri().query().and_then(|query| {
             query

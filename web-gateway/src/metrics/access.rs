@@ -33,6 +33,7 @@ mod tests {
             "wrong_password",
             "unknown_token",
             "busy",
+            "throttled",
         ] {
             let series = format!("gateway_auth_failures_total{{reason=\"{reason}\"}} 0");
             assert!(text.contains(&series), "{series} missing: {text}");

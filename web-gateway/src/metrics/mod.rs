@@ -155,7 +155,7 @@ impl Metrics {
         );
         registry.register(
             "auth_failures",
-            "Requests refused for their credentials, by reason (no_credentials, malformed, wrong_password, unknown_token, busy)",
+            "Requests refused for their credentials, by reason (no_credentials, malformed, wrong_password, unknown_token, busy, throttled)",
             auth_failures.clone(),
         );
         let zenoh_endpoint_connected = Family::<links::ZenohEndpointLabel, Gauge>::default();

@@ -1,5 +1,6 @@
 //! Failed logins and refused Host/Origin requests are counted by reason in /metrics and logged
 //! (peer, reason, user; never the secret), one line per peer and reason per 10 s.
+//! Here fewer failures than an address's free ones (5): the back-off is `flood.rs`'s.
 
 use super::{basic, passwd, LONG, TOKEN};
 use crate::GATEWAY;
@@ -55,6 +56,7 @@ async fn failed_logins_are_counted_by_reason_and_logged_without_secrets() {
         "gateway_auth_failures_total{reason=\"wrong_password\"} 0",
         "gateway_auth_failures_total{reason=\"unknown_token\"} 0",
         "gateway_auth_failures_total{reason=\"busy\"} 0",
+        "gateway_auth_failures_total{reason=\"throttled\"} 0",
         "gateway_requests_refused_total{reason=\"unknown_host\"} 0",
         "gateway_requests_refused_total{reason=\"foreign_origin\"} 0",
     ] {
@@ -88,6 +90,7 @@ async fn failed_logins_are_counted_by_reason_and_logged_without_secrets() {
         ("unknown_token", 2.0),
         ("malformed", 1.0),
         ("busy", 0.0),
+        ("throttled", 0.0),
     ];
     for (reason, count) in counted {
         assert_eq!(failures(&text, reason), count, "{reason}:\n{text}");
@@ -134,15 +137,27 @@ async fn failed_logins_are_counted_by_reason_and_logged_without_secrets() {
     assert_eq!(refused(&text, "unknown_host"), 3.0, "{text}");
     assert_eq!(refused(&text, "foreign_origin"), 3.0, "{text}");
 
-    // The log: the first failure with credentials (not the one without) names the peer, the
-    // reason and the user; the five after it from the same peer wait for the next line.
-    let line = gateway
-        .process()
-        .wait_for_line("the failed-login warning", LONG, |line| {
-            (line.contains("WARN") && line.contains("login failed")).then(|| line.to_owned())
-        });
-    for needle in ["peer=127.0.0.1", "wrong_password", "user=\"viewer\""] {
+    // The log: the first failure of each reason with credentials (not the one without)
+    // names the peer, the reason and the Basic user; the repeats wait for the next line.
+    let login_line = |reason: &str| {
+        let wanted = format!("reason=\"{reason}\"");
+        gateway
+            .process()
+            .wait_for_line("the failed-login warning", LONG, |line| {
+                (line.contains("WARN") && line.contains("login failed") && line.contains(&wanted))
+                    .then(|| line.to_owned())
+            })
+    };
+    let line = login_line("wrong_password");
+    for needle in ["peer=127.0.0.1", "user=\"viewer\""] {
         assert!(line.contains(needle), "{needle} missing: {line}");
+    }
+    for reason in ["unknown_token", "malformed"] {
+        let line = login_line(reason);
+        assert!(
+            line.contains("peer=127.0.0.1") && !line.contains("user="),
+            "{line}"
+        );
     }
     // Refusals: one line per peer and reason (the repeats wait for the next line), with the
     // refused value, the long host name cut. The last request's line comes last, so once it
@@ -184,7 +199,7 @@ async fn failed_logins_are_counted_by_reason_and_logged_without_secrets() {
     for line in &lines {
         assert_eq!(stderr.matches(line.as_str()).count(), 1, "{stderr}");
     }
-    assert_eq!(stderr.matches("login failed").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("login failed").count(), 3, "{stderr}");
     for secret in [WRONG, GUESSED_TOKEN, "correct horse", TOKEN] {
         assert!(!stderr.contains(secret), "{secret:?} logged:\n{stderr}");
     }

@@ -17,17 +17,23 @@ const TOKEN: &str = "machine-token-0123456789abcdef";
 const LONG: Duration = Duration::from_secs(30);
 
 /// `web-gateway passwd FILE USER` with the password typed twice on stdin; or `--generate`
-/// when `password` is `None`, returning the printed password.
+/// when `password` is `None`, returning the printed password. bcrypt cost 10.
 fn passwd(file: &Path, user: &str, password: Option<&str>) -> String {
+    passwd_cost(file, user, password, 10)
+}
+
+/// [`passwd`] at bcrypt `cost`.
+fn passwd_cost(file: &Path, user: &str, password: Option<&str>, cost: u32) -> String {
     let mut command = Command::new("sh");
     let script = match password {
-        Some(_) => r#"printf '%s\n%s\n' "$3" "$3" | "$0" passwd --cost 10 "$1" "$2""#,
-        None => r#""$0" passwd --cost 10 --generate "$1" "$2""#,
+        Some(_) => r#"printf '%s\n%s\n' "$3" "$3" | "$0" passwd --cost "$4" "$1" "$2""#,
+        None => r#""$0" passwd --cost "$4" --generate "$1" "$2""#,
     };
-    command
-        .args(["-c", script, GATEWAY])
-        .arg(file)
-        .args([user, password.unwrap_or_default()]);
+    command.args(["-c", script, GATEWAY]).arg(file).args([
+        user,
+        password.unwrap_or_default(),
+        &cost.to_string(),
+    ]);
     let (status, stdout, stderr) = run_bounded(&mut command, Duration::from_secs(60));
     assert!(status.success(), "passwd failed: {stderr}");
     assert!(stderr.contains(user), "{stderr}");
@@ -254,4 +260,7 @@ async fn every_interface_without_auth_is_warned_about() {
     assert_eq!(reqwest::get(local).await.expect("GET").status(), 200);
 }
 
+mod costs;
 mod failures;
+mod flood;
+mod sessions;
