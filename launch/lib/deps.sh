@@ -17,7 +17,7 @@ DEPS_BUILD_PACKAGES=(
 # gst-python's plugin loader into Debian's /usr/bin/python3.
 # shellcheck disable=SC2034
 DEPS_FAKE_JETSON_PACKAGES=(python3-gst-1.0 gstreamer1.0-python3-plugin-loader gstreamer1.0-tools)
-# The two-host tests (camera-node/tests/twohosts): network namespaces and veth pairs (ip),
+# The two-host tests (test-support/tests/twohosts): network namespaces and veth pairs (ip),
 # link cuts (nft), certificates (openssl, launch/make-certs.sh).
 # shellcheck disable=SC2034
 DEPS_NETNS_PACKAGES=(iproute2 nftables openssl)
