@@ -156,8 +156,8 @@ fn profiles_say_what_their_comments_say() {
     assert_eq!(json(&base, "connect/exit_on_failure"), "false");
     let retry = json(&base, "connect/retry");
     assert!(
-        retry.contains(r#""period_init_ms":250"#) && retry.contains(r#""period_max_ms":250"#),
-        "an attempt at least every ~750 ms: {retry}"
+        retry.contains(r#""period_init_ms":100"#) && retry.contains(r#""period_max_ms":100"#),
+        "an attempt at least every ~600 ms: {retry}"
     );
     assert_eq!(json(&base, "transport/unicast/open_timeout"), "500");
     assert_eq!(
