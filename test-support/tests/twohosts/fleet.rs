@@ -123,15 +123,6 @@ impl Fleet {
     }
 }
 
-/// Width of the JPEG in `body` (its first SOF marker).
-fn jpeg_width(body: &[u8]) -> Option<u16> {
-    let at = body
-        .windows(2)
-        .position(|pair| pair[0] == 0xFF && (0xC0..=0xC2).contains(&pair[1]))?;
-    let bytes = body.get(at + 7..at + 9)?;
-    Some(u16::from_be_bytes([bytes[0], bytes[1]]))
-}
-
 #[test]
 fn one_gateway_shows_every_camera_of_two_robots_and_names_the_dead_one() {
     crate::void_if_crashed(|| {
@@ -165,7 +156,7 @@ fn one_gateway_shows_every_camera_of_two_robots_and_names_the_dead_one() {
             )
             .expect("snapshot");
             assert_eq!(status, 200, "snapshot of {id}");
-            assert_eq!(jpeg_width(&body), Some(width), "snapshot of {id}");
+            assert_eq!(http::jpeg_width(&body), Some(width), "snapshot of {id}");
             let stream = Stream::open(
                 &fleet.base,
                 fleet.http(),

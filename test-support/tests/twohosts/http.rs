@@ -80,7 +80,7 @@ pub struct Part {
 }
 
 /// Width in the first SOFn marker of a JPEG.
-fn jpeg_width(jpeg: &[u8]) -> Option<u16> {
+pub fn jpeg_width(jpeg: &[u8]) -> Option<u16> {
     let at = jpeg
         .windows(2)
         .position(|pair| pair[0] == 0xFF && (0xC0..=0xC2).contains(&pair[1]))?;

@@ -29,12 +29,7 @@ const DELIVERY_SLACK_S: f64 = 0.25;
 
 /// An MJPEG stream of `front` that has received frames for a second.
 fn streaming_before_the_cut(direct: &Direct) -> Stream {
-    let stream = Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
-        .expect("open stream");
-    assert!(
-        stream.wait_part(crate::START, |part| part.online).is_some(),
-        "no frame before the cut"
-    );
+    let stream = direct.streaming();
     std::thread::sleep(Duration::from_secs(1));
     stream
 }

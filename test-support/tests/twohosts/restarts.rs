@@ -1,7 +1,7 @@
 //! Processes killed and restarted: the camera node (kill -9), the gateway, the robot's hub.
 //! Each restarts alone; the others reconnect by themselves.
 
-use crate::http::{wall_now, Stream};
+use crate::http::wall_now;
 use crate::lab::{error_lines, wait_for_log};
 use crate::setup::{self, Direct, ROBOT_WIDTH};
 use crate::START;
@@ -16,9 +16,7 @@ fn camera_node_killed_and_restarted() {
         let Some(mut direct) = Direct::start() else {
             return;
         };
-        let stream = Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
-            .expect("open stream");
-        assert!(stream.wait_part(START, |part| part.online).is_some());
+        let stream = direct.streaming();
         direct.node.signal("KILL");
         assert!(direct.node.wait_exit(Duration::from_secs(5)).is_some());
         std::thread::sleep(Duration::from_secs(1));
@@ -90,9 +88,7 @@ fn hub_restart_recovers_by_itself() {
         let Some(mut direct) = Direct::start() else {
             return;
         };
-        let stream = Stream::open(&direct.base, direct.http(), "/cameras/front/stream.mjpg")
-            .expect("open stream");
-        assert!(stream.wait_part(START, |part| part.online).is_some());
+        let stream = direct.streaming();
         direct.hub.signal("KILL");
         assert!(direct.hub.wait_exit(Duration::from_secs(5)).is_some());
         std::thread::sleep(Duration::from_secs(2));

@@ -206,6 +206,18 @@ impl Direct {
         http_addr(GATEWAY_PORT)
     }
 
+    /// An MJPEG stream of `front` that has received its first online part.
+    pub fn streaming(&self) -> http::Stream {
+        let stream = http::Stream::open(&self.base, self.http(), "/cameras/front/stream.mjpg")
+            .expect("open stream");
+        assert!(
+            stream.wait_part(START, |part| part.online).is_some(),
+            "no online part at the start: {:?}",
+            stream.ended()
+        );
+        stream
+    }
+
     /// The gateway again, as [`Direct::start`] started it.
     pub fn restart_gateway(&mut self) {
         self.gateway = gateway(

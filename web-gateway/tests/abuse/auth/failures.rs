@@ -209,19 +209,7 @@ async fn failed_logins_are_counted_by_reason_and_logged_without_secrets() {
 /// proxy forwards (X-Forwarded-For); the same header from any other peer is ignored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trusted_proxys_client_is_the_peer_logged() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let htpasswd = dir.path().join("htpasswd");
-    passwd(&htpasswd, "viewer", Some("correct horse"));
-    let gateway = Gateway::spawn(
-        GATEWAY,
-        &[],
-        &[
-            "--auth-file",
-            htpasswd.to_str().expect("utf-8 path"),
-            "--trusted-proxy",
-            "127.0.0.1",
-        ],
-    );
+    let (_dir, gateway) = super::viewer_behind_trusted_proxy();
     let api = gateway.url("/api/cameras");
     let wrong = basic("viewer", "not the password");
     // The client claims 198.51.100.7; the proxy appends what it saw, 203.0.113.9.

@@ -4,7 +4,7 @@
 //! the flood, and the bcrypt work the flood causes is a few checks per address. Behind
 //! `--trusted-proxy`, the address limited is the forwarded client.
 
-use super::{basic, passwd, passwd_cost, LONG};
+use super::{basic, passwd_cost, LONG};
 use crate::GATEWAY;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -209,19 +209,7 @@ async fn a_wrong_password_flood_does_not_delay_another_addresss_first_login() {
 /// of the same proxy logs in, and a stranger's `X-Forwarded-For` is not believed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let htpasswd = dir.path().join("htpasswd");
-    passwd(&htpasswd, "viewer", Some("correct horse"));
-    let gateway = Gateway::spawn(
-        GATEWAY,
-        &[],
-        &[
-            "--auth-file",
-            htpasswd.to_str().expect("utf-8 path"),
-            "--trusted-proxy",
-            "127.0.0.1",
-        ],
-    );
+    let (_dir, gateway) = super::viewer_behind_trusted_proxy();
     let url = gateway.url("/api/cameras");
     let status = |client: reqwest::Client, forwarded: &'static str, password: &'static str| {
         let request = client

@@ -260,6 +260,25 @@ async fn every_interface_without_auth_is_warned_about() {
     assert_eq!(reqwest::get(local).await.expect("GET").status(), 200);
 }
 
+/// A gateway with user `viewer` (password `correct horse`) that believes `X-Forwarded-For`
+/// from 127.0.0.1 (`--trusted-proxy`); the folder holding its htpasswd file goes with it.
+fn viewer_behind_trusted_proxy() -> (tempfile::TempDir, Gateway) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let htpasswd = dir.path().join("htpasswd");
+    passwd(&htpasswd, "viewer", Some("correct horse"));
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        &[],
+        &[
+            "--auth-file",
+            htpasswd.to_str().expect("utf-8 path"),
+            "--trusted-proxy",
+            "127.0.0.1",
+        ],
+    );
+    (dir, gateway)
+}
+
 mod costs;
 mod failures;
 mod flood;
