@@ -7,10 +7,15 @@
 //! runs on a thread of its own, raced against the caller's stop signal (SIGTERM while waiting
 //! still exits at once), and the wait is logged once, naming the endpoints.
 
-use crate::zenoh_config::{ZenohConfigError, ZenohSettings, NODE_DEFAULT};
+use crate::zenoh_config::{bound_message_size, ZenohConfigError, ZenohSettings, NODE_DEFAULT};
 use std::future::Future;
 use std::time::Duration;
 use thiserror::Error;
+
+/// The largest message a publisher reassembles from what peers send it (unless its zenoh config
+/// sets its own). A publisher only receives queries and declarations, all small; zenoh's 1 GiB
+/// default let two queries carrying 900 MB payloads grow a camera node to 1.5 GB (issue 23).
+pub const PUBLISHER_MESSAGE_BOUND: usize = 1 << 20;
 
 /// How long opening may take before the log says what it is waiting for.
 pub const WAIT_NOTICE_AFTER: Duration = Duration::from_secs(2);
@@ -32,7 +37,9 @@ pub async fn open_publisher(
     settings: &ZenohSettings,
     stop: impl Future<Output = ()>,
 ) -> Result<Option<zenoh::Session>, SessionError> {
-    open_or_stop(settings.build(NODE_DEFAULT)?, stop).await
+    let mut config = settings.build(NODE_DEFAULT)?;
+    bound_message_size(&mut config, PUBLISHER_MESSAGE_BOUND)?;
+    open_or_stop(config, stop).await
 }
 
 /// Opens `config`, or gives up with `None` once `stop` completes. Says once, after
