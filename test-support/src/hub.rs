@@ -86,6 +86,12 @@ impl Hub {
             .unwrap_or_default()
     }
 
+    /// Stops the hub with SIGTERM, as systemd does, and returns how it exited.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut process = self.process.take().expect("the hub runs");
+        process.terminate().0
+    }
+
     /// The running process; panics between [`Hub::kill`] and [`Hub::restart`].
     pub fn process(&self) -> &ChildProcess {
         self.process.as_ref().expect("the hub runs")
