@@ -42,5 +42,18 @@ for element in nvarguscamerasrc nvvidconv nvjpegenc; do
     exit 1
   fi
 done
-# Not exec: the trap removes the private registry when CMD ends.
-"$@"
+# Not exec: the trap removes the private registry when CMD ends. CMD runs in the background
+# so that a SIGTERM/SIGINT sent to this script reaches it too (bash defers traps while a
+# foreground child runs, and would leave CMD running after the script was stopped).
+"$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null' TERM INT
+set +e
+wait "$child"
+status=$?
+# A trapped signal ends `wait` early (status > 128): wait for CMD's own exit status.
+while kill -0 "$child" 2>/dev/null; do
+  wait "$child"
+  status=$?
+done
+exit "$status"

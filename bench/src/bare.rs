@@ -7,7 +7,7 @@
 //! previous frame skips the frame, as the gateway's slow readers do.
 
 use anyhow::{Context, Result};
-use camera_node::meta::unix_now_ns;
+use camera_protocol::meta::unix_now_ns;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;

@@ -9,7 +9,7 @@
 use crate::http::{self, ResponseHead};
 use crate::multipart::{BodyDecoder, Part};
 use anyhow::{bail, Context, Result};
-use camera_node::meta::{unix_now_ns, FrameMeta, ENCODED_LEN};
+use camera_protocol::meta::{unix_now_ns, FrameMeta, ENCODED_LEN};
 use futures::StreamExt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -315,7 +315,7 @@ fn ws_part(data: &[u8]) -> Result<Part> {
     let jpeg = &data[jpeg_at..];
     Ok(Part {
         len: jpeg.len(),
-        is_jpeg: camera_node::frame::check_complete_jpeg(jpeg).is_ok(),
+        is_jpeg: camera_protocol::frame::check_complete_jpeg(jpeg).is_ok(),
         seq: Some(meta.seq),
         timestamp_ns: Some(meta.capture_ts_ns),
         hash: None,

@@ -3,13 +3,14 @@
 //! proxy on the zenoh link between the hub and the gateway.
 
 use crate::http;
-use crate::procs::{free_port, parse_addr, Proc};
+use crate::procs::{parse_addr, Proc};
 use anyhow::{bail, Context, Result};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use test_support::free_port;
 use test_support::proxy::{self, Counters};
 use tokio_util::sync::CancellationToken;
 
@@ -102,7 +103,7 @@ impl Pair {
         gateway_extra: &[&str],
         logs: &Path,
     ) -> Result<Self> {
-        let zenoh_port = free_port()?;
+        let zenoh_port = free_port();
         let hub_endpoint = format!("tcp/127.0.0.1:{zenoh_port}");
         let hub_args = ["--zenoh-listen".to_owned(), hub_endpoint.clone()];
         let mut hub = Proc::spawn("zenoh-router", command(&bins.zenoh_router, &hub_args), logs)?;

@@ -85,13 +85,6 @@ impl Drop for Proc {
     }
 }
 
-/// A loopback port free right now (bound, then released).
-pub fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 /// The address in a "listening on http://ADDR" style log rest.
 pub fn parse_addr(text: &str) -> Result<SocketAddr> {
     let text = text.trim_start_matches("http://");

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use camera_node::node::{self, cli::Cli};
-use camera_node::{process, settings};
+use robot_cli::{process, settings};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,7 +19,7 @@ const SHUTDOWN_BUDGET: Duration = Duration::from_millis(1500);
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> ExitCode {
     process::init_logging();
-    process::exit_code(run().await)
+    robot_cli::exit_code!(run().await)
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -46,7 +46,7 @@ async fn run() -> anyhow::Result<()> {
     tokio::spawn(process::cancel_on_signal(cancel.clone()));
     // A client waits in `open` until the hub answers; SIGTERM meanwhile is a clean exit.
     let opened =
-        camera_node::session::open_publisher(&config.zenoh, cancel.clone().cancelled_owned());
+        robot_cli::session::open_publisher(&config.zenoh, cancel.clone().cancelled_owned());
     let Some(session) = opened.await? else {
         return Ok(());
     };

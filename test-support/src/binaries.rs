@@ -1,44 +1,15 @@
-//! The real binaries as child processes on free loopback ports (the hub: [`crate::hub`]).
+//! The real binaries as child processes on free loopback ports (the hub: `hub.rs`).
 //!
 //! A test passes the binary's path: `env!("CARGO_BIN_EXE_web-gateway")` in the crate that
 //! builds it, [`target_binary`] for another crate's binary or an example.
 
 use crate::hub::Hub;
 use crate::process::ChildProcess;
+pub use crate::target::{target_binary, without_settings_env};
 use crate::DEADLINE;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
-
-/// `target/<profile>/<relative>` next to the running test, e.g. `examples/publish` or
-/// `web-gateway`. `cargo test --workspace` builds every binary and example before running any
-/// test; a targeted `cargo test -p X` does not build the other crate's, hence the message.
-pub fn target_binary(relative: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let path = profile_dir.join(relative);
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test --workspace`, which builds every binary and example, \
-         or build it first (`cargo build -p camera-node --examples`, `cargo build -p web-gateway`, \
-         `cargo build -p zenoh-router`)",
-        path.display()
-    );
-    path
-}
-
-/// Removes the environment variables a binary reads its settings from (`<PREFIX><KEY>`), so
-/// a test's flags alone decide, whatever the developer's shell exports.
-pub fn without_settings_env(command: &mut Command, prefix: &str) {
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with(prefix) {
-            command.env_remove(name);
-        }
-    }
-}
 
 /// A `web-gateway` command listening on `listen` (e.g. `127.0.0.1:0`): see [`gateway_args`].
 pub fn gateway_command(binary: impl AsRef<Path>, listen: &str) -> Command {
@@ -175,8 +146,11 @@ impl Gateway {
         }
     }
 
+    /// Serves HTTP on a free loopback port from this process (feature `gateway`), connected
+    /// to `endpoints`; `extra` are command-line flags as for [`Gateway::spawn`].
     #[cfg(feature = "gateway")]
-    pub(crate) fn in_process(served: crate::in_process::Served, base: String) -> Self {
+    pub async fn serve(endpoints: &[String], extra: &[&str]) -> Self {
+        let (served, base) = crate::in_process::serve(endpoints, extra).await;
         Self {
             running: Running::InProcess { _served: served },
             base,

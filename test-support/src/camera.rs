@@ -7,10 +7,10 @@ use crate::free_port;
 use crate::jpeg::{draw_frame, pad_jpeg, tint_of};
 use crate::zenoh_peer::listening_config;
 use bytes::Bytes;
-use camera_node::info::{CameraInfo, CaptureState};
-use camera_node::keys::CameraKeys;
-use camera_node::meta::unix_now_ns;
-use camera_node::{FramePublisher, PublisherOptions, PublisherStatus};
+use camera_protocol::info::{CameraInfo, CaptureState};
+use camera_protocol::keys::CameraKeys;
+use camera_protocol::meta::unix_now_ns;
+use camera_protocol::{FramePublisher, PublisherOptions, PublisherStatus};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -43,7 +43,7 @@ pub struct CameraOptions {
 impl CameraOptions {
     pub fn new(id: &str, width: u32, height: u32) -> Self {
         Self {
-            prefix: camera_node::keys::DEFAULT_PREFIX.to_owned(),
+            prefix: camera_protocol::keys::DEFAULT_PREFIX.to_owned(),
             id: id.to_owned(),
             width,
             height,
@@ -153,7 +153,7 @@ impl SyntheticCamera {
         };
         // Under another prefix the tint says it too: two robots' `front` look different.
         let tint = match options.prefix.as_str() {
-            camera_node::keys::DEFAULT_PREFIX => tint_of(&options.id),
+            camera_protocol::keys::DEFAULT_PREFIX => tint_of(&options.id),
             _ => tint_of(&keys.liveliness()),
         };
         let frames: Vec<Bytes> = (0..options.distinct_frames.max(1))
@@ -253,8 +253,8 @@ impl SyntheticCamera {
     }
 
     /// The publisher's source id, as its attachments carry it (see `FrameMeta::encode_with_source`).
-    pub fn source(&self) -> camera_node::meta::SourceId {
-        camera_node::meta::SourceId::of_session(&self.session)
+    pub fn source(&self) -> camera_protocol::meta::SourceId {
+        camera_protocol::meta::SourceId::of_session(&self.session)
     }
 
     /// Puts an arbitrary payload/attachment on this camera's frame key, bypassing the
@@ -351,7 +351,7 @@ pub type Published = Vec<(u64, Bytes)>;
 /// Declares camera `id` (default prefix) on `session` for [`publish_frames`]: its info says
 /// [`WIDTH`]x[`HEIGHT`] at 30 fps.
 pub async fn declare_publisher(session: &zenoh::Session, id: &str) -> FramePublisher {
-    declare_publisher_at(session, camera_node::keys::DEFAULT_PREFIX, id).await
+    declare_publisher_at(session, camera_protocol::keys::DEFAULT_PREFIX, id).await
 }
 
 /// [`declare_publisher`] under `prefix` (e.g. `robot1/camera`).

@@ -5,9 +5,9 @@
 
 use crate::jpeg::{draw_frame, tint_of};
 use bytes::Bytes;
-use camera_node::info::VariantInfo;
-use camera_node::keys::CameraKeys;
-use camera_node::FrameMeta;
+use camera_protocol::info::VariantInfo;
+use camera_protocol::keys::CameraKeys;
+use camera_protocol::FrameMeta;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;

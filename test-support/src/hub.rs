@@ -1,8 +1,8 @@
 //! The robot's hub in tests: the real `zenoh-router` binary on free loopback ports, killed on
 //! Drop, and restartable on the same ports (a hub restart is something nodes must survive).
 
-use crate::binaries::{target_binary, without_settings_env};
 use crate::process::ChildProcess;
+use crate::target::{target_binary, without_settings_env};
 use crate::{free_port, DEADLINE};
 use std::process::Command;
 use std::time::{Duration, Instant};

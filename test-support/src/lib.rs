@@ -43,6 +43,7 @@ pub mod mjpeg;
 pub mod net;
 pub mod process;
 pub mod proxy;
+pub mod target;
 #[cfg(feature = "gateway")]
 pub mod tls;
 pub mod zenoh_peer;

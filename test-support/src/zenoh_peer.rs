@@ -2,9 +2,10 @@
 //! stand-in reached directly, without a hub); multicast off; polling a camera's info.
 
 use crate::DEADLINE;
-use camera_node::info::{query_info, CameraInfo};
-use camera_node::zenoh_config::SUBSCRIBER_DEFAULT;
-use camera_node::{CameraKeys, ZenohSettings};
+use camera_protocol::info::{query_info, CameraInfo};
+use camera_protocol::CameraKeys;
+use robot_cli::zenoh_config::SUBSCRIBER_DEFAULT;
+use robot_cli::ZenohSettings;
 use std::time::{Duration, Instant};
 
 /// A peer that others connect to: what a camera node was before the hub, and what

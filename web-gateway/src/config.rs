@@ -1,14 +1,14 @@
 //! Gateway settings: defaults < TOML file (`--config`) < `GATEWAY_<KEY>` < flags.
 //!
 //! Each setting is declared once below: its doc comment is the `--help` text, its `#[arg]` the
-//! flag and the one default (the layer is `camera_node::settings`). Owns parsing and
+//! flag and the one default (the layer is `robot_cli::settings`). Owns parsing and
 //! validation only; nothing here opens sockets. Unknown TOML keys are rejected so that a typo
 //! (`max_client = 10`) is reported instead of silently ignored.
 
-use camera_node::keys::PrefixSet;
-use camera_node::settings::{self, defaults, Invalid, Invocation, Settings, SettingsError};
-use camera_node::zenoh_config::ZenohSettings;
-use camera_node::FrameLimits;
+use camera_protocol::keys::PrefixSet;
+use camera_protocol::FrameLimits;
+use robot_cli::settings::{self, defaults, Invalid, Invocation, Settings, SettingsError};
+use robot_cli::zenoh_config::ZenohSettings;
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -18,6 +18,8 @@ use std::time::Duration;
 mod access;
 mod foxglove;
 mod http;
+pub mod origin;
+pub mod passwd;
 mod prefix;
 mod record;
 mod ros2;
@@ -34,8 +36,10 @@ pub use ros2::Ros2Topics;
     version,
     about = "Serves every camera on zenoh as MJPEG, WebSocket, snapshots and a web page over HTTP.",
     after_help = "Every setting is also a TOML key (--config, see config/web-gateway.toml) and an \
-environment variable GATEWAY_<KEY> ([zenoh] keys: GATEWAY_ZENOH_<KEY>); flags beat the \
-environment, which beats the file."
+environment variable GATEWAY_<KEY>, a table's keys with the table's name: GATEWAY_HTTP_<KEY>, \
+GATEWAY_ACCESS_<KEY>, GATEWAY_RECORD_<KEY>, GATEWAY_FOXGLOVE_<KEY>, GATEWAY_ROS2_<KEY>, \
+GATEWAY_ZENOH_<KEY> (each flag's [env: ...] names its own). Flags beat the environment, which \
+beats the file."
 )]
 pub struct Flags {
     /// TOML config file (see config/web-gateway.toml).
@@ -45,7 +49,7 @@ pub struct Flags {
     pub settings: Config,
     /// A helper instead of serving (`web-gateway passwd FILE USER`).
     #[command(subcommand)]
-    pub command: Option<crate::auth::passwd::Command>,
+    pub command: Option<passwd::Command>,
 }
 
 impl Invocation for Flags {
@@ -75,7 +79,7 @@ pub struct Config {
     #[arg(
         long,
         value_name = "P",
-        default_value = camera_node::keys::DEFAULT_PREFIX,
+        default_value = camera_protocol::keys::DEFAULT_PREFIX,
         value_delimiter = ','
     )]
     #[serde(deserialize_with = "prefix::one_or_many")]
@@ -197,7 +201,7 @@ impl Settings for Config {
                 return Err(Invalid::new(key, value, fix));
             }
         }
-        let jpeg_max = camera_node::meta::MAX_DIMENSION;
+        let jpeg_max = camera_protocol::meta::MAX_DIMENSION;
         for (key, value) in [
             ("max_frame_width", self.max_frame_width),
             ("max_frame_height", self.max_frame_height),

@@ -1,6 +1,6 @@
 //! The directory of known cameras: id → [`CameraHandle`], sorted by id.
 //!
-//! Written only by [`crate::discovery`] (which creates and removes camera tasks); everything
+//! Written only by the `discovery` module (which creates and removes camera tasks); everything
 //! else reads it. A change counter lets long-lived clients (WebSockets) pick up new cameras.
 
 use crate::camera::CameraHandle;

@@ -18,8 +18,8 @@
 use crate::camera::{self, Env, ForgetRequest, FrameSource, Settings};
 use crate::state::AppState;
 use crate::throttle::LogThrottle;
-use camera_node::keys::{Layout, PrefixSet};
-use camera_node::ros2::Ros2Camera;
+use camera_protocol::keys::{Layout, PrefixSet};
+use camera_protocol::ros2::Ros2Camera;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -85,7 +85,7 @@ async fn subscribe_ros2(state: &AppState) -> Option<Ros2Subscriber> {
     if !state.config.ros2.enabled() {
         return None;
     }
-    let key = camera_node::ros2::tokens::all_publishers(state.config.ros2.domain_id());
+    let key = camera_protocol::ros2::tokens::all_publishers(state.config.ros2.domain_id());
     match state
         .zenoh
         .liveliness()

@@ -4,7 +4,7 @@
 //!
 //! Sources over the gateway's dimension caps are refused before any pixel buffer exists.
 
-use camera_node::FrameLimits;
+use camera_protocol::FrameLimits;
 use image::RgbImage;
 use jpeg_decoder::{Decoder, PixelFormat};
 use thiserror::Error;
@@ -15,7 +15,7 @@ pub enum DownscaleError {
     #[error("cannot decode JPEG: {0}")]
     Decode(#[from] jpeg_decoder::Error),
     #[error(transparent)]
-    Limits(#[from] camera_node::DecodeError),
+    Limits(#[from] camera_protocol::DecodeError),
     #[error("JPEG header has no size")]
     NoInfo,
     #[error("decoded {got} bytes, expected {expected}")]

@@ -17,6 +17,9 @@ use axum::Json;
 use std::collections::HashMap;
 use std::str::FromStr;
 
+/// The `WWW-Authenticate` challenge of a 401.
+pub const CHALLENGE: &str = "Basic realm=\"web-gateway\", charset=\"UTF-8\"";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("unknown camera")]
@@ -268,7 +271,7 @@ impl IntoResponse for ApiError {
             // Makes a browser ask for user and password (and remember them for the site).
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static(crate::auth::CHALLENGE),
+                axum::http::HeaderValue::from_static(CHALLENGE),
             );
         }
         response

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
-use camera_node::FrameMeta;
+use camera_protocol::FrameMeta;
 
 /// `X-Timestamp` value: capture time as seconds since the Unix epoch with microseconds.
 pub fn timestamp(capture_ts_ns: u64) -> String {

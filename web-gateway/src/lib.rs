@@ -9,7 +9,7 @@
 //! - [`discovery`]: liveliness → creates, informs and removes camera tasks, the only writer
 //!   of the [`directory`] (id → handle).
 //! - [`headers`]: the per-frame HTTP headers. [`mjpeg`]: multipart wire format, stream body.
-//! - [`recording`]: MCAP segments on disk and the clip buffer (camera_node::record).
+//! - [`recording`]: MCAP segments on disk and the clip buffer (camera_record).
 //! - [`server`]: the accept loop, connection timeouts, HTTPS, the open-file limit.
 //! - [`foxglove`]: `--foxglove-listen`, every camera live in Foxglove on a listener of its own.
 //! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
@@ -26,8 +26,8 @@ pub mod discovery;
 pub mod downscale;
 pub mod error;
 pub mod foxglove;
-pub mod guard;
 pub mod headers;
+pub mod labels;
 pub mod links;
 pub mod metrics;
 pub mod mjpeg;

@@ -1,7 +1,7 @@
 //! `web-gateway` binary: load settings, open zenoh, bind HTTP, serve until SIGINT/SIGTERM.
 
 use anyhow::Context;
-use camera_node::{process, settings, zenoh_config};
+use robot_cli::{process, settings, zenoh_config};
 use std::process::ExitCode;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -13,7 +13,7 @@ const SHUTDOWN_DEADLINE: Duration = Duration::from_millis(1500);
 #[tokio::main]
 async fn main() -> ExitCode {
     process::init_logging();
-    process::exit_code(run().await)
+    robot_cli::exit_code!(run().await)
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -38,7 +38,7 @@ async fn run() -> anyhow::Result<()> {
     let config = flags.settings;
     let mut zenoh_config = config
         .zenoh
-        .build(camera_node::zenoh_config::SUBSCRIBER_DEFAULT)?;
+        .build(robot_cli::zenoh_config::SUBSCRIBER_DEFAULT)?;
     let bound = zenoh_config::bound_message_size(&mut zenoh_config, config.zenoh_message_bound())?;
     if bound < config.max_frame_bytes {
         tracing::warn!(bound, max_frame_bytes = config.max_frame_bytes,

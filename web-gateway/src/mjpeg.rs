@@ -116,7 +116,7 @@ async fn next_chunk<G>(mut feed: Client<G>) -> Option<(Result<Bytes, Infallible>
 mod tests {
     use super::*;
     use crate::headers::part_header;
-    use camera_node::{Frame, FrameMeta};
+    use camera_protocol::{Frame, FrameMeta};
     use futures::StreamExt;
     use tokio::sync::watch;
 

@@ -1,6 +1,6 @@
 //! Recording (`--record DIR`) and the clip buffer (`--clip-buffer SECS`) in the gateway.
 //!
-//! The work is `camera_node::record`'s: one subscriber on every camera under the configured
+//! The work is `camera_record`'s: one subscriber on every camera under the configured
 //! prefixes, naming each camera as discovery does (`PrefixSet::name`: segments in
 //! `DIR/<camera>/`, or `DIR/<prefix>/<camera>/` when ids carry the prefix), feeds the MCAP
 //! segment writer (its own thread, so disk stalls never reach HTTP) and the in-memory
@@ -10,7 +10,7 @@
 
 use crate::config::{Config, SubscribeMode};
 use crate::state::AppState;
-use camera_node::record::{self, Admission, ClipBuffer, RecordSettings, Recorder, Sinks};
+use camera_record::{Admission, ClipBuffer, RecordSettings, Recorder, Sinks};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -86,7 +86,7 @@ pub fn start(state: &AppState) -> std::io::Result<Option<RecorderThread>> {
             admit: Arc::new(move |camera| table.directory.contains(camera)),
         };
         state.tracker.spawn(async move {
-            if let Err(error) = record::run(&session, &prefixes, sinks, admission, cancel).await {
+            if let Err(error) = camera_record::run(&session, &prefixes, sinks, admission, cancel).await {
                 tracing::error!(%error, "recording and clips stopped: cannot subscribe to the cameras");
             }
         });

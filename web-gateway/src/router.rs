@@ -48,7 +48,7 @@ mod tests {
     use crate::config::Config;
     use axum::body::Body;
     use axum::http::{header, Request};
-    use camera_node::FrameMeta;
+    use camera_protocol::FrameMeta;
     use futures::StreamExt;
     use std::time::Duration;
     use tokio_util::sync::CancellationToken;
@@ -72,7 +72,7 @@ mod tests {
             .spawn(crate::discovery::run(state.clone(), liveliness));
         let mut tokens = Vec::new();
         for id in ["front", "empty"] {
-            let keys = camera_node::keys::CameraKeys::new("camera", id).expect("keys");
+            let keys = camera_protocol::keys::CameraKeys::new("camera", id).expect("keys");
             let token = session.liveliness().declare_token(keys.liveliness()).await;
             tokens.push(token.expect("token"));
         }
@@ -86,7 +86,7 @@ mod tests {
             .expect("camera task running");
         let meta = FrameMeta {
             seq: 5,
-            capture_ts_ns: camera_node::meta::unix_now_ns(),
+            capture_ts_ns: camera_protocol::meta::unix_now_ns(),
             width: 4,
             height: 2,
             generation: 1,

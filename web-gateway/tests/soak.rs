@@ -13,7 +13,7 @@
 //! neighbour test's. The load client is the benchmark's (`camera_bench::load`).
 
 use camera_bench::load::{self, LoadSpec, Protocol, SlowReading, WindowProbe};
-use camera_node::PublisherStatus;
+use camera_protocol::PublisherStatus;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

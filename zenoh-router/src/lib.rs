@@ -8,9 +8,9 @@
 //! node and the gateway; no plugins, no REST API (zenohd or rmw_zenohd, where installed, do
 //! the same job: docs/zenohd-router.md).
 
-use camera_node::settings::{Invocation, Settings};
-use camera_node::zenoh_config::{bound_message_size, ZenohConfigError};
-use camera_node::ZenohSettings;
+use robot_cli::settings::{Invocation, Settings};
+use robot_cli::zenoh_config::{bound_message_size, ZenohConfigError};
+use robot_cli::ZenohSettings;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -52,6 +52,19 @@ impl Settings for RouterSettings {
 #[command(
     name = "zenoh-router",
     version,
+    // The shared --zenoh-* flags, with this binary's defaults stated where they apply.
+    mut_arg("zenoh.config_file", |arg| arg.help(
+        "zenoh JSON5 config file (zenoh's own format), usually config/zenoh/robot.json5 \
+[default: embedded: router mode on tcp/127.0.0.1:7447, multicast off, messages up to 16 MiB]"
+    )),
+    mut_arg("zenoh.listen", |arg| arg.help(
+        "Endpoint to listen on, e.g. tls/0.0.0.0:7448 (repeatable; replaces the config's list) \
+[default: the config's, else tcp/127.0.0.1:7447]"
+    )),
+    mut_arg("zenoh.certs", |arg| arg.help(
+        "This machine's certificate folder (ca.pem, cert.pem, key.pem from launch/make-certs.sh) \
+[default: certs/ beside --zenoh-config; without certificates the tls/ endpoints are off]"
+    )),
     about = "The robot's zenoh hub: a zenoh router for every process on the robot (loopback) \
 and, with certificates, for base stations over mutual TLS.",
     after_help = "Usual start: zenoh-router --zenoh-config config/zenoh/robot.json5 \
@@ -128,7 +141,7 @@ pub async fn run(settings: &RouterSettings, cancel: CancellationToken) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use camera_node::settings::try_load_from;
+    use robot_cli::settings::try_load_from;
 
     #[test]
     fn default_is_a_loopback_router_with_a_bounded_message_size() {
@@ -166,7 +179,7 @@ mod tests {
 
     #[test]
     fn flags_have_the_router_environment_names() {
-        let help = camera_node::settings::command::<Cli>()
+        let help = robot_cli::settings::command::<Cli>()
             .render_long_help()
             .to_string();
         for env in [

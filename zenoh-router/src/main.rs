@@ -1,6 +1,6 @@
 //! `zenoh-router`: the robot's zenoh hub, until SIGINT/SIGTERM (see README.md).
 
-use camera_node::{process, settings};
+use robot_cli::{process, settings};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 use zenoh_router::Cli;
@@ -8,7 +8,7 @@ use zenoh_router::Cli;
 #[tokio::main]
 async fn main() -> ExitCode {
     process::init_logging();
-    process::exit_code(run().await)
+    robot_cli::exit_code!(run().await)
 }
 
 async fn run() -> anyhow::Result<()> {

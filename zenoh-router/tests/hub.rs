@@ -2,8 +2,8 @@
 //! it cleanly. Also what makes `cargo test --workspace` build `zenoh-router`, which the other
 //! crates' tests (config profiles, fake Jetson, two hosts, install) start as a child process.
 
-use camera_node::zenoh_config::NODE_DEFAULT;
-use camera_node::ZenohSettings;
+use robot_cli::zenoh_config::NODE_DEFAULT;
+use robot_cli::ZenohSettings;
 use std::time::Duration;
 use test_support::{session_to, Hub, DEADLINE};
 

@@ -6,9 +6,9 @@
 //! the JPEG out of the buffer into a latest-only `watch` slot, replacing any frame the
 //! publisher has not taken yet (a live camera wants the newest frame, not a backlog).
 
-use super::source::{element_hint, SourceError};
-use crate::meta::unix_now_ns;
+use super::source_error::{element_hint, SourceError};
 use bytes::Bytes;
+use camera_protocol::meta::unix_now_ns;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app::{AppSink, AppSinkCallbacks};
@@ -280,7 +280,7 @@ mod tests {
             });
         assert_eq!((frame.width, frame.height), (64, 48));
         assert_eq!(jpeg_size(&frame.jpeg), Some((64, 48)));
-        crate::frame::check_complete_jpeg(&frame.jpeg).expect("complete jpeg");
+        camera_protocol::frame::check_complete_jpeg(&frame.jpeg).expect("complete jpeg");
         let age = unix_now_ns().saturating_sub(frame.capture_ts_ns);
         assert!(
             frame.capture_ts_ns <= unix_now_ns() && age < 1_000_000_000,

@@ -1,8 +1,8 @@
 //! The `camera-node` command line: `--config`, `--print-pipeline` and every setting of
-//! [`NodeConfig`] as a flag (see `crate::settings` for file → environment → flags).
+//! [`NodeConfig`] as a flag (see `robot_cli::settings` for file → environment → flags).
 
 use super::config::NodeConfig;
-use crate::settings::Invocation;
+use robot_cli::settings::Invocation;
 use std::path::{Path, PathBuf};
 
 /// Command-line flags; each setting overrides `CAMERA_NODE_<KEY>`, which overrides the file.
@@ -44,7 +44,7 @@ impl Invocation for Cli {
 mod tests {
     use super::*;
     use crate::node::config::SourceKind;
-    use crate::settings::{command, try_load_from};
+    use robot_cli::settings::{command, try_load_from};
 
     fn profile(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../config/camera-node/{name}.toml"))
@@ -104,7 +104,7 @@ mod tests {
                 .clone();
             let long = format!("--{}", arg.get_long().expect("long flag"));
             let entry = help_entry(&help, &long);
-            let env = crate::settings::env_name(Cli::ENV_PREFIX, &key);
+            let env = robot_cli::settings::env_name(Cli::ENV_PREFIX, &key);
             assert!(entry.contains(&format!("[env: {env}=")), "{entry}");
             let shown = match value {
                 toml::Value::String(text) => text,

@@ -1,16 +1,16 @@
 //! The node's settings: one struct for the TOML file, the environment and the flags.
 //!
 //! Each field's doc comment is its `--help` text and its `#[arg]` its one default (see
-//! `crate::settings` for the layering and env names); `[table]` fields use dotted ids. Owns
+//! `robot_cli::settings` for the layering and env names); `[table]` fields use dotted ids. Owns
 //! validation; does not build pipelines (`source.rs`) or zenoh configs (`zenoh_config.rs`).
 //! Errors are one line naming the key and the fix, because a robot operator reads them in
 //! `journalctl`, not in a debugger.
 
 use super::ros2::Ros2Options;
 use super::variants::{self, Variant, VariantConfig};
-use crate::keys::{self, DEFAULT_PREFIX};
-use crate::settings::{defaults, Invalid, Settings};
-use crate::zenoh_config::ZenohSettings;
+use camera_protocol::keys::{self, DEFAULT_PREFIX};
+use robot_cli::settings::{defaults, Invalid, Settings};
+use robot_cli::zenoh_config::ZenohSettings;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -307,7 +307,7 @@ impl Settings for NodeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::parse_toml;
+    use robot_cli::settings::parse_toml;
 
     #[test]
     fn defaults_validate() {

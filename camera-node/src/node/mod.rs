@@ -1,6 +1,6 @@
-//! The capture node (feature `capture`): GStreamer pipeline → JPEG frames on zenoh.
+//! The capture node: GStreamer pipeline → JPEG frames on zenoh.
 //!
-//! [`run`] is the whole node minus process concerns (flags, logging, signals: `crate::process`),
+//! [`run`] is the whole node minus process concerns (flags, logging, signals: `robot_cli::process`),
 //! so tests and other programs can embed it with their own session and cancellation token.
 //! Data flow: `source` picks a launch string → `capture` runs it and hands frames over a
 //! channel → `supervisor` publishes them with the library's [`FramePublisher`] (which also
@@ -15,13 +15,14 @@ pub mod on_demand;
 pub mod probe;
 pub mod ros2;
 pub mod source;
+pub mod source_error;
 pub mod supervisor;
 pub mod variants;
 
-use crate::info::CameraInfo;
-use crate::keys::{CameraKeys, KeyError};
-use crate::publisher::{FramePublisher, PublishError, PublisherOptions};
-use crate::ros2::{CameraInfoError, Ros2Error, Ros2Publisher};
+use camera_protocol::info::CameraInfo;
+use camera_protocol::keys::{CameraKeys, KeyError};
+use camera_protocol::publisher::{FramePublisher, PublishError, PublisherOptions};
+use camera_protocol::ros2::{CameraInfoError, Ros2Error, Ros2Publisher};
 use config::NodeConfig;
 use gstreamer as gst;
 use thiserror::Error;
@@ -42,7 +43,7 @@ pub enum NodeError {
     #[error(transparent)]
     Ros2(#[from] Ros2Error),
     #[error(transparent)]
-    Config(#[from] crate::settings::Invalid),
+    Config(#[from] robot_cli::settings::Invalid),
     #[error("zenoh: {0}")]
     Zenoh(zenoh::Error),
 }
@@ -56,7 +57,7 @@ pub struct Prepared {
     keys: CameraKeys,
     variants: Vec<variants::Variant>,
     info: CameraInfo,
-    ros2: Option<crate::ros2::Ros2Settings>,
+    ros2: Option<camera_protocol::ros2::Ros2Settings>,
 }
 
 /// Checks `config` and reads the files it names (see [`Prepared`]).

@@ -6,8 +6,8 @@
 //! while nobody subscribes (on either key) and resume as soon as someone does.
 
 use super::NodeError;
-use crate::publisher::FramePublisher;
-use crate::ros2::Ros2Publisher;
+use camera_protocol::publisher::FramePublisher;
+use camera_protocol::ros2::Ros2Publisher;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 

@@ -1,12 +1,12 @@
 //! `[ros2]` / `--ros2`: the node's frames again as a ROS 2 `sensor_msgs/CompressedImage` topic
 //! on rmw_zenoh (docs/ros2.md). Owns the settings and turning them into the library's
-//! [`Ros2Settings`]; the wire format itself lives in `crate::ros2`.
+//! [`Ros2Settings`]; the wire format itself lives in `camera_protocol::ros2`.
 
-use crate::ros2::names::{self, fully_qualified};
-use crate::ros2::{
+use camera_protocol::ros2::names::{self, fully_qualified};
+use camera_protocol::ros2::{
     CameraInfo, CameraInfoError, Ros2Settings, DEFAULT_DEPTH, DEFAULT_NODE_NAME, DEFAULT_TOPIC,
 };
-use crate::settings::Invalid;
+use robot_cli::settings::Invalid;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -61,7 +61,7 @@ pub struct Ros2Options {
 
 impl Default for Ros2Options {
     fn default() -> Self {
-        crate::settings::defaults()
+        robot_cli::settings::defaults()
     }
 }
 
@@ -75,7 +75,8 @@ impl Ros2Options {
     }
 
     fn domain_id(&self) -> Result<u32, Invalid> {
-        crate::settings::ros_domain_id(self.domain_id)
+        names::resolve_domain_id(self.domain_id)
+            .map_err(|error| Invalid::new("ros2.domain_id", error.value(), error.rule()))
     }
 
     fn namespace(&self, camera: &str) -> String {

@@ -6,10 +6,10 @@
 //! machine without a Jetson or a camera.
 
 use super::config::{NodeConfig, SourceKind};
+pub use super::source_error::{element_hint, SourceError};
 use super::variants::{with_branches, Scaler};
 use std::ops::RangeInclusive;
 use std::path::Path;
-use thiserror::Error;
 
 /// Appended to every generated pipeline; `capture.rs` also enforces these properties on
 /// user pipelines. One buffer, dropped when full, no clock sync: a slow consumer must never
@@ -75,49 +75,6 @@ pub struct PipelinePlan {
     pub encoder: String,
     /// Why this source was chosen, for the log.
     pub reason: String,
-}
-
-/// Why no pipeline can be built.
-#[derive(Debug, Clone, Error, PartialEq, Eq)]
-pub enum SourceError {
-    #[error("GStreamer element {name:?} is missing: {hint}")]
-    MissingElement { name: String, hint: String },
-    #[error(
-        "V4L2 device {device} does not exist (plug the camera in, or set v4l2.device / --device)"
-    )]
-    NoDevice { device: String },
-    #[error("V4L2 device {device} cannot deliver {width}x{height}; it offers: {offered} (choose one of these sizes)")]
-    UnsupportedSize {
-        device: String,
-        width: u32,
-        height: u32,
-        offered: String,
-    },
-    #[error("{0}")]
-    Variants(String),
-    #[error("[[variants]] need raw frames to scale, but {source_desc} delivers JPEG only: {fix}")]
-    VariantsNeedRaw { source_desc: String, fix: String },
-    #[error("cannot probe V4L2 device {device}: {message}")]
-    Probe { device: String, message: String },
-}
-
-/// The package or SDK component that provides `element`, for error messages.
-pub fn element_hint(element: &str) -> String {
-    match element {
-        "nvarguscamerasrc" | "nvvidconv" | "nvjpegenc" => format!(
-            "{element} is part of NVIDIA JetPack (L4T package nvidia-l4t-gstreamer) and exists only \
-             on Jetson; elsewhere use --source v4l2 or --source test"
-        ),
-        "v4l2src" | "jpegenc" | "jpegdec" => {
-            format!("install the Debian package gstreamer1.0-plugins-good (provides {element})")
-        }
-        "videotestsrc" | "videoconvert" | "videoscale" | "appsink" => {
-            format!("install the Debian package gstreamer1.0-plugins-base (provides {element})")
-        }
-        _ => "check the element name with gst-inspect-1.0 and install the plugin that provides it \
-              (gstreamer1.0-plugins-good/-bad/-ugly)"
-            .to_owned(),
-    }
 }
 
 fn require(env: &dyn Environment, elements: &[&str]) -> Result<(), SourceError> {

@@ -10,9 +10,9 @@
 //! picture, never decoded from the published JPEG.
 
 use super::capture::{self, CapturedFrame};
-use crate::info::VariantInfo;
-use crate::keys::{self, CameraKeys};
-use crate::meta::FrameMeta;
+use camera_protocol::info::VariantInfo;
+use camera_protocol::keys::{self, CameraKeys};
+use camera_protocol::meta::FrameMeta;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app::{AppSink, AppSinkCallbacks};

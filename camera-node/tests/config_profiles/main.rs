@@ -7,8 +7,8 @@
 
 mod sessions;
 
-use camera_node::zenoh_config::{NODE_DEFAULT, SUBSCRIBER_DEFAULT};
-use camera_node::ZenohSettings;
+use robot_cli::zenoh_config::{NODE_DEFAULT, SUBSCRIBER_DEFAULT};
+use robot_cli::ZenohSettings;
 use std::path::{Path, PathBuf};
 
 fn profile_dir() -> PathBuf {

@@ -8,8 +8,8 @@
 //! subject is the interface `lo`, matched on the link's local address, 127.0.0.1).
 
 use crate::{with_certs, Certs};
-use camera_node::zenoh_config::{NODE_DEFAULT, SUBSCRIBER_DEFAULT};
-use camera_node::ZenohSettings;
+use robot_cli::zenoh_config::{NODE_DEFAULT, SUBSCRIBER_DEFAULT};
+use robot_cli::ZenohSettings;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use test_support::{free_port, session_to, Hub, DEADLINE};

@@ -78,7 +78,10 @@ fn python_example_decodes_frames_from_the_rust_node() {
     if test_support::ci::require(test, test_support::ci::python_zenoh()).is_none() {
         return;
     }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/python/subscribe.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/camera-protocol/examples/python/subscribe.py"
+    );
     let mut python = Command::new("python3");
     python.arg(script);
     let stdout = run_example(python, "--connect", 160, 120);

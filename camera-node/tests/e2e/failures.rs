@@ -2,7 +2,7 @@
 //! bad configs. The process must stay up (or exit with one clear line for a bad config).
 
 use crate::NODE;
-use camera_node::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
+use camera_protocol::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
 use std::process::Command;
 use std::time::{Duration, Instant};
 use test_support::{run_bounded, session_to, wait_for_info, CameraNode, DEADLINE};
@@ -47,7 +47,7 @@ async fn source_that_ends_is_restarted_and_seq_continues_across_generations() {
     let subscriber = FrameSubscriber::declare(&session, "camera", Cameras::One("short".into()), 64)
         .await
         .expect("subscriber");
-    let mut previous: Option<camera_node::FrameMeta> = None;
+    let mut previous: Option<camera_protocol::FrameMeta> = None;
     let deadline = Instant::now() + DEADLINE;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

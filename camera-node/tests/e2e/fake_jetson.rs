@@ -6,7 +6,7 @@
 //! `./launch/fake-jetson.sh cargo test --workspace --test e2e fake_jetson -- --ignored`.
 
 use crate::NODE;
-use camera_node::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
+use camera_protocol::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
 use std::path::PathBuf;
 use std::time::Instant;
 use test_support::{session_to, wait_for_info, CameraNode, DEADLINE};

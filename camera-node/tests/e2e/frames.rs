@@ -1,9 +1,9 @@
 //! The happy path: frames, metadata, info, snapshot, liveliness and a clean SIGTERM exit.
 
 use crate::NODE;
-use camera_node::meta::unix_now_ns;
-use camera_node::subscriber::fetch_snapshot;
-use camera_node::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
+use camera_protocol::meta::unix_now_ns;
+use camera_protocol::subscriber::fetch_snapshot;
+use camera_protocol::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
 use std::time::{Duration, Instant};
 use test_support::{session_to, wait_for_info, CameraNode, DEADLINE};
 
@@ -30,7 +30,7 @@ async fn test_source_publishes_frames_answers_queries_and_stops_on_sigterm() {
         .await
         .expect("subscriber");
 
-    let mut previous: Option<camera_node::FrameMeta> = None;
+    let mut previous: Option<camera_protocol::FrameMeta> = None;
     for received in 0..20 {
         let sample = tokio::time::timeout(DEADLINE, subscriber.recv())
             .await

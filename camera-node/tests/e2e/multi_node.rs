@@ -3,7 +3,7 @@
 //! survives a hub restart: the gateway lists it again and gets fresh frames.
 
 use crate::NODE;
-use camera_node::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
+use camera_protocol::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 use test_support::{

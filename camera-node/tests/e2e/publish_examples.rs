@@ -1,4 +1,4 @@
-//! The publishing examples (`examples/publish.rs`, `examples/python/publish.py`) against the
+//! The publishing examples (`crates/camera-protocol/examples/publish.rs`, `examples/python/publish.py`) against the
 //! real `web-gateway`: the gateway must serve each file's bytes unchanged, as MJPEG parts and
 //! as snapshots; bad files stop the example with the file's name; Ctrl+C ends it cleanly.
 
@@ -45,7 +45,7 @@ fn python_example(camera: &str, dir: &Path, hub: &str) -> Command {
     command
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/examples/python/publish.py"
+            "/../crates/camera-protocol/examples/python/publish.py"
         ))
         .args(["--camera", camera, "--fps", "15", "--connect", hub])
         .arg("--dir")
@@ -205,7 +205,7 @@ fn python_subscribe_example_stops_on_ctrl_c_while_waiting_for_the_hub() {
     command
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/examples/python/subscribe.py"
+            "/../crates/camera-protocol/examples/python/subscribe.py"
         ))
         .args(["--connect", &endpoint]);
     let mut python = ChildProcess::spawn("subscribe.py", &mut command);

@@ -2,7 +2,7 @@
 //! `<prefix>/<camera>/jpeg/<name>` only while someone subscribes to it.
 
 use crate::NODE;
-use camera_node::{CameraInfo, CameraKeys, FrameMeta};
+use camera_protocol::{CameraInfo, CameraKeys, FrameMeta};
 use std::time::Duration;
 use test_support::{jpeg_size, session_to, wait_for_info, CameraNode, DEADLINE};
 

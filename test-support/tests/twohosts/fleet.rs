@@ -47,7 +47,7 @@ struct Fleet {
 
 fn python_example(name: &str) -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../camera-node/examples/python")
+        .join("../crates/camera-protocol/examples/python")
         .join(name)
 }
 

@@ -14,7 +14,9 @@
 //! refused value (cut when long: it comes from the client), one line per peer and reason per
 //! interval. docs/security.md.
 
+use super::guard::Denied;
 use crate::error::{shown, ApiError};
+pub use crate::labels::LoginFailure as Failure;
 use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
 use std::net::IpAddr;
@@ -22,46 +24,6 @@ use std::sync::{Arc, Mutex};
 
 /// Longest user name written to the log (the rest is cut; the name comes from the client).
 const MAX_LOGGED_USER: usize = 64;
-
-/// Why credentials were refused: the `reason` label of `gateway_auth_failures_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// No `Authorization` header (and no valid session cookie).
-    NoCredentials,
-    /// An `Authorization` header that is not readable Basic or Bearer credentials.
-    Malformed,
-    /// Basic credentials of an unknown user, a wrong password, or with passwords off.
-    WrongPassword,
-    /// A bearer token that is not configured.
-    UnknownToken,
-    /// No password-check slot within the wait (503): a flood of password guesses.
-    Busy,
-    /// Not checked (429): the address or user is in back-off, or the address already has a
-    /// check running (`logins.rs`).
-    Throttled,
-}
-
-impl Failure {
-    pub const ALL: [Self; 6] = [
-        Self::NoCredentials,
-        Self::Malformed,
-        Self::WrongPassword,
-        Self::UnknownToken,
-        Self::Busy,
-        Self::Throttled,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::NoCredentials => "no_credentials",
-            Self::Malformed => "malformed",
-            Self::WrongPassword => "wrong_password",
-            Self::UnknownToken => "unknown_token",
-            Self::Busy => "busy",
-            Self::Throttled => "throttled",
-        }
-    }
-}
 
 /// A refused login: why (for the metric and log), who it claimed to be, and the answer.
 #[derive(Debug)]
@@ -117,9 +79,10 @@ impl Failures {
     }
 
     /// Counts and logs a Host/Origin refusal of the guard from `peer`.
-    pub fn refused(&self, peer: Option<IpAddr>, error: &ApiError) {
-        let reason = crate::guard::refusal_reason(error);
-        self.metrics.request_refused(reason);
+    pub fn refused(&self, peer: Option<IpAddr>, denied: &Denied) {
+        let refusal = denied.reason();
+        self.metrics.request_refused(refusal);
+        let reason = refusal.label();
         let hit = self
             .refusals
             .lock()
@@ -130,16 +93,15 @@ impl Failures {
         };
         let peer = logged_peer(key, peer);
         let suppressed = count - 1;
-        match error {
-            ApiError::UnknownHost { host } => {
+        match denied {
+            Denied::UnknownHost { host } => {
                 let host = shown(host);
                 tracing::warn!(%peer, reason, %host, suppressed, "request refused");
             }
-            ApiError::ForeignOrigin { origin } => {
+            Denied::ForeignOrigin { origin } => {
                 let origin = shown(origin);
                 tracing::warn!(%peer, reason, %origin, suppressed, "request refused");
             }
-            _ => tracing::warn!(%peer, reason, suppressed, "request refused"),
         }
     }
 
@@ -150,7 +112,7 @@ impl Failures {
             user,
             error,
         } = refusal;
-        self.metrics.auth_failed(failure.label());
+        self.metrics.auth_failed(failure);
         if failure == Failure::NoCredentials {
             return error;
         }
@@ -337,10 +299,10 @@ mod tests {
     fn refusals_are_counted_and_tracked_per_peer_and_reason_within_bounds() {
         let metrics = Arc::new(Metrics::new());
         let failures = Failures::new(metrics.clone());
-        let host = ApiError::UnknownHost {
+        let host = Denied::UnknownHost {
             host: "evil.example".to_owned(),
         };
-        let origin = ApiError::ForeignOrigin {
+        let origin = Denied::ForeignOrigin {
             origin: "http://evil.example".to_owned(),
         };
         let peer = Some(IpAddr::from([10, 0, 0, 1]));

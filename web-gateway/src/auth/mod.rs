@@ -1,4 +1,4 @@
-//! Who may use the gateway: the Host/Origin [`guard`](crate::guard), then authentication —
+//! Who may use the gateway: the Host/Origin [`guard`], then authentication —
 //! HTTP Basic against an htpasswd file (people), bearer tokens (machines), and the session
 //! cookie a browser gets after either (so its WebSocket works too). docs/security.md.
 //!
@@ -12,6 +12,7 @@
 pub mod backoff;
 pub mod client;
 pub mod failures;
+pub mod guard;
 pub mod htpasswd;
 pub mod lanes;
 pub mod logins;
@@ -22,7 +23,6 @@ pub mod tokens;
 
 use crate::config::{Config, MetricsAccess};
 use crate::error::ApiError;
-use crate::guard::Guard;
 use crate::metrics::Metrics;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Uri};
@@ -31,6 +31,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use client::ClientAddress;
 use failures::{Failure, Failures, Refusal};
+use guard::Guard;
 use logins::{Logins, Source};
 use passwords::Passwords;
 use sessions::Sessions;
@@ -39,8 +40,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use tokens::Tokens;
 
-/// The `WWW-Authenticate` challenge of a 401.
-pub const CHALLENGE: &str = "Basic realm=\"web-gateway\", charset=\"UTF-8\"";
+pub use crate::error::CHALLENGE;
 /// Longest `Authorization` value looked at; real ones are far shorter.
 const MAX_AUTHORIZATION: usize = 4096;
 
@@ -197,9 +197,9 @@ impl Access {
             return Ok(anonymous);
         }
         let peer = self.clients.of(peer, headers);
-        if let Err(error) = self.guard.check(uri, headers) {
-            self.failures.refused(peer, &error);
-            return Err(error);
+        if let Err(denied) = self.guard.check(uri, headers) {
+            self.failures.refused(peer, &denied);
+            return Err(denied.into());
         }
         match &self.auth {
             Some(_) if uri.path() == "/metrics" && self.metrics == MetricsAccess::Open => {

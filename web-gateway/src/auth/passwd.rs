@@ -6,35 +6,13 @@
 //! The file is replaced atomically and created with mode 0600.
 
 use super::htpasswd;
+use crate::config::passwd::Command;
 use base64::Engine;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
-
-/// Subcommands of the `web-gateway` binary.
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum Command {
-    /// Add USER to the htpasswd FILE (for --auth-file), or set their password, and exit.
-    /// The password is asked twice on the terminal, or read as two lines from stdin.
-    Passwd(PasswdArgs),
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct PasswdArgs {
-    /// htpasswd file to create or update (other users are kept).
-    pub file: PathBuf,
-    /// User name (no `:` and no blanks).
-    pub user: String,
-    /// Make a random password and print it once on stdout instead of asking for one.
-    #[arg(long)]
-    pub generate: bool,
-    /// bcrypt cost: each step doubles the time of one password check (12 ≈ 0.5 s on a 2-core VM;
-    /// the gateway caches successful checks).
-    #[arg(long, value_name = "N", default_value_t = 12, value_parser = clap::value_parser!(u32).range(10..=16))]
-    pub cost: u32,
-}
 
 /// Why no entry was written.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +83,13 @@ fn read_twice(user: &str) -> Result<String, PasswdError> {
             echo(true);
             eprintln!();
         }
-        let missing = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no input");
+        let missing = || {
+            std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "no input: type the password twice on a terminal, pipe two lines into stdin, \
+                 or pass --generate for a random one",
+            )
+        };
         line?.ok_or_else(|| PasswdError::Read(missing()))
     };
     let first = ask(&format!("New password for {user}: "))?;

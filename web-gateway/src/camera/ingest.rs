@@ -6,20 +6,18 @@
 //! path (stream, snapshot, WebSocket, variant) can serve a sample that skipped a check.
 
 use super::sources::{self, Conflict, Sources, Verdict};
-use camera_node::frame::DecodeError;
-use camera_node::meta::MAX_PLAUSIBLE_SEQ_GAP;
-use camera_node::subscriber::Received;
-use camera_node::{Frame, FrameMeta};
+use crate::labels::Unshown;
+use camera_protocol::frame::DecodeError;
+use camera_protocol::meta::MAX_PLAUSIBLE_SEQ_GAP;
+use camera_protocol::subscriber::Received;
+use camera_protocol::{Frame, FrameMeta};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-
-/// Reasons of [`Rejected`] beyond [`DecodeError::REASONS`] (metric labels).
-pub const GATEWAY_REASONS: [&str; 2] = ["stale", "other_source"];
 
 /// Why a received sample is not shown.
 #[derive(Debug, thiserror::Error)]
 pub enum Rejected {
-    /// Not a valid frame (`camera_node::FrameLimits`, attachment, JPEG).
+    /// Not a valid frame (`camera_protocol::FrameLimits`, attachment, JPEG).
     #[error(transparent)]
     Invalid(#[from] DecodeError),
     /// A valid frame that arrived too late to be shown as live.
@@ -35,8 +33,8 @@ impl Rejected {
     pub fn reason(&self) -> &'static str {
         match self {
             Rejected::Invalid(error) => error.reason(),
-            Rejected::Stale(_) => "stale",
-            Rejected::OtherSource(_) => "other_source",
+            Rejected::Stale(_) => Unshown::Stale.label(),
+            Rejected::OtherSource(_) => Unshown::OtherSource.label(),
         }
     }
 }
@@ -79,7 +77,7 @@ impl Checks {
 }
 
 /// Checks one received sample; `Ok` frames go to viewers, `Err` ones are counted by
-/// [`Rejected::reason`] and dropped. The validity checks (`camera_node::FrameLimits`: payload
+/// [`Rejected::reason`] and dropped. The validity checks (`camera_protocol::FrameLimits`: payload
 /// size before the copy, dimension caps, SOF header equal to the attachment) ran when the
 /// subscriber decoded the sample, so nothing here sees an unchecked size; then frames of
 /// another publisher than the served one are ignored, and frames that come too late to be

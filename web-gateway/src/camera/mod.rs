@@ -24,9 +24,9 @@ mod task;
 pub mod variants;
 pub mod wire;
 
-use camera_node::keys::{validate_camera_ref, KeyError};
-use camera_node::subscriber::fetch_snapshot;
-use camera_node::Frame;
+use camera_protocol::keys::{validate_camera_ref, KeyError};
+use camera_protocol::subscriber::fetch_snapshot;
+use camera_protocol::Frame;
 pub use settings::{Env, ForgetRequest, FrameSource, Settings};
 pub use status::CameraStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -188,7 +188,7 @@ impl CameraHandle {
     pub fn topic(&self) -> String {
         match &self.0.source {
             FrameSource::Node(keys) => {
-                camera_node::record::mcap_file::topic(keys.prefix(), keys.camera())
+                camera_record::mcap_file::topic(keys.prefix(), keys.camera())
             }
             FrameSource::Ros2(topic) => topic.topic.clone(),
         }

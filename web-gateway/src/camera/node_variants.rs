@@ -12,11 +12,11 @@ use super::nosignal::Pictures;
 use super::{Feed, MessageCache};
 use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
-use camera_node::info::{CameraInfo, VariantInfo};
-use camera_node::keys::CameraKeys;
-use camera_node::meta::unix_now_ns;
-use camera_node::subscriber::FrameSubscriber;
-use camera_node::{Frame, FrameLimits, FrameMeta};
+use camera_protocol::info::{CameraInfo, VariantInfo};
+use camera_protocol::keys::CameraKeys;
+use camera_protocol::meta::unix_now_ns;
+use camera_protocol::subscriber::FrameSubscriber;
+use camera_protocol::{Frame, FrameLimits, FrameMeta};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +28,7 @@ use tokio_util::task::AbortOnDropHandle;
 /// metric series.
 pub const MAX_NODE_VARIANTS: usize = 16;
 /// Samples buffered per variant subscriber (only the newest matters).
-const RING_CAPACITY: usize = camera_node::subscriber::DEFAULT_RING_CAPACITY;
+const RING_CAPACITY: usize = camera_protocol::subscriber::DEFAULT_RING_CAPACITY;
 
 /// The node variants of one camera that have clients now, owned by its task.
 #[derive(Debug, Default)]
@@ -154,7 +154,7 @@ impl NodeVariants {
 pub fn offered(variants: &[VariantInfo]) -> impl Iterator<Item = &VariantInfo> {
     variants
         .iter()
-        .filter(|v| camera_node::keys::validate_camera_id(&v.name).is_ok())
+        .filter(|v| camera_protocol::keys::validate_camera_id(&v.name).is_ok())
         .take(MAX_NODE_VARIANTS)
 }
 

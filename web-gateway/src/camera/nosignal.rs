@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(clock_utc(since), "13:05:09 UTC");
         for (width, height) in [(640, 480), (320, 240), (1920, 1080), (64, 16), (1, 1)] {
             let jpeg = render("front_left", since, width, height).expect("render");
-            camera_node::frame::check_complete_jpeg(&jpeg).expect("complete JPEG");
+            camera_protocol::frame::check_complete_jpeg(&jpeg).expect("complete JPEG");
             let decoded = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg)
                 .expect("decodes");
             assert_eq!((decoded.width(), decoded.height()), (width, height));

@@ -3,9 +3,9 @@
 
 use crate::config::{Config, SubscribeMode};
 use crate::metrics::Metrics;
-use camera_node::keys::CameraKeys;
-use camera_node::ros2::Ros2Camera;
-use camera_node::FrameLimits;
+use camera_protocol::keys::CameraKeys;
+use camera_protocol::ros2::Ros2Camera;
+use camera_protocol::FrameLimits;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;

@@ -9,7 +9,7 @@
 //! A node restarted in place (`kill -9`, then started again: a new session, `seq` from 0) takes
 //! over sooner, once the old one has been silent for [`RESTART_AFTER`].
 
-use camera_node::meta::SourceId;
+use camera_protocol::meta::SourceId;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 

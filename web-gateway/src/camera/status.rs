@@ -2,7 +2,7 @@
 //! JSON, snapshots and the page.
 
 use super::sources;
-use camera_node::{CameraInfo, Frame};
+use camera_protocol::{CameraInfo, Frame};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 

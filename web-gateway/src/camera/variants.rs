@@ -9,7 +9,7 @@ use super::{Feed, MessageCache, Slot};
 use crate::downscale::{self, DownscaleError};
 use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
-use camera_node::{Frame, FrameLimits, FrameMeta};
+use camera_protocol::{Frame, FrameLimits, FrameMeta};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::watch;

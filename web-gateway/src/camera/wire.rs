@@ -4,7 +4,7 @@
 
 use crate::headers::part_header;
 use bytes::{BufMut, Bytes, BytesMut};
-use camera_node::Frame;
+use camera_protocol::Frame;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 /// `[u8 id_len][id][32-byte meta][JPEG]`.
@@ -65,7 +65,7 @@ impl MessageCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use camera_node::FrameMeta;
+    use camera_protocol::FrameMeta;
 
     fn meta(seq: u64) -> FrameMeta {
         FrameMeta {

@@ -1,7 +1,7 @@
 //! `[access]`: who may use the gateway — the Host and Origin allow-lists and authentication
-//! (docs/security.md). Parsing and validation only; [`crate::auth`] loads the files.
+//! (docs/security.md). Parsing and validation only; the `auth` module loads the files.
 
-use camera_node::settings::{defaults, Invalid};
+use robot_cli::settings::{defaults, Invalid};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -98,7 +98,7 @@ impl AccessConfig {
             }
         }
         for origin in &self.origins {
-            if crate::guard::parse_origin(origin).is_none() {
+            if super::origin::parse_origin(origin).is_none() {
                 return Err(Invalid::new(
                     "access.origins",
                     format!("{origin:?}"),

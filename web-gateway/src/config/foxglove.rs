@@ -1,6 +1,6 @@
 //! `[foxglove]`: the live Foxglove WebSocket listener (docs/recording.md).
 
-use camera_node::settings::defaults;
+use robot_cli::settings::defaults;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 

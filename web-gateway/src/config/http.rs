@@ -1,6 +1,6 @@
 //! `[http]`: connection limits and optional HTTPS (docs/security.md).
 
-use camera_node::settings::{defaults, Invalid};
+use robot_cli::settings::{defaults, Invalid};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -70,13 +70,23 @@ impl HttpConfig {
     }
 
     pub(super) fn validate(&self) -> Result<(), Invalid> {
+        // The example in the message is the default, from the one declaration above.
+        let default = Self::default();
         for (key, value, example) in [
-            ("http.header_timeout_ms", self.header_timeout_ms, 10_000),
-            ("http.idle_timeout_ms", self.idle_timeout_ms, 120_000),
+            (
+                "http.header_timeout_ms",
+                self.header_timeout_ms,
+                default.header_timeout_ms,
+            ),
+            (
+                "http.idle_timeout_ms",
+                self.idle_timeout_ms,
+                default.idle_timeout_ms,
+            ),
             (
                 "http.write_stall_timeout_ms",
                 self.write_stall_timeout_ms,
-                30_000,
+                default.write_stall_timeout_ms,
             ),
         ] {
             if value == 0 {

@@ -2,8 +2,8 @@
 //! before) or a list, each a plain prefix or a pattern with `*` segments (`"*/camera"`);
 //! checked as a [`PrefixSet`], which also decides how cameras are named.
 
-use camera_node::keys::{KeyError, PrefixSet};
-use camera_node::settings::Invalid;
+use camera_protocol::keys::{KeyError, PrefixSet};
+use robot_cli::settings::Invalid;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 /// Reads `prefix = "camera"` or `prefix = ["*/camera", "lab/camera"]`.
@@ -27,10 +27,10 @@ pub(super) fn one_or_many<'de, D: Deserializer<'de>>(
             let mut prefixes = Vec::new();
             while let Some(prefix) = seq.next_element::<String>()? {
                 // Bounded here too: a file's list is read whole before it is validated.
-                if prefixes.len() > camera_node::keys::MAX_PREFIXES {
+                if prefixes.len() > camera_protocol::keys::MAX_PREFIXES {
                     return Err(de::Error::custom(format!(
                         "more than {} prefixes",
-                        camera_node::keys::MAX_PREFIXES
+                        camera_protocol::keys::MAX_PREFIXES
                     )));
                 }
                 prefixes.push(prefix);

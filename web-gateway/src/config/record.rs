@@ -1,7 +1,7 @@
 //! `[record]`: MCAP recording to disk and the in-memory clip buffer (docs/recording.md).
 
-use camera_node::record::Keep;
-use camera_node::settings::{defaults, Invalid};
+use camera_record::Keep;
+use robot_cli::settings::{defaults, Invalid};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;

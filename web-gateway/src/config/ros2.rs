@@ -1,7 +1,7 @@
 //! `[ros2]`: ROS 2 CompressedImage topics (nodes on rmw_zenoh) shown as cameras; none by default.
 
-use camera_node::ros2::names::fully_qualified;
-use camera_node::settings::{defaults, ros_domain_id, Invalid};
+use camera_protocol::ros2::names::{fully_qualified, resolve_domain_id};
+use robot_cli::settings::{defaults, Invalid};
 use serde::{Deserialize, Serialize};
 
 /// Which ROS 2 image topics the gateway serves (docs/ros2.md).
@@ -42,7 +42,8 @@ impl Ros2Topics {
     }
 
     fn resolved_domain(&self) -> Result<u32, Invalid> {
-        ros_domain_id(self.domain_id)
+        resolve_domain_id(self.domain_id)
+            .map_err(|error| Invalid::new("ros2.domain_id", error.value(), error.rule()))
     }
 
     pub(super) fn validate(&self) -> Result<(), Invalid> {

@@ -1,7 +1,7 @@
 //! The gateway's settings on the shared layer: precedence, `--help`, errors, the shipped file.
 
 use super::*;
-use camera_node::settings::{command, env_name};
+use robot_cli::settings::{command, env_name};
 use std::io::Write;
 
 fn example_file() -> PathBuf {

@@ -2,7 +2,7 @@
 //! docs/spec.md): JSON `serverInfo`, `status`, `advertise`, `unadvertise` out, `subscribe` and
 //! `unsubscribe` in, and the binary message-data frame. Nothing here touches a socket.
 
-use camera_node::record::proto;
+use camera_record::proto;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

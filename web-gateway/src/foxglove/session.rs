@@ -14,7 +14,7 @@ use crate::camera::{CameraHandle, Choice, Slot, Viewer};
 use crate::state::ClientGuard;
 use axum::extract::ws::{Message, WebSocket};
 use bytes::Bytes;
-use camera_node::Frame;
+use camera_protocol::Frame;
 use futures::stream::{AbortHandle, BoxStream, SelectAll};
 use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};

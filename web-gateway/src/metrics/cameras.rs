@@ -3,7 +3,8 @@
 //! known and removed when it is forgotten, so the exposition follows the camera table.
 
 use super::Metrics;
-use camera_node::DecodeError;
+use crate::labels::Unshown;
+use camera_protocol::DecodeError;
 use prometheus_client::encoding::EncodeLabelSet;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -31,10 +32,10 @@ pub struct VariantLabel {
 }
 
 /// Every `reason` label of `gateway_rejected_frames_total`.
-fn reject_reasons() -> impl Iterator<Item = &'static str> {
+pub(super) fn reject_reasons() -> impl Iterator<Item = &'static str> {
     DecodeError::REASONS
         .into_iter()
-        .chain(crate::camera::ingest::GATEWAY_REASONS)
+        .chain(Unshown::ALL.map(Unshown::label))
 }
 
 impl Metrics {

@@ -2,6 +2,7 @@
 //! bytes and age of every frame handed to a client.
 
 use super::Metrics;
+use crate::labels::DropReason;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -52,10 +53,12 @@ impl Metrics {
             .dec();
     }
 
-    /// Counts one connection ended by the server; `reason` is `DropReason::label()`.
-    pub fn client_dropped(&self, reason: &'static str) {
+    /// Counts one connection ended by the server; `reason` is a [`DropReason`].
+    pub fn client_dropped(&self, reason: DropReason) {
         self.clients_dropped
-            .get_or_create(&ReasonLabel { reason })
+            .get_or_create(&ReasonLabel {
+                reason: reason.label(),
+            })
             .inc();
     }
 

@@ -3,7 +3,7 @@
 //! tokio's count of live tasks.
 
 use super::Metrics;
-use camera_node::record::{ClipBuffer, RecordStats};
+use camera_record::{ClipBuffer, RecordStats};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 

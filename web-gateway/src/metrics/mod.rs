@@ -19,7 +19,8 @@ mod links;
 pub use cameras::{CameraLabel, RejectLabel, VariantLabel, MAX_REJECT_CAMERAS, OTHER_CAMERAS};
 pub use clients::{EndpointLabel, ReasonLabel, SentMetrics};
 
-use camera_node::record::{ClipBuffer, RecordStats};
+use crate::labels::{listed, DropReason, LoginFailure, Refusal};
+use camera_record::{ClipBuffer, RecordStats};
 use clients::latency_histogram;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -73,7 +74,7 @@ impl Metrics {
         let rejected_frames = Family::<RejectLabel, Counter>::default();
         let clients = Family::<EndpointLabel, Gauge>::default();
         let clients_dropped = Family::<ReasonLabel, Counter>::default();
-        for reason in crate::server::DropReason::ALL {
+        for reason in DropReason::ALL {
             let _ = clients_dropped.get_or_create(&ReasonLabel {
                 reason: reason.label(),
             });
@@ -88,14 +89,16 @@ impl Metrics {
         let variant_encodes = Family::<CameraLabel, Counter>::default();
         // Every reason at zero from the start: an alert on a rate sees 0, not "no data".
         let auth_failures = Family::<ReasonLabel, Counter>::default();
-        for reason in crate::auth::failures::Failure::ALL {
+        for reason in LoginFailure::ALL {
             let _ = auth_failures.get_or_create(&ReasonLabel {
                 reason: reason.label(),
             });
         }
         let requests_refused = Family::<ReasonLabel, Counter>::default();
-        for reason in crate::guard::REFUSALS {
-            let _ = requests_refused.get_or_create(&ReasonLabel { reason });
+        for reason in Refusal::ALL {
+            let _ = requests_refused.get_or_create(&ReasonLabel {
+                reason: reason.label(),
+            });
         }
         registry.register(
             "frames_received",
@@ -109,13 +112,19 @@ impl Metrics {
         );
         registry.register(
             "rejected_frames",
-            "Samples on a frame key refused before being kept, by reason (bad_attachment, not_jpeg, too_large, too_many_pixels, size_mismatch)",
+            format!(
+                "Samples on a frame key refused before being kept, by reason ({})",
+                listed(cameras::reject_reasons())
+            ),
             rejected_frames.clone(),
         );
         registry.register("clients", "Open client connections", clients.clone());
         registry.register(
             "clients_dropped",
-            "Connections the gateway ended early, by reason (header_timeout, idle_timeout, write_stall)",
+            format!(
+                "Connections the gateway ended early, by reason ({})",
+                listed(DropReason::ALL.map(DropReason::label))
+            ),
             clients_dropped.clone(),
         );
         registry.register(
@@ -155,7 +164,10 @@ impl Metrics {
         );
         registry.register(
             "auth_failures",
-            "Requests refused for their credentials, by reason (no_credentials, malformed, wrong_password, unknown_token, busy, throttled)",
+            format!(
+                "Requests refused for their credentials, by reason ({})",
+                listed(LoginFailure::ALL.map(LoginFailure::label))
+            ),
             auth_failures.clone(),
         );
         let zenoh_endpoint_connected = Family::<links::ZenohEndpointLabel, Gauge>::default();
@@ -166,7 +178,10 @@ impl Metrics {
         );
         registry.register(
             "requests_refused",
-            "Requests refused by the Host/Origin checks before credentials, by reason (unknown_host: 421, foreign_origin: 403)",
+            format!(
+                "Requests refused by the Host/Origin checks before credentials, by reason ({})",
+                listed(Refusal::ALL.map(Refusal::label))
+            ),
             requests_refused.clone(),
         );
         Self {

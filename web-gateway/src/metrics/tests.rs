@@ -63,8 +63,8 @@ fn reject_labels_stay_bounded() {
 
 #[test]
 fn clip_buffer_gauges_are_zero_when_off_and_follow_the_buffer() {
-    use camera_node::keys::PrefixSet;
-    use camera_node::record::{ClipBuffer, RecordedCamera};
+    use camera_protocol::keys::PrefixSet;
+    use camera_record::{ClipBuffer, RecordedCamera};
     let metrics = Metrics::new();
     let text = metrics.encode();
     for series in [
@@ -75,9 +75,9 @@ fn clip_buffer_gauges_are_zero_when_off_and_follow_the_buffer() {
     }
     let clips = Arc::new(ClipBuffer::new(Duration::from_secs(60), 1 << 20));
     metrics.set_clip_buffer(clips.clone());
-    let frame = camera_node::frame::Frame {
+    let frame = camera_protocol::frame::Frame {
         jpeg: bytes::Bytes::from_static(&[0xFF, 0xD8, 0, 0, 0xFF, 0xD9]),
-        meta: camera_node::meta::FrameMeta {
+        meta: camera_protocol::meta::FrameMeta {
             seq: 0,
             capture_ts_ns: 0,
             width: 1,

@@ -6,14 +6,14 @@ use crate::camera::CameraHandle;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
-use camera_node::CameraInfo;
+use camera_protocol::CameraInfo;
 use serde::Serialize;
 
 /// One entry of `/api/cameras` (also what the web page renders).
 #[derive(Debug, Serialize)]
 pub struct CameraEntry {
     /// Unique across robots: the camera name under one plain `--prefix`, else
-    /// `<robot with '/' → '.'>.<camera>` (`camera_node::keys::PrefixSet::name`).
+    /// `<robot with '/' → '.'>.<camera>` (`camera_protocol::keys::PrefixSet::name`).
     pub id: String,
     /// The concrete prefix the camera's node publishes under (`robot1/camera`); `null` for a
     /// ROS 2 topic. The page groups tiles by it.

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use camera_node::record::ClipError;
+use camera_record::ClipError;
 use std::time::Duration;
 
 pub async fn clip(

@@ -43,7 +43,7 @@ fn variant_name(query: &ApiQuery) -> Result<Option<String>, ApiError> {
     if name.is_empty() {
         return Err(bad("empty; name one of the camera's variants (GET /api/cameras lists them) or leave `variant` out for full frames".into()));
     }
-    if camera_node::keys::validate_camera_id(name).is_err() {
+    if camera_protocol::keys::validate_camera_id(name).is_err() {
         return Err(bad(format!(
             "{} is not a variant name: 1 to 64 characters of A-Z, a-z, 0-9, `_` and `-` (GET /api/cameras lists each camera's variants)",
             shown(name)

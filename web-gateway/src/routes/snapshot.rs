@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use camera_node::{Frame, FrameMeta};
+use camera_protocol::{Frame, FrameMeta};
 use std::sync::Arc;
 
 pub async fn snapshot(

@@ -48,7 +48,7 @@ pub async fn ws(
                 .collect();
             if let Some(bad) = ids
                 .iter()
-                .find(|id| camera_node::keys::validate_camera_ref(id).is_err())
+                .find(|id| camera_protocol::keys::validate_camera_ref(id).is_err())
             {
                 return Err(ApiError::BadQuery {
                     parameter: "cameras".into(),

@@ -1,6 +1,5 @@
-//! What one `/ws` socket sends per camera ([`super::ws`]): the feed of each camera, or the
-//! notice saying why it sends nothing, kept true as cameras' info and the client's switches
-//! change.
+//! What one `/ws` socket (`ws.rs`) sends per camera: the feed of each camera, or the notice
+//! saying why it sends nothing, kept true as cameras' info and the client's switches change.
 //!
 //! A camera is considered again whenever its info changes while it is pending (it lacks the
 //! variant asked for, or has not told its variants yet) or while it streams a node variant:
@@ -11,7 +10,7 @@ use super::Asked;
 use crate::camera::{CameraHandle, CameraStatus, Choice, Feed, MessageCache, Slot, Viewer};
 use crate::error::ApiError;
 use crate::state::AppState;
-use camera_node::Frame;
+use camera_protocol::Frame;
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, FuturesUnordered, SelectAll};
 use futures::StreamExt;
@@ -32,7 +31,7 @@ pub(super) fn notice(camera: Option<&str>, error: &ApiError) -> String {
 }
 
 /// Whether two info replies are the same one (a refresh is a new `Arc`).
-fn same_info(status: &CameraStatus, seen: &Option<Arc<camera_node::info::CameraInfo>>) -> bool {
+fn same_info(status: &CameraStatus, seen: &Option<Arc<camera_protocol::info::CameraInfo>>) -> bool {
     match (&status.info, seen) {
         (Some(now), Some(seen)) => Arc::ptr_eq(now, seen),
         (None, None) => true,

@@ -4,34 +4,13 @@
 //! The log names one peer and how many were dropped since the last line: a flood of slow
 //! clients must not become a flood of log lines.
 
+pub use crate::labels::DropReason;
 use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Why a connection was ended by the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DropReason {
-    /// No complete request head (or TLS handshake) within the header timeout.
-    HeaderTimeout,
-    /// No byte moved either way for the idle timeout.
-    Idle,
-    /// The client accepted no byte of a response for the write-stall timeout.
-    WriteStall,
-}
-
 impl DropReason {
-    pub const ALL: [DropReason; 3] = [Self::HeaderTimeout, Self::Idle, Self::WriteStall];
-
-    /// The metric label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::HeaderTimeout => "header_timeout",
-            Self::Idle => "idle_timeout",
-            Self::WriteStall => "write_stall",
-        }
-    }
-
     fn explain(self) -> &'static str {
         match self {
             Self::HeaderTimeout => {
@@ -63,7 +42,7 @@ impl Drops {
 
     /// Counts one dropped connection and logs it unless a line for `reason` was logged lately.
     pub fn record(&self, reason: DropReason, peer: SocketAddr) {
-        self.metrics.client_dropped(reason.label());
+        self.metrics.client_dropped(reason);
         let count = self
             .log
             .lock()

@@ -8,13 +8,53 @@
 //! called when the connections have fallen to half of their recent peak or fewer. Calling it
 //! on every disconnect would take the arena locks far more often than memory changes.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// How often the accept loop compares open connections to their peak.
 pub const CHECK_PERIOD: Duration = Duration::from_secs(2);
 
-/// Decides when the heap is worth trimming: owned by one accept loop, fed its connection
-/// count.
+/// The process's one heap watch: every listener (HTTP, Foxglove) counts its connections
+/// here, so one [`HeapTrimmer`] sees them all (two trimmers would each see half and trim
+/// twice as often). Shared through [`super::ServeOptions`].
+#[derive(Debug, Default)]
+pub struct HeapWatch {
+    open: AtomicUsize,
+    trimmer: Mutex<HeapTrimmer>,
+}
+
+/// One open connection of any listener; counted out on Drop.
+#[derive(Debug)]
+pub struct OpenConnection(Arc<HeapWatch>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl HeapWatch {
+    /// Counts a new connection until the returned guard drops.
+    pub fn opened(self: &Arc<Self>) -> OpenConnection {
+        let open = self.open.fetch_add(1, Ordering::Relaxed) + 1;
+        self.trimmer().opened(open);
+        OpenConnection(self.clone())
+    }
+
+    /// Trims the heap if the connections fell to half their peak (see [`HeapTrimmer`]).
+    pub fn check(&self) {
+        let open = self.open.load(Ordering::Relaxed);
+        self.trimmer().check(open);
+    }
+
+    fn trimmer(&self) -> std::sync::MutexGuard<'_, HeapTrimmer> {
+        self.trimmer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Decides when the heap is worth trimming: fed the process's connection count by
+/// [`HeapWatch`].
 #[derive(Debug, Default)]
 pub struct HeapTrimmer {
     /// Most connections open at once since the last trim.

@@ -12,7 +12,8 @@
 //! - [`stall`]: [`StallGuard`], the write-stall and idle timeouts on the socket.
 //! - [`drops`]: [`Drops`], counting and logging (rate-limited) connections ended early.
 //! - [`tls`]: the rustls acceptor from PEM files. [`limits`]: the open-file limit.
-//! - [`heap`]: [`HeapTrimmer`], the heap handed back to the system after clients leave.
+//! - [`heap`]: [`HeapWatch`] (one per process, shared by every listener) and its
+//!   [`HeapTrimmer`]: the heap handed back to the system after clients leave.
 
 pub mod drops;
 pub mod heap;
@@ -21,7 +22,7 @@ pub mod stall;
 pub mod tls;
 
 pub use drops::{DropReason, Drops};
-pub use heap::HeapTrimmer;
+pub use heap::{HeapTrimmer, HeapWatch};
 pub use limits::{raise_open_file_limit, OpenFileLimit};
 pub use stall::StallGuard;
 pub use tls::{load_tls, TlsError};
@@ -65,6 +66,8 @@ pub struct ServeOptions {
     pub write_stall_timeout: Duration,
     pub tls: Option<TlsAcceptor>,
     pub drops: Drops,
+    /// Shared by every listener of the process (clones of these options share it).
+    pub heap: Arc<HeapWatch>,
 }
 
 impl std::fmt::Debug for ServeOptions {
@@ -91,6 +94,7 @@ impl ServeOptions {
             write_stall_timeout: config.write_stall_timeout(),
             tls,
             drops: Drops::new(metrics),
+            heap: Arc::default(),
         })
     }
 
@@ -116,14 +120,13 @@ pub async fn serve_connections(
     let connections = TaskTracker::new();
     let mut backoff = MIN_ACCEPT_BACKOFF;
     let mut warnings = crate::throttle::LogThrottle::default();
-    let mut heap = HeapTrimmer::default();
     let mut heap_check = tokio::time::interval(heap::CHECK_PERIOD);
     heap_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let accepted = tokio::select! {
             _ = cancel.cancelled() => break,
             _ = heap_check.tick() => {
-                heap.check(connections.len());
+                options.heap.check();
                 continue;
             }
             accepted = listener.accept() => accepted,
@@ -160,15 +163,19 @@ pub async fn serve_connections(
         let guarded = StallGuard::new(stream, options.write_stall_timeout, options.idle_timeout)
             .reporting(options.drops.clone(), peer);
         let keep_alive_idle = guarded.keep_alive_idle();
-        connections.spawn(serve_connection(
+        let open = options.heap.opened();
+        let connection = serve_connection(
             guarded,
             keep_alive_idle,
             peer,
             app.clone(),
             options.clone(),
             cancel.clone(),
-        ));
-        heap.opened(connections.len());
+        );
+        connections.spawn(async move {
+            connection.await;
+            drop(open);
+        });
     }
     connections.close();
     if tokio::time::timeout(CLOSE_DEADLINE, connections.wait())

@@ -13,6 +13,7 @@ fn options() -> ServeOptions {
         write_stall_timeout: Duration::from_secs(30),
         tls: None,
         drops: Drops::new(Arc::new(Metrics::new())),
+        heap: Arc::default(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Bad input from publishers and clients: invalid payloads, 404 / 400 / 503 / 504.
 
-use camera_node::FrameMeta;
+use camera_protocol::FrameMeta;
 use std::time::{Duration, Instant};
 use test_support::metrics::{sum as metric_sum, value as metric};
 use test_support::{draw_frame, jpeg_size, CameraOptions, Gateway, MjpegStream, SyntheticCamera};
@@ -28,7 +28,7 @@ async fn invalid_payloads_are_counted_and_never_served() {
     // Valid-looking metadata of another size: if a bad payload leaked, its size would show.
     let meta = FrameMeta {
         seq: 1_000_000,
-        capture_ts_ns: camera_node::meta::unix_now_ns(),
+        capture_ts_ns: camera_protocol::meta::unix_now_ns(),
         width: 64,
         height: 48,
         generation: 1,
@@ -70,7 +70,7 @@ async fn invalid_payloads_are_counted_and_never_served() {
             .next_part(Duration::from_secs(10))
             .await
             .expect("part");
-        camera_node::frame::check_complete_jpeg(&part.body).expect("complete JPEG");
+        camera_protocol::frame::check_complete_jpeg(&part.body).expect("complete JPEG");
         assert_eq!(
             jpeg_size(&part.body),
             (320, 240),

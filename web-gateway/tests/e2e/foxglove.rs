@@ -6,9 +6,9 @@
 //! camera is forgotten. Wrong subprotocols and plain HTTP get the gateway's JSON errors.
 
 use crate::GATEWAY;
-use camera_node::info::CameraInfo;
-use camera_node::keys::{CameraKeys, DEFAULT_PREFIX};
-use camera_node::{FramePublisher, PublisherOptions};
+use camera_protocol::info::CameraInfo;
+use camera_protocol::keys::{CameraKeys, DEFAULT_PREFIX};
+use camera_protocol::{FramePublisher, PublisherOptions};
 use std::collections::HashMap;
 use test_support::camera::{declare_publisher, publish_frames, wait_subscribed};
 use test_support::ci::{python_mcap, python_websockets, require};

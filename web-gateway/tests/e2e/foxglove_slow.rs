@@ -5,7 +5,7 @@
 
 use crate::foxglove::foxglove_url;
 use crate::GATEWAY;
-use camera_node::meta::unix_now_ns;
+use camera_protocol::meta::unix_now_ns;
 use futures::{SinkExt, StreamExt};
 use std::time::{Duration, Instant};
 use test_support::{CameraOptions, Gateway, SyntheticCamera, DEADLINE};

@@ -5,7 +5,7 @@
 //! segments.
 
 use crate::GATEWAY;
-use camera_node::keys::DEFAULT_PREFIX;
+use camera_protocol::keys::DEFAULT_PREFIX;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use test_support::camera::{

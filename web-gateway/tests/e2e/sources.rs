@@ -2,8 +2,8 @@
 //! (by the camera's clock) are dropped, a restarted camera whose clock is behind is shown, and
 //! of two publishers on one camera's key one is served and the conflict reported.
 
-use camera_node::meta::unix_now_ns;
-use camera_node::FrameMeta;
+use camera_protocol::meta::unix_now_ns;
+use camera_protocol::FrameMeta;
 use std::time::Duration;
 use test_support::{draw_frame, jpeg_size, CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 

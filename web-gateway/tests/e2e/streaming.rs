@@ -29,7 +29,7 @@ async fn stream_parts_are_complete_jpegs_in_order() {
             .unwrap_or_else(|| panic!("part {index} did not arrive"));
         assert_eq!(part.header("content-type"), Some("image/jpeg"));
         assert_eq!(jpeg_size(&part.body), (320, 240), "part {index}");
-        camera_node::frame::check_complete_jpeg(&part.body).expect("complete JPEG");
+        camera_protocol::frame::check_complete_jpeg(&part.body).expect("complete JPEG");
         let timestamp: f64 = part
             .header("x-timestamp")
             .and_then(|t| t.parse().ok())

@@ -136,7 +136,7 @@ async fn ws_camera_without_info_yet_is_checked_again_when_it_arrives() {
     let token_endpoint = format!("tcp/127.0.0.1:{}", free_port());
     let token_node = listening_session(&token_endpoint).await;
     let options = CameraOptions::new("late", 320, 240).variant("preview", 160, 120);
-    let keys = camera_node::keys::CameraKeys::new(&options.prefix, "late").expect("keys");
+    let keys = camera_protocol::keys::CameraKeys::new(&options.prefix, "late").expect("keys");
     let token = token_node
         .liveliness()
         .declare_token(keys.liveliness())

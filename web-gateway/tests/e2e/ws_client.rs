@@ -1,7 +1,7 @@
 //! Reading the gateway's `/ws` messages in tests: binary frames (`[id_len][id][32-byte
 //! meta][JPEG]`, docs/http-api.md) and the JSON text notices about a camera.
 
-use camera_node::FrameMeta;
+use camera_protocol::FrameMeta;
 use futures::StreamExt;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::{Error, Message};

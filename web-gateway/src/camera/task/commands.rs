@@ -4,7 +4,7 @@
 use super::{CameraTask, Outcome, EVICT_EVERY};
 use crate::camera::node_variants;
 use crate::camera::{Choice, Command, Feed};
-use camera_node::subscriber::fetch_snapshot;
+use camera_protocol::subscriber::fetch_snapshot;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;

@@ -24,11 +24,11 @@ use super::{CameraStatus, Command, Env, ForgetRequest};
 use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
 use crate::throttle::LogThrottle;
-use camera_node::info::query_info;
-use camera_node::keys::CameraKeys;
-use camera_node::meta::unix_now_ns;
-use camera_node::subscriber::{FrameSubscriber, Received};
-use camera_node::{CameraInfo, Frame};
+use camera_protocol::info::query_info;
+use camera_protocol::keys::CameraKeys;
+use camera_protocol::meta::unix_now_ns;
+use camera_protocol::subscriber::{FrameSubscriber, Received};
+use camera_protocol::{CameraInfo, Frame};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
@@ -40,7 +40,7 @@ use tokio_util::sync::CancellationToken;
 const INFO_REFRESH: Duration = Duration::from_secs(2);
 /// Samples buffered between zenoh and this task: small, because only the newest frame
 /// matters, yet enough for a short burst (frames plus rejected samples, which are counted).
-const RING_CAPACITY: usize = camera_node::subscriber::DEFAULT_RING_CAPACITY;
+const RING_CAPACITY: usize = camera_protocol::subscriber::DEFAULT_RING_CAPACITY;
 /// Pause before retrying a subscriber that could not be declared.
 const RETRY: Duration = Duration::from_secs(1);
 /// How often variant encoders and node-variant subscribers without clients are looked for:

@@ -4,8 +4,8 @@
 use super::{CameraTask, Outcome};
 use crate::camera::node_variants::NodeVariants;
 use crate::camera::nosignal;
-use camera_node::meta::unix_now_ns;
-use camera_node::{Frame, FrameMeta};
+use camera_protocol::meta::unix_now_ns;
+use camera_protocol::{Frame, FrameMeta};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 

@@ -4,7 +4,7 @@
 use super::{CameraTask, RETRY, RING_CAPACITY};
 use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
-use camera_node::subscriber::{Cameras, FrameSubscriber};
+use camera_protocol::subscriber::{Cameras, FrameSubscriber};
 use std::time::{Duration, Instant};
 
 /// `while_watched`: how long the subscription outlives the last viewer, so that a page reload

@@ -14,8 +14,8 @@ mod identity;
 mod payloads;
 
 use crate::GATEWAY;
-use camera_node::meta::unix_now_ns;
-use camera_node::FrameMeta;
+use camera_protocol::meta::unix_now_ns;
+use camera_protocol::FrameMeta;
 use std::future::Future;
 use std::time::{Duration, Instant};
 use test_support::{jpeg_size, CameraOptions, Gateway, MjpegStream, Part, SyntheticCamera};
@@ -210,7 +210,7 @@ fn meta(seq: u64, width: u32, height: u32) -> Vec<u8> {
 /// a `?width=` client), never `forbidden`.
 fn assert_only_honest(parts: &[Part], size: (u32, u32), forbidden: &[&[u8]]) {
     for part in parts {
-        camera_node::frame::check_complete_jpeg(&part.body).expect("a complete JPEG");
+        camera_protocol::frame::check_complete_jpeg(&part.body).expect("a complete JPEG");
         assert_eq!(
             jpeg_size(&part.body),
             size,

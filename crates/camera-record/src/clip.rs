@@ -1,0 +1,175 @@
+//! The rolling clip buffer: the last N seconds of every camera in memory, bounded in bytes,
+//! exported as one MCAP file on request ("what just happened").
+
+use super::mcap_file::FrameMcap;
+use super::RecordedCamera;
+use camera_protocol::frame::Frame;
+use std::collections::{HashMap, VecDeque};
+use std::io::Cursor;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+#[derive(Debug)]
+struct CameraClip {
+    /// Topic and frame_id of the exported messages.
+    topic: String,
+    frame_id: String,
+    frames: VecDeque<Frame>,
+    bytes: usize,
+}
+
+/// Frames of the last `length` per camera; all cameras together hold at most `max_bytes`.
+#[derive(Debug)]
+pub struct ClipBuffer {
+    length: Duration,
+    max_bytes: usize,
+    cameras: Mutex<HashMap<String, CameraClip>>,
+    /// Totals over `cameras`, changed only under its lock, so `/metrics` reads them without
+    /// taking it (the subscriber pushes at the frame rate of every camera).
+    total_bytes: AtomicUsize,
+    total_frames: AtomicUsize,
+}
+
+/// What a [`ClipBuffer`] holds now, over all cameras.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClipUsage {
+    /// JPEG bytes of the frames held.
+    pub bytes: usize,
+    pub frames: usize,
+}
+
+/// Why a clip could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ClipError {
+    #[error("no frames of camera {0:?} in the clip buffer")]
+    Empty(String),
+    #[error("cannot write the clip")]
+    Write(#[from] mcap::McapError),
+}
+
+impl ClipBuffer {
+    pub fn new(length: Duration, max_bytes: usize) -> Self {
+        Self {
+            length,
+            max_bytes,
+            cameras: Mutex::new(HashMap::new()),
+            total_bytes: AtomicUsize::new(0),
+            total_frames: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn length(&self) -> Duration {
+        self.length
+    }
+
+    /// Frames and bytes held now; cheap (two atomic loads), for `/metrics`.
+    pub fn usage(&self) -> ClipUsage {
+        ClipUsage {
+            bytes: self.total_bytes.load(Ordering::Relaxed),
+            frames: self.total_frames.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Adds a frame; drops frames older than the clip length and, when the camera holds
+    /// more than its share of `max_bytes`, its oldest frames (of every camera over its share,
+    /// when all together hold more than `max_bytes`).
+    pub fn push(&self, recorded: &RecordedCamera, frame: Frame) {
+        let camera = recorded.id();
+        let mut cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
+        if !cameras.contains_key(camera) {
+            let clip = CameraClip {
+                topic: recorded.topic().to_owned(),
+                frame_id: recorded.frame_id().to_owned(),
+                frames: VecDeque::new(),
+                bytes: 0,
+            };
+            cameras.insert(camera.to_owned(), clip);
+        }
+        let share = self.max_bytes / cameras.len().max(1);
+        let Some(clip) = cameras.get_mut(camera) else {
+            return;
+        };
+        let newest = frame.meta.capture_ts_ns;
+        let (bytes_before, frames_before) = (clip.bytes, clip.frames.len());
+        clip.bytes += frame.jpeg.len();
+        clip.frames.push_back(frame);
+        let window = u64::try_from(self.length.as_nanos()).unwrap_or(u64::MAX);
+        while let Some(oldest) = clip.frames.front() {
+            let too_old = newest.saturating_sub(oldest.meta.capture_ts_ns) > window;
+            // A clock jump backwards (node restarted with another clock) also restarts the clip.
+            let from_future = oldest.meta.capture_ts_ns > newest;
+            if !(too_old || from_future || clip.bytes > share) {
+                break;
+            }
+            clip.bytes -= oldest.jpeg.len();
+            clip.frames.pop_front();
+        }
+        self.adjust(bytes_before, frames_before, clip.bytes, clip.frames.len());
+        if self.total_bytes.load(Ordering::Relaxed) > self.max_bytes {
+            // Another camera filled its share while it had more of the budget (before this one
+            // appeared), and may never push again (offline) to trim itself: trim every camera to
+            // today's share, so all together stay within `max_bytes`.
+            for clip in cameras.values_mut() {
+                let (bytes_before, frames_before) = (clip.bytes, clip.frames.len());
+                while clip.bytes > share {
+                    let Some(oldest) = clip.frames.pop_front() else {
+                        break;
+                    };
+                    clip.bytes -= oldest.jpeg.len();
+                }
+                self.adjust(bytes_before, frames_before, clip.bytes, clip.frames.len());
+            }
+        }
+    }
+
+    /// Moves the totals from a camera's old size to its new one; called under the lock, so
+    /// updates never interleave.
+    fn adjust(&self, bytes_before: usize, frames_before: usize, bytes: usize, frames: usize) {
+        for (total, before, now) in [
+            (&self.total_bytes, bytes_before, bytes),
+            (&self.total_frames, frames_before, frames),
+        ] {
+            if now >= before {
+                total.fetch_add(now - before, Ordering::Relaxed);
+            } else {
+                total.fetch_sub(before - now, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Forgets a camera's frames (the camera is gone).
+    pub fn remove(&self, camera: &str) {
+        let mut cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(clip) = cameras.remove(camera) {
+            self.adjust(clip.bytes, clip.frames.len(), 0, 0);
+        }
+    }
+
+    /// The last `seconds` (at most the clip length) of camera id `camera` as an MCAP file.
+    pub fn export(&self, camera: &str, seconds: Duration) -> Result<Vec<u8>, ClipError> {
+        // Copy the Arcs out under the lock (cheap: `Bytes` clones), write outside it.
+        let (topic, frame_id, frames) = {
+            let cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
+            let clip = cameras
+                .get(camera)
+                .filter(|clip| !clip.frames.is_empty())
+                .ok_or_else(|| ClipError::Empty(camera.to_owned()))?;
+            let newest = clip.frames.back().map_or(0, |f| f.meta.capture_ts_ns);
+            let window = u64::try_from(seconds.min(self.length).as_nanos()).unwrap_or(u64::MAX);
+            let frames: Vec<Frame> = clip
+                .frames
+                .iter()
+                .filter(|f| newest.saturating_sub(f.meta.capture_ts_ns) <= window)
+                .cloned()
+                .collect();
+            (clip.topic.clone(), clip.frame_id.clone(), frames)
+        };
+        let bytes: usize = frames.iter().map(|f| f.jpeg.len() + 64).sum();
+        let mut mcap = FrameMcap::new(Cursor::new(Vec::with_capacity(bytes + 4096)))?;
+        for frame in &frames {
+            mcap.write(&topic, &frame_id, frame)?;
+        }
+        Ok(mcap.finish()?.into_inner())
+    }
+}

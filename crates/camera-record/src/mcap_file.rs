@@ -1,0 +1,93 @@
+//! One MCAP stream of camera frames: the `foxglove.CompressedImage` schema, a channel per
+//! camera, one message per frame with log time = capture time.
+//!
+//! Shared by the segment files on disk and the in-memory clip export, so both produce the
+//! same channels and messages.
+
+use super::proto;
+use camera_protocol::frame::Frame;
+use camera_protocol::meta::unix_now_ns;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Seek, Write};
+
+/// Frames go into chunks of about this size; a crash loses at most the chunk being written
+/// (plus what is written between flushes).
+pub const CHUNK_BYTES: u64 = 1 << 20;
+
+/// An MCAP writer for camera frames.
+pub struct FrameMcap<W: Write + Seek> {
+    writer: mcap::Writer<W>,
+    schema_id: u16,
+    channels: HashMap<String, u16>,
+}
+
+impl<W: Write + Seek> std::fmt::Debug for FrameMcap<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameMcap")
+            .field("channels", &self.channels)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Foxglove topic of a camera: `/<prefix>/<camera>`.
+pub fn topic(prefix: &str, camera: &str) -> String {
+    format!("/{prefix}/{camera}")
+}
+
+impl<W: Write + Seek> FrameMcap<W> {
+    pub fn new(out: W) -> mcap::McapResult<Self> {
+        let mut writer = mcap::WriteOptions::new()
+            .compression(None) // JPEG does not compress; zstd would only cost CPU.
+            .chunk_size(Some(CHUNK_BYTES))
+            .profile("")
+            .library(concat!("camera-node ", env!("CARGO_PKG_VERSION")))
+            .create(out)?;
+        let schema_id = writer.add_schema(proto::SCHEMA_NAME, proto::ENCODING, &proto::schema())?;
+        Ok(Self {
+            writer,
+            schema_id,
+            channels: HashMap::new(),
+        })
+    }
+
+    /// Writes one frame on `topic`'s channel (declared on first use); `frame_id` is the
+    /// camera id, so Foxglove's image panel labels it.
+    pub fn write(&mut self, topic: &str, frame_id: &str, frame: &Frame) -> mcap::McapResult<()> {
+        let channel_id = match self.channels.get(topic) {
+            Some(id) => *id,
+            None => {
+                let id = self.writer.add_channel(
+                    self.schema_id,
+                    topic,
+                    proto::ENCODING,
+                    &BTreeMap::new(),
+                )?;
+                self.channels.insert(topic.to_owned(), id);
+                id
+            }
+        };
+        let data = proto::compressed_image(frame.meta.capture_ts_ns, frame_id, &frame.jpeg);
+        self.writer.write_to_known_channel(
+            &mcap::records::MessageHeader {
+                channel_id,
+                // MCAP sequence numbers are 32-bit; they only order messages of a channel.
+                sequence: frame.meta.seq as u32,
+                log_time: frame.meta.capture_ts_ns,
+                publish_time: unix_now_ns(),
+            },
+            &data,
+        )
+    }
+
+    /// Ends the current chunk and flushes it to the underlying writer, so everything written
+    /// so far survives a crash.
+    pub fn flush(&mut self) -> mcap::McapResult<()> {
+        self.writer.flush()
+    }
+
+    /// Writes the summary and footer; returns the underlying writer.
+    pub fn finish(mut self) -> mcap::McapResult<W> {
+        self.writer.finish()?;
+        Ok(self.writer.into_inner())
+    }
+}
