@@ -46,7 +46,7 @@ pub enum Verdict {
     Ignore,
 }
 
-/// The sources of one camera's frames; owned by whoever runs [`super::ingest::accept`].
+/// The sources of one camera's frames; owned by whoever runs `ingest::accept`.
 #[derive(Debug)]
 pub struct Sources {
     camera: String,
