@@ -43,6 +43,8 @@ pub mod mjpeg;
 pub mod net;
 pub mod process;
 pub mod proxy;
+#[cfg(feature = "gateway")]
+pub mod scene;
 pub mod target;
 #[cfg(feature = "gateway")]
 pub mod tls;

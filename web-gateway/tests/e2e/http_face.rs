@@ -4,6 +4,7 @@
 
 use crate::GATEWAY;
 use std::time::Duration;
+use test_support::scene::StillCamera;
 use test_support::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
 const LONG: Duration = Duration::from_secs(30);
@@ -18,18 +19,8 @@ const FRAME_HEADERS: [&str; 4] = [
 async fn snapshot_and_mjpeg_part_carry_the_same_frame_headers() {
     let _load = crate::shared().await;
     // One frame only, so that the snapshot and the part are the same frame.
-    let camera = SyntheticCamera::start(CameraOptions::new("still", 160, 120).max_frames(1)).await;
-    let gateway = Gateway::serve(&[camera.endpoint()], &["--offline-after-ms", "600000"]).await;
-    gateway
-        .wait_camera("still", LONG, |c| c["last_seq"] == 0)
-        .await;
-    let mut stream = MjpegStream::open(&gateway.url("/cameras/still/stream.mjpg"))
-        .await
-        .expect("stream opens");
-    let part = stream
-        .next_part(Duration::from_secs(10))
-        .await
-        .expect("part");
+    let scene = StillCamera::open(CameraOptions::new("still", 160, 120).max_frames(1)).await;
+    let (gateway, part) = (&scene.gateway, &scene.first);
     let snapshot = reqwest::get(gateway.url("/cameras/still/snapshot.jpg"))
         .await
         .expect("GET snapshot");

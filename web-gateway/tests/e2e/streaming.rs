@@ -1,6 +1,7 @@
 //! Streams, snapshots, listing, variants and the WebSocket, with cameras publishing normally.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use test_support::scene::StillCamera;
 use test_support::{jpeg_size, CameraOptions, Gateway, MjpegStream, SyntheticCamera};
 
 const LONG: Duration = Duration::from_secs(30);
@@ -70,19 +71,9 @@ async fn stream_parts_are_complete_jpegs_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_part_is_the_current_frame_without_waiting_for_a_new_one() {
     let _load = crate::shared().await;
-    let camera = SyntheticCamera::start(CameraOptions::new("still", 160, 120).max_frames(3)).await;
-    let gateway = Gateway::serve(&[camera.endpoint()], &["--offline-after-ms", "600000"]).await;
-    gateway
-        .wait_camera("still", LONG, |c| c["last_seq"] == 2)
-        .await;
+    let mut scene = StillCamera::open(CameraOptions::new("still", 160, 120).max_frames(3)).await;
     // The camera publishes nothing more, so only the held frame can be sent.
-    let mut stream = MjpegStream::open(&gateway.url("/cameras/still/stream.mjpg"))
-        .await
-        .expect("stream opens");
-    let part = stream
-        .next_part(Duration::from_secs(10))
-        .await
-        .expect("first part");
+    let (part, stream) = (&scene.first, &mut scene.stream);
     assert_eq!(part.seq(), 2);
     assert_eq!(jpeg_size(&part.body), (160, 120));
     let repeated = stream.next_part(Duration::from_millis(1500)).await;
