@@ -19,6 +19,7 @@ use crate::camera::{self, Env, ForgetRequest, FrameSource, Settings};
 use crate::state::AppState;
 use crate::throttle::LogThrottle;
 use camera_node::keys::{Layout, PrefixSet};
+use camera_node::record::Sinks;
 use camera_node::ros2::Ros2Camera;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -125,14 +126,16 @@ struct Discovery {
     next_generation: u64,
 }
 
-/// Applies liveliness events and forget requests until shutdown.
-pub async fn run(state: AppState, subscriber: LivelinessSubscriber) {
+/// Applies liveliness events and forget requests until shutdown; camera tasks hand the frames
+/// they accept to `record` (`recording::Recording::sinks`).
+pub async fn run(state: AppState, subscriber: LivelinessSubscriber, record: Sinks) {
     let (forget, mut forget_requests) = mpsc::unbounded_channel();
     let env = Env {
         zenoh: state.zenoh.clone(),
         metrics: state.metrics.clone(),
         settings: Arc::new(Settings::of(&state.config)),
         forget,
+        record,
     };
     let mut discovery = Discovery {
         prefixes: state.prefixes.clone(),

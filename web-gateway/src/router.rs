@@ -67,9 +67,11 @@ mod tests {
         let liveliness = crate::discovery::subscribe(&state)
             .await
             .expect("liveliness subscriber");
-        state
-            .tracker
-            .spawn(crate::discovery::run(state.clone(), liveliness));
+        state.tracker.spawn(crate::discovery::run(
+            state.clone(),
+            liveliness,
+            camera_node::record::Sinks::default(),
+        ));
         let mut tokens = Vec::new();
         for id in ["front", "empty"] {
             let keys = camera_node::keys::CameraKeys::new("camera", id).expect("keys");
