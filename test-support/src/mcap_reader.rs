@@ -18,6 +18,8 @@ pub struct McapMessage {
     pub message_encoding: String,
     pub log_time: u64,
     pub publish_time: u64,
+    /// The message's MCAP sequence number (the frame's `seq`, low 32 bits).
+    pub sequence: u64,
     /// Full name of the protobuf type built from the schema's FileDescriptorSet.
     pub type_name: String,
     /// Fields of the decoded `foxglove.CompressedImage`.
@@ -156,6 +158,7 @@ fn message(value: &Value) -> McapMessage {
         message_encoding: text(value, "message_encoding").to_owned(),
         log_time: number("log_time"),
         publish_time: number("publish_time"),
+        sequence: number("sequence"),
         type_name: text(value, "type").to_owned(),
         timestamp_ns: number("timestamp_ns"),
         frame_id: text(value, "frame_id").to_owned(),
