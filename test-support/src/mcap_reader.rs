@@ -18,6 +18,8 @@ pub struct McapMessage {
     pub message_encoding: String,
     pub log_time: u64,
     pub publish_time: u64,
+    /// The message's MCAP sequence number (the frame's `seq`, low 32 bits).
+    pub sequence: u64,
     /// Full name of the protobuf type built from the schema's FileDescriptorSet.
     pub type_name: String,
     /// Fields of the decoded `foxglove.CompressedImage`.
@@ -39,15 +41,36 @@ const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/read_mcap.py")
 
 /// Reads `paths` with the Python reader; panics with its stderr if it fails.
 pub fn read_mcap(paths: &[PathBuf]) -> Vec<McapFile> {
+    try_read_mcap(paths).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// [`read_mcap`], with the reader's failure as an error (e.g. to read a file being written,
+/// which must never fail).
+pub fn try_read_mcap(paths: &[PathBuf]) -> Result<Vec<McapFile>, String> {
     let (status, out, err) = run_bounded(Command::new("python3").arg(SCRIPT).args(paths), DEADLINE);
-    assert!(status.success(), "read_mcap.py failed ({status}):\n{err}");
+    if !status.success() {
+        return Err(format!("read_mcap.py failed ({status}):\n{err}"));
+    }
     let document: Value = serde_json::from_str(&out).expect("read_mcap.py prints JSON");
-    document["files"]
+    Ok(document["files"]
         .as_array()
         .expect("files array")
         .iter()
         .map(file)
-        .collect()
+        .collect())
+}
+
+/// Whether the MCAP file at `path` ends with a summary section (a finished recording segment;
+/// an open one ends with a Footer whose summary start is 0). False for anything else.
+pub fn has_summary(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let Some(footer) = bytes.len().checked_sub(37).map(|at| &bytes[at..]) else {
+        return false;
+    };
+    let summary_start = u64::from_le_bytes(footer[9..17].try_into().expect("8 bytes"));
+    footer[0] == 0x02 && footer.ends_with(b"\x89MCAP0\r\n") && summary_start != 0
 }
 
 /// Reads one MCAP held in memory (e.g. a downloaded clip).
@@ -135,6 +158,7 @@ fn message(value: &Value) -> McapMessage {
         message_encoding: text(value, "message_encoding").to_owned(),
         log_time: number("log_time"),
         publish_time: number("publish_time"),
+        sequence: number("sequence"),
         type_name: text(value, "type").to_owned(),
         timestamp_ns: number("timestamp_ns"),
         frame_id: text(value, "frame_id").to_owned(),

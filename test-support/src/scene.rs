@@ -24,8 +24,7 @@ impl StillCamera {
             .expect("a still camera needs CameraOptions::max_frames");
         let id = options.id.clone();
         let camera = SyntheticCamera::start(options).await;
-        let gateway =
-            Gateway::serve(&[camera.endpoint()], &["--offline-after-ms", "600000"]).await;
+        let gateway = Gateway::serve(&[camera.endpoint()], &["--offline-after-ms", "600000"]).await;
         gateway
             .wait_camera(&id, DEADLINE, |c| c["last_seq"] == frames - 1)
             .await;

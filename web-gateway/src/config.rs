@@ -26,7 +26,7 @@ mod ros2;
 pub use access::{AccessConfig, MetricsAccess, MIN_TOKEN_LEN};
 pub use foxglove::FoxgloveConfig;
 pub use http::HttpConfig;
-pub use record::RecordConfig;
+pub use record::{ClipState, RecordConfig};
 pub use ros2::Ros2Topics;
 
 /// The `web-gateway` command line: `--config` and every setting of [`Config`].
@@ -130,7 +130,8 @@ pub struct Config {
     /// start instantly and /api/cameras shows fps for all, but a camera node with
     /// `on_demand = true` never pauses. `while-watched`: subscribe to a camera only while a
     /// client streams it (and 2 s after), so on-demand cameras idle and save power while
-    /// nobody watches; a new viewer waits for the camera to resume.
+    /// nobody watches; a new viewer waits for the camera to resume. --record counts as a
+    /// viewer of every camera (recording needs the frames), so with it cameras never idle.
     #[arg(long, value_name = "MODE", value_enum, default_value_t = SubscribeMode::Always)]
     pub subscribe: SubscribeMode,
     #[command(
@@ -226,6 +227,11 @@ impl Settings for Config {
 }
 
 impl Config {
+    /// Whether the clip buffer runs under these settings, and why not.
+    pub fn clip_state(&self) -> ClipState {
+        self.record.clip_state(self.subscribe)
+    }
+
     /// Loads from explicit arguments (the first is the program name), the file they name and
     /// the environment, as the binary does; for tests and embedding.
     pub fn from_args<A, T>(args: A) -> Result<Self, SettingsError>

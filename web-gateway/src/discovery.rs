@@ -20,6 +20,7 @@ use crate::state::AppState;
 use crate::throttle::LogThrottle;
 use camera_protocol::keys::{Layout, PrefixSet};
 use camera_protocol::ros2::Ros2Camera;
+use camera_record::Sinks;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -125,14 +126,16 @@ struct Discovery {
     next_generation: u64,
 }
 
-/// Applies liveliness events and forget requests until shutdown.
-pub async fn run(state: AppState, subscriber: LivelinessSubscriber) {
+/// Applies liveliness events and forget requests until shutdown; camera tasks hand the frames
+/// they accept to `record` (`recording::Recording::sinks`).
+pub async fn run(state: AppState, subscriber: LivelinessSubscriber, record: Sinks) {
     let (forget, mut forget_requests) = mpsc::unbounded_channel();
     let env = Env {
         zenoh: state.zenoh.clone(),
         metrics: state.metrics.clone(),
         settings: Arc::new(Settings::of(&state.config)),
         forget,
+        record,
     };
     let mut discovery = Discovery {
         prefixes: state.prefixes.clone(),

@@ -9,7 +9,8 @@
 //! - [`discovery`]: liveliness → creates, informs and removes camera tasks, the only writer
 //!   of the [`directory`] (id → handle).
 //! - [`headers`]: the per-frame HTTP headers. [`mjpeg`]: multipart wire format, stream body.
-//! - [`recording`]: MCAP segments on disk and the clip buffer (camera_record).
+//! - [`recording`]: MCAP segments on disk and the clip buffer (camera_record), fed by
+//!   the camera tasks.
 //! - [`server`]: the accept loop, connection timeouts, HTTPS, the open-file limit.
 //! - [`foxglove`]: `--foxglove-listen`, every camera live in Foxglove on a listener of its own.
 //! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
@@ -94,7 +95,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
     )
     .await
     .map_err(ServeError::Links)?;
-    let recorder = recording::start(&state).map_err(ServeError::Record)?;
+    let recording = recording::start(&state.config, &state.metrics, state.clips.clone())
+        .map_err(ServeError::Record)?;
     if let Some(addr) = state.config.foxglove.listen {
         foxglove::start(&state, options.clone(), access.clone())
             .await
@@ -102,7 +104,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
     }
     state
         .tracker
-        .spawn(discovery::run(state.clone(), liveliness));
+        .spawn(discovery::run(state.clone(), liveliness, recording.sinks()));
     let cancel = state.cancel.clone();
     let app = router::router(state.clone(), access);
     server::serve_connections(listener, app, options, cancel).await;
@@ -113,8 +115,6 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> Result
     {
         tracing::warn!("background tasks still running after {DRAIN_TIMEOUT:?}; exiting anyway");
     }
-    if let Some(recorder) = recorder {
-        recorder.finish().await;
-    }
+    recording.finish().await;
     Ok(())
 }

@@ -1,43 +1,47 @@
-//! Recording (`--record DIR`) and the clip buffer (`--clip-buffer SECS`) in the gateway.
+//! Recording (`--record DIR`) and the clip buffer (`--clip-buffer SECS`) in the gateway: starts
+//! and stops them, and says once at start whether each is on and why.
 //!
-//! The work is `camera_record`'s: one subscriber on every camera under the configured
-//! prefixes, naming each camera as discovery does (`PrefixSet::name`: segments in
-//! `DIR/<camera>/`, or `DIR/<prefix>/<camera>/` when ids carry the prefix), feeds the MCAP
-//! segment writer (its own thread, so disk stalls never reach HTTP) and the in-memory
-//! clip buffer that `GET /cameras/{id}/clip.mcap` exports. This file only starts and stops it.
-//! Recording needs every frame, so under `subscribe = "while_watched"` it keeps on-demand
-//! cameras running; the clip buffer, on by default, is off in that mode.
+//! The frames come from the camera tasks, not from a subscriber of their own: each task hands
+//! what it accepted (valid, from the served publisher, fresh; ROS 2 topics too) to the
+//! [`Sinks`] returned here. Segments go to `DIR/<camera>/` (or `DIR/<prefix>/<camera>/` when
+//! ids carry the prefix); the writer is its own thread behind a bounded queue, so a slow disk
+//! drops frames (counted), never stalls a viewer. Recording counts as a viewer of every camera,
+//! so under `subscribe = "while_watched"` it keeps them subscribed.
 
-use crate::config::{Config, SubscribeMode};
-use crate::state::AppState;
-use camera_record::{Admission, ClipBuffer, RecordSettings, Recorder, Sinks};
+use crate::config::{ClipState, Config};
+use crate::metrics::Metrics;
+use camera_record::{ClipBuffer, RecordSettings, Recorder, Sinks};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Longest wait for the recorder thread to finish its segments at shutdown.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The clip buffer the config asks for, if any. Off under `subscribe = "while_watched"`:
-/// filling it would keep every on-demand camera running, which that mode exists to avoid
-/// (`--record` still records there: asking for it is asking for the frames).
+/// The clip buffer the config asks for, if any ([`Config::clip_state`] says why not).
 pub fn clip_buffer(config: &Config) -> Option<Arc<ClipBuffer>> {
     let record = &config.record;
-    let wanted = record.clip_secs > 0 && config.subscribe == SubscribeMode::Always;
-    wanted.then(|| Arc::new(ClipBuffer::new(record.clip_length(), record.clip_max_bytes)))
+    matches!(config.clip_state(), ClipState::On { .. })
+        .then(|| Arc::new(ClipBuffer::new(record.clip_length(), record.clip_max_bytes)))
 }
 
-/// The running recorder thread, finished by [`RecorderThread::finish`].
+/// Recording and clips while the gateway runs; [`Recording::finish`] at shutdown.
 #[derive(Debug)]
-pub struct RecorderThread {
-    recorder: Recorder,
-    thread: std::thread::JoinHandle<()>,
+pub struct Recording {
+    sinks: Sinks,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl RecorderThread {
-    /// Waits (bounded) until every open segment has its footer written.
+impl Recording {
+    /// Where camera tasks hand accepted frames (empty when both are off).
+    pub fn sinks(&self) -> Sinks {
+        self.sinks.clone()
+    }
+
+    /// Waits (bounded) until every open segment has its footer written. The camera tasks
+    /// must have ended: the writer stops once the last recorder handle is dropped.
     pub async fn finish(self) {
-        drop(self.recorder);
-        let thread = self.thread;
+        drop(self.sinks);
+        let Some(thread) = self.thread else { return };
         let joined = tokio::time::timeout(
             FINISH_TIMEOUT,
             tokio::task::spawn_blocking(move || thread.join()),
@@ -49,47 +53,36 @@ impl RecorderThread {
     }
 }
 
-/// Starts recording and/or clips as configured: the recorder thread (fails if the directory
-/// cannot be created) and the subscriber task on `state.tracker`.
-pub fn start(state: &AppState) -> std::io::Result<Option<RecorderThread>> {
-    let config = &state.config.record;
-    let recorder = match &config.dir {
+/// Starts the recorder thread if `--record` is set (fails if the directory cannot be
+/// created) beside `clips` (the state's clip buffer), and logs what is on.
+pub fn start(
+    config: &Config,
+    metrics: &Metrics,
+    clips: Option<Arc<ClipBuffer>>,
+) -> std::io::Result<Recording> {
+    let record = &config.record;
+    let (recorder, thread) = match &record.dir {
         Some(dir) => {
             let (recorder, thread) = Recorder::start(RecordSettings {
                 dir: dir.clone(),
-                segment: config.segment(),
-                keep: config.keep,
+                segment: record.segment(),
+                keep: record.keep,
             })?;
-            state.metrics.set_record_stats(recorder.stats().clone());
-            tracing::info!(dir = %dir.display(), keep = %config.keep, "recording every camera");
-            Some(RecorderThread { recorder, thread })
+            metrics.set_record_stats(recorder.stats().clone());
+            tracing::info!(dir = %dir.display(), keep = %record.keep,
+                "recording every camera (each counts as watched)");
+            (Some(recorder), Some(thread))
         }
-        None => None,
+        None => (None, None),
     };
-    let sinks = Sinks {
-        recorder: recorder.as_ref().map(|r| r.recorder.clone()),
-        clips: state.clips.clone(),
-    };
-    if sinks.recorder.is_some() || sinks.clips.is_some() {
-        let (session, prefixes, cancel) = (
-            state.zenoh.clone(),
-            state.prefixes.clone(),
-            state.cancel.clone(),
-        );
-        // Recording follows the camera table: the same size bound as the camera tasks apply,
-        // and only the cameras discovery admitted (bounded, junk ids evicted), so that ids
-        // nobody announces cannot fill the recorder and a forgotten camera's clip goes too.
-        let table = state.clone();
-        let admission = Admission {
-            max_frame_bytes: state.config.max_frame_bytes,
-            max_cameras: state.config.max_cameras,
-            admit: Arc::new(move |camera| table.directory.contains(camera)),
-        };
-        state.tracker.spawn(async move {
-            if let Err(error) = camera_record::run(&session, &prefixes, sinks, admission, cancel).await {
-                tracing::error!(%error, "recording and clips stopped: cannot subscribe to the cameras");
-            }
-        });
+    match config.clip_state() {
+        ClipState::On { seconds } => {
+            tracing::info!("clip buffer on: the last {seconds} s of every camera in memory");
+        }
+        ClipState::Off { reason } => tracing::info!("clip buffer off: {reason}"),
     }
-    Ok(recorder)
+    Ok(Recording {
+        sinks: Sinks { recorder, clips },
+        thread,
+    })
 }

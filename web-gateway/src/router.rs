@@ -67,9 +67,11 @@ mod tests {
         let liveliness = crate::discovery::subscribe(&state)
             .await
             .expect("liveliness subscriber");
-        state
-            .tracker
-            .spawn(crate::discovery::run(state.clone(), liveliness));
+        state.tracker.spawn(crate::discovery::run(
+            state.clone(),
+            liveliness,
+            camera_record::Sinks::default(),
+        ));
         let mut tokens = Vec::new();
         for id in ["front", "empty"] {
             let keys = camera_protocol::keys::CameraKeys::new("camera", id).expect("keys");

@@ -10,8 +10,8 @@ use thiserror::Error;
 
 mod pattern;
 pub use pattern::{
-    validate_camera_ref, validate_prefix_pattern, CameraName, Found, Layout, PrefixSet, MAX_ID_LEN,
-    MAX_KEY_LEN, MAX_PREFIXES, MAX_PREFIX_CHUNKS, MAX_PREFIX_LEN,
+    camera_folder, validate_camera_ref, validate_prefix_pattern, CameraName, Found, Layout,
+    PrefixSet, MAX_ID_LEN, MAX_KEY_LEN, MAX_PREFIXES, MAX_PREFIX_CHUNKS, MAX_PREFIX_LEN,
 };
 
 /// Default first segment(s) of every key.

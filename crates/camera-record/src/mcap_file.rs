@@ -14,11 +14,15 @@ use std::io::{Seek, Write};
 /// (plus what is written between flushes).
 pub const CHUNK_BYTES: u64 = 1 << 20;
 
-/// An MCAP writer for camera frames.
+/// An MCAP writer for camera frames. Chunks end here (at [`CHUNK_BYTES`] or on
+/// [`FrameMcap::flush`]), never inside the `mcap` writer, so the underlying writer is flushed
+/// exactly when a chunk is whole (what a segment's [`super::growing::GrowingFile`] relies on).
 pub struct FrameMcap<W: Write + Seek> {
     writer: mcap::Writer<W>,
     schema_id: u16,
     channels: HashMap<String, u16>,
+    /// Message bytes in the open chunk.
+    chunk_bytes: u64,
 }
 
 impl<W: Write + Seek> std::fmt::Debug for FrameMcap<W> {
@@ -38,7 +42,7 @@ impl<W: Write + Seek> FrameMcap<W> {
     pub fn new(out: W) -> mcap::McapResult<Self> {
         let mut writer = mcap::WriteOptions::new()
             .compression(None) // JPEG does not compress; zstd would only cost CPU.
-            .chunk_size(Some(CHUNK_BYTES))
+            .chunk_size(None) // ended by `write` and `flush`
             .profile("")
             .library(concat!("camera-node ", env!("CARGO_PKG_VERSION")))
             .create(out)?;
@@ -47,6 +51,7 @@ impl<W: Write + Seek> FrameMcap<W> {
             writer,
             schema_id,
             channels: HashMap::new(),
+            chunk_bytes: 0,
         })
     }
 
@@ -76,12 +81,18 @@ impl<W: Write + Seek> FrameMcap<W> {
                 publish_time: unix_now_ns(),
             },
             &data,
-        )
+        )?;
+        self.chunk_bytes += data.len() as u64;
+        if self.chunk_bytes >= CHUNK_BYTES {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// Ends the current chunk and flushes it to the underlying writer, so everything written
     /// so far survives a crash.
     pub fn flush(&mut self) -> mcap::McapResult<()> {
+        self.chunk_bytes = 0;
         self.writer.flush()
     }
 

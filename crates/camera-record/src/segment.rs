@@ -1,10 +1,11 @@
 //! One camera's current segment file: `DIR/<camera>/<UTC start>.mcap`, replaced by a new one
-//! every segment length.
+//! every segment length. A complete MCAP after every flush ([`GrowingFile`]), so the newest
+//! segment can be read while it is written.
 
+use super::growing::GrowingFile;
 use super::mcap_file::FrameMcap;
 use camera_protocol::frame::Frame;
 use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub struct Segment {
     path: PathBuf,
     started: SystemTime,
-    mcap: FrameMcap<BufWriter<File>>,
+    mcap: FrameMcap<GrowingFile>,
     /// When the last frame was written (monotonic: idleness, not wall-clock time).
     written_at: Instant,
 }
@@ -111,7 +112,9 @@ impl Segment {
             let path = camera_dir.join(name);
             match File::options().write(true).create_new(true).open(&path) {
                 Ok(file) => {
-                    let mcap = FrameMcap::new(BufWriter::new(file)).map_err(to_io)?;
+                    let mut mcap = FrameMcap::new(GrowingFile::new(file)).map_err(to_io)?;
+                    // Readable from the start: header and schema on disk, then an end.
+                    mcap.flush().map_err(to_io)?;
                     return Ok(Self {
                         path,
                         started,
@@ -148,6 +151,7 @@ impl Segment {
         self.written_at.elapsed()
     }
 
+    /// Ends the current chunk and puts it on disk: readers see every frame written so far.
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.mcap.flush().map_err(to_io)
     }
@@ -155,8 +159,7 @@ impl Segment {
     /// Writes the summary and footer so readers can seek; the file is complete after this.
     pub fn finish(self) -> std::io::Result<()> {
         let out = self.mcap.finish().map_err(to_io)?;
-        let file = out.into_inner().map_err(|error| error.into_error())?;
-        file.sync_data()
+        out.into_file().sync_data()
     }
 }
 

@@ -4,6 +4,7 @@
 use super::*;
 use bytes::Bytes;
 use camera_protocol::frame::Frame;
+use camera_protocol::keys::PrefixSet;
 use camera_protocol::meta::FrameMeta;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -98,29 +99,31 @@ fn segment_holds_one_message_per_frame_at_capture_time() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A crash after a flush: the file on disk is a complete MCAP holding every flushed frame
+/// (a provisional end without summary), which a reader reads linearly.
 #[test]
 fn flushed_segment_is_readable_without_its_footer() {
     let dir = temp_dir("crash");
     let mut segment = segment::Segment::create(&dir, SystemTime::now()).expect("create");
+    let path = segment.path().to_owned();
+    assert!(
+        read_messages(&std::fs::read(&path).expect("read")).is_empty(),
+        "a new segment is an empty MCAP"
+    );
     for i in 0..3 {
         segment
             .write("/camera/a", "a", &frame(i, 5 + i, 100))
             .expect("write");
     }
     segment.flush().expect("flush");
-    let path = segment.path().to_owned();
+    segment
+        .write("/camera/a", "a", &frame(3, 8, 100))
+        .expect("write, not flushed");
     // A crash: the writer never finishes (leak it so Drop cannot write the footer).
     std::mem::forget(segment);
-    let bytes = std::fs::read(&path).expect("read");
-    let records = mcap::read::LinearReader::new_with_options(
-        &bytes,
-        mcap::read::Options::IgnoreEndMagic.into(),
-    )
-    .expect("header")
-    .filter_map(Result::ok)
-    .filter(|record| matches!(record, mcap::records::Record::Chunk { .. }))
-    .count();
-    assert_eq!(records, 1, "the flushed chunk is complete on disk");
+    let messages = read_messages(&std::fs::read(&path).expect("read"));
+    let times: Vec<u64> = messages.iter().map(|m| m.2).collect();
+    assert_eq!(times, [5, 6, 7], "the flushed frames, not the one after");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -281,34 +284,4 @@ fn prune_finds_segments_in_robot_folders() {
     assert_eq!(deleted, paths[..2].to_vec());
     assert!(paths[2].exists() && stray.exists());
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// The kept cameras stay within their bound; a camera no longer admitted gives its place (and
-/// its clip) to a new one, while busy admitted cameras are never pushed out.
-#[test]
-fn kept_cameras_follow_admission_within_the_bound() {
-    let clips = Arc::new(ClipBuffer::new(Duration::from_secs(60), 1 << 20));
-    let sinks = Sinks {
-        recorder: None,
-        clips: Some(clips.clone()),
-    };
-    let mut kept = Kept::new(2);
-    let everyone = |_: &str| true;
-    for id in ["front", "rear"] {
-        let kept_camera = kept.name(&named(id), &everyone, &sinks).expect("room");
-        assert_eq!(kept_camera.id(), id);
-        clips.push(&kept_camera, frame(1, 1, 100));
-    }
-    assert!(
-        kept.name(&named("junk"), &everyone, &sinks).is_none(),
-        "a busy admitted camera was pushed out"
-    );
-    assert_eq!(clips.usage().frames, 2);
-    let without_front = |id: &str| id != "front";
-    let side = kept.name(&named("side"), &without_front, &sinks);
-    assert_eq!(side.as_deref().map(RecordedCamera::id), Some("side"));
-    assert_eq!(clips.usage().frames, 1, "front's clip left with it");
-    kept.sweep(&|id: &str| id == "side", &sinks);
-    assert_eq!(clips.usage().frames, 0, "rear's clip left with it");
-    assert_eq!(kept.cameras.len(), 1);
 }

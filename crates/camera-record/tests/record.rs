@@ -1,89 +1,82 @@
-//! Recording over real zenoh, checked by an independent reader: a `FramePublisher` puts frames
-//! at 30 fps, `camera_record::run` on another session feeds a `Recorder` and a `ClipBuffer`, and
-//! Python's `mcap` package (with protobuf decoding from the file's own schema) reads what was
-//! written. Every published frame must be there once, at its capture time, byte for byte.
+//! Recording checked by an independent reader: accepted frames at 30 fps are handed to a
+//! `Recorder` and a `ClipBuffer` through `camera_record::Sinks` (as the gateway's camera task does),
+//! and Python's `mcap` package (with protobuf decoding from the file's own schema) reads what
+//! was written. Every frame must be there once, at its capture time, byte for byte; the open
+//! segment reads as a valid MCAP at every moment.
 
-use camera_protocol::info::CameraInfo;
-use camera_protocol::keys::{CameraKeys, PrefixSet, DEFAULT_PREFIX};
-use camera_protocol::{FramePublisher, PublisherOptions};
-use camera_record::{self, segment, Admission, ClipBuffer, Keep, RecordSettings, Recorder, Sinks};
+use bytes::Bytes;
+use camera_protocol::keys::{CameraKeys, DEFAULT_PREFIX};
+use camera_protocol::meta::unix_now_ns;
+use camera_protocol::{Frame, FrameMeta};
+use camera_record::{segment, ClipBuffer, Keep, RecordSettings, RecordedCamera, Recorder, Sinks};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use test_support::camera::{publish_frames, wait_subscribed, Published, HEIGHT, WIDTH};
+use test_support::camera::{Published, HEIGHT, WIDTH};
 use test_support::ci::{python_mcap, require};
-use test_support::mcap_reader::{assert_frames, read_mcap, McapMessage};
-use test_support::{free_port, listening_session, session_to, DEADLINE};
-use tokio_util::sync::CancellationToken;
+use test_support::mcap_reader::{
+    assert_frames, has_summary, read_mcap, try_read_mcap, McapMessage,
+};
+use test_support::{draw_frame, DEADLINE};
 
-const MAX_FRAME_BYTES: usize = 1 << 20;
-
-/// A publisher and a recording subscriber on two sessions, connected over loopback.
+/// The recorder thread and a clip buffer behind one `Sinks`, and the camera fed to them.
 struct Rig {
-    publisher: FramePublisher,
-    _node: zenoh::Session,
-    viewer: zenoh::Session,
-    cancel: CancellationToken,
-    run: tokio::task::JoinHandle<()>,
+    sinks: Sinks,
+    camera: Arc<RecordedCamera>,
     recorder: Recorder,
     thread: std::thread::JoinHandle<()>,
     clips: Arc<ClipBuffer>,
+    pictures: Vec<Bytes>,
+    seq: u64,
 }
 
 impl Rig {
-    async fn start(camera: &str, settings: RecordSettings) -> Self {
-        let endpoint = format!("tcp/127.0.0.1:{}", free_port());
-        let node = listening_session(&endpoint).await;
-        let viewer = session_to(&endpoint).await;
+    fn start(camera: &str, settings: RecordSettings) -> Self {
         let (recorder, thread) = Recorder::start(settings).expect("start the recorder");
         let clips = Arc::new(ClipBuffer::new(Duration::from_secs(60), 64 << 20));
         let sinks = Sinks {
             recorder: Some(recorder.clone()),
             clips: Some(clips.clone()),
         };
-        let cancel = CancellationToken::new();
-        let run = tokio::spawn({
-            let (viewer, cancel) = (viewer.clone(), cancel.clone());
-            async move {
-                let prefixes = PrefixSet::single(DEFAULT_PREFIX).expect("prefix");
-                camera_record::run(
-                    &viewer,
-                    &prefixes,
-                    sinks,
-                    Admission::all(MAX_FRAME_BYTES),
-                    cancel,
-                )
-                .await
-                .expect("camera_record::run");
-            }
-        });
         let keys = CameraKeys::new(DEFAULT_PREFIX, camera).expect("keys");
-        let info = CameraInfo {
-            width: WIDTH,
-            height: HEIGHT,
-            fps: 30,
-            ..CameraInfo::new(camera, "test")
-        };
-        let publisher = FramePublisher::declare(&node, &keys, info, PublisherOptions::default())
-            .await
-            .expect("declare");
-        // Frames put before the recorder's subscription matches would be lost by design.
-        wait_subscribed(&publisher).await;
         Self {
-            publisher,
-            _node: node,
-            viewer,
-            cancel,
-            run,
+            sinks,
+            camera: Arc::new(RecordedCamera::node(camera, &keys)),
             recorder,
             thread,
             clips,
+            pictures: (0..30)
+                .map(|step| Bytes::from(draw_frame(WIDTH, HEIGHT, [200, 40, 40], step)))
+                .collect(),
+            seq: 0,
         }
     }
 
-    async fn publish(&mut self, count: u32, fps: u32) -> Published {
-        publish_frames(&mut self.publisher, count, fps).await
+    /// Hands `count` frames captured "now" to the sinks at `fps`, in real time (segments
+    /// rotate by the clock).
+    async fn feed(&mut self, count: u32, fps: u32) -> Published {
+        let mut ticker = tokio::time::interval(Duration::from_secs(1) / fps);
+        let mut fed = Vec::new();
+        for _ in 0..count {
+            ticker.tick().await;
+            let jpeg = self.pictures[self.seq as usize % self.pictures.len()].clone();
+            let frame = Frame {
+                jpeg,
+                meta: FrameMeta {
+                    seq: self.seq,
+                    capture_ts_ns: unix_now_ns(),
+                    width: WIDTH,
+                    height: HEIGHT,
+                    generation: 1,
+                    online: true,
+                },
+            };
+            self.seq += 1;
+            self.sinks.take(&self.camera, &frame);
+            fed.push((frame.meta.capture_ts_ns, frame.jpeg));
+        }
+        fed
     }
 
     /// Waits until the recorder has written `frames` (it has no event to await; bounded).
@@ -102,19 +95,14 @@ impl Rig {
         }
     }
 
-    /// Stops recording and waits for the recorder thread, which finishes every segment.
+    /// Drops every recorder handle and waits for the thread, which finishes every segment.
     async fn stop(self) -> Arc<ClipBuffer> {
-        self.cancel.cancel();
-        tokio::time::timeout(DEADLINE, self.run)
-            .await
-            .expect("camera_record::run stops when cancelled")
-            .expect("camera_record::run task");
+        drop(self.sinks);
         drop(self.recorder);
         tokio::task::spawn_blocking(move || self.thread.join())
             .await
             .expect("join task")
             .expect("recorder thread ends without panicking");
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.viewer.close()).await;
         self.clips
     }
 }
@@ -168,8 +156,8 @@ async fn every_frame_at_30_fps_is_recorded_once_at_its_capture_time() {
     let dir = tempfile::tempdir().expect("temp dir");
     let keep = Keep::Age(Duration::from_secs(3600));
     // Short segments, so frames cross several rotations.
-    let mut rig = Rig::start("front", settings(dir.path(), Duration::from_secs(1), keep)).await;
-    let published = rig.publish(90, 30).await;
+    let mut rig = Rig::start("front", settings(dir.path(), Duration::from_secs(1), keep));
+    let published = rig.feed(90, 30).await;
     rig.wait_written(published.len() as u64).await;
     let dropped = rig.recorder.stats().frames_dropped.load(Ordering::Relaxed);
     let clips = rig.stop().await;
@@ -209,8 +197,8 @@ async fn pruning_keeps_the_directory_under_its_bound() {
     let dir = tempfile::tempdir().expect("temp dir");
     const BOUND: u64 = 80_000;
     let segment = Duration::from_millis(400);
-    let mut rig = Rig::start("rear", settings(dir.path(), segment, Keep::Bytes(BOUND))).await;
-    let published = rig.publish(90, 30).await;
+    let mut rig = Rig::start("rear", settings(dir.path(), segment, Keep::Bytes(BOUND)));
+    let published = rig.feed(90, 30).await;
     rig.wait_written(published.len() as u64).await;
     let deleted = rig
         .recorder
@@ -245,17 +233,14 @@ async fn a_camera_that_stops_has_its_segment_finished_while_recording_goes_on() 
     let dir = tempfile::tempdir().expect("temp dir");
     let keep = Keep::Age(Duration::from_secs(3600));
     let hour = Duration::from_secs(3600);
-    let mut rig = Rig::start("side", settings(dir.path(), hour, keep)).await;
-    let published = rig.publish(30, 30).await;
+    let mut rig = Rig::start("side", settings(dir.path(), hour, keep));
+    let published = rig.feed(30, 30).await;
     rig.wait_written(published.len() as u64).await;
     let first = segments(dir.path(), "side");
     assert_eq!(first.len(), 1, "one segment: {first:?}");
-    // An MCAP file ends with the magic only once its footer is written.
+    // An open segment ends without a summary; a finished one has it.
     let limit = Instant::now() + camera_record::IDLE + DEADLINE;
-    while !std::fs::read(&first[0])
-        .expect("read segment")
-        .ends_with(b"\x89MCAP0\r\n")
-    {
+    while !has_summary(&first[0]) {
         assert!(
             Instant::now() < limit,
             "segment still open {:?} after the last frame",
@@ -277,7 +262,7 @@ async fn a_camera_that_stops_has_its_segment_finished_while_recording_goes_on() 
         &published,
     );
 
-    let more = rig.publish(10, 30).await;
+    let more = rig.feed(10, 30).await;
     rig.wait_written((published.len() + more.len()) as u64)
         .await;
     rig.stop().await;
@@ -294,5 +279,76 @@ async fn a_camera_that_stops_has_its_segment_finished_while_recording_goes_on() 
         "side",
         &second.messages,
         &more,
+    );
+}
+
+/// The open segment, read by Python's `mcap` (`make_reader`, CRCs validated) again and again
+/// while frames keep coming: every read succeeds and holds a prefix of the frames fed, and
+/// within a flush period all the frames fed before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_segment_reads_as_mcap_while_it_is_written() {
+    if require("record", python_mcap()).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keep = Keep::Age(Duration::from_secs(3600));
+    let hour = Duration::from_secs(3600);
+    let mut rig = Rig::start("open", settings(dir.path(), hour, keep));
+    let mut fed = rig.feed(15, 30).await;
+    rig.wait_written(fed.len() as u64).await;
+    let open = segments(dir.path(), "open");
+    assert_eq!(open.len(), 1, "one open segment: {open:?}");
+    let mut reads = 0;
+    let limit = Instant::now() + DEADLINE;
+    loop {
+        // Frames keep arriving during each read (the reader races the writer's flushes).
+        let (more, read) = tokio::join!(
+            rig.feed(10, 30),
+            tokio::task::spawn_blocking({
+                let open = open.clone();
+                move || try_read_mcap(&open)
+            })
+        );
+        let file = read
+            .expect("reader task")
+            .unwrap_or_else(|error| panic!("open segment unreadable after {reads} reads: {error}"))
+            .remove(0);
+        reads += 1;
+        assert_eq!(file.message_count, None, "no summary while open");
+        assert!(file.messages.len() <= fed.len() + more.len());
+        let prefix = &fed[..file.messages.len().min(fed.len())];
+        assert_frames(
+            "open segment",
+            DEFAULT_PREFIX,
+            "open",
+            &file.messages[..prefix.len()],
+            prefix,
+        );
+        fed.extend(more);
+        if reads >= 3 && file.messages.len() >= 15 {
+            break;
+        }
+        assert!(
+            Instant::now() < limit,
+            "the open segment never showed the frames fed: {} of {}",
+            file.messages.len(),
+            fed.len()
+        );
+    }
+    assert!(!has_summary(&open[0]), "still open");
+    rig.wait_written(fed.len() as u64).await;
+    rig.stop().await;
+    let file = read_mcap(&open).remove(0);
+    assert_eq!(
+        file.message_count,
+        Some(fed.len() as u64),
+        "finished at the end"
+    );
+    assert_frames(
+        "finished segment",
+        DEFAULT_PREFIX,
+        "open",
+        &file.messages,
+        &fed,
     );
 }

@@ -6,6 +6,7 @@ use crate::metrics::Metrics;
 use camera_protocol::keys::CameraKeys;
 use camera_protocol::ros2::Ros2Camera;
 use camera_protocol::FrameLimits;
+use camera_record::{RecordedCamera, Sinks};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -26,6 +27,15 @@ impl FrameSource {
         match self {
             Self::Node(keys) => Some(keys),
             Self::Ros2(_) => None,
+        }
+    }
+
+    /// The camera `id` as recordings name it (folder, topic, `frame_id`); `None` for an id
+    /// that cannot be a folder (a ROS 2 id is always a plain camera id).
+    pub fn recorded(&self, id: &str) -> Option<RecordedCamera> {
+        match self {
+            Self::Node(keys) => Some(RecordedCamera::node(id, keys)),
+            Self::Ros2(topic) => RecordedCamera::topic_only(id, &topic.topic).ok(),
         }
     }
 
@@ -73,11 +83,15 @@ pub struct ForgetRequest {
     pub generation: u64,
 }
 
-/// What every camera task shares: where to talk, what to count, whom to ask to be forgotten.
+/// What every camera task shares: where to talk, what to count, whom to ask to be forgotten,
+/// where accepted frames are recorded.
 #[derive(Debug, Clone)]
 pub struct Env {
     pub zenoh: zenoh::Session,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
     pub forget: mpsc::UnboundedSender<ForgetRequest>,
+    /// `--record` and the clip buffer (empty when both are off); recording counts as a
+    /// viewer under `while_watched`.
+    pub record: Sinks,
 }

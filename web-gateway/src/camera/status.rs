@@ -16,6 +16,8 @@ pub struct CameraStatus {
     /// Whether the gateway receives this camera's frames now; while it does not (unwatched
     /// under `subscribe = "while_watched"`), missing frames say nothing about the camera.
     pub subscribed: bool,
+    /// Its accepted frames go to `--record` and/or the clip buffer (then it is subscribed).
+    pub recording: bool,
     /// The newest frame the camera captured (never a NO SIGNAL picture).
     pub last_live: Option<Arc<Frame>>,
     pub last_live_at: Option<Instant>,

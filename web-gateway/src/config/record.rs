@@ -1,5 +1,6 @@
 //! `[record]`: MCAP recording to disk and the in-memory clip buffer (docs/recording.md).
 
+use super::SubscribeMode;
 use camera_record::Keep;
 use robot_cli::settings::{defaults, Invalid};
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,8 @@ const MAX_CLIP_SECS: u64 = 3600;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecordConfig {
-    /// Record every camera into DIR as MCAP segments (DIR/<camera>/<UTC start>.mcap); off when unset.
+    /// Record every camera into DIR as MCAP segments (DIR/<camera>/<UTC start>.mcap, the newest
+    /// readable while written); off when unset. Counts as a viewer under --subscribe while-watched.
     #[arg(id = "record.dir", long = "record", value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// A new segment file every SECS seconds.
@@ -35,7 +37,9 @@ pub struct RecordConfig {
     )]
     pub keep: Keep,
     /// Keep the last SECS seconds of every camera in memory for GET /cameras/{id}/clip.mcap;
-    /// 0 = off. Off under --subscribe while-watched (it would keep every camera running).
+    /// 0 = off. Off under --subscribe while-watched unless --record is set (it would keep
+    /// every camera running; recording does anyway). Its state is logged at start and in
+    /// /api/cameras.
     #[arg(
         id = "record.clip_secs",
         long = "clip-buffer",
@@ -54,7 +58,35 @@ impl Default for RecordConfig {
     }
 }
 
+/// Whether the clip buffer runs, and why not; shown per camera in `/api/cameras` as
+/// `{"state": "on", "seconds": 60}` or `{"state": "off", "reason": "..."}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ClipState {
+    On { seconds: u64 },
+    Off { reason: &'static str },
+}
+
 impl RecordConfig {
+    /// The clip buffer's state under `subscribe`: off with `--clip-buffer 0`, and under
+    /// `while_watched` unless recording (which keeps every camera subscribed anyway).
+    pub fn clip_state(&self, subscribe: SubscribeMode) -> ClipState {
+        if self.clip_secs == 0 {
+            ClipState::Off {
+                reason: "--clip-buffer 0",
+            }
+        } else if subscribe == SubscribeMode::WhileWatched && self.dir.is_none() {
+            ClipState::Off {
+                reason: "--subscribe while-watched without --record: filling it would keep \
+                         every camera subscribed (pass --record DIR, or --subscribe always)",
+            }
+        } else {
+            ClipState::On {
+                seconds: self.clip_secs,
+            }
+        }
+    }
+
     pub fn segment(&self) -> Duration {
         Duration::from_secs(self.segment_secs)
     }

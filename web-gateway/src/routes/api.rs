@@ -3,6 +3,7 @@
 use crate::camera::node_variants;
 use crate::camera::sources::Conflict;
 use crate::camera::CameraHandle;
+use crate::config::ClipState;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -31,8 +32,13 @@ pub struct CameraEntry {
     pub latency_ms: Option<f64>,
     pub clients: usize,
     /// Whether the gateway receives this camera's frames now (always, unless
-    /// `subscribe = "while_watched"` and nobody watches: then fps is 0 and frames are old).
+    /// `subscribe = "while_watched"` and nobody watches nor records: then fps is 0 and frames
+    /// are old).
     pub subscribed: bool,
+    /// Whether `--record` writes this camera's frames (it then counts as a viewer).
+    pub recording: bool,
+    /// Whether the clip buffer holds this camera's last seconds (`clip.mcap`), or why not.
+    pub clip_buffer: ClipState,
     /// The node's info reply, re-queried every few seconds while its token is present.
     pub info: Option<CameraInfo>,
     pub info_error: Option<String>,
@@ -59,7 +65,7 @@ pub struct VariantEntry {
 }
 
 impl CameraEntry {
-    pub fn of(camera: &CameraHandle) -> Self {
+    pub fn of(camera: &CameraHandle, clip_buffer: ClipState) -> Self {
         let status = camera.status();
         let latest = status.last_live.as_ref();
         Self {
@@ -77,6 +83,8 @@ impl CameraEntry {
             latency_ms: latest.map(|f| (f.meta.age().as_secs_f64() * 10_000.0).round() / 10.0),
             clients: camera.viewers(),
             subscribed: status.subscribed,
+            recording: status.recording,
+            clip_buffer,
             variants: status
                 .info
                 .as_deref()
@@ -102,5 +110,11 @@ impl CameraEntry {
 }
 
 pub async fn cameras(State(state): State<AppState>) -> Json<Vec<CameraEntry>> {
-    Json(state.directory.list().iter().map(CameraEntry::of).collect())
+    let clip_buffer = state.config.clip_state();
+    let list = state.directory.list();
+    Json(
+        list.iter()
+            .map(|c| CameraEntry::of(c, clip_buffer))
+            .collect(),
+    )
 }

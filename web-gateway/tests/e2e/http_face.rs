@@ -3,11 +3,9 @@
 //! or query — is the same JSON `{error, detail}`.
 
 use crate::GATEWAY;
-use std::time::Duration;
 use test_support::scene::StillCamera;
-use test_support::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
+use test_support::{CameraOptions, Gateway};
 
-const LONG: Duration = Duration::from_secs(30);
 const FRAME_HEADERS: [&str; 4] = [
     "x-timestamp",
     "x-frame-seq",
@@ -48,7 +46,7 @@ async fn snapshot_and_mjpeg_part_carry_the_same_frame_headers() {
     assert_eq!(part.header("x-camera-online"), Some("true"));
     let body = snapshot.bytes().await.expect("snapshot body");
     assert_eq!(body, part.body, "snapshot and part are not the same frame");
-    camera.stop().await;
+    scene.camera.stop().await;
 }
 
 pub(crate) async fn assert_json_error(response: reqwest::Response, status: u16, needle: &str) {

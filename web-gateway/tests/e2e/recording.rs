@@ -2,7 +2,8 @@
 //! `mcap` package: every frame published at 30 fps is in the clip and in the segments once,
 //! at its capture time, byte for byte; clip errors are the gateway's JSON errors; the
 //! recorder's counters and the clip buffer's size are in /metrics; SIGTERM finishes the open
-//! segments.
+//! segments. Recording gets what the camera task accepted: of two publishers on one key only
+//! the served one is recorded, and the open segment reads as MCAP while the gateway runs.
 
 use crate::GATEWAY;
 use camera_protocol::keys::DEFAULT_PREFIX;
@@ -12,8 +13,13 @@ use test_support::camera::{
     declare_publisher, declare_publisher_at, publish_frames, wait_subscribed,
 };
 use test_support::ci::{python_mcap, require};
-use test_support::mcap_reader::{assert_frames, read_mcap, read_mcap_bytes};
-use test_support::{free_port, listening_session, metrics, Gateway, DEADLINE};
+use test_support::mcap_reader::{
+    assert_frames, has_summary, read_mcap, read_mcap_bytes, try_read_mcap, McapMessage,
+};
+use test_support::{
+    free_port, jpeg_size, listening_session, metrics, CameraOptions, Gateway, SyntheticCamera,
+    DEADLINE,
+};
 
 /// Waits until /metrics shows `frames` written by the recorder.
 async fn wait_recorded(gateway: &Gateway, frames: usize) -> String {
@@ -60,7 +66,7 @@ async fn records_segments_and_serves_clips() {
         ],
     );
     let mut publisher = declare_publisher(&node, "front").await;
-    // The recording subscriber is declared at start-up, before discovery finds the camera.
+    // The camera task subscribes once discovery found the camera.
     gateway.wait_camera("front", DEADLINE, |_| true).await;
     wait_subscribed(&publisher).await;
     let published = publish_frames(&mut publisher, 60, 30).await;
@@ -70,7 +76,7 @@ async fn records_segments_and_serves_clips() {
         "{metrics}"
     );
     // The clip buffer's gauges: every frame is held (2 s of a 30 s clip), within its bound.
-    // The subscriber fills the clip before handing the frame to the recorder, so they are
+    // The camera task fills the clip before handing the frame to the recorder, so they are
     // current once the recorder has written every frame.
     let held: usize = published.iter().map(|(_, jpeg)| jpeg.len()).sum();
     let clip_bytes = metrics::value(&metrics, "gateway_clip_buffer_bytes");
@@ -257,4 +263,98 @@ async fn clips_off_is_a_json_404_and_a_bad_record_dir_stops_startup() {
     let (status, _, stderr) = test_support::run_bounded(&mut command, DEADLINE);
     assert!(!status.success(), "{stderr}");
     assert!(stderr.contains("cannot start recording"), "{stderr}");
+}
+
+/// Two nodes publishing `camera/front` (two robots left at the defaults), told apart by size:
+/// the open segment, read while the gateway writes it, and the finished segments hold the
+/// served publisher's frames only, their sequence numbers never stepping back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_publishers_on_one_key_only_the_served_one_is_recorded() {
+    if require("recording", python_mcap()).is_none() {
+        return;
+    }
+    let _shared = crate::shared().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = SyntheticCamera::start(CameraOptions::new("front", 160, 120).fps(15)).await;
+    let second = SyntheticCamera::start(CameraOptions::new("front", 200, 150).fps(15)).await;
+    let record_dir = dir.path().to_str().expect("utf-8 path");
+    let mut gateway = Gateway::spawn(
+        GATEWAY,
+        &[first.endpoint(), second.endpoint()],
+        &["--record", record_dir],
+    );
+    let entry = gateway
+        .wait_camera("front", DEADLINE, |c| {
+            c["conflict"]["sources"] == 2 && c["recording"] == true
+        })
+        .await;
+    let served = entry["width"].as_u64().expect("width of the served frames") as u32;
+
+    // The open segment (60 s long), read by Python's make_reader while frames keep coming:
+    // every read succeeds, and within a few flushes it holds 15 frames.
+    let open = dir.path().join("front");
+    let limit = Instant::now() + DEADLINE;
+    let messages = loop {
+        let files = segment_files(&open);
+        if let [segment] = files.as_slice() {
+            assert!(!has_summary(segment), "the segment is finished already");
+            let read =
+                try_read_mcap(&files).unwrap_or_else(|error| panic!("open segment: {error}"));
+            let messages = read
+                .into_iter()
+                .flat_map(|file| file.messages)
+                .collect::<Vec<_>>();
+            one_publisher("open segment", &messages, served);
+            if messages.len() >= 15 {
+                break messages;
+            }
+        }
+        assert!(
+            Instant::now() < limit,
+            "the open segment never held 15 frames: {files:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+
+    gateway.terminate();
+    let status = gateway.wait_exit(DEADLINE).expect("gateway exits");
+    assert!(status.success(), "{status}");
+    let all = recorded(dir.path(), "front");
+    assert!(
+        all.len() >= messages.len(),
+        "{} then {}",
+        messages.len(),
+        all.len()
+    );
+    one_publisher("finished segments", &all, served);
+    first.stop().await;
+    second.stop().await;
+}
+
+/// Segment files in `dir` (none if it does not exist yet).
+fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| entries.map(|entry| entry.expect("entry").path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Every message is a frame `width` wide, and sequence numbers only go up.
+fn one_publisher(what: &str, messages: &[McapMessage], width: u32) {
+    for (index, message) in messages.iter().enumerate() {
+        assert_eq!(
+            jpeg_size(&message.data).0,
+            width,
+            "{what}, message {index}: a frame of the other publisher"
+        );
+    }
+    for pair in messages.windows(2) {
+        assert!(
+            pair[1].sequence > pair[0].sequence,
+            "{what}: sequence {} after {}",
+            pair[1].sequence,
+            pair[0].sequence
+        );
+    }
 }

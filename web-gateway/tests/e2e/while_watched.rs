@@ -1,7 +1,7 @@
 //! `--subscribe while-watched`: the gateway holds a camera's frame subscriber only while a
 //! client watches it, so an on-demand camera node (which pauses on its publisher's zenoh
 //! matching status) can idle. Observed here from the camera's side, through that very
-//! matching status.
+//! matching status. `--record` counts as a viewer of every camera.
 
 use std::time::{Duration, Instant};
 use test_support::{CameraOptions, Gateway, MjpegStream, SyntheticCamera};
@@ -49,6 +49,11 @@ async fn subscribes_only_while_a_client_watches() {
     );
     assert_eq!(idle["subscribed"], false, "{idle}");
     assert_eq!(idle["fps"], 0.0, "{idle}");
+    assert_eq!(idle["recording"], false, "{idle}");
+    // The clip buffer is off in this mode without --record, and says why.
+    assert_eq!(idle["clip_buffer"]["state"], "off", "{idle}");
+    let reason = idle["clip_buffer"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("--record"), "{idle}");
 
     // A plain snapshot of an unwatched camera is fetched fresh from the node, no subscriber.
     let fresh = snapshot(&gateway, "?max_age_ms=1000").await;
@@ -122,5 +127,43 @@ async fn subscribes_only_while_a_client_watches() {
         camera.wait_matching(false, Duration::from_secs(10)).await,
         "still subscribed after the snapshot was served"
     );
+    camera.stop().await;
+}
+
+/// `--record` under `while-watched`: recording is a viewer that never leaves, so the camera is
+/// subscribed without any client, `/api/cameras` says so with its measured rate, the clip
+/// buffer is on (the frames come anyway), and the gateway logged both once at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recording_counts_as_a_viewer() {
+    let _load = crate::shared().await;
+    let camera = SyntheticCamera::start(CameraOptions::new("lazy", 160, 120)).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let record = dir.path().to_str().expect("utf-8 path");
+    let gateway = Gateway::spawn(
+        crate::GATEWAY,
+        &[camera.endpoint()],
+        &["--subscribe", "while-watched", "--record", record],
+    );
+    assert!(
+        camera.wait_matching(true, LONG).await,
+        "not subscribed while recording"
+    );
+    let entry = gateway
+        .wait_camera("lazy", LONG, |c| {
+            c["subscribed"] == true && c["fps"].as_f64().is_some_and(|fps| fps > 0.0)
+        })
+        .await;
+    assert_eq!(entry["recording"], true, "{entry}");
+    assert_eq!(entry["clients"], 0, "{entry}");
+    assert_eq!(entry["clip_buffer"]["state"], "on", "{entry}");
+    assert_eq!(entry["clip_buffer"]["seconds"], 60, "{entry}");
+    assert!(
+        !camera.wait_matching(false, QUIET).await,
+        "unsubscribed while recording"
+    );
+    let log = gateway.process().stderr();
+    for line in ["recording every camera", "clip buffer on"] {
+        assert_eq!(log.matches(line).count(), 1, "{line:?} once:\n{log}");
+    }
     camera.stop().await;
 }

@@ -116,12 +116,17 @@ impl CameraName {
     /// The camera's folder under a directory of cameras (recordings), following the id:
     /// `<camera>` when the id is the camera name, else `<prefix>/<camera>`.
     pub fn folder(&self) -> PathBuf {
-        let camera = self.keys.camera();
-        if self.id == camera {
-            PathBuf::from(camera)
-        } else {
-            PathBuf::from(self.keys.prefix()).join(camera)
-        }
+        camera_folder(&self.id, &self.keys)
+    }
+}
+
+/// [`CameraName::folder`] of the camera at `keys` listed as `id`.
+pub fn camera_folder(id: &str, keys: &CameraKeys) -> PathBuf {
+    let camera = keys.camera();
+    if id == camera {
+        PathBuf::from(camera)
+    } else {
+        PathBuf::from(keys.prefix()).join(camera)
     }
 }
 

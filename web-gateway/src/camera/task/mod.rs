@@ -9,6 +9,9 @@
 //! offline when the token goes, or when no frame came for `offline_after` while the gateway
 //! receives the camera's frames (an unwatched camera under `while_watched` sends none, and is
 //! not offline for that).
+//!
+//! The task is the camera's only subscriber: recording and the clip buffer get the frames it
+//! accepted, handed to `Env::record` (a bounded queue: a slow disk drops, never waits).
 
 mod commands;
 mod online;
@@ -29,6 +32,7 @@ use camera_protocol::keys::CameraKeys;
 use camera_protocol::meta::unix_now_ns;
 use camera_protocol::subscriber::{FrameSubscriber, Received};
 use camera_protocol::{CameraInfo, Frame};
+use camera_record::RecordedCamera;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
@@ -121,6 +125,8 @@ pub(super) struct CameraTask {
     node_variants: NodeVariants,
     evict_at: Option<Instant>,
     jobs: JoinSet<Outcome>,
+    /// How recordings name this camera, when recording or clips are on.
+    recorded: Option<Arc<RecordedCamera>>,
 }
 
 impl CameraTask {
@@ -134,7 +140,14 @@ impl CameraTask {
             offline_after,
             max_frame_lag,
         );
+        let recorded = parts
+            .env
+            .record
+            .is_active()
+            .then(|| parts.source.recorded(&parts.id).map(Arc::new))
+            .flatten();
         Self {
+            recorded,
             id: parts.id,
             source: parts.source,
             generation: parts.generation,
@@ -175,7 +188,7 @@ impl CameraTask {
     pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         tracing::info!(camera = %self.id, "camera discovered");
         self.env.metrics.add_camera(&self.id);
-        if self.env.settings.subscribe == SubscribeMode::Always {
+        if self.env.settings.subscribe == SubscribeMode::Always || self.recording() {
             self.subscribe().await;
         }
         self.publish_status();
@@ -216,13 +229,19 @@ impl CameraTask {
             self.publish_status();
         }
         self.env.metrics.remove_camera(&self.id);
+        self.env.record.forget(&self.id);
         tracing::debug!(camera = %self.id, "camera task ended");
     }
 
     fn on_sample(&mut self, sample: Received) {
         let accepted = ingest::accept(sample, &mut self.checks, unix_now_ns(), Instant::now());
         match accepted {
-            Ok(frame) => self.live(frame),
+            Ok(frame) => {
+                if let Some(camera) = &self.recorded {
+                    self.env.record.take(camera, &frame);
+                }
+                self.live(frame);
+            }
             Err(reject) => {
                 let reason = reject.reason();
                 self.env.metrics.frame_rejected(&self.id, reason);
@@ -371,6 +390,7 @@ impl CameraTask {
         self.status.send_replace(CameraStatus {
             online: self.online,
             subscribed: self.subscription.is_some(),
+            recording: self.recording(),
             last_live: self.last_live.clone(),
             last_live_at: self.last_live_at,
             rate: self.fps,

@@ -1,5 +1,6 @@
-//! When the camera task receives the camera's frames: for its whole life (`always`), or while
-//! it has viewers and [`LINGER`] after the last one left (`while_watched`).
+//! When the camera task receives the camera's frames: for its whole life (`always`, or while
+//! recording: recording counts as a viewer), or while it has viewers and [`LINGER`] after the
+//! last one left (`while_watched`).
 
 use super::{CameraTask, RETRY, RING_CAPACITY};
 use crate::camera::FrameSource;
@@ -12,9 +13,16 @@ use std::time::{Duration, Instant};
 pub(super) const LINGER: Duration = Duration::from_secs(2);
 
 impl CameraTask {
+    /// Whether `--record` takes this camera's frames: then the task holds its subscription
+    /// for good, as for a viewer who never leaves (the clip buffer is on under
+    /// `while_watched` only beside recording).
+    pub(super) fn recording(&self) -> bool {
+        self.recorded.is_some() && self.env.record.recorder.is_some()
+    }
+
     pub(super) async fn on_viewers(&mut self, count: usize) {
         self.watched = count;
-        if self.env.settings.subscribe != SubscribeMode::WhileWatched {
+        if self.env.settings.subscribe != SubscribeMode::WhileWatched || self.recording() {
             return;
         }
         if count > 0 {
