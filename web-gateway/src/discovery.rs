@@ -133,6 +133,10 @@ pub async fn run(state: AppState, subscriber: LivelinessSubscriber) {
         metrics: state.metrics.clone(),
         settings: Arc::new(Settings::of(&state.config)),
         forget,
+        encoders: camera::encoders::EncoderBudget::new(
+            state.config.variants.max_total,
+            state.metrics.clone(),
+        ),
     };
     let mut discovery = Discovery {
         prefixes: state.prefixes.clone(),
