@@ -70,6 +70,11 @@ impl MjpegStream {
         })
     }
 
+    /// A header of the stream's response (e.g. `x-served-variant`).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.response.headers().get(name)?.to_str().ok()
+    }
+
     /// Whether the server ended the stream: after `next_part` returned `None`, tells an end
     /// from a timeout.
     pub fn ended(&self) -> bool {

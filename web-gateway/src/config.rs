@@ -23,11 +23,13 @@ pub mod passwd;
 mod prefix;
 mod record;
 mod ros2;
+mod variants;
 pub use access::{AccessConfig, MetricsAccess, MIN_TOKEN_LEN};
 pub use foxglove::FoxgloveConfig;
 pub use http::HttpConfig;
 pub use record::{ClipState, RecordConfig};
 pub use ros2::Ros2Topics;
+pub use variants::VariantsConfig;
 
 /// The `web-gateway` command line: `--config` and every setting of [`Config`].
 #[derive(Debug, Clone, clap::Parser)]
@@ -139,6 +141,11 @@ pub struct Config {
         next_help_heading = "Connections and HTTPS ([http], docs/security.md)"
     )]
     pub http: HttpConfig,
+    #[command(
+        flatten,
+        next_help_heading = "Variants the gateway encodes ([variants], docs/http-api.md)"
+    )]
+    pub variants: VariantsConfig,
     #[command(flatten, next_help_heading = "ROS 2 cameras ([ros2], docs/ros2.md)")]
     pub ros2: Ros2Topics,
     #[command(

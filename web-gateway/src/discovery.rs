@@ -136,6 +136,10 @@ pub async fn run(state: AppState, subscriber: LivelinessSubscriber, record: Sink
         settings: Arc::new(Settings::of(&state.config)),
         forget,
         record,
+        encoders: camera::encoders::EncoderBudget::new(
+            state.config.variants.max_total,
+            state.metrics.clone(),
+        ),
     };
     let mut discovery = Discovery {
         prefixes: state.prefixes.clone(),

@@ -8,11 +8,15 @@
 //! Discovery creates and removes camera tasks; nothing here depends on HTTP routes.
 //!
 //! - [`task`]: the loop and its events. [`ingest`]: sample → accepted frame, measured rate.
-//! - [`variants`]: `?width=&quality=` encoders. [`node_variants`]: variants the node encodes
+//! - [`feeds`]: the one registry of a camera's variant feeds (both kinds, release, caps);
+//!   [`encoders`]: the cap on encoders of all cameras together.
+//!   [`variants`]: `?width=&quality=` encoders. [`node_variants`]: variants the node encodes
 //!   itself, forwarded as they come. [`wire`]: WebSocket message encoding + cache.
 //! - [`nosignal`] + [`font`]: the NO SIGNAL picture.
 //! - `settings.rs`: what a task is started with. `status.rs`: the [`CameraStatus`] it publishes.
 
+pub mod encoders;
+pub mod feeds;
 pub mod font;
 pub mod ingest;
 pub mod node_variants;
@@ -52,7 +56,7 @@ pub struct Feed {
 }
 
 /// Which frames a client receives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Choice {
     /// The camera's own frames (`Variant::default()`) or the gateway's re-encoding of them.
     Gateway(Variant),
@@ -63,6 +67,17 @@ pub enum Choice {
 impl Default for Choice {
     fn default() -> Self {
         Self::Gateway(Variant::default())
+    }
+}
+
+impl Choice {
+    /// The query that asks for these frames (`width=320&quality=80`, `variant=preview`,
+    /// `original`): what the `X-Served-Variant` header says.
+    pub fn query(&self) -> String {
+        match self {
+            Self::Gateway(variant) => variant.query(),
+            Self::Node(name) => format!("variant={name}"),
+        }
     }
 }
 
@@ -80,10 +95,11 @@ pub struct UnknownVariant {
 enum Command {
     /// The node's liveliness token appeared (`true`) or went away (`false`).
     Liveliness(bool),
-    /// A feed of `choice`, starting its encoder or subscriber if nobody watches it yet.
+    /// A feed of `choice`, starting its encoder or subscriber if nobody watches it yet,
+    /// and what it serves (another variant when the encoder caps are reached).
     Feed {
         choice: Choice,
-        reply: oneshot::Sender<Feed>,
+        reply: oneshot::Sender<(Feed, Choice)>,
     },
 }
 
@@ -269,19 +285,26 @@ impl CameraHandle {
 
     /// A feed of `choice` (`Choice::default()`: the camera's own frames), current frame first.
     pub async fn feed(&self, choice: Choice) -> Result<Feed, Gone> {
+        self.feed_served(choice).await.map(|(feed, _)| feed)
+    }
+
+    /// [`Self::feed`], and which frames it serves: `choice`, or for a gateway variant beyond
+    /// the `[variants]` caps the nearest one running (or the camera's own frames).
+    pub async fn feed_served(&self, choice: Choice) -> Result<(Feed, Choice), Gone> {
         if choice == Choice::default() {
             let mut frames = self.0.frames.clone();
             frames.mark_changed();
-            return Ok(Feed {
+            let feed = Feed {
                 frames,
                 messages: self.0.messages.clone(),
-            });
+            };
+            return Ok((feed, choice));
         }
         let (reply, answer) = oneshot::channel();
         self.send(Command::Feed { choice, reply }).await?;
-        let mut feed = answer.await.map_err(|_| Gone)?;
+        let (mut feed, served) = answer.await.map_err(|_| Gone)?;
         feed.frames.mark_changed();
-        Ok(feed)
+        Ok((feed, served))
     }
 
     /// Waits until a live frame newer than `after_seq` arrives; `Gone` if the task ends.

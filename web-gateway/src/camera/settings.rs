@@ -1,6 +1,7 @@
 //! What a camera task is started with: where its frames come from, the part of the gateway's
 //! configuration it needs, and what all tasks share (zenoh, metrics, the way back to discovery).
 
+use super::encoders::EncoderBudget;
 use crate::config::{Config, SubscribeMode};
 use crate::metrics::Metrics;
 use camera_protocol::keys::CameraKeys;
@@ -60,6 +61,8 @@ pub struct Settings {
     pub forget_after: Duration,
     /// What a received frame must satisfy before it is kept, served or decoded.
     pub limits: FrameLimits,
+    /// `[variants] max_per_camera`: gateway encoders one camera may run.
+    pub max_encoders: usize,
 }
 
 impl Settings {
@@ -72,6 +75,7 @@ impl Settings {
             info_timeout: config.info_timeout(),
             forget_after: config.forget_after(),
             limits: config.frame_limits(),
+            max_encoders: config.variants.max_per_camera,
         }
     }
 }
@@ -94,4 +98,6 @@ pub struct Env {
     /// `--record` and the clip buffer (empty when both are off); recording counts as a
     /// viewer under `while_watched`.
     pub record: Sinks,
+    /// `[variants] max_total`: gateway encoders of all cameras together.
+    pub encoders: Arc<EncoderBudget>,
 }

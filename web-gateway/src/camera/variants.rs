@@ -1,19 +1,17 @@
 //! Downscaled / re-compressed variants of a camera's frames (`?width=W|height=H&quality=Q`).
 //!
-//! Each distinct (width, quality) of a camera gets one encoder that decodes, resizes and
+//! Each distinct (size, quality step) of a camera gets one encoder that decodes, resizes and
 //! encodes every new frame once and publishes it in its own latest-frame slot, shared by all
-//! clients asking for that variant. The camera task evicts an encoder shortly after its last
-//! client went, so nobody pays for a variant that nobody watches.
+//! clients asking for that variant. How many run, and when one stops, is the camera's feed
+//! registry's call ([`super::feeds`]); this module owns what a variant is and how it is made.
 
-use super::{Feed, MessageCache, Slot};
+use super::Slot;
 use crate::downscale::{self, DownscaleError};
 use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
 use camera_protocol::{Frame, FrameLimits, FrameMeta};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::watch;
-use tokio_util::task::AbortOnDropHandle;
 
 /// Largest width a client may ask for.
 pub const MAX_WIDTH: u32 = 8192;
@@ -33,81 +31,115 @@ pub struct Variant {
     pub quality: Option<u8>,
 }
 
+/// The JPEG qualities the gateway encodes at: a requested quality is served at the nearest
+/// (the lower one on a tie), so that `?quality=` cannot spread one size over 100 encoders.
+pub const QUALITY_STEPS: [u8; 4] = [30, 50, 80, 95];
+
 impl Variant {
     pub fn is_original(&self) -> bool {
         self.width.is_none() && self.height.is_none() && self.quality.is_none()
     }
-}
 
-/// The encoders of one camera, owned by its task: one per variant that has clients.
-#[derive(Debug, Default)]
-pub struct Variants {
-    running: HashMap<Variant, Running>,
-}
-
-#[derive(Debug)]
-struct Running {
-    frames: watch::Sender<Option<Arc<Frame>>>,
-    messages: Arc<MessageCache>,
-    _encoder: AbortOnDropHandle<()>,
-}
-
-impl Variants {
-    /// A feed of `variant` of the frames in `source`, starting its encoder if needed.
-    pub fn feed(
-        &mut self,
-        camera: &str,
-        variant: Variant,
-        source: &watch::Sender<Option<Arc<Frame>>>,
-        limits: FrameLimits,
-        metrics: &Arc<Metrics>,
-    ) -> Feed {
-        let running = self.running.entry(variant).or_insert_with(|| {
-            let frames = watch::Sender::new(None);
-            let encoder = tokio::spawn(encode(
-                camera.to_owned(),
-                variant,
-                source.subscribe(),
-                frames.clone(),
-                (limits, metrics.clone()),
-            ));
-            Running {
-                frames,
-                messages: Arc::default(),
-                _encoder: AbortOnDropHandle::new(encoder),
-            }
-        });
-        Feed {
-            frames: running.frames.subscribe(),
-            messages: running.messages.clone(),
+    /// What the gateway encodes for this request: its quality snapped to [`QUALITY_STEPS`]
+    /// and written out (no quality is [`DEFAULT_QUALITY`]), so that one output has one key.
+    pub fn snapped(self) -> Self {
+        if self.is_original() {
+            return self;
+        }
+        let asked = self.quality.unwrap_or(DEFAULT_QUALITY);
+        let step = QUALITY_STEPS
+            .into_iter()
+            .min_by_key(|step| step.abs_diff(asked))
+            .unwrap_or(DEFAULT_QUALITY);
+        Self {
+            quality: Some(step),
+            ..self
         }
     }
 
-    /// Stops the encoders nobody receives from any more; `true` while some still run.
-    /// Only the camera task hands out feeds, so no client can subscribe in between.
-    pub fn evict_unwatched(&mut self, camera: &str) -> bool {
-        self.running.retain(|variant, running| {
-            let watched = running.frames.receiver_count() > 0;
-            if !watched {
-                tracing::debug!(%camera, ?variant, "variant encoder stopped");
+    /// The query that asks for this variant (`width=320&quality=80`), `original` for the
+    /// camera's own frames: what the `X-Served-Variant` header says.
+    pub fn query(&self) -> String {
+        if self.is_original() {
+            return "original".into();
+        }
+        let parts = [
+            self.width.map(|width| format!("width={width}")),
+            self.height.map(|height| format!("height={height}")),
+            self.quality.map(|quality| format!("quality={quality}")),
+        ];
+        parts.into_iter().flatten().collect::<Vec<_>>().join("&")
+    }
+
+    /// About how wide this variant's frames are from a camera of `source` size (never
+    /// enlarged); before the camera's first frame a height is taken as 4:3.
+    fn output_width(&self, source: Option<(u32, u32)>) -> u32 {
+        match (self.width, self.height, source) {
+            (Some(width), _, Some((full, _))) => width.min(full),
+            (Some(width), _, None) => width,
+            (None, Some(height), Some((full_width, full_height))) => {
+                let width = u64::from(height.min(full_height)) * u64::from(full_width)
+                    / u64::from(full_height.max(1));
+                u32::try_from(width).unwrap_or(u32::MAX)
             }
-            watched
-        });
-        !self.running.is_empty()
-    }
-
-    /// Variant encoders currently running.
-    pub fn len(&self) -> usize {
-        self.running.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.running.is_empty()
+            (None, Some(height), None) => height.saturating_mul(4) / 3,
+            (None, None, Some((full, _))) => full,
+            (None, None, None) => MAX_WIDTH,
+        }
     }
 }
 
+/// Of `running`, the variant nearest to `wanted` for a camera of `source` size: the closest
+/// output width, then the closest quality (ties: the smaller variant, so the pick is stable).
+pub fn nearest(
+    wanted: Variant,
+    running: impl IntoIterator<Item = Variant>,
+    source: Option<(u32, u32)>,
+) -> Option<Variant> {
+    let width = wanted.output_width(source);
+    let quality = wanted.quality.unwrap_or(DEFAULT_QUALITY);
+    running.into_iter().min_by_key(|variant| {
+        (
+            variant.output_width(source).abs_diff(width),
+            variant.quality.unwrap_or(DEFAULT_QUALITY).abs_diff(quality),
+            variant.output_width(source),
+            variant.quality,
+        )
+    })
+}
+
+/// What an encoder needs from the camera task.
+#[derive(Debug, Clone)]
+pub struct Encode {
+    /// The camera's id (metrics, logs).
+    pub camera: String,
+    pub limits: FrameLimits,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Starts the encoder of `variant`: it re-encodes every new frame of `source` into `frames`.
+pub fn spawn_encoder(
+    variant: Variant,
+    source: Slot,
+    frames: watch::Sender<Option<Arc<Frame>>>,
+    encode: &Encode,
+) -> tokio::task::JoinHandle<()> {
+    let Encode {
+        camera,
+        limits,
+        metrics,
+    } = encode.clone();
+    tokio::spawn(self::encode(
+        camera,
+        variant,
+        source,
+        frames,
+        (limits, metrics),
+    ))
+}
+
 /// Re-encodes every new frame of `source` into `frames` until `source` closes (camera gone)
-/// or the camera task evicts (aborts) this encoder.
+/// or the camera task releases (aborts) this encoder.
 async fn encode(
     camera: String,
     variant: Variant,
@@ -255,30 +287,45 @@ mod tests {
         assert_eq!((decoded.width(), decoded.height()), (80, 60));
     }
 
-    #[tokio::test]
-    async fn clients_of_a_variant_share_one_encoder_that_goes_with_the_last() {
-        let source = watch::Sender::new(Some(Arc::new(frame(320, 240))));
-        let mut variants = Variants::default();
-        let metrics = Arc::new(Metrics::new());
-        let small = Variant {
-            width: Some(160),
+    #[test]
+    fn qualities_snap_to_a_few_steps_and_nearest_prefers_the_closest_width() {
+        let asked = |width, quality| Variant {
+            width,
             height: None,
-            quality: None,
+            quality,
         };
-        let mut first = variants.feed("front", small, &source, FrameLimits::default(), &metrics);
-        let second = variants.feed("front", small, &source, FrameLimits::default(), &metrics);
-        assert_eq!(variants.len(), 1, "one encoder per variant");
-        first.frames.changed().await.expect("encoder running");
-        let resized = first.frames.borrow().clone().expect("resized frame");
-        assert_eq!((resized.meta.width, resized.meta.height), (160, 120));
-        assert!(Arc::ptr_eq(&first.messages, &second.messages));
-        drop(first);
-        assert!(
-            variants.evict_unwatched("front"),
-            "evicted with a client left"
+        let snapped = |quality| asked(Some(320), quality).snapped().quality;
+        assert_eq!(snapped(None), Some(80), "the default quality, written out");
+        assert_eq!(snapped(Some(1)), Some(30));
+        assert_eq!(snapped(Some(40)), Some(30), "ties go to the lower step");
+        assert_eq!(snapped(Some(73)), Some(80));
+        assert_eq!(snapped(Some(100)), Some(95));
+        assert_eq!(Variant::default().snapped(), Variant::default());
+        assert_eq!(asked(Some(320), Some(50)).query(), "width=320&quality=50");
+        assert_eq!(Variant::default().query(), "original");
+        let running = [
+            asked(Some(160), Some(80)),
+            asked(Some(640), Some(80)),
+            asked(Some(320), Some(30)),
+        ];
+        let source = Some((640, 480));
+        let pick = |wanted| nearest(wanted, running, source);
+        assert_eq!(pick(asked(Some(300), Some(80))), Some(running[2]));
+        assert_eq!(
+            pick(asked(Some(9000), None)),
+            Some(running[1]),
+            "capped at the camera's width"
         );
-        drop(second);
-        assert!(!variants.evict_unwatched("front"));
-        assert!(variants.is_empty());
+        let by_height = Variant {
+            width: None,
+            height: Some(120),
+            quality: Some(80),
+        };
+        assert_eq!(
+            pick(by_height),
+            Some(running[0]),
+            "120 high is 160 wide at 4:3"
+        );
+        assert_eq!(nearest(by_height, [], source), None);
     }
 }

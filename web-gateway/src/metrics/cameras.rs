@@ -122,6 +122,20 @@ impl Metrics {
             .inc();
     }
 
+    /// A gateway variant encoder started (`camera::feeds` holds one budget slot per encoder).
+    pub fn variant_encoder_started(&self) {
+        self.variant_encoders.inc();
+    }
+
+    pub fn variant_encoder_stopped(&self) {
+        self.variant_encoders.dec();
+    }
+
+    /// Counts one request served another variant than asked because the caps were reached.
+    pub fn variant_capped(&self) {
+        self.variants_capped.inc();
+    }
+
     /// Counts one refused sample; `reason` is `camera::ingest::Rejected::reason()`.
     pub fn frame_rejected(&self, camera: &str, reason: &'static str) {
         let camera = {

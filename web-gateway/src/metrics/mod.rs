@@ -51,6 +51,8 @@ pub struct Metrics {
     /// Series of `node_variant_frames`, so a forgotten camera's can be removed.
     node_variant_labels: std::sync::Mutex<std::collections::HashSet<VariantLabel>>,
     variant_encodes: Family<CameraLabel, Counter>,
+    variant_encoders: Gauge,
+    variants_capped: Counter,
     auth_failures: Family<ReasonLabel, Counter>,
     requests_refused: Family<ReasonLabel, Counter>,
     zenoh_endpoint_connected: Family<links::ZenohEndpointLabel, Gauge>,
@@ -87,6 +89,8 @@ impl Metrics {
             Family::new_with_constructor(latency_histogram);
         let node_variant_frames = Family::<VariantLabel, Counter>::default();
         let variant_encodes = Family::<CameraLabel, Counter>::default();
+        let variant_encoders = Gauge::default();
+        let variants_capped = Counter::default();
         // Every reason at zero from the start: an alert on a rate sees 0, not "no data".
         let auth_failures = Family::<ReasonLabel, Counter>::default();
         for reason in LoginFailure::ALL {
@@ -163,6 +167,16 @@ impl Metrics {
             variant_encodes.clone(),
         );
         registry.register(
+            "variant_encoders",
+            "Encoders running for ?width=/?height=/?quality=, all cameras (at most [variants] max_total)",
+            variant_encoders.clone(),
+        );
+        registry.register(
+            "variants_capped",
+            "Requests for a ?width=/?height=/?quality= variant served the nearest running one (or the camera's own frames) because the [variants] caps were reached",
+            variants_capped.clone(),
+        );
+        registry.register(
             "auth_failures",
             format!(
                 "Requests refused for their credentials, by reason ({})",
@@ -200,6 +214,8 @@ impl Metrics {
             node_variant_frames,
             node_variant_labels: Default::default(),
             variant_encodes,
+            variant_encoders,
+            variants_capped,
             auth_failures,
             requests_refused,
             zenoh_endpoint_connected,

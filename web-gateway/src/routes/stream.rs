@@ -1,5 +1,6 @@
 //! `GET /cameras/{id}/stream.mjpg[?fps=N&width=W|height=H&quality=Q|variant=NAME]`: the MJPEG stream
-//! of one camera, its node's variant `NAME`, or a gateway re-encoding (see `CameraHandle::choose`).
+//! of one camera, its node's variant `NAME`, or a gateway re-encoding (see `CameraHandle::choose`);
+//! `X-Served-Variant` says which.
 
 use super::{camera, unknown, Asked};
 use crate::error::{ApiError, ApiQuery, CameraPath};
@@ -9,6 +10,10 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
+
+/// Which frames the stream carries (`width=320&quality=80`, `variant=preview`, `original`):
+/// the asked variant, or the nearest one running when the `[variants]` caps are reached.
+pub const SERVED_VARIANT: header::HeaderName = header::HeaderName::from_static("x-served-variant");
 
 pub async fn stream(
     State(state): State<AppState>,
@@ -22,7 +27,7 @@ pub async fn stream(
     let choice = asked.choice(&camera)?;
     let client = state.admit("mjpeg")?;
     let viewer = camera.viewer(&choice);
-    let feed = camera.feed(choice).await.map_err(|_| unknown(&id))?;
+    let (feed, served) = camera.feed_served(choice).await.map_err(|_| unknown(&id))?;
     let pace = Pace {
         min_interval: fps.map(|fps| Duration::from_secs_f64(1.0 / fps)),
     };
@@ -34,7 +39,7 @@ pub async fn stream(
         id,
         (client, viewer),
     );
-    Ok((
+    let mut response = (
         [
             (header::CONTENT_TYPE, mjpeg::CONTENT_TYPE),
             (header::CACHE_CONTROL, "no-store, no-cache, must-revalidate"),
@@ -44,5 +49,10 @@ pub async fn stream(
         ],
         body,
     )
-        .into_response())
+        .into_response();
+    // Built from validated numbers and names ([A-Za-z0-9_-]): always a valid header value.
+    if let Ok(served) = header::HeaderValue::try_from(served.query()) {
+        response.headers_mut().insert(SERVED_VARIANT, served);
+    }
+    Ok(response)
 }

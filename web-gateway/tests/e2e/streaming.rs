@@ -195,6 +195,11 @@ async fn snapshot_variants_and_websocket() {
     let mut tiny = MjpegStream::open(&gateway.url("/cameras/dock/stream.mjpg?width=80"))
         .await
         .expect("variant");
+    // Quality snapped to its step, the default written out: what the stream says it carries.
+    assert_eq!(
+        [&small_a, &tiny].map(|stream| stream.header("x-served-variant")),
+        [Some("width=160&quality=50"), Some("width=80&quality=80")]
+    );
     for _ in 0..5 {
         for (stream, size) in [
             (&mut small_a, (160, 120)),

@@ -1,8 +1,8 @@
 //! What the camera's handle asks of its task: liveliness changes from discovery, and feeds
 //! (full frames, a gateway-encoded variant or a node-encoded one) for new viewers.
 
-use super::{CameraTask, Outcome, EVICT_EVERY};
-use crate::camera::node_variants;
+use super::{CameraTask, Outcome};
+use crate::camera::{node_variants, variants};
 use crate::camera::{Choice, Command, Feed};
 use camera_protocol::subscriber::fetch_snapshot;
 use std::sync::Arc;
@@ -42,27 +42,32 @@ impl CameraTask {
         }
     }
 
-    fn feed(&mut self, choice: Choice) -> Feed {
+    fn feed(&mut self, choice: Choice) -> (Feed, Choice) {
         match choice {
-            Choice::Gateway(variant) if variant.is_original() => Feed {
-                frames: self.frames.subscribe(),
-                messages: Arc::default(),
-            },
+            Choice::Gateway(variant) if variant.is_original() => {
+                let feed = Feed {
+                    frames: self.frames.subscribe(),
+                    messages: Arc::default(),
+                };
+                (feed, choice)
+            }
             Choice::Gateway(variant) => {
-                self.evict_at.get_or_insert(Instant::now() + EVICT_EVERY);
-                let limits = self.env.settings.limits;
-                self.variants
-                    .feed(&self.id, variant, &self.frames, limits, &self.env.metrics)
+                let encode = variants::Encode {
+                    camera: self.id.clone(),
+                    limits: self.env.settings.limits,
+                    metrics: self.env.metrics.clone(),
+                };
+                self.feeds.gateway(variant, &self.frames, &encode)
             }
             Choice::Node(name) => {
                 let Some(keys) = self.source.keys().cloned() else {
                     // `choose` offers no node variant of a ROS 2 topic: nothing would come.
-                    return Feed {
+                    let feed = Feed {
                         frames: watch::Sender::new(None).subscribe(),
                         messages: Arc::default(),
                     };
+                    return (feed, Choice::Node(name));
                 };
-                self.evict_at.get_or_insert(Instant::now() + EVICT_EVERY);
                 let receive = node_variants::Receive {
                     zenoh: self.env.zenoh.clone(),
                     id: self.id.clone(),
@@ -76,7 +81,8 @@ impl CameraTask {
                     let variant = info.variants.iter().find(|variant| variant.name == name)?;
                     Some((variant.width, variant.height))
                 });
-                self.node_variants.feed(&name, size, &receive)
+                let feed = self.feeds.node(&name, size, &receive);
+                (feed, Choice::Node(name))
             }
         }
     }

@@ -18,11 +18,10 @@ mod online;
 mod subscription;
 
 use self::subscription::LINGER;
+use super::feeds::Feeds;
 use super::ingest::{self, Checks, Rate, Rejected};
-use super::node_variants::NodeVariants;
 use super::nosignal;
 use super::status::FPS_WINDOW;
-use super::variants::Variants;
 use super::{CameraStatus, Command, Env, ForgetRequest};
 use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
@@ -47,9 +46,6 @@ const INFO_REFRESH: Duration = Duration::from_secs(2);
 const RING_CAPACITY: usize = camera_protocol::subscriber::DEFAULT_RING_CAPACITY;
 /// Pause before retrying a subscriber that could not be declared.
 const RETRY: Duration = Duration::from_secs(1);
-/// How often variant encoders and node-variant subscribers without clients are looked for:
-/// a node variant is released 1-2 s after its last client left.
-const EVICT_EVERY: Duration = Duration::from_secs(1);
 /// Sleep bound when nothing is due (every deadline is recomputed after each event anyway).
 const IDLE_WAKE: Duration = Duration::from_secs(3600);
 
@@ -121,9 +117,8 @@ pub(super) struct CameraTask {
     /// Offline with no viewers since then; forgotten after `forget_after`.
     idle_since: Option<Instant>,
     forget_requested: bool,
-    variants: Variants,
-    node_variants: NodeVariants,
-    evict_at: Option<Instant>,
+    /// Variant feeds of both kinds: encoders and node-variant subscribers.
+    feeds: Feeds,
     jobs: JoinSet<Outcome>,
     /// How recordings name this camera, when recording or clips are on.
     recorded: Option<Arc<RecordedCamera>>,
@@ -146,6 +141,7 @@ impl CameraTask {
             .is_active()
             .then(|| parts.source.recorded(&parts.id).map(Arc::new))
             .flatten();
+        let feeds = Feeds::new(parts.env.settings.max_encoders, parts.env.encoders.clone());
         Self {
             recorded,
             id: parts.id,
@@ -178,9 +174,7 @@ impl CameraTask {
             info_at: None,
             idle_since: Some(now),
             forget_requested: false,
-            variants: Variants::default(),
-            node_variants: NodeVariants::default(),
-            evict_at: None,
+            feeds,
             jobs: JoinSet::new(),
         }
     }
@@ -289,7 +283,7 @@ impl CameraTask {
             Outcome::Info(reply) => {
                 match reply {
                     Ok(info) => {
-                        self.node_variants.keep_offered(&self.id, &info);
+                        self.feeds.keep_offered(&self.id, &info);
                         self.info = Some(Arc::new(info));
                         self.info_error = None;
                     }
@@ -347,10 +341,8 @@ impl CameraTask {
                 });
             }
         }
-        if due(self.evict_at) {
-            let encoding = self.variants.evict_unwatched(&self.id);
-            let receiving = self.node_variants.release_unwatched(&self.id);
-            self.evict_at = (encoding || receiving).then_some(now + EVICT_EVERY);
+        if due(self.feeds.release_at()) {
+            self.feeds.release_unwatched(&self.id, now);
         }
         if due(self.forget_at()) {
             self.forget_requested = true;
@@ -370,7 +362,7 @@ impl CameraTask {
             self.offline_check_at(),
             self.no_signal_at,
             self.info_at,
-            self.evict_at,
+            self.feeds.release_at(),
             self.forget_at(),
         ]
         .into_iter()
@@ -397,7 +389,7 @@ impl CameraTask {
             offline_since: self.offline_since,
             info: self.info.clone(),
             info_error: self.info_error.clone(),
-            node_variants: self.node_variants.subscribed().into(),
+            node_variants: self.feeds.subscribed().into(),
             conflict: self.checks.conflict(Instant::now()),
         });
     }

@@ -2,7 +2,7 @@
 //! unwatched camera asks to be forgotten.
 
 use super::{CameraTask, Outcome};
-use crate::camera::node_variants::NodeVariants;
+use crate::camera::node_variants;
 use crate::camera::nosignal;
 use camera_protocol::meta::unix_now_ns;
 use camera_protocol::{Frame, FrameMeta};
@@ -36,7 +36,7 @@ impl CameraTask {
         let sizes = self
             .info
             .as_deref()
-            .map(NodeVariants::offered_sizes)
+            .map(node_variants::offered_sizes)
             .unwrap_or_default();
         self.jobs.spawn(async move {
             let drawn = tokio::task::spawn_blocking(move || {
@@ -67,7 +67,7 @@ impl CameraTask {
             meta,
         });
         // Viewers of a node variant see the camera is offline too (the node sends nothing).
-        self.node_variants.show(&frame, pictures);
+        self.feeds.show(&frame, pictures);
         self.frames.send_replace(Some(frame));
         self.no_signal_at = Some(now + self.env.settings.no_signal_interval);
     }
@@ -96,7 +96,7 @@ impl CameraTask {
     }
 
     pub(super) fn track_idle(&mut self) {
-        if self.online || self.watched > 0 || !self.node_variants.is_empty() {
+        if self.online || self.watched > 0 || self.feeds.has_node_feeds() {
             self.idle_since = None;
             self.forget_requested = false;
         } else if self.idle_since.is_none() {
