@@ -9,7 +9,8 @@
 //! - [`jpeg`]: a JPEG's width and height from its frame header, without decoding.
 //! - [`publisher`]: [`FramePublisher`], the publishing side (frames, queryables, liveliness).
 //! - [`ros2`]: ROS 2 `sensor_msgs/CompressedImage` on rmw_zenoh's wire format (publish, decode).
-//! - `record` (feature `record`): MCAP recording, clip buffer, `foxglove.CompressedImage`.
+//! - `record` (feature `record`): MCAP recording of accepted frames (no subscriber), clip
+//!   buffer, `foxglove.CompressedImage`.
 //! - [`zenoh_config`]: shared zenoh defaults (the hub on loopback, multicast off) and overrides;
 //!   [`zenoh_certs`]: the TLS files a profile names, from one machine's certificate folder.
 //! - [`session`]: opening a publisher's session, waiting for the hub.

@@ -30,7 +30,6 @@ use crate::throttle::LogThrottle;
 use camera_node::info::query_info;
 use camera_node::keys::CameraKeys;
 use camera_node::meta::unix_now_ns;
-use camera_node::record::RecordedCamera;
 use camera_node::subscriber::{FrameSubscriber, Received};
 use camera_node::{CameraInfo, Frame};
 use std::sync::Arc;
@@ -126,7 +125,7 @@ pub(super) struct CameraTask {
     evict_at: Option<Instant>,
     jobs: JoinSet<Outcome>,
     /// How recordings name this camera, when recording or clips are on.
-    recorded: Option<Arc<RecordedCamera>>,
+    recorded: Option<Arc<camera_node::record::RecordedCamera>>,
 }
 
 impl CameraTask {
@@ -140,14 +139,8 @@ impl CameraTask {
             offline_after,
             max_frame_lag,
         );
-        let recorded = parts
-            .env
-            .record
-            .is_active()
-            .then(|| parts.source.recorded(&parts.id).map(Arc::new))
-            .flatten();
         Self {
-            recorded,
+            recorded: subscription::recorded_as(&parts.env, &parts.source, &parts.id),
             id: parts.id,
             source: parts.source,
             generation: parts.generation,
@@ -237,9 +230,7 @@ impl CameraTask {
         let accepted = ingest::accept(sample, &mut self.checks, unix_now_ns(), Instant::now());
         match accepted {
             Ok(frame) => {
-                if let Some(camera) = &self.recorded {
-                    self.env.record.take(camera, &frame);
-                }
+                self.record(&frame);
                 self.live(frame);
             }
             Err(reject) => {
