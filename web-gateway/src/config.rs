@@ -178,9 +178,10 @@ impl Default for Config {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum SubscribeMode {
-    /// One wildcard subscriber on every camera's frames, all the time.
+    /// Every camera's frames, all the time (one subscriber per camera).
     Always,
-    /// A camera's frames only while a client watches it, so on-demand cameras can pause.
+    /// A camera's frames only while a client watches it or --record records it, so
+    /// on-demand cameras can pause.
     // Both spellings everywhere: the file's snake_case also works as a flag, and back.
     #[serde(alias = "while-watched")]
     #[value(alias = "while_watched")]

@@ -31,7 +31,6 @@ use camera_protocol::keys::CameraKeys;
 use camera_protocol::meta::unix_now_ns;
 use camera_protocol::subscriber::{FrameSubscriber, Received};
 use camera_protocol::{CameraInfo, Frame};
-use camera_record::RecordedCamera;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
@@ -121,7 +120,7 @@ pub(super) struct CameraTask {
     feeds: Feeds,
     jobs: JoinSet<Outcome>,
     /// How recordings name this camera, when recording or clips are on.
-    recorded: Option<Arc<RecordedCamera>>,
+    recorded: Option<Arc<camera_record::RecordedCamera>>,
 }
 
 impl CameraTask {
@@ -135,15 +134,9 @@ impl CameraTask {
             offline_after,
             max_frame_lag,
         );
-        let recorded = parts
-            .env
-            .record
-            .is_active()
-            .then(|| parts.source.recorded(&parts.id).map(Arc::new))
-            .flatten();
         let feeds = Feeds::new(parts.env.settings.max_encoders, parts.env.encoders.clone());
         Self {
-            recorded,
+            recorded: subscription::recorded_as(&parts.env, &parts.source, &parts.id),
             id: parts.id,
             source: parts.source,
             generation: parts.generation,
@@ -231,9 +224,7 @@ impl CameraTask {
         let accepted = ingest::accept(sample, &mut self.checks, unix_now_ns(), Instant::now());
         match accepted {
             Ok(frame) => {
-                if let Some(camera) = &self.recorded {
-                    self.env.record.take(camera, &frame);
-                }
+                self.record(&frame);
                 self.live(frame);
             }
             Err(reject) => {

@@ -1,18 +1,39 @@
 //! When the camera task receives the camera's frames: for its whole life (`always`, or while
 //! recording: recording counts as a viewer), or while it has viewers and [`LINGER`] after the
-//! last one left (`while_watched`).
+//! last one left (`while_watched`); and the accepted frames' way to recording and clips.
 
 use super::{CameraTask, RETRY, RING_CAPACITY};
-use crate::camera::FrameSource;
+use crate::camera::{Env, FrameSource};
 use crate::config::SubscribeMode;
 use camera_protocol::subscriber::{Cameras, FrameSubscriber};
+use camera_protocol::Frame;
+use camera_record::RecordedCamera;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// `while_watched`: how long the subscription outlives the last viewer, so that a page reload
 /// or a burst of snapshots does not restart an on-demand camera's pipeline each time.
 pub(super) const LINGER: Duration = Duration::from_secs(2);
 
+/// How recordings name camera `id`, when recording or clips are on.
+pub(super) fn recorded_as(
+    env: &Env,
+    source: &FrameSource,
+    id: &str,
+) -> Option<Arc<RecordedCamera>> {
+    env.record
+        .is_active()
+        .then(|| source.recorded(id).map(Arc::new))?
+}
+
 impl CameraTask {
+    /// Hands an accepted frame to recording and the clip buffer (never waits on the disk).
+    pub(super) fn record(&self, frame: &Frame) {
+        if let Some(camera) = &self.recorded {
+            self.env.record.take(camera, frame);
+        }
+    }
+
     /// Whether `--record` takes this camera's frames: then the task holds its subscription
     /// for good, as for a viewer who never leaves (the clip buffer is on under
     /// `while_watched` only beside recording).
