@@ -6,7 +6,7 @@
 use camera_node::info::CameraInfo;
 use camera_node::keys::{CameraKeys, PrefixSet, DEFAULT_PREFIX};
 use camera_node::record::{
-    self, segment, Admission, ClipBuffer, Keep, RecordSettings, Recorder, Sinks,
+    self, segment, Admission, ClipBuffer, Keep, RecordSettings, Recorder, Sinks, Size,
 };
 use camera_node::{FramePublisher, PublisherOptions};
 use std::path::{Path, PathBuf};
@@ -126,6 +126,15 @@ fn settings(dir: &Path, segment: Duration, keep: Keep) -> RecordSettings {
         dir: dir.to_owned(),
         segment,
         keep,
+        min_free: Size::Bytes(0),
+    }
+}
+
+/// `age` and at most 10 % of the disk.
+fn keep_age(age: Duration) -> Keep {
+    Keep {
+        age,
+        size: Size::Percent(10),
     }
 }
 
@@ -168,7 +177,7 @@ async fn every_frame_at_30_fps_is_recorded_once_at_its_capture_time() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let keep = Keep::Age(Duration::from_secs(3600));
+    let keep = keep_age(Duration::from_secs(3600));
     // Short segments, so frames cross several rotations.
     let mut rig = Rig::start("front", settings(dir.path(), Duration::from_secs(1), keep)).await;
     let published = rig.publish(90, 30).await;
@@ -211,7 +220,18 @@ async fn pruning_keeps_the_directory_under_its_bound() {
     let dir = tempfile::tempdir().expect("temp dir");
     const BOUND: u64 = 80_000;
     let segment = Duration::from_millis(400);
-    let mut rig = Rig::start("rear", settings(dir.path(), segment, Keep::Bytes(BOUND))).await;
+    let mut rig = Rig::start(
+        "rear",
+        settings(
+            dir.path(),
+            segment,
+            Keep {
+                age: Duration::from_secs(3600),
+                size: Size::Bytes(BOUND),
+            },
+        ),
+    )
+    .await;
     let published = rig.publish(90, 30).await;
     rig.wait_written(published.len() as u64).await;
     let deleted = rig
@@ -245,7 +265,7 @@ async fn a_camera_that_stops_has_its_segment_finished_while_recording_goes_on() 
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let keep = Keep::Age(Duration::from_secs(3600));
+    let keep = keep_age(Duration::from_secs(3600));
     let hour = Duration::from_secs(3600);
     let mut rig = Rig::start("side", settings(dir.path(), hour, keep)).await;
     let published = rig.publish(30, 30).await;

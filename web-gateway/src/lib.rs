@@ -9,7 +9,8 @@
 //! - [`discovery`]: liveliness → creates, informs and removes camera tasks, the only writer
 //!   of the [`directory`] (id → handle).
 //! - [`headers`]: the per-frame HTTP headers. [`mjpeg`]: multipart wire format, stream body.
-//! - [`recording`]: MCAP segments on disk and the clip buffer (camera_node::record).
+//! - [`recording`]: MCAP segments on disk and the clip buffer (camera_node::record);
+//!   [`clip_slots`]: how many clip downloads stream at once, per client and in total.
 //! - [`server`]: the accept loop, connection timeouts, HTTPS, the open-file limit.
 //! - [`foxglove`]: `--foxglove-listen`, every camera live in Foxglove on a listener of its own.
 //! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
@@ -20,6 +21,7 @@
 
 pub mod auth;
 pub mod camera;
+pub mod clip_slots;
 pub mod config;
 pub mod directory;
 pub mod discovery;

@@ -59,9 +59,10 @@ pub fn start(state: &AppState) -> std::io::Result<Option<RecorderThread>> {
                 dir: dir.clone(),
                 segment: config.segment(),
                 keep: config.keep,
+                min_free: config.min_free,
             })?;
             state.metrics.set_record_stats(recorder.stats().clone());
-            tracing::info!(dir = %dir.display(), keep = %config.keep, "recording every camera");
+            tracing::info!(dir = %dir.display(), keep = %config.keep, min_free = %config.min_free, "recording every camera");
             Some(RecorderThread { recorder, thread })
         }
         None => None,

@@ -36,9 +36,20 @@ pub fn topic(prefix: &str, camera: &str) -> String {
 
 impl<W: Write + Seek> FrameMcap<W> {
     pub fn new(out: W) -> mcap::McapResult<Self> {
+        Self::with_options(out, false)
+    }
+
+    /// For an output that is sent as it is written and cannot seek back (an HTTP body,
+    /// wrapped in [`mcap::write::NoSeek`]): each chunk is built in memory and written whole.
+    pub fn streaming(out: W) -> mcap::McapResult<Self> {
+        Self::with_options(out, true)
+    }
+
+    fn with_options(out: W, streaming: bool) -> mcap::McapResult<Self> {
         let mut writer = mcap::WriteOptions::new()
             .compression(None) // JPEG does not compress; zstd would only cost CPU.
             .chunk_size(Some(CHUNK_BYTES))
+            .disable_seeking(streaming)
             .profile("")
             .library(concat!("camera-node ", env!("CARGO_PKG_VERSION")))
             .create(out)?;

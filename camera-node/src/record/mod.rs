@@ -7,7 +7,10 @@
 //! [`CameraName::folder`]) and/or a [`ClipBuffer`] (by id). Each frame is one message on
 //! `/<prefix>/<camera>` whose log time is the frame's capture time. Layout: [`proto`].
 
+pub mod budget;
 pub mod clip;
+pub mod clip_export;
+pub mod disk;
 pub mod keep;
 pub mod mcap_file;
 pub mod proto;
@@ -16,6 +19,8 @@ pub mod recorder;
 pub mod segment;
 
 pub use clip::{ClipBuffer, ClipError, ClipUsage};
+pub use clip_export::ClipExport;
+pub use disk::Size;
 pub use keep::Keep;
 pub use mcap_file::FrameMcap;
 pub use recorder::{RecordSettings, RecordStats, Recorder};

@@ -16,6 +16,22 @@ pub struct Segment {
     mcap: FrameMcap<BufWriter<File>>,
     /// When the last frame was written (monotonic: idleness, not wall-clock time).
     written_at: Instant,
+    /// Bytes the file will hold once finished, estimated from above ([`overhead`], [`cost`]):
+    /// what the size budget counts while the segment is open.
+    bytes: u64,
+    frames: u64,
+}
+
+/// Upper estimate of a segment's bytes without messages: header, schema (twice: data and
+/// summary), channel, statistics, indexes and footer.
+pub fn overhead() -> u64 {
+    2 * super::proto::schema().len() as u64 + 4096
+}
+
+/// Upper estimate of the bytes one frame adds to a segment: the message record, its
+/// protobuf fields, its message index entry and its share of the chunk records.
+pub fn cost(frame_id: &str, frame: &Frame) -> u64 {
+    (frame.jpeg.len() + frame_id.len()) as u64 + 128
 }
 
 /// `YYYYMMDDTHHMMSSZ` of a time (UTC), the stem of a segment's file name.
@@ -117,6 +133,8 @@ impl Segment {
                         started,
                         mcap,
                         written_at: Instant::now(),
+                        bytes: overhead(),
+                        frames: 0,
                     });
                 }
                 Err(error)
@@ -138,8 +156,19 @@ impl Segment {
         now.duration_since(self.started).unwrap_or_default() >= length
     }
 
+    /// Estimated bytes once finished (see [`cost`]).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
     pub fn write(&mut self, topic: &str, camera: &str, frame: &Frame) -> std::io::Result<()> {
         self.written_at = Instant::now();
+        self.bytes += cost(camera, frame);
+        self.frames += 1;
         self.mcap.write(topic, camera, frame).map_err(to_io)
     }
 
@@ -153,10 +182,12 @@ impl Segment {
     }
 
     /// Writes the summary and footer so readers can seek; the file is complete after this.
-    pub fn finish(self) -> std::io::Result<()> {
+    /// Returns its size.
+    pub fn finish(self) -> std::io::Result<u64> {
         let out = self.mcap.finish().map_err(to_io)?;
         let file = out.into_inner().map_err(|error| error.into_error())?;
-        file.sync_data()
+        file.sync_data()?;
+        Ok(file.metadata()?.len())
     }
 }
 
