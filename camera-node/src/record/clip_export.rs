@@ -1,5 +1,5 @@
 //! One clip export as an MCAP stream: [`ClipExport::next_piece`] writes frames of the clip
-//! buffer until a chunk (about 1 MiB) is complete and hands those bytes over, so an export
+//! buffer until a chunk (256 KiB, or one larger frame) is complete and hands those bytes over, so an export
 //! holds one chunk and one frame, never the clip, however slowly its reader takes the pieces.
 
 use super::clip::{ClipBuffer, ClipError};

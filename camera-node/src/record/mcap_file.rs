@@ -13,6 +13,9 @@ use std::io::{Seek, Write};
 /// Frames go into chunks of about this size; a crash loses at most the chunk being written
 /// (plus what is written between flushes).
 pub const CHUNK_BYTES: u64 = 1 << 20;
+/// Chunks of a streamed file (a clip download): each is built in memory before it is sent,
+/// so smaller chunks mean less memory per download.
+pub const STREAM_CHUNK_BYTES: u64 = 256 << 10;
 
 /// An MCAP writer for camera frames.
 pub struct FrameMcap<W: Write + Seek> {
@@ -48,7 +51,11 @@ impl<W: Write + Seek> FrameMcap<W> {
     fn with_options(out: W, streaming: bool) -> mcap::McapResult<Self> {
         let mut writer = mcap::WriteOptions::new()
             .compression(None) // JPEG does not compress; zstd would only cost CPU.
-            .chunk_size(Some(CHUNK_BYTES))
+            .chunk_size(Some(if streaming {
+                STREAM_CHUNK_BYTES
+            } else {
+                CHUNK_BYTES
+            }))
             .disable_seeking(streaming)
             .profile("")
             .library(concat!("camera-node ", env!("CARGO_PKG_VERSION")))

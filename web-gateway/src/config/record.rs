@@ -43,7 +43,7 @@ pub struct RecordConfig {
         id = "record.min_free",
         long = "record-min-free",
         value_name = "SIZE",
-        default_value = "5%"
+        default_value = "1GiB"
     )]
     pub min_free: Size,
     /// Keep the last SECS seconds of every camera in memory for GET /cameras/{id}/clip.mcap;
@@ -59,7 +59,7 @@ pub struct RecordConfig {
     #[arg(id = "record.clip_max_bytes", long = "clip-buffer-bytes", value_name = "BYTES", default_value_t = 256 << 20)]
     pub clip_max_bytes: usize,
     /// Most clip.mcap downloads streamed at once, all clients together; more get 503 with
-    /// Retry-After (each holds about 2 MiB while its client reads).
+    /// Retry-After (each holds a few 256 KiB chunks while its client reads).
     #[arg(
         id = "record.clip_exports",
         long = "clip-exports",

@@ -2,8 +2,8 @@
 //! (default and most: the clip buffer's length) of a camera as one MCAP file, as Foxglove and
 //! `mcap` read it (docs/recording.md).
 //!
-//! The file is streamed: each piece (about one 1 MiB chunk) is written from the clip buffer
-//! when the client has taken the previous one, so a download holds ~2 MiB however slowly it is
+//! The file is streamed: each piece (a 256 KiB chunk, or one larger frame) is written from the
+//! clip buffer when the client has taken the previous one, so a download holds a few chunks however slowly it is
 //! read; downloads at once are bounded per client and in total ([`crate::clip_slots`]), and
 //! one lasts at most [`EXPORT_TIME_LIMIT`].
 
