@@ -76,7 +76,7 @@ impl fmt::Display for Size {
                 let units = [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
                 match units
                     .iter()
-                    .find(|(unit, _)| bytes >= *unit && bytes % unit == 0)
+                    .find(|(unit, _)| bytes >= *unit && bytes.is_multiple_of(*unit))
                 {
                     Some((unit, name)) => write!(f, "{}{name}", bytes / unit),
                     None => write!(f, "{bytes}B"),

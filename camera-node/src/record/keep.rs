@@ -80,7 +80,7 @@ impl fmt::Display for Keep {
         let secs = self.age.as_secs();
         let (number, unit) = [(86_400, "d"), (3600, "h"), (60, "m")]
             .into_iter()
-            .find(|(unit, _)| secs % unit == 0)
+            .find(|(unit, _)| secs.is_multiple_of(*unit))
             .map_or((secs, "s"), |(unit, name)| (secs / unit, name));
         write!(f, "{number}{unit},{}", self.size)
     }
