@@ -86,6 +86,7 @@ impl Recorder {
             open: HashMap::new(),
             retry_at: HashMap::new(),
             logged_at: HashMap::new(),
+            last_names: HashMap::new(),
         };
         let thread = std::thread::Builder::new()
             .name("recorder".into())
@@ -117,6 +118,14 @@ struct Worker {
     open: HashMap<Arc<str>, Segment>,
     retry_at: HashMap<Arc<str>, Instant>,
     logged_at: HashMap<Arc<str>, Instant>,
+    /// Start second and `-N` of each recording camera's newest segment.
+    last_names: HashMap<Arc<str>, (SystemTime, u32)>,
+}
+
+/// Start second and `-N` of a segment file's name.
+fn name_order(path: &Path) -> Option<(SystemTime, u32)> {
+    let stem = path.file_name()?.to_str()?.strip_suffix(".mcap")?;
+    segment::parse_stem(stem)
 }
 
 impl Worker {
@@ -183,10 +192,19 @@ impl Worker {
         let result = match self.open.entry(camera.clone()) {
             std::collections::hash_map::Entry::Occupied(entry) => Ok(entry.into_mut()),
             std::collections::hash_map::Entry::Vacant(entry) => {
-                Segment::create(&folder, now).map(|s| entry.insert(s))
+                // Names order segments: after this camera's last one of the same second.
+                let second = segment::parse_stem(&segment::format_start(now));
+                let first = match (self.last_names.get(&camera), second) {
+                    (Some((at, n)), Some((now, _))) if *at == now => n + 1,
+                    _ => 0,
+                };
+                Segment::create_from(&folder, now, first).map(|s| entry.insert(s))
             }
         }
         .and_then(|segment| segment.write(&recorded.topic, &recorded.frame_id, frame));
+        if let Some(name) = self.open.get(&camera).and_then(|s| name_order(s.path())) {
+            self.last_names.insert(camera.clone(), name);
+        }
         match result {
             Ok(()) => {
                 self.stats.frames_written.fetch_add(1, Ordering::Relaxed);
@@ -334,6 +352,9 @@ impl Worker {
         let now = Instant::now();
         self.retry_at.retain(|_, at| *at > now);
         self.logged_at.retain(|_, at| at.elapsed() < LOG_EVERY);
+        let open = &self.open;
+        self.last_names
+            .retain(|camera, _| open.contains_key(camera));
     }
 
     fn flush_all(&mut self) {

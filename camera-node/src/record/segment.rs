@@ -115,9 +115,20 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 impl Segment {
     /// Creates `camera_dir/<start>.mcap` (or `<start>-N.mcap` if that exists).
     pub fn create(camera_dir: &Path, started: SystemTime) -> std::io::Result<Self> {
+        Self::create_from(camera_dir, started, 0)
+    }
+
+    /// [`Segment::create`] with a `-N` suffix of at least `first` (0: none): a camera whose
+    /// earlier segment of the same second was already deleted must not reuse its name, which
+    /// would sort before that second's later segments.
+    pub fn create_from(
+        camera_dir: &Path,
+        started: SystemTime,
+        first: u32,
+    ) -> std::io::Result<Self> {
         std::fs::create_dir_all(camera_dir)?;
         let stem = format_start(started);
-        let mut attempt = 0u32;
+        let mut attempt = first;
         loop {
             let name = if attempt == 0 {
                 format!("{stem}.mcap")
@@ -138,7 +149,8 @@ impl Segment {
                     });
                 }
                 Err(error)
-                    if error.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 =>
+                    if error.kind() == std::io::ErrorKind::AlreadyExists
+                        && attempt < first + 100 =>
                 {
                     attempt += 1;
                 }
