@@ -78,6 +78,13 @@ pub enum ApiError {
     NoClip { camera: String },
     #[error("cannot make the clip")]
     ClipFailed { camera: String, message: String },
+    /// 429 (this client's downloads) or 503 (everyone's): clip exports are all in use.
+    #[error("too many clip downloads")]
+    ClipsBusy {
+        per_client: bool,
+        max: usize,
+        retry_after_secs: u64,
+    },
     #[error("unknown host name")]
     UnknownHost { host: String },
     #[error("request from a foreign page")]
@@ -106,6 +113,10 @@ impl ApiError {
             | Self::ClipsOff => StatusCode::NOT_FOUND,
             Self::NoClip { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::ClipFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::ClipsBusy {
+                per_client: true, ..
+            } => StatusCode::TOO_MANY_REQUESTS,
+            Self::ClipsBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadQuery { .. } | Self::BadPath { .. } | Self::Subprotocol { .. } => {
                 StatusCode::BAD_REQUEST
             }
@@ -207,6 +218,16 @@ impl ApiError {
             Self::ClipFailed { camera, message } => {
                 format!("the clip of camera {camera:?} could not be written: {message}")
             }
+            Self::ClipsBusy {
+                per_client: true,
+                max,
+                ..
+            } => format!(
+                "this client already downloads {max} clips (record.clip_exports_per_client); retry once one is done (Retry-After)"
+            ),
+            Self::ClipsBusy { max, .. } => format!(
+                "the gateway already streams {max} clips (record.clip_exports); retry shortly (Retry-After)"
+            ),
             Self::BadUpgrade { message, .. } => {
                 format!("{message}; this endpoint needs a WebSocket client (GET with Upgrade: websocket)")
             }
@@ -257,6 +278,9 @@ impl IntoResponse for ApiError {
         }
         let retry_after = match &self {
             Self::LoginThrottled {
+                retry_after_secs, ..
+            } => Some(axum::http::HeaderValue::from(*retry_after_secs)),
+            Self::ClipsBusy {
                 retry_after_secs, ..
             } => Some(axum::http::HeaderValue::from(*retry_after_secs)),
             _ => None,

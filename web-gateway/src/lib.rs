@@ -10,7 +10,8 @@
 //!   of the [`directory`] (id → handle).
 //! - [`headers`]: the per-frame HTTP headers. [`mjpeg`]: multipart wire format, stream body.
 //! - [`recording`]: MCAP segments on disk and the clip buffer (camera_record), fed by
-//!   the camera tasks.
+//!   the camera tasks; [`clip_slots`]: how many clip downloads stream at once, per client and
+//!   in total.
 //! - [`server`]: the accept loop, connection timeouts, HTTPS, the open-file limit.
 //! - [`foxglove`]: `--foxglove-listen`, every camera live in Foxglove on a listener of its own.
 //! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
@@ -21,6 +22,7 @@
 
 pub mod auth;
 pub mod camera;
+pub mod clip_slots;
 pub mod config;
 pub mod directory;
 pub mod discovery;

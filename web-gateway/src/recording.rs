@@ -67,9 +67,10 @@ pub fn start(
                 dir: dir.clone(),
                 segment: record.segment(),
                 keep: record.keep,
+                min_free: record.min_free,
             })?;
             metrics.set_record_stats(recorder.stats().clone());
-            tracing::info!(dir = %dir.display(), keep = %record.keep,
+            tracing::info!(dir = %dir.display(), keep = %record.keep, min_free = %record.min_free,
                 "recording every camera (each counts as watched)");
             (Some(recorder), Some(thread))
         }

@@ -4,6 +4,7 @@
 //! Also client admission: one counter across MJPEG, WebSocket and variant clients enforces
 //! `max_clients`, and the returned guard keeps the metrics gauge honest on every exit path.
 
+use crate::clip_slots::ClipSlots;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::error::ApiError;
@@ -33,6 +34,8 @@ pub struct Inner {
     pub links: Arc<Links>,
     /// The last `record.clip_secs` of every camera, when on (see [`crate::recording`]).
     pub clips: Option<Arc<ClipBuffer>>,
+    /// Clip downloads in progress, bounded per client and in total.
+    pub clip_slots: Arc<ClipSlots>,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
     clients: AtomicUsize,
@@ -57,6 +60,10 @@ impl AppState {
         Self(Arc::new(Inner {
             prefixes: config.prefixes(),
             clips,
+            clip_slots: ClipSlots::new(
+                config.record.clip_exports,
+                config.record.clip_exports_per_client,
+            ),
             links,
             config,
             directory: Directory::default(),

@@ -1,12 +1,13 @@
 //! The rolling clip buffer: the last N seconds of every camera in memory, bounded in bytes,
-//! exported as one MCAP file on request ("what just happened").
+//! exported as one MCAP file on request ("what just happened"), streamed piece by piece
+//! ([`ClipExport`]) so that an export never copies the clip.
 
-use super::mcap_file::FrameMcap;
+use super::clip_export::{ClipExport, Span};
 use super::RecordedCamera;
 use camera_protocol::frame::Frame;
 use std::collections::{HashMap, VecDeque};
-use std::io::Cursor;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -15,6 +16,12 @@ struct CameraClip {
     /// Topic and frame_id of the exported messages.
     topic: String,
     frame_id: String,
+    /// Which appearance of the camera this is: an export ends when its camera is removed,
+    /// even if a camera of the same id comes back.
+    epoch: u64,
+    /// Number of `frames.front()`: frames are numbered in arrival order, so an export walks
+    /// them by number while older ones are dropped behind (or ahead of) it.
+    first: u64,
     frames: VecDeque<Frame>,
     bytes: usize,
 }
@@ -29,6 +36,7 @@ pub struct ClipBuffer {
     /// taking it (the subscriber pushes at the frame rate of every camera).
     total_bytes: AtomicUsize,
     total_frames: AtomicUsize,
+    epochs: AtomicU64,
 }
 
 /// What a [`ClipBuffer`] holds now, over all cameras.
@@ -56,6 +64,7 @@ impl ClipBuffer {
             cameras: Mutex::new(HashMap::new()),
             total_bytes: AtomicUsize::new(0),
             total_frames: AtomicUsize::new(0),
+            epochs: AtomicU64::new(0),
         }
     }
 
@@ -81,6 +90,8 @@ impl ClipBuffer {
             let clip = CameraClip {
                 topic: recorded.topic().to_owned(),
                 frame_id: recorded.frame_id().to_owned(),
+                epoch: self.epochs.fetch_add(1, Ordering::Relaxed),
+                first: 0,
                 frames: VecDeque::new(),
                 bytes: 0,
             };
@@ -104,6 +115,7 @@ impl ClipBuffer {
             }
             clip.bytes -= oldest.jpeg.len();
             clip.frames.pop_front();
+            clip.first += 1;
         }
         self.adjust(bytes_before, frames_before, clip.bytes, clip.frames.len());
         if self.total_bytes.load(Ordering::Relaxed) > self.max_bytes {
@@ -117,6 +129,7 @@ impl ClipBuffer {
                         break;
                     };
                     clip.bytes -= oldest.jpeg.len();
+                    clip.first += 1;
                 }
                 self.adjust(bytes_before, frames_before, clip.bytes, clip.frames.len());
             }
@@ -146,30 +159,63 @@ impl ClipBuffer {
         }
     }
 
-    /// The last `seconds` (at most the clip length) of camera id `camera` as an MCAP file.
+    /// The last `seconds` (at most the clip length) of camera id `camera` as one MCAP file in
+    /// memory (tests and small tools; the gateway streams with [`ClipBuffer::stream`]).
     pub fn export(&self, camera: &str, seconds: Duration) -> Result<Vec<u8>, ClipError> {
-        // Copy the Arcs out under the lock (cheap: `Bytes` clones), write outside it.
-        let (topic, frame_id, frames) = {
-            let cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut export = ClipBuffer::stream(self, camera, seconds)?;
+        let mut file = Vec::new();
+        while let Some(piece) = export.next_piece()? {
+            file.extend_from_slice(&piece);
+        }
+        Ok(file)
+    }
+
+    /// The last `seconds` (at most the clip length) of camera id `camera` as an MCAP stream:
+    /// its frames are those held now, read one at a time as the export proceeds (a frame the
+    /// buffer drops before the export reaches it is left out). `clips` is the buffer or an
+    /// `Arc` of it (an export that outlives the request).
+    pub fn stream<C: Deref<Target = ClipBuffer>>(
+        clips: C,
+        camera: &str,
+        seconds: Duration,
+    ) -> Result<ClipExport<C>, ClipError> {
+        let span = {
+            let cameras = clips.cameras.lock().unwrap_or_else(PoisonError::into_inner);
             let clip = cameras
                 .get(camera)
                 .filter(|clip| !clip.frames.is_empty())
                 .ok_or_else(|| ClipError::Empty(camera.to_owned()))?;
             let newest = clip.frames.back().map_or(0, |f| f.meta.capture_ts_ns);
-            let window = u64::try_from(seconds.min(self.length).as_nanos()).unwrap_or(u64::MAX);
-            let frames: Vec<Frame> = clip
+            let window = u64::try_from(seconds.min(clips.length).as_nanos()).unwrap_or(u64::MAX);
+            let skipped = clip
                 .frames
                 .iter()
-                .filter(|f| newest.saturating_sub(f.meta.capture_ts_ns) <= window)
-                .cloned()
-                .collect();
-            (clip.topic.clone(), clip.frame_id.clone(), frames)
+                .position(|f| newest.saturating_sub(f.meta.capture_ts_ns) <= window)
+                .unwrap_or(0);
+            Span {
+                camera: camera.to_owned(),
+                topic: clip.topic.clone(),
+                frame_id: clip.frame_id.clone(),
+                epoch: clip.epoch,
+                start: clip.first + skipped as u64,
+                end: clip.first + clip.frames.len() as u64,
+            }
         };
-        let bytes: usize = frames.iter().map(|f| f.jpeg.len() + 64).sum();
-        let mut mcap = FrameMcap::new(Cursor::new(Vec::with_capacity(bytes + 4096)))?;
-        for frame in &frames {
-            mcap.write(&topic, &frame_id, frame)?;
+        ClipExport::new(clips, span)
+    }
+
+    /// Frame number `index` of `span`'s camera, or the oldest later one still held if it was
+    /// dropped, with its number; `None` past the span's end or once the camera is gone.
+    pub(super) fn frame_at(&self, span: &Span, index: u64) -> Option<(u64, Frame)> {
+        let cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
+        let clip = cameras
+            .get(&span.camera)
+            .filter(|clip| clip.epoch == span.epoch)?;
+        let index = index.max(clip.first);
+        if index >= span.end {
+            return None;
         }
-        Ok(mcap.finish()?.into_inner())
+        let frame = clip.frames.get(usize::try_from(index - clip.first).ok()?)?;
+        Some((index, frame.clone()))
     }
 }

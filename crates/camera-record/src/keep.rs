@@ -1,64 +1,88 @@
-//! How much recording to keep: an age (`90m`, `1h`, `2d`) or a byte size (`500MB`, `2GiB`).
+//! How much recording to keep: an age (`90m`, `1h`, `2d`) and a total size (`500MB`, `2GiB`,
+//! or `10%` of the recording disk), both always in force; the part not given keeps its
+//! default ([`DEFAULT`]), so no setting lets recording fill the disk.
 
+use super::disk::Size;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 use thiserror::Error;
 
-/// The retention bound of a recording directory; older segments are deleted first.
+/// The default retention, and the part of a `--record-keep` value that leaves one out.
+pub const DEFAULT: &str = "1h,10%";
+
+/// The retention bounds of a recording directory; older segments are deleted first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keep {
+pub struct Keep {
     /// Delete segments that started longer ago than this.
-    Age(Duration),
-    /// Delete the oldest segments while the directory holds more than this many bytes.
-    Bytes(u64),
+    pub age: Duration,
+    /// Delete the oldest segments while the directory holds more than this, all cameras
+    /// together; each recording camera may use its fair part (size / recording cameras).
+    pub size: Size,
 }
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[error("invalid retention {0:?}: give an age (e.g. 30m, 1h, 2d) or a size (e.g. 500MB, 2GiB)")]
+#[error(
+    "invalid retention {0:?}: give an age (e.g. 30m, 1h, 2d), a size (e.g. 500MB, 2GiB, 10% of the disk) \
+     or both separated by a comma (e.g. 1h,10%); the one left out stays at its default ({DEFAULT})"
+)]
 pub struct KeepError(String);
+
+/// `1h`, `90m`, `2d`, `30s`.
+fn age(text: &str) -> Option<Duration> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let factor = match unit.trim() {
+        "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    number
+        .checked_mul(factor)
+        .map(Duration::from_secs)
+        .filter(|age| !age.is_zero())
+}
+
+/// The age and size given in `text`, each at most once.
+fn parts(text: &str) -> Option<(Option<Duration>, Option<Size>)> {
+    let (mut kept_age, mut kept_size) = (None, None);
+    for part in text.split(',').map(str::trim) {
+        if let Some(parsed) = age(part) {
+            kept_age.replace(parsed).is_none().then_some(())?;
+        } else {
+            let parsed: Size = part.parse().ok().filter(|s: &Size| !s.is_zero())?;
+            kept_size.replace(parsed).is_none().then_some(())?;
+        }
+    }
+    Some((kept_age, kept_size))
+}
 
 impl FromStr for Keep {
     type Err = KeepError;
 
     fn from_str(text: &str) -> Result<Self, KeepError> {
-        let error = || KeepError(text.to_owned());
-        let trimmed = text.trim();
-        let split = trimmed
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(trimmed.len());
-        let (number, unit) = trimmed.split_at(split);
-        let number: u64 = number.parse().map_err(|_| error())?;
-        let seconds = |factor: u64| number.checked_mul(factor).map(Duration::from_secs);
-        let bytes = |factor: u64| number.checked_mul(factor);
-        let keep = match unit.trim() {
-            "s" => seconds(1).map(Keep::Age),
-            "m" | "min" => seconds(60).map(Keep::Age),
-            "h" => seconds(3600).map(Keep::Age),
-            "d" => seconds(86_400).map(Keep::Age),
-            "B" => bytes(1).map(Keep::Bytes),
-            "kB" | "KB" => bytes(1_000).map(Keep::Bytes),
-            "MB" => bytes(1_000_000).map(Keep::Bytes),
-            "GB" => bytes(1_000_000_000).map(Keep::Bytes),
-            "KiB" => bytes(1 << 10).map(Keep::Bytes),
-            "MiB" => bytes(1 << 20).map(Keep::Bytes),
-            "GiB" => bytes(1 << 30).map(Keep::Bytes),
-            _ => None,
-        };
-        match keep {
-            Some(Keep::Age(age)) if !age.is_zero() => Ok(Keep::Age(age)),
-            Some(Keep::Bytes(size)) if size > 0 => Ok(Keep::Bytes(size)),
-            _ => Err(error()),
+        let (given_age, given_size) = parts(text).ok_or_else(|| KeepError(text.to_owned()))?;
+        let (default_age, default_size) = parts(DEFAULT).unwrap_or_default();
+        match (given_age.or(default_age), given_size.or(default_size)) {
+            (Some(age), Some(size)) => Ok(Keep { age, size }),
+            _ => Err(KeepError(text.to_owned())),
         }
     }
 }
 
 impl fmt::Display for Keep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Keep::Age(age) => write!(f, "{}s", age.as_secs()),
-            Keep::Bytes(size) => write!(f, "{size}B"),
-        }
+        let secs = self.age.as_secs();
+        let (number, unit) = [(86_400, "d"), (3600, "h"), (60, "m")]
+            .into_iter()
+            .find(|(unit, _)| secs.is_multiple_of(*unit))
+            .map_or((secs, "s"), |(unit, name)| (secs / unit, name));
+        write!(f, "{number}{unit},{}", self.size)
     }
 }
 
@@ -79,17 +103,45 @@ impl<'de> serde::Deserialize<'de> for Keep {
 mod tests {
     use super::*;
 
+    fn keep(age_secs: u64, size: Size) -> Keep {
+        Keep {
+            age: Duration::from_secs(age_secs),
+            size,
+        }
+    }
+
     #[test]
-    fn parses_ages_and_sizes() {
-        assert_eq!("1h".parse(), Ok(Keep::Age(Duration::from_secs(3600))));
-        assert_eq!("90m".parse(), Ok(Keep::Age(Duration::from_secs(5400))));
-        assert_eq!("500MB".parse(), Ok(Keep::Bytes(500_000_000)));
-        assert_eq!("2GiB".parse(), Ok(Keep::Bytes(2 << 30)));
+    fn parses_ages_and_sizes_keeping_the_default_of_the_other() {
+        assert_eq!("1h,10%".parse(), Ok(keep(3600, Size::Percent(10))));
+        assert_eq!("90m".parse(), Ok(keep(5400, Size::Percent(10))));
+        assert_eq!("500MB".parse(), Ok(keep(3600, Size::Bytes(500_000_000))));
         assert_eq!(
-            "3600s".parse::<Keep>().map(|k| k.to_string()),
-            Ok("3600s".into())
+            " 2GiB , 2d ".parse(),
+            Ok(keep(172_800, Size::Bytes(2 << 30)))
         );
-        for bad in ["", "h", "0h", "1x", "-1h", "1.5h", "99999999999999999999GB"] {
+        assert_eq!(
+            DEFAULT.parse::<Keep>().map(|k| k.to_string()),
+            Ok(DEFAULT.into())
+        );
+        assert_eq!(
+            "3600s,20MB".parse::<Keep>().map(|k| k.to_string()),
+            Ok("1h,20000000B".into())
+        );
+        for bad in [
+            "",
+            "h",
+            "0h",
+            "1x",
+            "-1h",
+            "1.5h",
+            "0B",
+            "0%",
+            "1h,2h",
+            "1GB,2GB",
+            "1h,",
+            "101%",
+            "99999999999999999999GB",
+        ] {
             assert!(bad.parse::<Keep>().is_err(), "{bad:?} accepted");
         }
     }

@@ -7,7 +7,10 @@
 //! pushes it into a [`ClipBuffer`] (by id). Each frame is one message on the camera's topic
 //! whose log time is the frame's capture time. Layout: [`proto`].
 
+pub mod budget;
 pub mod clip;
+pub mod clip_export;
+pub mod disk;
 mod growing;
 pub mod keep;
 pub mod mcap_file;
@@ -17,6 +20,8 @@ pub mod recorder;
 pub mod segment;
 
 pub use clip::{ClipBuffer, ClipError, ClipUsage};
+pub use clip_export::ClipExport;
+pub use disk::Size;
 pub use keep::Keep;
 pub use mcap_file::FrameMcap;
 pub use recorder::{RecordSettings, RecordStats, Recorder};

@@ -13,8 +13,11 @@ use std::io::{Seek, Write};
 /// Frames go into chunks of about this size; a crash loses at most the chunk being written
 /// (plus what is written between flushes).
 pub const CHUNK_BYTES: u64 = 1 << 20;
+/// Chunks of a streamed file (a clip download): each is built in memory before it is sent,
+/// so smaller chunks mean less memory per download.
+pub const STREAM_CHUNK_BYTES: u64 = 256 << 10;
 
-/// An MCAP writer for camera frames. Chunks end here (at [`CHUNK_BYTES`] or on
+/// An MCAP writer for camera frames. Chunks end here (at [`CHUNK_BYTES`], [`STREAM_CHUNK_BYTES`] when streaming, or on
 /// [`FrameMcap::flush`]), never inside the `mcap` writer, so the underlying writer is flushed
 /// exactly when a chunk is whole (what a segment's [`super::growing::GrowingFile`] relies on).
 pub struct FrameMcap<W: Write + Seek> {
@@ -23,6 +26,8 @@ pub struct FrameMcap<W: Write + Seek> {
     channels: HashMap<String, u16>,
     /// Message bytes in the open chunk.
     chunk_bytes: u64,
+    /// Where a chunk ends: [`CHUNK_BYTES`], or [`STREAM_CHUNK_BYTES`] when streaming.
+    chunk_limit: u64,
 }
 
 impl<W: Write + Seek> std::fmt::Debug for FrameMcap<W> {
@@ -40,9 +45,20 @@ pub fn topic(prefix: &str, camera: &str) -> String {
 
 impl<W: Write + Seek> FrameMcap<W> {
     pub fn new(out: W) -> mcap::McapResult<Self> {
+        Self::with_options(out, false)
+    }
+
+    /// For an output that is sent as it is written and cannot seek back (an HTTP body,
+    /// wrapped in [`mcap::write::NoSeek`]): each chunk is built in memory and written whole.
+    pub fn streaming(out: W) -> mcap::McapResult<Self> {
+        Self::with_options(out, true)
+    }
+
+    fn with_options(out: W, streaming: bool) -> mcap::McapResult<Self> {
         let mut writer = mcap::WriteOptions::new()
             .compression(None) // JPEG does not compress; zstd would only cost CPU.
             .chunk_size(None) // ended by `write` and `flush`
+            .disable_seeking(streaming)
             .profile("")
             .library(concat!("camera-node ", env!("CARGO_PKG_VERSION")))
             .create(out)?;
@@ -52,6 +68,11 @@ impl<W: Write + Seek> FrameMcap<W> {
             schema_id,
             channels: HashMap::new(),
             chunk_bytes: 0,
+            chunk_limit: if streaming {
+                STREAM_CHUNK_BYTES
+            } else {
+                CHUNK_BYTES
+            },
         })
     }
 
@@ -83,7 +104,7 @@ impl<W: Write + Seek> FrameMcap<W> {
             &data,
         )?;
         self.chunk_bytes += data.len() as u64;
-        if self.chunk_bytes >= CHUNK_BYTES {
+        if self.chunk_bytes >= self.chunk_limit {
             self.flush()?;
         }
         Ok(())

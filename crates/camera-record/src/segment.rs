@@ -17,6 +17,22 @@ pub struct Segment {
     mcap: FrameMcap<GrowingFile>,
     /// When the last frame was written (monotonic: idleness, not wall-clock time).
     written_at: Instant,
+    /// Bytes the file will hold once finished, estimated from above ([`overhead`], [`cost`]):
+    /// what the size budget counts while the segment is open.
+    bytes: u64,
+    frames: u64,
+}
+
+/// Upper estimate of a segment's bytes without messages: header, schema (twice: data and
+/// summary), channel, statistics, indexes and footer.
+pub fn overhead() -> u64 {
+    2 * super::proto::schema().len() as u64 + 4096
+}
+
+/// Upper estimate of the bytes one frame adds to a segment: the message record, its
+/// protobuf fields, its message index entry and its share of the chunk records.
+pub fn cost(frame_id: &str, frame: &Frame) -> u64 {
+    (frame.jpeg.len() + frame_id.len()) as u64 + 128
 }
 
 /// `YYYYMMDDTHHMMSSZ` of a time (UTC), the stem of a segment's file name.
@@ -100,9 +116,20 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 impl Segment {
     /// Creates `camera_dir/<start>.mcap` (or `<start>-N.mcap` if that exists).
     pub fn create(camera_dir: &Path, started: SystemTime) -> std::io::Result<Self> {
+        Self::create_from(camera_dir, started, 0)
+    }
+
+    /// [`Segment::create`] with a `-N` suffix of at least `first` (0: none): a camera whose
+    /// earlier segment of the same second was already deleted must not reuse its name, which
+    /// would sort before that second's later segments.
+    pub fn create_from(
+        camera_dir: &Path,
+        started: SystemTime,
+        first: u32,
+    ) -> std::io::Result<Self> {
         std::fs::create_dir_all(camera_dir)?;
         let stem = format_start(started);
-        let mut attempt = 0u32;
+        let mut attempt = first;
         loop {
             let name = if attempt == 0 {
                 format!("{stem}.mcap")
@@ -120,10 +147,13 @@ impl Segment {
                         started,
                         mcap,
                         written_at: Instant::now(),
+                        bytes: overhead(),
+                        frames: 0,
                     });
                 }
                 Err(error)
-                    if error.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 =>
+                    if error.kind() == std::io::ErrorKind::AlreadyExists
+                        && attempt < first + 100 =>
                 {
                     attempt += 1;
                 }
@@ -141,8 +171,19 @@ impl Segment {
         now.duration_since(self.started).unwrap_or_default() >= length
     }
 
+    /// Estimated bytes once finished (see [`cost`]).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
     pub fn write(&mut self, topic: &str, camera: &str, frame: &Frame) -> std::io::Result<()> {
         self.written_at = Instant::now();
+        self.bytes += cost(camera, frame);
+        self.frames += 1;
         self.mcap.write(topic, camera, frame).map_err(to_io)
     }
 
@@ -157,9 +198,12 @@ impl Segment {
     }
 
     /// Writes the summary and footer so readers can seek; the file is complete after this.
-    pub fn finish(self) -> std::io::Result<()> {
+    /// Returns its size.
+    pub fn finish(self) -> std::io::Result<u64> {
         let out = self.mcap.finish().map_err(to_io)?;
-        out.into_file().sync_data()
+        let file = out.into_file();
+        file.sync_data()?;
+        Ok(file.metadata()?.len())
     }
 }
 

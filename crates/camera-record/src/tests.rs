@@ -6,7 +6,7 @@ use bytes::Bytes;
 use camera_protocol::frame::Frame;
 use camera_protocol::keys::PrefixSet;
 use camera_protocol::meta::FrameMeta;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn frame(seq: u64, capture_ts_ns: u64, len: usize) -> Frame {
@@ -250,10 +250,17 @@ fn prune_deletes_oldest_first_but_never_open_segments() {
         paths.push(path);
     }
     std::fs::write(dir.join("a").join("notes.txt"), b"keep me").expect("write");
-    let deleted = prune::prune(&dir, Keep::Bytes(2500), base, &[paths[0].clone()]).expect("prune");
+    let mut segments = prune::Segments::scan(&dir, &[paths[0].clone()]).expect("scan");
+    assert_eq!(segments.total(), 3000);
+    let deleted = segments
+        .shrink(Path::new(""), u64::MAX, 1500)
+        .expect("prune");
     assert_eq!(deleted, vec![paths[1].clone(), paths[2].clone()]);
     let now = base + Duration::from_secs(3 * 60 + 30);
-    let deleted = prune::prune(&dir, Keep::Age(Duration::from_secs(60)), now, &[]).expect("prune");
+    let mut segments = prune::Segments::scan(&dir, &[]).expect("scan");
+    let deleted = segments
+        .expire(Duration::from_secs(60), now)
+        .expect("prune");
     assert_eq!(deleted, vec![paths[0].clone()]);
     assert!(paths[3].exists() && dir.join("a").join("notes.txt").exists());
     let _ = std::fs::remove_dir_all(dir);
@@ -280,8 +287,39 @@ fn prune_finds_segments_in_robot_folders() {
     }
     let stray = dir.join(format!("{}.mcap", segment::format_start(base)));
     std::fs::write(&stray, vec![0u8; 1000]).expect("write");
-    let deleted = prune::prune(&dir, Keep::Bytes(1500), base, &[]).expect("prune");
+    let mut segments = prune::Segments::scan(&dir, &[]).expect("scan");
+    let deleted = segments
+        .shrink(Path::new(""), u64::MAX, 1500)
+        .expect("prune");
     assert_eq!(deleted, paths[..2].to_vec());
     assert!(paths[2].exists() && stray.exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A camera's folder is cut to its part first (oldest of that folder, even when another
+/// folder holds older segments); the total bound then takes the oldest of all.
+#[test]
+fn prune_keeps_each_camera_within_its_part() {
+    let dir = temp_dir("prune-share");
+    let base = UNIX_EPOCH + Duration::from_secs(1_764_104_400);
+    let mut paths = Vec::new();
+    for (camera, minute) in [("a", 0u64), ("b", 1), ("b", 2), ("b", 3), ("a", 4)] {
+        let camera_dir = dir.join(camera);
+        std::fs::create_dir_all(&camera_dir).expect("dir");
+        let start = segment::format_start(base + Duration::from_secs(minute * 60));
+        let path = camera_dir.join(format!("{start}.mcap"));
+        std::fs::write(&path, vec![0u8; 1000]).expect("write");
+        paths.push(path);
+    }
+    let mut segments = prune::Segments::scan(&dir, &[]).expect("scan");
+    let deleted = segments
+        .shrink(&dir.join("b"), 1000, u64::MAX)
+        .expect("prune");
+    assert_eq!(deleted, paths[1..3].to_vec());
+    assert_eq!(segments.of_folder(&dir.join("a")), 2000);
+    assert_eq!(segments.of_folder(&dir.join("b")), 1000);
+    let deleted = segments.shrink(&dir.join("b"), 1000, 2000).expect("prune");
+    assert_eq!(deleted, vec![paths[0].clone()]);
+    assert_eq!(segments.total(), 2000);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use camera_protocol::keys::{CameraKeys, DEFAULT_PREFIX};
 use camera_protocol::meta::unix_now_ns;
 use camera_protocol::{Frame, FrameMeta};
-use camera_record::{segment, ClipBuffer, Keep, RecordSettings, RecordedCamera, Recorder, Sinks};
+use camera_record::{
+    segment, ClipBuffer, Keep, RecordSettings, RecordedCamera, Recorder, Sinks, Size,
+};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -112,6 +114,15 @@ fn settings(dir: &Path, segment: Duration, keep: Keep) -> RecordSettings {
         dir: dir.to_owned(),
         segment,
         keep,
+        min_free: Size::Bytes(0),
+    }
+}
+
+/// `age` and at most 10 % of the disk.
+fn keep_age(age: Duration) -> Keep {
+    Keep {
+        age,
+        size: Size::Percent(10),
     }
 }
 
@@ -154,7 +165,7 @@ async fn every_frame_at_30_fps_is_recorded_once_at_its_capture_time() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let keep = Keep::Age(Duration::from_secs(3600));
+    let keep = keep_age(Duration::from_secs(3600));
     // Short segments, so frames cross several rotations.
     let mut rig = Rig::start("front", settings(dir.path(), Duration::from_secs(1), keep));
     let published = rig.feed(90, 30).await;
@@ -197,7 +208,17 @@ async fn pruning_keeps_the_directory_under_its_bound() {
     let dir = tempfile::tempdir().expect("temp dir");
     const BOUND: u64 = 80_000;
     let segment = Duration::from_millis(400);
-    let mut rig = Rig::start("rear", settings(dir.path(), segment, Keep::Bytes(BOUND)));
+    let mut rig = Rig::start(
+        "rear",
+        settings(
+            dir.path(),
+            segment,
+            Keep {
+                age: Duration::from_secs(3600),
+                size: Size::Bytes(BOUND),
+            },
+        ),
+    );
     let published = rig.feed(90, 30).await;
     rig.wait_written(published.len() as u64).await;
     let deleted = rig
@@ -231,7 +252,7 @@ async fn a_camera_that_stops_has_its_segment_finished_while_recording_goes_on() 
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let keep = Keep::Age(Duration::from_secs(3600));
+    let keep = keep_age(Duration::from_secs(3600));
     let hour = Duration::from_secs(3600);
     let mut rig = Rig::start("side", settings(dir.path(), hour, keep));
     let published = rig.feed(30, 30).await;
@@ -291,7 +312,7 @@ async fn the_open_segment_reads_as_mcap_while_it_is_written() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let keep = Keep::Age(Duration::from_secs(3600));
+    let keep = keep_age(Duration::from_secs(3600));
     let hour = Duration::from_secs(3600);
     let mut rig = Rig::start("open", settings(dir.path(), hour, keep));
     let mut fed = rig.feed(15, 30).await;

@@ -1,7 +1,7 @@
 //! `[record]`: MCAP recording to disk and the in-memory clip buffer (docs/recording.md).
 
 use super::SubscribeMode;
-use camera_record::Keep;
+use camera_record::{keep, Keep, Size};
 use robot_cli::settings::{defaults, Invalid};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -28,14 +28,26 @@ pub struct RecordConfig {
         default_value_t = 60
     )]
     pub segment_secs: u64,
-    /// Delete the oldest segments beyond this age (30m, 1h, 2d) or total size (500MB, 2GiB).
+    /// Keep at most this age AND this size of recording (oldest segments deleted first): an
+    /// age (30m, 1h, 2d) and a size (500MB, 2GiB, or 10% of the recording disk), comma-separated;
+    /// one given alone keeps the other's default. Each recording camera may fill at most its
+    /// fair part of the size (size / cameras recording).
     #[arg(
         id = "record.keep",
         long = "record-keep",
-        value_name = "AGE|SIZE",
-        default_value = "1h"
+        value_name = "AGE,SIZE",
+        default_value = keep::DEFAULT
     )]
     pub keep: Keep,
+    /// Pause recording while the recording disk has less free space than this (bytes such as
+    /// 2GiB, or a share of the disk such as 5%; 0B = never pause); it resumes 1/16 above.
+    #[arg(
+        id = "record.min_free",
+        long = "record-min-free",
+        value_name = "SIZE",
+        default_value = "1GiB"
+    )]
+    pub min_free: Size,
     /// Keep the last SECS seconds of every camera in memory for GET /cameras/{id}/clip.mcap;
     /// 0 = off. Off under --subscribe while-watched unless --record is set (it would keep
     /// every camera running; recording does anyway). Its state is logged at start and in
@@ -50,6 +62,23 @@ pub struct RecordConfig {
     /// Most bytes of JPEG all cameras' clip buffers hold together (oldest frames go first).
     #[arg(id = "record.clip_max_bytes", long = "clip-buffer-bytes", value_name = "BYTES", default_value_t = 256 << 20)]
     pub clip_max_bytes: usize,
+    /// Most clip.mcap downloads streamed at once, all clients together; more get 503 with
+    /// Retry-After (each holds a few 256 KiB chunks while its client reads).
+    #[arg(
+        id = "record.clip_exports",
+        long = "clip-exports",
+        value_name = "N",
+        default_value_t = 8
+    )]
+    pub clip_exports: usize,
+    /// Most clip.mcap downloads at once from one client address; more get 429 with Retry-After.
+    #[arg(
+        id = "record.clip_exports_per_client",
+        long = "clip-exports-per-client",
+        value_name = "N",
+        default_value_t = 2
+    )]
+    pub clip_exports_per_client: usize,
 }
 
 impl Default for RecordConfig {
@@ -114,6 +143,21 @@ impl RecordConfig {
                 self.clip_secs,
                 format!("use at most {MAX_CLIP_SECS} (the clip buffer is held in memory); 0 turns it off"),
             ));
+        }
+        for (key, value) in [
+            ("record.clip_exports", self.clip_exports),
+            (
+                "record.clip_exports_per_client",
+                self.clip_exports_per_client,
+            ),
+        ] {
+            if value == 0 {
+                return Err(Invalid::new(
+                    key,
+                    value,
+                    "use at least 1 (e.g. --clip-exports 8 --clip-exports-per-client 2)",
+                ));
+            }
         }
         if self.clip_secs > 0 && self.clip_max_bytes < 1 << 20 {
             return Err(Invalid::new(

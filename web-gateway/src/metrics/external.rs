@@ -13,6 +13,11 @@ impl Metrics {
         let _ = self.record.set(stats);
     }
 
+    /// The recorder's counters, once recording runs (`/healthz` shows its pause state).
+    pub fn record_stats(&self) -> Option<&Arc<RecordStats>> {
+        self.record.get()
+    }
+
     /// Exports the clip buffer's size (`gateway_clip_buffer_*`) from now on; 0 until then.
     pub fn set_clip_buffer(&self, clips: Arc<ClipBuffer>) {
         let _ = self.clips.set(clips);
@@ -57,7 +62,7 @@ pub(super) fn encode_record_stats(out: &mut String, stats: &RecordStats) {
         ),
         (
             "frames_dropped",
-            "Frames not recorded: the disk fell behind or a segment failed recently",
+            "Frames not recorded: the disk fell behind, a segment failed recently, recording is paused, or the frame exceeds the camera's part of --record-keep",
             &stats.frames_dropped,
         ),
         (
@@ -76,6 +81,29 @@ pub(super) fn encode_record_stats(out: &mut String, stats: &RecordStats) {
         let _ = write!(
             out,
             "# HELP gateway_record_{name} {help}.\n# TYPE gateway_record_{name} counter\ngateway_record_{name}_total {value}\n"
+        );
+    }
+    let gauges = [
+        (
+            "paused",
+            "1 while recording is paused: free space on the recording disk under --record-min-free",
+            u64::from(stats.paused.load(Ordering::Relaxed)),
+        ),
+        (
+            "budget_bytes",
+            "The size recordings may use (--record-keep, a share of the disk resolved)",
+            stats.budget_bytes.load(Ordering::Relaxed),
+        ),
+        (
+            "used_bytes",
+            "Bytes of the recording segments, finished and open (open ones estimated)",
+            stats.used_bytes.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let _ = write!(
+            out,
+            "# HELP gateway_record_{name} {help}.\n# TYPE gateway_record_{name} gauge\ngateway_record_{name} {value}\n"
         );
     }
 }
