@@ -1,11 +1,11 @@
 //! The disk the recorder may use, read from the filesystem: the `--record-keep` size in
 //! bytes (a share of the disk is resolved against its size), each recording camera's fair
 //! part of it, and the free-space floor under which recording pauses — logged once per
-//! change and shown in [`RecordStats::paused`](super::RecordStats) (metrics, `/healthz`).
+//! change and shown in [`RecordStats::paused`](super::stats::RecordStats) (metrics, `/healthz`).
 
 use super::disk::{self, DiskSpace, Size};
 use super::keep::Keep;
-use super::recorder::RecordStats;
+use super::stats::RecordStats;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;

@@ -1,15 +1,24 @@
 //! The rolling clip buffer: the last N seconds of every camera in memory, bounded in bytes,
 //! exported as one MCAP file on request ("what just happened"), streamed piece by piece
-//! ([`ClipExport`]) so that an export never copies the clip.
+//! (`clip_export.rs`) so that an export never copies the clip.
 
-use super::clip_export::{ClipExport, Span};
 use super::RecordedCamera;
 use camera_protocol::frame::Frame;
 use std::collections::{HashMap, VecDeque};
-use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+/// Which frames an export covers: numbers `start..end` of one appearance of a camera.
+#[derive(Debug, Clone)]
+pub(super) struct Span {
+    pub camera: String,
+    pub topic: String,
+    pub frame_id: String,
+    pub epoch: u64,
+    pub start: u64,
+    pub end: u64,
+}
 
 #[derive(Debug)]
 struct CameraClip {
@@ -159,49 +168,29 @@ impl ClipBuffer {
         }
     }
 
-    /// The last `seconds` (at most the clip length) of camera id `camera` as one MCAP file in
-    /// memory (tests and small tools; the gateway streams with [`ClipBuffer::stream`]).
-    pub fn export(&self, camera: &str, seconds: Duration) -> Result<Vec<u8>, ClipError> {
-        let mut export = ClipBuffer::stream(self, camera, seconds)?;
-        let mut file = Vec::new();
-        while let Some(piece) = export.next_piece()? {
-            file.extend_from_slice(&piece);
-        }
-        Ok(file)
-    }
-
-    /// The last `seconds` (at most the clip length) of camera id `camera` as an MCAP stream:
-    /// its frames are those held now, read one at a time as the export proceeds (a frame the
-    /// buffer drops before the export reaches it is left out). `clips` is the buffer or an
-    /// `Arc` of it (an export that outlives the request).
-    pub fn stream<C: Deref<Target = ClipBuffer>>(
-        clips: C,
-        camera: &str,
-        seconds: Duration,
-    ) -> Result<ClipExport<C>, ClipError> {
-        let span = {
-            let cameras = clips.cameras.lock().unwrap_or_else(PoisonError::into_inner);
-            let clip = cameras
-                .get(camera)
-                .filter(|clip| !clip.frames.is_empty())
-                .ok_or_else(|| ClipError::Empty(camera.to_owned()))?;
-            let newest = clip.frames.back().map_or(0, |f| f.meta.capture_ts_ns);
-            let window = u64::try_from(seconds.min(clips.length).as_nanos()).unwrap_or(u64::MAX);
-            let skipped = clip
-                .frames
-                .iter()
-                .position(|f| newest.saturating_sub(f.meta.capture_ts_ns) <= window)
-                .unwrap_or(0);
-            Span {
-                camera: camera.to_owned(),
-                topic: clip.topic.clone(),
-                frame_id: clip.frame_id.clone(),
-                epoch: clip.epoch,
-                start: clip.first + skipped as u64,
-                end: clip.first + clip.frames.len() as u64,
-            }
-        };
-        ClipExport::new(clips, span)
+    /// Which frames the last `seconds` (at most the clip length) of camera id `camera` are:
+    /// what an export (`clip_export.rs`) reads one at a time.
+    pub(super) fn span(&self, camera: &str, seconds: Duration) -> Result<Span, ClipError> {
+        let cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
+        let clip = cameras
+            .get(camera)
+            .filter(|clip| !clip.frames.is_empty())
+            .ok_or_else(|| ClipError::Empty(camera.to_owned()))?;
+        let newest = clip.frames.back().map_or(0, |f| f.meta.capture_ts_ns);
+        let window = u64::try_from(seconds.min(self.length).as_nanos()).unwrap_or(u64::MAX);
+        let skipped = clip
+            .frames
+            .iter()
+            .position(|f| newest.saturating_sub(f.meta.capture_ts_ns) <= window)
+            .unwrap_or(0);
+        Ok(Span {
+            camera: camera.to_owned(),
+            topic: clip.topic.clone(),
+            frame_id: clip.frame_id.clone(),
+            epoch: clip.epoch,
+            start: clip.first + skipped as u64,
+            end: clip.first + clip.frames.len() as u64,
+        })
     }
 
     /// Frame number `index` of `span`'s camera, or the oldest later one still held if it was

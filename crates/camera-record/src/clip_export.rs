@@ -2,24 +2,14 @@
 //! buffer until a chunk (256 KiB, or one larger frame) is complete and hands those bytes over, so an export
 //! holds one chunk and one frame, never the clip, however slowly its reader takes the pieces.
 
-use super::clip::{ClipBuffer, ClipError};
+use super::clip::{ClipBuffer, ClipError, Span};
 use super::mcap_file::FrameMcap;
 use bytes::Bytes;
 use mcap::write::NoSeek;
 use std::io::Write;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
-
-/// Which frames an export covers: numbers `start..end` of one appearance of a camera.
-#[derive(Debug, Clone)]
-pub(super) struct Span {
-    pub camera: String,
-    pub topic: String,
-    pub frame_id: String,
-    pub epoch: u64,
-    pub start: u64,
-    pub end: u64,
-}
+use std::time::Duration;
 
 /// The bytes the MCAP writer produced and the export has not handed over yet.
 #[derive(Debug, Clone, Default)]
@@ -99,5 +89,31 @@ impl<C: Deref<Target = ClipBuffer>> ClipExport<C> {
                 }
             }
         }
+    }
+}
+
+impl ClipBuffer {
+    /// The last `seconds` (at most the clip length) of camera id `camera` as one MCAP file in
+    /// memory (tests and small tools; the gateway streams with [`ClipBuffer::stream`]).
+    pub fn export(&self, camera: &str, seconds: Duration) -> Result<Vec<u8>, ClipError> {
+        let mut export = ClipBuffer::stream(self, camera, seconds)?;
+        let mut file = Vec::new();
+        while let Some(piece) = export.next_piece()? {
+            file.extend_from_slice(&piece);
+        }
+        Ok(file)
+    }
+
+    /// The last `seconds` (at most the clip length) of camera id `camera` as an MCAP stream:
+    /// its frames are those held now, read one at a time as the export proceeds (a frame the
+    /// buffer drops before the export reaches it is left out). `clips` is the buffer or an
+    /// `Arc` of it (an export that outlives the request).
+    pub fn stream<C: Deref<Target = ClipBuffer>>(
+        clips: C,
+        camera: &str,
+        seconds: Duration,
+    ) -> Result<ClipExport<C>, ClipError> {
+        let span = clips.span(camera, seconds)?;
+        ClipExport::new(clips, span)
     }
 }

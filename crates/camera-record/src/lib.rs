@@ -18,6 +18,7 @@ pub mod proto;
 pub mod prune;
 pub mod recorder;
 pub mod segment;
+pub mod stats;
 
 pub use clip::{ClipBuffer, ClipError, ClipUsage};
 pub use clip_export::ClipExport;

@@ -11,11 +11,12 @@ use super::disk::Size;
 use super::keep::Keep;
 use super::prune::Segments;
 use super::segment::{self, Segment};
+pub use super::stats::RecordStats;
 use super::RecordedCamera;
 use camera_protocol::frame::Frame;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -41,22 +42,6 @@ pub struct RecordSettings {
     pub keep: Keep,
     /// Recording pauses while the disk has less free space than this.
     pub min_free: Size,
-}
-
-/// Counters and gauges of the recorder, for metrics and `/healthz`.
-#[derive(Debug, Default)]
-pub struct RecordStats {
-    pub frames_written: AtomicU64,
-    /// Frames not written: queue full, the camera's segment failed recently, recording
-    /// paused, or the frame does not fit in the camera's part of the size.
-    pub frames_dropped: AtomicU64,
-    pub write_errors: AtomicU64,
-    pub segments_deleted: AtomicU64,
-    /// Free space under `min_free`: nothing is written.
-    pub paused: AtomicBool,
-    /// The size bound in bytes (a share of the disk resolved) and what the segments use.
-    pub budget_bytes: AtomicU64,
-    pub used_bytes: AtomicU64,
 }
 
 /// Hands frames to the recorder thread; dropping every handle stops it (segments finished).

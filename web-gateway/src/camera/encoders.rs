@@ -1,5 +1,5 @@
 //! The gateway-wide cap on encoders for `?width=`/`?height=`/`?quality=` (`[variants]
-//! max_total`): each camera's feed registry ([`super::feeds`]) takes a slot per encoder it
+//! max_total`): each camera's feed registry (`feeds.rs`) takes a slot per encoder it
 //! starts and gives it back when the encoder stops, so all cameras' requests together cannot
 //! buy more CPU than the cap; `gateway_variant_encoders` follows the count.
 

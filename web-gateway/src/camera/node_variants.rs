@@ -2,7 +2,7 @@
 //! the gateway forwards them as they come, instead of decoding and re-encoding full frames.
 //!
 //! One zenoh subscriber per variant that has clients, on `<prefix>/<camera>/jpeg/<name>`,
-//! feeding its own latest-frame slot; the camera's feed registry ([`super::feeds`]) starts it
+//! feeding its own latest-frame slot; the camera's feed registry (`feeds.rs`) starts it
 //! and drops it shortly after its last client went. The node publishes a variant only while it
 //! has a subscriber (zenoh matching status), so it then stops encoding it. Samples pass the
 //! same checks as the camera's own frames ([`super::ingest`]).

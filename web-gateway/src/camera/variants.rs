@@ -3,7 +3,7 @@
 //! Each distinct (size, quality step) of a camera gets one encoder that decodes, resizes and
 //! encodes every new frame once and publishes it in its own latest-frame slot, shared by all
 //! clients asking for that variant. How many run, and when one stops, is the camera's feed
-//! registry's call ([`super::feeds`]); this module owns what a variant is and how it is made.
+//! registry's call (`feeds.rs`); this module owns what a variant is and how it is made.
 
 use super::Slot;
 use crate::downscale::{self, DownscaleError};
