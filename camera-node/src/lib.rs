@@ -8,6 +8,7 @@
 //! - [`info`]: the node's JSON info reply and a typed query for it.
 //! - [`jpeg`]: a JPEG's width and height from its frame header, without decoding.
 //! - [`publisher`]: [`FramePublisher`], the publishing side (frames, queryables, liveliness).
+//! - [`replies`]: query replies bounded in size and count as they arrive, with their sender.
 //! - [`ros2`]: ROS 2 `sensor_msgs/CompressedImage` on rmw_zenoh's wire format (publish, decode).
 //! - `record` (feature `record`): MCAP recording, clip buffer, `foxglove.CompressedImage`.
 //! - [`zenoh_config`]: shared zenoh defaults (the hub on loopback, multicast off) and overrides;
@@ -29,6 +30,7 @@ pub mod meta;
 pub mod publisher;
 #[cfg(feature = "record")]
 pub mod record;
+pub mod replies;
 pub mod ros2;
 pub mod session;
 pub mod subscriber;

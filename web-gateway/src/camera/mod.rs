@@ -8,6 +8,8 @@
 //! Discovery creates and removes camera tasks; nothing here depends on HTTP routes.
 //!
 //! - [`task`]: the loop and its events. [`ingest`]: sample → accepted frame, measured rate.
+//! - [`replier`]: only the camera's own session's info and snapshot replies count;
+//!   [`proof`]: an announced camera that shows no frame or info is a phantom.
 //! - [`variants`]: `?width=&quality=` encoders. [`node_variants`]: variants the node encodes
 //!   itself, forwarded as they come. [`wire`]: WebSocket message encoding + cache.
 //! - [`nosignal`] + [`font`]: the NO SIGNAL picture.
@@ -17,6 +19,8 @@ pub mod font;
 pub mod ingest;
 pub mod node_variants;
 pub mod nosignal;
+pub mod proof;
+pub mod replier;
 mod settings;
 pub mod sources;
 mod status;
@@ -25,13 +29,12 @@ pub mod variants;
 pub mod wire;
 
 use camera_node::keys::{validate_camera_ref, KeyError};
-use camera_node::subscriber::fetch_snapshot;
 use camera_node::Frame;
 pub use settings::{Env, ForgetRequest, FrameSource, Settings};
 pub use status::CameraStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -100,6 +103,8 @@ pub struct CameraHandle(Arc<Shared>);
 struct Shared {
     id: String,
     generation: u64,
+    /// When discovery created this task (its token was present then).
+    admitted: Instant,
     source: FrameSource,
     frames: Slot,
     /// Messages built from the camera's own frames (variants have theirs in the task).
@@ -113,6 +118,7 @@ struct Shared {
     variant_viewers: AtomicUsize,
     commands: mpsc::Sender<Command>,
     zenoh: zenoh::Session,
+    env: Env,
     stop: CancellationToken,
 }
 
@@ -135,6 +141,7 @@ pub fn spawn(
     let handle = CameraHandle(Arc::new(Shared {
         id: id.to_owned(),
         generation,
+        admitted: Instant::now(),
         source: source.clone(),
         frames: frames.subscribe(),
         messages: Arc::default(),
@@ -143,6 +150,7 @@ pub fn spawn(
         variant_viewers: AtomicUsize::new(0),
         commands,
         zenoh: env.zenoh.clone(),
+        env: env.clone(),
         stop: stop.clone(),
     }));
     let task = task::CameraTask::new(task::Parts {
@@ -197,6 +205,11 @@ impl CameraHandle {
     /// Tells this handle's task apart from earlier or later tasks of the same camera id.
     pub fn generation(&self) -> u64 {
         self.0.generation
+    }
+
+    /// When discovery created this camera's task.
+    pub fn admitted(&self) -> Instant {
+        self.0.admitted
     }
 
     /// The current status (cheap: clones a few `Arc`s).
@@ -303,7 +316,9 @@ impl CameraHandle {
         let Some(keys) = self.0.source.keys() else {
             return None; // a ROS 2 topic has no snapshot queryable
         };
-        match fetch_snapshot(&self.0.zenoh, keys, timeout).await {
+        let owner = self.0.status.borrow().owner;
+        let (limits, metrics) = (&self.0.env.settings.limits, &self.0.env.metrics);
+        match replier::fetch_snapshot(&self.0.zenoh, keys, timeout, owner, limits, metrics).await {
             Ok(frame) => frame.map(Arc::new),
             Err(error) => {
                 tracing::debug!(camera = %self.id(), %error, "snapshot query failed");

@@ -3,6 +3,7 @@
 
 use crate::config::{Config, SubscribeMode};
 use crate::metrics::Metrics;
+use crate::throttle::SharedThrottle;
 use camera_node::keys::CameraKeys;
 use camera_node::ros2::Ros2Camera;
 use camera_node::FrameLimits;
@@ -66,18 +67,25 @@ impl Settings {
     }
 }
 
-/// A camera task asking discovery to remove it: offline and unwatched for `forget_after`.
+/// A camera task asking discovery to remove it: offline and unwatched for `forget_after`, or
+/// a phantom (`super::proof`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForgetRequest {
     pub camera: String,
     pub generation: u64,
+    /// No valid frame or info within `proof::PROVE_WITHIN`: removed even with its token present.
+    pub phantom: bool,
 }
 
-/// What every camera task shares: where to talk, what to count, whom to ask to be forgotten.
+/// What every camera task shares: where to talk, what to count, whom to ask to be forgotten,
+/// how often to log.
 #[derive(Debug, Clone)]
 pub struct Env {
     pub zenoh: zenoh::Session,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
     pub forget: mpsc::UnboundedSender<ForgetRequest>,
+    /// Camera appear/disappear lines, throttled across all cameras (liveliness tokens come
+    /// from the network and can churn).
+    pub events: SharedThrottle,
 }

@@ -3,8 +3,8 @@
 
 use super::{CameraTask, Outcome, EVICT_EVERY};
 use crate::camera::node_variants;
+use crate::camera::replier::fetch_snapshot;
 use crate::camera::{Choice, Command, Feed};
-use camera_node::subscriber::fetch_snapshot;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
@@ -24,9 +24,12 @@ impl CameraTask {
                 // A slow or just-started camera may not publish for a while; its snapshot
                 // queryable gives new viewers a picture right away.
                 if self.last_live.is_none() {
+                    let owner = self.checks.owner(Instant::now());
+                    let (limits, metrics) = (self.env.settings.limits, self.env.metrics.clone());
                     self.jobs.spawn(async move {
-                        let fetched = fetch_snapshot(&zenoh, &keys, timeout).await;
-                        Outcome::Snapshot(fetched.map_err(|error| error.to_string()))
+                        let fetched =
+                            fetch_snapshot(&zenoh, &keys, timeout, owner, &limits, &metrics);
+                        Outcome::Snapshot(fetched.await)
                     });
                 }
             }

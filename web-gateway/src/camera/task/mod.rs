@@ -18,13 +18,14 @@ use self::subscription::LINGER;
 use super::ingest::{self, Checks, Rate, Rejected};
 use super::node_variants::NodeVariants;
 use super::nosignal;
+use super::proof::Proof;
+use super::replier::{self, InfoFailure};
 use super::status::FPS_WINDOW;
 use super::variants::Variants;
 use super::{CameraStatus, Command, Env, ForgetRequest};
 use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
 use crate::throttle::LogThrottle;
-use camera_node::info::query_info;
 use camera_node::keys::CameraKeys;
 use camera_node::meta::unix_now_ns;
 use camera_node::subscriber::{FrameSubscriber, Received};
@@ -63,7 +64,7 @@ pub(super) struct Parts {
 
 /// Slow work finished off the loop.
 enum Outcome {
-    Info(Result<CameraInfo, String>),
+    Info(Result<CameraInfo, InfoFailure>),
     Snapshot(Result<Option<Frame>, String>),
     NoSignal {
         since: SystemTime,
@@ -117,6 +118,8 @@ pub(super) struct CameraTask {
     /// Offline with no viewers since then; forgotten after `forget_after`.
     idle_since: Option<Instant>,
     forget_requested: bool,
+    /// Whether it has sent a valid frame or info since it was announced.
+    proof: Proof,
     variants: Variants,
     node_variants: NodeVariants,
     evict_at: Option<Instant>,
@@ -165,6 +168,7 @@ impl CameraTask {
             info_at: None,
             idle_since: Some(now),
             forget_requested: false,
+            proof: Proof::new(now),
             variants: Variants::default(),
             node_variants: NodeVariants::default(),
             evict_at: None,
@@ -173,7 +177,9 @@ impl CameraTask {
     }
 
     pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        tracing::info!(camera = %self.id, "camera discovered");
+        if let Some(repeats) = self.env.events.hit(&self.id, "discovered") {
+            tracing::info!(camera = %self.id, %repeats, "camera discovered");
+        }
         self.env.metrics.add_camera(&self.id);
         if self.env.settings.subscribe == SubscribeMode::Always {
             self.subscribe().await;
@@ -261,6 +267,7 @@ impl CameraTask {
         let frame = Arc::new(frame);
         self.last_live = Some(frame.clone());
         self.last_live_at = Some(now);
+        self.proof.frame();
         self.came_online("frames flowing");
         self.frames.send_replace(Some(frame));
     }
@@ -270,13 +277,17 @@ impl CameraTask {
             Outcome::Info(reply) => {
                 match reply {
                     Ok(info) => {
+                        self.proof.answered();
                         self.node_variants.keep_offered(&self.id, &info);
                         self.info = Some(Arc::new(info));
                         self.info_error = None;
                     }
-                    Err(error) => {
-                        tracing::debug!(camera = %self.id, %error, "info query failed");
-                        self.info_error = Some(error.into());
+                    Err(InfoFailure { message, answered }) => {
+                        if answered {
+                            self.proof.answered();
+                        }
+                        tracing::debug!(camera = %self.id, error = %message, "info query failed");
+                        self.info_error = Some(message.into());
                     }
                 }
                 if self.token {
@@ -322,9 +333,10 @@ impl CameraTask {
         if due(self.info_at) {
             self.info_at = None;
             if let Some((zenoh, keys, timeout)) = self.query_parts() {
+                let (owner, metrics) = (self.checks.owner(now), self.env.metrics.clone());
                 self.jobs.spawn(async move {
-                    let reply = query_info(&zenoh, &keys, timeout).await;
-                    Outcome::Info(reply.map_err(|error| error.to_string()))
+                    let reply = replier::query_info(&zenoh, &keys, timeout, owner, &metrics);
+                    Outcome::Info(reply.await)
                 });
             }
         }
@@ -336,11 +348,14 @@ impl CameraTask {
         if due(self.forget_at()) {
             self.forget_requested = true;
             let after = self.env.settings.forget_after;
-            tracing::info!(camera = %self.id, "offline and unwatched for {after:?}: forgetting it");
-            let _ = self.env.forget.send(ForgetRequest {
-                camera: self.id.clone(),
-                generation: self.generation,
-            });
+            if let Some(repeats) = self.env.events.hit(&self.id, "forgetting") {
+                tracing::info!(camera = %self.id, %repeats, "offline and unwatched for {after:?}: forgetting it");
+            }
+            self.ask_forget(false);
+        }
+        if due(self.proof.phantom_at()) {
+            self.proof.reported();
+            self.ask_forget(true);
         }
     }
 
@@ -353,11 +368,20 @@ impl CameraTask {
             self.info_at,
             self.evict_at,
             self.forget_at(),
+            self.proof.phantom_at(),
         ]
         .into_iter()
         .flatten()
         .min()
         .unwrap_or_else(|| Instant::now() + IDLE_WAKE)
+    }
+
+    fn ask_forget(&self, phantom: bool) {
+        let _ = self.env.forget.send(ForgetRequest {
+            camera: self.id.clone(),
+            generation: self.generation,
+            phantom,
+        });
     }
 
     /// What an info or snapshot query of the node needs; `None` for a ROS 2 topic, which
@@ -379,6 +403,7 @@ impl CameraTask {
             info_error: self.info_error.clone(),
             node_variants: self.node_variants.subscribed().into(),
             conflict: self.checks.conflict(Instant::now()),
+            owner: self.checks.owner(Instant::now()),
         });
     }
 }
