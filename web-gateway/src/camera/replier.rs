@@ -2,8 +2,10 @@
 //!
 //! Any zenoh session can declare a queryable on `camera/front/info`. The camera is the session
 //! that publishes the frames the gateway serves ([`super::sources`]); while none is served yet
-//! (no frame, or the node just restarted), a session that answers alone is taken for the
-//! camera, and when several answer none is believed. Every reply left out is counted in
+//! (no frame, or the node just restarted), a session that answers the info query alone is
+//! taken for the camera (a node always answers it, so a stranger answering too makes it
+//! ambiguous, and none is believed). Snapshots are taken only from a session known either way:
+//! a node before its first frame answers no snapshot, so a lone answer proves nothing. Every reply left out is counted in
 //! `gateway_replies_dropped_total{query, reason}`; sizes are bounded as replies arrive
 //! (`camera_node::replies`). zenoh does not say which session declared a liveliness token,
 //! so the token cannot name the camera (docs/security.md).
@@ -69,7 +71,7 @@ pub async fn query_info(
     timeout: Duration,
     owner: Option<SourceId>,
     metrics: &Metrics,
-) -> Result<CameraInfo, InfoFailure> {
+) -> Result<(CameraInfo, Option<SourceId>), InfoFailure> {
     let failed = |message: String, answered: bool| InfoFailure { message, answered };
     let replies = gather(zenoh, &keys.info(), timeout, MAX_INFO_BYTES)
         .await
@@ -86,6 +88,7 @@ pub async fn query_info(
         let message = format!("no answer from the camera's session within {timeout:?}");
         return Err(failed(message, answered));
     };
+    let replier = answer.replier;
     let parsed = match answer.body {
         Body::Sample(sample) => CameraInfo::from_reply(keys.camera(), &sample.payload().to_bytes())
             .map_err(|error| error.to_string()),
@@ -99,14 +102,15 @@ pub async fn query_info(
             ))
         }
     };
-    parsed.map_err(|message| {
+    let info = parsed.map_err(|message| {
         metrics.reply_dropped(Query::Info, Dropped::Invalid, 1);
         failed(message, answered)
-    })
+    })?;
+    Ok((info, replier))
 }
 
-/// Asks camera `keys` for its latest frame; only its own session's answer counts, held to
-/// `limits`.
+/// Asks camera `keys` for its latest frame; only `owner`'s answer counts (none without one),
+/// held to `limits`.
 pub async fn fetch_snapshot(
     zenoh: &zenoh::Session,
     keys: &CameraKeys,
@@ -118,6 +122,14 @@ pub async fn fetch_snapshot(
     let replies = gather(zenoh, &keys.jpeg(), timeout, limits.max_frame_bytes)
         .await
         .map_err(|error| format!("zenoh query failed: {error}"))?;
+    if owner.is_none() {
+        metrics.reply_dropped(
+            Query::Snapshot,
+            Dropped::UnknownSession,
+            replies.answers.len(),
+        );
+        return Ok(None);
+    }
     match choose(replies, owner, Query::Snapshot, metrics)?.map(|answer| answer.body) {
         None => Ok(None),
         Some(Body::Sample(sample)) => {

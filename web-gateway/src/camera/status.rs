@@ -29,8 +29,8 @@ pub struct CameraStatus {
     pub node_variants: Arc<[String]>,
     /// Several publishers on the camera's key (one served, the others ignored).
     pub conflict: Option<sources::Conflict>,
-    /// The served publisher's session, if it published lately: the only one whose snapshot
-    /// replies count (`super::replier`).
+    /// The camera's session (the served publisher's, else the one whose info was believed):
+    /// the only one whose snapshot replies count (`super::replier`).
     pub owner: Option<camera_node::meta::SourceId>,
 }
 

@@ -178,7 +178,7 @@ impl Metrics {
         }
         registry.register(
             "replies_dropped",
-            "Replies to the gateway's info and snapshot queries left out, by query and reason (other_session, ambiguous, too_large, excess, invalid)",
+            "Replies to the gateway's info and snapshot queries left out, by query and reason (other_session, ambiguous, unknown_session, too_large, excess, invalid)",
             replies_dropped.clone(),
         );
         Self {

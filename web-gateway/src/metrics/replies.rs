@@ -24,6 +24,8 @@ pub enum Dropped {
     OtherSession,
     /// Several sessions answered while the camera's session is unknown: none is believed.
     Ambiguous,
+    /// A snapshot while the camera's session is not known yet: none is believed.
+    UnknownSession,
     /// Over the size bound (info: 64 KiB; snapshot: `--max-frame-bytes`).
     TooLarge,
     /// Beyond the replies kept per query (`camera_node::replies::MAX_REPLIES`).
@@ -44,9 +46,10 @@ impl Query {
 }
 
 impl Dropped {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::OtherSession,
         Self::Ambiguous,
+        Self::UnknownSession,
         Self::TooLarge,
         Self::Excess,
         Self::Invalid,
@@ -56,6 +59,7 @@ impl Dropped {
         match self {
             Self::OtherSession => "other_session",
             Self::Ambiguous => "ambiguous",
+            Self::UnknownSession => "unknown_session",
             Self::TooLarge => "too_large",
             Self::Excess => "excess",
             Self::Invalid => "invalid",

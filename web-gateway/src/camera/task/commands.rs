@@ -23,8 +23,8 @@ impl CameraTask {
                 self.info_at = Some(Instant::now());
                 // A slow or just-started camera may not publish for a while; its snapshot
                 // queryable gives new viewers a picture right away.
-                if self.last_live.is_none() {
-                    let owner = self.checks.owner(Instant::now());
+                let owner = self.owner();
+                if self.last_live.is_none() && owner.is_some() {
                     let (limits, metrics) = (self.env.settings.limits, self.env.metrics.clone());
                     self.jobs.spawn(async move {
                         let fetched =

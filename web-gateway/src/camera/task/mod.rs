@@ -27,7 +27,7 @@ use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
 use crate::throttle::LogThrottle;
 use camera_node::keys::CameraKeys;
-use camera_node::meta::unix_now_ns;
+use camera_node::meta::{unix_now_ns, SourceId};
 use camera_node::subscriber::{FrameSubscriber, Received};
 use camera_node::{CameraInfo, Frame};
 use std::sync::Arc;
@@ -64,7 +64,7 @@ pub(super) struct Parts {
 
 /// Slow work finished off the loop.
 enum Outcome {
-    Info(Result<CameraInfo, InfoFailure>),
+    Info(Result<(CameraInfo, Option<SourceId>), InfoFailure>),
     Snapshot(Result<Option<Frame>, String>),
     NoSignal {
         since: SystemTime,
@@ -115,6 +115,8 @@ pub(super) struct CameraTask {
     info: Option<Arc<CameraInfo>>,
     info_error: Option<Arc<str>>,
     info_at: Option<Instant>,
+    /// The session whose info was believed last (`replier`): snapshots are taken from it.
+    info_from: Option<SourceId>,
     /// Offline with no viewers since then; forgotten after `forget_after`.
     idle_since: Option<Instant>,
     forget_requested: bool,
@@ -166,6 +168,7 @@ impl CameraTask {
             info: None,
             info_error: None,
             info_at: None,
+            info_from: None,
             idle_since: Some(now),
             forget_requested: false,
             proof: Proof::new(now),
@@ -276,7 +279,8 @@ impl CameraTask {
         match outcome {
             Outcome::Info(reply) => {
                 match reply {
-                    Ok(info) => {
+                    Ok((info, from)) => {
+                        self.info_from = from;
                         self.proof.answered();
                         self.node_variants.keep_offered(&self.id, &info);
                         self.info = Some(Arc::new(info));
@@ -376,6 +380,11 @@ impl CameraTask {
         .unwrap_or_else(|| Instant::now() + IDLE_WAKE)
     }
 
+    /// The camera's session: the served publisher's, else the one whose info was believed.
+    fn owner(&self) -> Option<SourceId> {
+        self.checks.owner(Instant::now()).or(self.info_from)
+    }
+
     fn ask_forget(&self, phantom: bool) {
         let _ = self.env.forget.send(ForgetRequest {
             camera: self.id.clone(),
@@ -403,7 +412,7 @@ impl CameraTask {
             info_error: self.info_error.clone(),
             node_variants: self.node_variants.subscribed().into(),
             conflict: self.checks.conflict(Instant::now()),
-            owner: self.checks.owner(Instant::now()),
+            owner: self.owner(),
         });
     }
 }

@@ -7,10 +7,13 @@ use super::{Scene, LONG};
 use crate::frames::SERIAL;
 use crate::GATEWAY;
 use camera_node::info::{CaptureState, VariantInfo};
-use camera_node::CameraInfo;
+use camera_node::meta::{unix_now_ns, SourceId};
+use camera_node::{CameraInfo, FrameMeta};
 use std::time::{Duration, Instant};
 use test_support::phantoms::answer_info;
-use test_support::{free_port, listening_session, CameraOptions, Gateway, SyntheticCamera};
+use test_support::{
+    draw_frame, free_port, jpeg_size, listening_session, CameraOptions, Gateway, SyntheticCamera,
+};
 
 /// Refreshes watched: the gateway re-queries info every 2 s.
 const WATCH: Duration = Duration::from_secs(16);
@@ -86,4 +89,64 @@ async fn a_second_session_never_answers_for_a_real_camera() {
         .gateway
         .wait_camera("front", LONG, |c| c["online"] == true)
         .await;
+}
+
+/// The same for snapshots: under `while-watched` the gateway asks the node's `/jpeg` queryable;
+/// a second session answering it with its own (well-formed) picture is never served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_session_never_answers_a_snapshot_for_a_real_camera() {
+    let _serial = SERIAL.lock().await;
+    let endpoint = format!("tcp/127.0.0.1:{}", free_port());
+    let attacker = listening_session(&endpoint).await;
+    let forged = draw_frame(64, 48, [255, 0, 0], 0);
+    let meta = FrameMeta {
+        seq: 1,
+        capture_ts_ns: unix_now_ns(),
+        width: 64,
+        height: 48,
+        generation: 1,
+        online: true,
+    };
+    let attachment = meta
+        .encode_with_source(SourceId::of_session(&attacker))
+        .to_vec();
+    let queryable = attacker
+        .declare_queryable("camera/front/jpeg")
+        .await
+        .expect("queryable");
+    let answer = forged.clone();
+    let _task = tokio::spawn(async move {
+        while let Ok(query) = queryable.recv_async().await {
+            let reply = query.reply("camera/front/jpeg", answer.to_vec());
+            let _ = reply.attachment(attachment.clone()).await;
+        }
+    });
+    // Publishing with nobody subscribed, so that its `/jpeg` queryable has a frame to answer.
+    let options = CameraOptions::new("front", 320, 240).fps(10);
+    let camera = SyntheticCamera::start(options.publish_before_subscribers()).await;
+    let gateway = Gateway::spawn(
+        GATEWAY,
+        &[endpoint, camera.endpoint()],
+        &["--subscribe", "while-watched"],
+    );
+    gateway
+        .wait_camera("front", LONG, |c| c["online"] == true)
+        .await;
+    let (mut real, start) = (0, Instant::now());
+    while start.elapsed() < Duration::from_secs(8) {
+        let response = gateway.get("/cameras/front/snapshot.jpg").await;
+        if response.status() == 200 {
+            let body = response.bytes().await.expect("body");
+            assert_ne!(&body[..], &forged[..], "the forged picture was served");
+            assert_eq!(jpeg_size(&body), (320, 240), "a picture not the camera's");
+            real += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let dropped = gateway
+        .metric("gateway_replies_dropped_total{query=\"snapshot\",reason=\"other_session\"}")
+        .await;
+    eprintln!("{real} snapshots of the camera's own; {dropped} forged replies dropped");
+    assert!(real >= 5, "only {real} snapshots served");
+    assert!(dropped >= 1.0, "no forged snapshot counted");
 }
