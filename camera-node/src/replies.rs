@@ -30,7 +30,7 @@ pub struct Answer {
 #[derive(Debug)]
 pub enum Body {
     /// A sample within the bound.
-    Sample(Sample),
+    Sample(Box<Sample>),
     /// An error reply's text (cut at 512 bytes).
     Error(String),
     /// A payload of this many bytes, over the bound: dropped unread.
@@ -69,7 +69,7 @@ pub async fn gather(
                 Ok(sample) if sample.payload().len() > max_bytes => {
                     Body::TooLarge(sample.payload().len())
                 }
-                Ok(sample) => Body::Sample(sample.clone()),
+                Ok(sample) => Body::Sample(Box::new(sample.clone())),
                 Err(error) if error.payload().len() > max_bytes => {
                     Body::TooLarge(error.payload().len())
                 }

@@ -119,7 +119,10 @@ pub const SHARED_SOURCES: usize = 32;
 /// appearing, going offline, being forgotten): per source and reason once per [`WARN_EVERY`],
 /// at most [`SHARED_SOURCES`] keys, the rest counted together. Cheap to clone.
 #[derive(Debug, Clone)]
-pub struct SharedThrottle(Arc<Mutex<LogThrottle<(Option<String>, &'static str)>>>);
+pub struct SharedThrottle(Arc<Mutex<LogThrottle<SourceReason>>>);
+
+/// A [`SharedThrottle`] key: the source (`None`: the shared line of the rest) and the reason.
+type SourceReason = (Option<String>, &'static str);
 
 impl Default for SharedThrottle {
     fn default() -> Self {
