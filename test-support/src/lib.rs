@@ -16,8 +16,8 @@
 //! - [`mcap_reader`]: MCAP files read by Python's `mcap` package (`python/read_mcap.py`).
 //! - [`net`]: raw client sockets: read until the server closes, parse a bare response.
 //! - [`zenoh_peer`]: zenoh sessions connected to one endpoint or listening on one, polling a
-//!   camera's info.
-//! - `certs` (feature `gateway`): throwaway CAs and certificates (rcgen) for TLS tests.
+//!   camera's info; [`phantoms`]: liveliness tokens and forged info answers (abuse tests).
+//! - `certs` (feature `certs`, on with `gateway`): throwaway CAs and certificates (rcgen) for TLS tests.
 //! - [`ci`]: what a missing tool means (skip locally, fail under `CI`).
 //! - [`proxy`]: a byte-counting TCP proxy with an optional fixed delay each way (link
 //!   benchmark; delay emulation in the two-host tests, where the kernel has no netem).
@@ -29,7 +29,7 @@
 pub mod binaries;
 pub mod camera;
 pub mod camera_variants;
-#[cfg(feature = "gateway")]
+#[cfg(feature = "certs")]
 pub mod certs;
 pub mod ci;
 pub mod foxglove_client;
@@ -41,6 +41,7 @@ pub mod mcap_reader;
 pub mod metrics;
 pub mod mjpeg;
 pub mod net;
+pub mod phantoms;
 pub mod process;
 pub mod proxy;
 #[cfg(feature = "gateway")]

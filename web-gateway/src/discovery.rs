@@ -4,10 +4,14 @@
 //! `forget_after`). The only writer of the [`crate::directory::Directory`]. Each camera's id
 //! and keys come from its token's concrete prefix and name ([`PrefixSet::name`]).
 //!
-//! The table is bounded (`max_cameras`, across all robots): a new camera beyond it evicts the offline, unwatched
-//! camera seen longest ago, or is refused and waits (bounded) until a slot frees, so that junk
-//! liveliness tokens from the network cannot grow the gateway. The directory never holds more
-//! than `max_cameras`: a slot is freed before a camera is inserted.
+//! The table is bounded (`max_cameras`, across all robots): a new camera beyond it evicts an
+//! unwatched camera that never sent a frame within `proof::PROVE_WITHIN` (oldest first), else
+//! the offline, unwatched camera seen longest ago, or is refused and waits (bounded) until a
+//! slot frees, so that junk liveliness tokens from the network cannot grow the gateway nor keep
+//! real cameras out. A phantom (no frame, no info within `PROVE_WITHIN`) is removed even with
+//! its token present; it comes back only if its token is declared again. The directory never
+//! holds more than `max_cameras`: a slot is freed before a camera is inserted. Appear and
+//! disappear lines go through one [`SharedThrottle`] (tokens churn).
 //!
 //! History is requested so that cameras already running when the gateway starts are found at
 //! once. Cameras are found through liveliness only: a publisher without a token is not seen.
@@ -15,9 +19,10 @@
 //! rmw_zenoh `MP` tokens (`@ros2_lv/<domain>/…`), and become cameras whose frames come from
 //! the topic (`camera::FrameSource::Ros2`).
 
+use crate::camera::proof::PROVE_WITHIN;
 use crate::camera::{self, Env, ForgetRequest, FrameSource, Settings};
 use crate::state::AppState;
-use crate::throttle::LogThrottle;
+use crate::throttle::{LogThrottle, SharedThrottle};
 use camera_protocol::keys::{Layout, PrefixSet};
 use camera_protocol::ros2::Ros2Camera;
 use camera_record::Sinks;
@@ -140,6 +145,7 @@ pub async fn run(state: AppState, subscriber: LivelinessSubscriber, record: Sink
             state.config.variants.max_total,
             state.metrics.clone(),
         ),
+        events: SharedThrottle::default(),
     };
     let mut discovery = Discovery {
         prefixes: state.prefixes.clone(),
@@ -219,7 +225,9 @@ impl Discovery {
     async fn apply(&mut self, id: &str, present: bool, source: FrameSource) -> bool {
         let handle = match self.state.directory.get(id) {
             Some(handle) if *handle.source() != source => {
-                tracing::warn!(camera = %id, "two sources claim this camera id (a camera node and a ROS 2 topic, or two topics); keeping the first");
+                if let Some(repeats) = self.env.events.hit(id, "two_sources") {
+                    tracing::warn!(camera = %id, %repeats, "two sources claim this camera id (a camera node and a ROS 2 topic, or two topics); keeping the first");
+                }
                 return false;
             }
             Some(handle) => handle,
@@ -279,9 +287,31 @@ impl Discovery {
         self.tokens.contains(id) || self.ros2_tokens.contains_key(id)
     }
 
-    /// Removes the offline, unwatched camera without a token that was seen longest ago;
-    /// `false` if every camera is online, watched or announced.
+    /// Removes an unwatched camera that sent no frame within [`PROVE_WITHIN`] (admitted
+    /// first, first out), else the offline, unwatched camera without a token that was seen
+    /// longest ago; `false` if every camera is proven and online, watched or announced.
     async fn evict_one(&mut self) -> bool {
+        let unproven = self
+            .state
+            .directory
+            .list()
+            .into_iter()
+            .filter(|handle| {
+                handle.viewers() == 0
+                    && handle.admitted().elapsed() >= PROVE_WITHIN
+                    && handle.status().last_live.is_none()
+            })
+            .min_by_key(|handle| handle.admitted());
+        if let Some(handle) = unproven {
+            let id = handle.id().to_owned();
+            self.tokens.remove(&id);
+            self.remove(&id, handle.generation()).await;
+            self.state.metrics.camera_evicted();
+            if let Some(repeats) = self.env.events.hit(&id, "evicted") {
+                tracing::info!(camera = %id, %repeats, "camera evicted (no frame since it was announced {PROVE_WITHIN:?} ago) to make room for a new one");
+            }
+            return true;
+        }
         let victim = self
             .state
             .directory
@@ -300,7 +330,9 @@ impl Discovery {
         let id = handle.id().to_owned();
         self.remove(&id, handle.generation()).await;
         self.state.metrics.camera_evicted();
-        tracing::info!(camera = %id, "camera evicted (offline, unwatched) to make room for a new one (max_cameras)");
+        if let Some(repeats) = self.env.events.hit(&id, "evicted") {
+            tracing::info!(camera = %id, %repeats, "camera evicted (offline, unwatched) to make room for a new one (max_cameras)");
+        }
         true
     }
 
@@ -322,7 +354,9 @@ impl Discovery {
                 Some(handle)
             }
             Err(error) => {
-                tracing::warn!(camera = %id, %error, "ignoring camera with an invalid id");
+                if let Some(repeats) = self.env.events.hit(id, "invalid_id") {
+                    tracing::warn!(camera = %id, %error, %repeats, "ignoring camera with an invalid id");
+                }
                 None
             }
         }
@@ -331,11 +365,25 @@ impl Discovery {
     /// Removes the camera if it is still offline, unwatched and without a token: the task's
     /// view may be a moment old, the directory's viewer count and our token set are current.
     async fn forget(&mut self, request: ForgetRequest) {
-        let ForgetRequest { camera, generation } = request;
+        let ForgetRequest {
+            camera,
+            generation,
+            phantom,
+        } = request;
         let Some(handle) = self.state.directory.get(&camera) else {
             return;
         };
-        if handle.generation() != generation
+        if phantom && handle.generation() == generation && handle.status().last_live.is_none() {
+            self.tokens.remove(&camera);
+            self.remove(&camera, generation).await;
+            if let Some(repeats) = self.env.events.hit(&camera, "phantom") {
+                tracing::warn!(camera = %camera, %repeats, "camera forgotten: announced {PROVE_WITHIN:?} ago without a valid frame or info (a liveliness token alone, or info refused); it returns when its node declares its token again");
+            }
+            self.admit_waiting().await;
+            return;
+        }
+        if phantom
+            || handle.generation() != generation
             || self.tokens.contains(&camera)
             || self.ros2_tokens.contains_key(&camera)
             || handle.viewers() > 0
@@ -344,7 +392,9 @@ impl Discovery {
             return;
         }
         self.remove(&camera, generation).await;
-        tracing::info!(camera = %camera, "camera forgotten");
+        if let Some(repeats) = self.env.events.hit(&camera, "forgotten") {
+            tracing::info!(camera = %camera, %repeats, "camera forgotten");
+        }
         self.admit_waiting().await;
     }
 

@@ -2,10 +2,13 @@
 //!
 //! Everything on the frame path can repeat at the frame rate, and its input comes off the
 //! network: an unthrottled `warn!` there lets one bad publisher fill the disk. The same goes
-//! for failed logins and Host/Origin refusals (`auth/failures.rs`, keyed by peer address).
+//! for failed logins and Host/Origin refusals (`auth/failures.rs`, keyed by peer address), and
+//! for cameras appearing and disappearing ([`SharedThrottle`]: every camera task and discovery
+//! share one small table, so churning liveliness tokens write a bounded number of lines).
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often the same warning may be repeated.
@@ -16,6 +19,7 @@ pub const MAX_KEYS: usize = 1024;
 #[derive(Debug)]
 pub struct LogThrottle<K> {
     every: Duration,
+    max_keys: usize,
     seen: HashMap<K, (Instant, u64)>,
 }
 
@@ -27,8 +31,14 @@ impl<K: Hash + Eq> Default for LogThrottle<K> {
 
 impl<K: Hash + Eq> LogThrottle<K> {
     pub fn new(every: Duration) -> Self {
+        Self::with_max_keys(every, MAX_KEYS)
+    }
+
+    /// A throttle tracking at most `max_keys` keys (see [`Self::hit_or`] for the rest).
+    pub fn with_max_keys(every: Duration, max_keys: usize) -> Self {
         Self {
             every,
+            max_keys,
             seen: HashMap::new(),
         }
     }
@@ -60,7 +70,7 @@ impl<K: Hash + Eq> LogThrottle<K> {
         Some((key, count))
     }
 
-    /// Keys tracked now (at most [`MAX_KEYS`], plus the overflow key of [`Self::hit_or`]).
+    /// Keys tracked now (at most its `max_keys`, plus the overflow key of [`Self::hit_or`]).
     pub fn len(&self) -> usize {
         self.seen.len()
     }
@@ -71,13 +81,13 @@ impl<K: Hash + Eq> LogThrottle<K> {
 
     /// Whether `key` is or can be tracked, after dropping stale keys if the table is full.
     fn has_room_for(&mut self, key: &K) -> bool {
-        if self.seen.len() < MAX_KEYS || self.seen.contains_key(key) {
+        if self.seen.len() < self.max_keys || self.seen.contains_key(key) {
             return true;
         }
         let (now, every) = (Instant::now(), self.every);
         self.seen
             .retain(|_, (last, _)| now.duration_since(*last) < every);
-        self.seen.len() < MAX_KEYS
+        self.seen.len() < self.max_keys
     }
 
     fn record(&mut self, key: K) -> Option<u64> {
@@ -98,6 +108,65 @@ impl<K: Hash + Eq> LogThrottle<K> {
                 Some(1)
             }
         }
+    }
+}
+
+/// Sources (camera ids) with a line of their own per reason and interval in a
+/// [`SharedThrottle`]; beyond them, one line per reason stands for all the others.
+pub const SHARED_SOURCES: usize = 32;
+
+/// One [`LogThrottle`] for lines an outside party can trigger in bulk from many tasks (a camera
+/// appearing, going offline, being forgotten): per source and reason once per [`WARN_EVERY`],
+/// at most [`SHARED_SOURCES`] keys, the rest counted together. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct SharedThrottle(Arc<Mutex<LogThrottle<SourceReason>>>);
+
+/// A [`SharedThrottle`] key: the source (`None`: the shared line of the rest) and the reason.
+type SourceReason = (Option<String>, &'static str);
+
+impl Default for SharedThrottle {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(LogThrottle::with_max_keys(
+            WARN_EVERY,
+            SHARED_SOURCES,
+        ))))
+    }
+}
+
+/// A line that may be written now: how many occurrences it stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Logged {
+    pub count: u64,
+    /// Counted together with sources the table had no room for.
+    pub shared: bool,
+}
+
+impl std::fmt::Display for Logged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.shared {
+            write!(
+                f,
+                "{} (this and other cameras, since the last such line)",
+                self.count
+            )
+        } else {
+            write!(f, "{}", self.count)
+        }
+    }
+}
+
+impl SharedThrottle {
+    /// Records `reason` happening to `source`; `Some` when a line may be written now.
+    pub fn hit(&self, source: &str, reason: &'static str) -> Option<Logged> {
+        let mut throttle = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (key, count) = throttle.hit_or((Some(source.to_owned()), reason), (None, reason))?;
+        Some(Logged {
+            count,
+            shared: key.0.is_none(),
+        })
     }
 }
 
@@ -143,5 +212,23 @@ mod tests {
             throttle.seen.get(&None).map(|(_, count)| *count),
             Some(2 * MAX_KEYS as u64 - 1)
         );
+    }
+
+    #[test]
+    fn a_shared_throttle_writes_a_bounded_number_of_lines_whatever_the_sources() {
+        let log = SharedThrottle::default();
+        let mut lines = 0;
+        for _round in 0..43 {
+            for camera in 0..200 {
+                for reason in ["online", "offline"] {
+                    lines += usize::from(log.hit(&format!("junk-{camera}"), reason).is_some());
+                }
+            }
+        }
+        // Within one interval: one line per tracked key, plus one shared line per reason.
+        assert_eq!(lines, SHARED_SOURCES + 2);
+        assert_eq!(log.hit("junk-0", "online"), None);
+        let shared = log.hit("newcomer", "online");
+        assert_eq!(shared, None, "the shared line was written already");
     }
 }

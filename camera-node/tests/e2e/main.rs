@@ -8,6 +8,7 @@ mod fake_jetson;
 mod frames;
 mod multi_node;
 mod publish_examples;
+mod query_payloads;
 mod ros2;
 mod variants;
 

@@ -2,11 +2,19 @@
 //!
 //! Lives in the library so the gateway and other subscribers parse exactly what the node
 //! serializes; unknown fields are ignored so newer nodes stay readable by older gateways.
+//! The document is small by contract: at most [`MAX_INFO_BYTES`], each string at most
+//! [`MAX_INFO_STRING`] bytes; the node cuts its strings to fit, readers refuse the rest.
 
 use crate::keys::CameraKeys;
+use crate::replies::{self, Body};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use thiserror::Error;
+
+/// Largest info reply a reader accepts; larger ones are dropped as they arrive, unparsed.
+pub const MAX_INFO_BYTES: usize = 64 * 1024;
+/// Longest string field of an info document (pipeline, last error, names ...).
+pub const MAX_INFO_STRING: usize = 4 * 1024;
 
 /// Capture state of a node, as reported in its info reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,34 +109,168 @@ pub enum InfoError {
         camera: String,
         error: serde_json::Error,
     },
+    #[error("camera {camera:?} sent an info reply of {bytes} bytes: over the {MAX_INFO_BYTES}-byte bound, dropped unread")]
+    TooLarge { camera: String, bytes: usize },
+    #[error("camera {camera:?} sent an info reply whose {field} is {bytes} bytes long: over the {MAX_INFO_STRING}-byte bound")]
+    LongString {
+        camera: String,
+        field: &'static str,
+        bytes: usize,
+    },
 }
 
-/// Asks one camera node for its info.
+impl CameraInfo {
+    /// Parses an info reply of camera `camera`: refused unread over [`MAX_INFO_BYTES`], and
+    /// refused when a string field is over [`MAX_INFO_STRING`].
+    pub fn from_reply(camera: &str, bytes: &[u8]) -> Result<Self, InfoError> {
+        if bytes.len() > MAX_INFO_BYTES {
+            return Err(InfoError::TooLarge {
+                camera: camera.to_owned(),
+                bytes: bytes.len(),
+            });
+        }
+        let info: Self = serde_json::from_slice(bytes).map_err(|error| InfoError::Json {
+            camera: camera.to_owned(),
+            error,
+        })?;
+        let long = info
+            .strings()
+            .find(|(_, text)| text.len() > MAX_INFO_STRING)
+            .map(|(field, text)| (field, text.len()));
+        match long {
+            Some((field, bytes)) => Err(InfoError::LongString {
+                camera: camera.to_owned(),
+                field,
+                bytes,
+            }),
+            None => Ok(info),
+        }
+    }
+
+    /// This document with every string cut to [`MAX_INFO_STRING`] (at a character boundary),
+    /// as a node sends it: a long GStreamer error must not make readers refuse the whole info.
+    pub fn within_bounds(mut self) -> Self {
+        for text in self.strings_mut() {
+            cut(text, MAX_INFO_STRING);
+        }
+        self
+    }
+
+    fn strings(&self) -> impl Iterator<Item = (&'static str, &String)> {
+        let fields = [
+            ("camera", &self.camera),
+            ("source", &self.source),
+            ("pipeline", &self.pipeline),
+            ("encoder", &self.encoder),
+            ("node_version", &self.node_version),
+        ];
+        let error = self.last_error.iter().map(|text| ("last_error", text));
+        let variants = self.variants.iter().flat_map(|variant| {
+            [
+                ("variants.name", &variant.name),
+                ("variants.key", &variant.key),
+            ]
+        });
+        fields.into_iter().chain(error).chain(variants)
+    }
+
+    fn strings_mut(&mut self) -> impl Iterator<Item = &mut String> {
+        let fields = [
+            &mut self.camera,
+            &mut self.source,
+            &mut self.pipeline,
+            &mut self.encoder,
+            &mut self.node_version,
+        ];
+        let variants = self
+            .variants
+            .iter_mut()
+            .flat_map(|variant| [&mut variant.name, &mut variant.key]);
+        fields
+            .into_iter()
+            .chain(self.last_error.iter_mut())
+            .chain(variants)
+    }
+}
+
+/// Cuts `text` to at most `max` bytes, at a character boundary.
+fn cut(text: &mut String, max: usize) {
+    if text.len() > max {
+        let end = (0..=max)
+            .rev()
+            .find(|&at| text.is_char_boundary(at))
+            .unwrap_or(0);
+        text.truncate(end);
+    }
+}
+
+/// Asks a camera node for its info: the first valid answer of any session (a reader that
+/// must tell the camera from other repliers uses [`replies::gather`] and
+/// [`CameraInfo::from_reply`], as the gateway does).
 pub async fn query_info(
     session: &zenoh::Session,
     keys: &CameraKeys,
     timeout: Duration,
 ) -> Result<CameraInfo, InfoError> {
-    let camera = keys.camera().to_owned();
-    let replies = session
-        .get(keys.info())
-        .timeout(timeout)
+    let camera = keys.camera();
+    let replies = replies::gather(session, &keys.info(), timeout, MAX_INFO_BYTES)
         .await
         .map_err(InfoError::Zenoh)?;
-    let reply = replies.recv_async().await.map_err(|_| InfoError::NoReply {
-        camera: camera.clone(),
+    let mut first_error = None;
+    for answer in replies.answers {
+        let parsed = match answer.body {
+            Body::Sample(sample) => CameraInfo::from_reply(camera, &sample.payload().to_bytes()),
+            Body::Error(message) => Err(InfoError::Replied {
+                camera: camera.to_owned(),
+                message,
+            }),
+            Body::TooLarge(bytes) => Err(InfoError::TooLarge {
+                camera: camera.to_owned(),
+                bytes,
+            }),
+        };
+        match parsed {
+            Ok(info) => return Ok(info),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| InfoError::NoReply {
+        camera: camera.to_owned(),
         timeout,
-    })?;
-    match reply.result() {
-        Ok(sample) => serde_json::from_slice(&sample.payload().to_bytes())
-            .map_err(|error| InfoError::Json { camera, error }),
-        Err(error) => Err(InfoError::Replied {
-            camera,
-            message: error
-                .payload()
-                .try_to_string()
-                .unwrap_or_default()
-                .into_owned(),
-        }),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_strings_are_cut_by_the_node_and_refused_by_readers() {
+        let mut info = CameraInfo::new("front", "test");
+        info.last_error = Some("é".repeat(MAX_INFO_STRING));
+        let json = serde_json::to_vec(&info).expect("json");
+        assert!(matches!(
+            CameraInfo::from_reply("front", &json),
+            Err(InfoError::LongString {
+                field: "last_error",
+                ..
+            })
+        ));
+        let sent = info.within_bounds();
+        let text = sent.last_error.as_deref().expect("kept");
+        assert_eq!(text.len(), MAX_INFO_STRING);
+        let json = serde_json::to_vec(&sent).expect("json");
+        assert_eq!(CameraInfo::from_reply("front", &json).expect("valid"), sent);
+    }
+
+    #[test]
+    fn oversized_replies_are_refused_before_parsing() {
+        let junk = vec![b' '; MAX_INFO_BYTES + 1];
+        let refused = CameraInfo::from_reply("front", &junk);
+        assert!(
+            matches!(refused, Err(InfoError::TooLarge { bytes, .. }) if bytes == MAX_INFO_BYTES + 1)
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! - [`jpeg`]: a JPEG's width and height from its frame header, without decoding.
 //! - [`info`]: the node's JSON info reply and a typed query for it.
 //! - [`publisher`]: [`FramePublisher`], the publishing side (frames, queryables, liveliness).
+//! - [`replies`]: query replies bounded in size and count as they arrive, with their sender.
 //! - [`subscriber`]: subscribe to one or all cameras; fetch a snapshot.
 //! - [`ros2`]: ROS 2 `sensor_msgs/CompressedImage` on rmw_zenoh's wire format (publish, decode).
 
@@ -19,6 +20,7 @@ pub mod jpeg;
 pub mod keys;
 pub mod meta;
 pub mod publisher;
+pub mod replies;
 pub mod ros2;
 pub mod subscriber;
 

@@ -141,9 +141,14 @@ pub struct SourceId(pub u128);
 impl SourceId {
     /// The id of `session`.
     pub fn of_session(session: &zenoh::Session) -> Self {
+        Self::of_zid(&session.zid())
+    }
+
+    /// The id of the session zenoh names `zid` (e.g. a query reply's replier).
+    pub fn of_zid(zid: &zenoh::session::ZenohId) -> Self {
         // zenoh prints a session id as the hex of its 128-bit value; parsing it back keeps
         // both spellings equal without relying on zenoh's byte layout.
-        Self(u128::from_str_radix(&session.zid().to_string(), 16).unwrap_or_default())
+        Self(u128::from_str_radix(&zid.to_string(), 16).unwrap_or_default())
     }
 
     /// The source field of an attachment that [`FrameMeta::decode`] accepted, if it has one.

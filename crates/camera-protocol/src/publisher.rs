@@ -361,7 +361,7 @@ async fn answer_queries(
 }
 
 async fn reply_info(query: &Query, keys: &CameraKeys, shared: &Shared) {
-    let result = match serde_json::to_vec(&shared.info()) {
+    let result = match serde_json::to_vec(&shared.info().within_bounds()) {
         Ok(json) => {
             query
                 .reply(keys.info(), json)

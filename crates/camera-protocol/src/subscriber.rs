@@ -7,6 +7,7 @@
 use crate::frame::{DecodeError, Frame, FrameLimits};
 use crate::keys::{self, CameraKeys, KeyError, Layout, PrefixSet};
 use crate::meta::SourceId;
+use crate::replies::Body;
 use std::sync::Arc;
 use zenoh::handlers::{IntoHandler, RingChannel, RingChannelHandler};
 use zenoh::pubsub::Subscriber;
@@ -231,29 +232,27 @@ pub enum SubscribeError {
     Zenoh(zenoh::Error),
 }
 
-/// Asks a camera node for its latest frame (the `<prefix>/<camera>/jpeg` queryable).
+/// Asks a camera node for its latest frame (the `<prefix>/<camera>/jpeg` queryable): the
+/// first answer of any session, held to [`FrameLimits::default`] as it arrives.
 pub async fn fetch_snapshot(
     session: &zenoh::Session,
     keys: &CameraKeys,
     timeout: std::time::Duration,
 ) -> Result<Option<Frame>, SnapshotError> {
-    let replies = session
-        .get(keys.jpeg())
-        .timeout(timeout)
+    let limits = FrameLimits::default();
+    let replies = crate::replies::gather(session, &keys.jpeg(), timeout, limits.max_frame_bytes)
         .await
         .map_err(SnapshotError::Zenoh)?;
-    let Ok(reply) = replies.recv_async().await else {
+    let Some(answer) = replies.answers.into_iter().next() else {
         return Ok(None);
     };
-    match reply.result() {
-        Ok(sample) => Ok(Some(Frame::from_sample(sample)?)),
-        Err(error) => Err(SnapshotError::Replied(
-            error
-                .payload()
-                .try_to_string()
-                .unwrap_or_default()
-                .into_owned(),
-        )),
+    match answer.body {
+        Body::Sample(sample) => Ok(Some(Frame::from_sample_with(&sample, &limits)?)),
+        Body::Error(message) => Err(SnapshotError::Replied(message)),
+        Body::TooLarge(bytes) => Err(SnapshotError::Decode(DecodeError::TooLarge {
+            bytes,
+            max: limits.max_frame_bytes,
+        })),
     }
 }
 

@@ -3,6 +3,10 @@
 //!
 //! Ctrl+C and `systemctl stop` take the same path: the token is cancelled, and each binary
 //! winds down (pipeline to Null, liveliness token dropped, HTTP drained, session closed).
+//! zenoh's own log lines, which strangers on the network can trigger, are rate-limited
+//! (`limit.rs`).
+
+mod limit;
 
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -27,14 +31,20 @@ macro_rules! exit_code {
 pub use tracing as __tracing;
 
 /// Logs to stderr at `RUST_LOG` (default `info`), coloured only on a terminal so journald
-/// and log files get plain text.
+/// and log files get plain text; zenoh's lines at most [`limit::BURST`] per statement per
+/// [`limit::WINDOW`].
 pub fn init_logging() {
     use std::io::IsTerminal;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let format = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(std::io::stderr().is_terminal());
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(limit::ZenohLogLimit::default())
+        .with(format)
         .init();
 }
 

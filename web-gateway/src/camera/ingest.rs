@@ -70,6 +70,11 @@ impl Checks {
         self.freshness.restart();
     }
 
+    /// The served publisher's session, if it published lately (see [`Sources::serving`]).
+    pub fn owner(&self, now: Instant) -> Option<camera_protocol::meta::SourceId> {
+        self.sources.serving(now)
+    }
+
     /// Other publishers on this feed's key as of `now`.
     pub fn conflict(&self, now: Instant) -> Option<Conflict> {
         self.sources.conflict(now)

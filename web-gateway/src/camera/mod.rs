@@ -10,7 +10,9 @@
 //! - [`task`]: the loop and its events. [`ingest`]: sample → accepted frame, measured rate.
 //! - [`feeds`]: the one registry of a camera's variant feeds (both kinds, release, caps);
 //!   [`encoders`]: the cap on encoders of all cameras together.
-//!   [`variants`]: `?width=&quality=` encoders. [`node_variants`]: variants the node encodes
+//! - [`replier`]: only the camera's own session's info and snapshot replies count;
+//!   [`proof`]: an announced camera that shows no frame or info is a phantom.
+//! - [`variants`]: `?width=&quality=` encoders. [`node_variants`]: variants the node encodes
 //!   itself, forwarded as they come. [`wire`]: WebSocket message encoding + cache.
 //! - [`nosignal`] + [`font`]: the NO SIGNAL picture.
 //! - `settings.rs`: what a task is started with. `status.rs`: the [`CameraStatus`] it publishes.
@@ -21,6 +23,8 @@ pub mod font;
 pub mod ingest;
 pub mod node_variants;
 pub mod nosignal;
+pub mod proof;
+pub mod replier;
 mod settings;
 pub mod sources;
 mod status;
@@ -29,13 +33,12 @@ pub mod variants;
 pub mod wire;
 
 use camera_protocol::keys::{validate_camera_ref, KeyError};
-use camera_protocol::subscriber::fetch_snapshot;
 use camera_protocol::Frame;
 pub use settings::{Env, ForgetRequest, FrameSource, Settings};
 pub use status::CameraStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -116,6 +119,8 @@ pub struct CameraHandle(Arc<Shared>);
 struct Shared {
     id: String,
     generation: u64,
+    /// When discovery created this task (its token was present then).
+    admitted: Instant,
     source: FrameSource,
     frames: Slot,
     /// Messages built from the camera's own frames (variants have theirs in the task).
@@ -129,6 +134,7 @@ struct Shared {
     variant_viewers: AtomicUsize,
     commands: mpsc::Sender<Command>,
     zenoh: zenoh::Session,
+    env: Env,
     stop: CancellationToken,
 }
 
@@ -151,6 +157,7 @@ pub fn spawn(
     let handle = CameraHandle(Arc::new(Shared {
         id: id.to_owned(),
         generation,
+        admitted: Instant::now(),
         source: source.clone(),
         frames: frames.subscribe(),
         messages: Arc::default(),
@@ -159,6 +166,7 @@ pub fn spawn(
         variant_viewers: AtomicUsize::new(0),
         commands,
         zenoh: env.zenoh.clone(),
+        env: env.clone(),
         stop: stop.clone(),
     }));
     let task = task::CameraTask::new(task::Parts {
@@ -213,6 +221,11 @@ impl CameraHandle {
     /// Tells this handle's task apart from earlier or later tasks of the same camera id.
     pub fn generation(&self) -> u64 {
         self.0.generation
+    }
+
+    /// When discovery created this camera's task.
+    pub fn admitted(&self) -> Instant {
+        self.0.admitted
     }
 
     /// The current status (cheap: clones a few `Arc`s).
@@ -326,7 +339,9 @@ impl CameraHandle {
         let Some(keys) = self.0.source.keys() else {
             return None; // a ROS 2 topic has no snapshot queryable
         };
-        match fetch_snapshot(&self.0.zenoh, keys, timeout).await {
+        let owner = self.0.status.borrow().owner;
+        let (limits, metrics) = (&self.0.env.settings.limits, &self.0.env.metrics);
+        match replier::fetch_snapshot(&self.0.zenoh, keys, timeout, owner, limits, metrics).await {
             Ok(frame) => frame.map(Arc::new),
             Err(error) => {
                 tracing::debug!(camera = %self.id(), %error, "snapshot query failed");

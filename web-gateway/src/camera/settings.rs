@@ -4,6 +4,7 @@
 use super::encoders::EncoderBudget;
 use crate::config::{Config, SubscribeMode};
 use crate::metrics::Metrics;
+use crate::throttle::SharedThrottle;
 use camera_protocol::keys::CameraKeys;
 use camera_protocol::ros2::Ros2Camera;
 use camera_protocol::FrameLimits;
@@ -80,15 +81,18 @@ impl Settings {
     }
 }
 
-/// A camera task asking discovery to remove it: offline and unwatched for `forget_after`.
+/// A camera task asking discovery to remove it: offline and unwatched for `forget_after`, or
+/// a phantom (`super::proof`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForgetRequest {
     pub camera: String,
     pub generation: u64,
+    /// No valid frame or info within `proof::PROVE_WITHIN`: removed even with its token present.
+    pub phantom: bool,
 }
 
 /// What every camera task shares: where to talk, what to count, whom to ask to be forgotten,
-/// where accepted frames are recorded.
+/// where accepted frames are recorded; how often to log.
 #[derive(Debug, Clone)]
 pub struct Env {
     pub zenoh: zenoh::Session,
@@ -100,4 +104,7 @@ pub struct Env {
     pub record: Sinks,
     /// `[variants] max_total`: gateway encoders of all cameras together.
     pub encoders: Arc<EncoderBudget>,
+    /// Camera appear/disappear lines, throttled across all cameras (liveliness tokens come
+    /// from the network and can churn).
+    pub events: SharedThrottle,
 }

@@ -124,6 +124,13 @@ impl Sources {
         }
     }
 
+    /// The session of the served publisher if it published within the offline timeout:
+    /// the camera itself, whose info and snapshot replies are believed (`super::replier`).
+    pub fn serving(&self, now: Instant) -> Option<SourceId> {
+        let (serving, last) = self.serving?;
+        serving.filter(|_| now.duration_since(last) <= self.quiet_after)
+    }
+
     /// The conflict as of `now`: other sources heard within the offline timeout.
     pub fn conflict(&self, now: Instant) -> Option<Conflict> {
         let (serving, _) = self.serving?;

@@ -31,6 +31,9 @@ pub struct CameraStatus {
     pub node_variants: Arc<[String]>,
     /// Several publishers on the camera's key (one served, the others ignored).
     pub conflict: Option<sources::Conflict>,
+    /// The camera's session (the served publisher's, else the one whose info was believed):
+    /// the only one whose snapshot replies count (`super::replier`).
+    pub owner: Option<camera_protocol::meta::SourceId>,
 }
 
 impl CameraStatus {

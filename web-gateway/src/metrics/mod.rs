@@ -7,7 +7,7 @@
 //! exposition's names and help texts can be read together; the methods that bump each group
 //! live beside its labels: `cameras.rs` (per-camera frame series, camera table), `clients.rs`
 //! (connections, frames sent), `access.rs` (failed logins, Host/Origin refusals), `links.rs`
-//! (the gateway's own zenoh endpoints), `external.rs` (recorder, clip buffer and runtime
+//! (the gateway's own zenoh endpoints), `replies.rs` (info/snapshot replies left out), `external.rs` (recorder, clip buffer and runtime
 //! numbers read at encode time).
 
 mod access;
@@ -15,9 +15,11 @@ mod cameras;
 mod clients;
 mod external;
 mod links;
+mod replies;
 
 pub use cameras::{CameraLabel, RejectLabel, VariantLabel, MAX_REJECT_CAMERAS, OTHER_CAMERAS};
 pub use clients::{EndpointLabel, ReasonLabel, SentMetrics};
+pub use replies::{Dropped, Query};
 
 use crate::labels::{listed, DropReason, LoginFailure, Refusal};
 use camera_record::{ClipBuffer, RecordStats};
@@ -56,6 +58,7 @@ pub struct Metrics {
     auth_failures: Family<ReasonLabel, Counter>,
     requests_refused: Family<ReasonLabel, Counter>,
     zenoh_endpoint_connected: Family<links::ZenohEndpointLabel, Gauge>,
+    replies_dropped: Family<replies::ReplyLabel, Counter>,
     /// The recorder's own counters (it runs on its own thread), read when encoding.
     record: OnceLock<Arc<RecordStats>>,
     /// The clip buffer, when on; its size is read when encoding (0 when off).
@@ -198,6 +201,15 @@ impl Metrics {
             ),
             requests_refused.clone(),
         );
+        let replies_dropped = Family::<replies::ReplyLabel, Counter>::default();
+        for label in replies::all_labels() {
+            let _ = replies_dropped.get_or_create(&label);
+        }
+        registry.register(
+            "replies_dropped",
+            "Replies to the gateway's info and snapshot queries left out, by query and reason (other_session, ambiguous, unknown_session, too_large, excess, invalid)",
+            replies_dropped.clone(),
+        );
         Self {
             registry,
             frames_received,
@@ -219,6 +231,7 @@ impl Metrics {
             auth_failures,
             requests_refused,
             zenoh_endpoint_connected,
+            replies_dropped,
             record: OnceLock::new(),
             clips: OnceLock::new(),
         }

@@ -3,6 +3,8 @@
 //! `frames`: hostile zenoh samples and camera ids, each beside a good camera at full rate.
 //! `variants`: 300 distinct `?width=` streams against the encoder caps.
 //! Issue 23: `clip_flood` (slow clip downloads), `disk_fill` (recording's size and floor).
+//! `peers`: hostile zenoh sessions (issue 23): phantom cameras with huge info, a stranger
+//! answering a real camera's info, liveliness churn against the log.
 
 mod auth;
 mod clip_flood;
@@ -11,6 +13,7 @@ mod disk_fill;
 mod frames;
 mod https;
 mod origin;
+mod peers;
 mod variants;
 
 /// The binary under test.

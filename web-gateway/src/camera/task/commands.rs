@@ -2,9 +2,9 @@
 //! (full frames, a gateway-encoded variant or a node-encoded one) for new viewers.
 
 use super::{CameraTask, Outcome};
+use crate::camera::replier::fetch_snapshot;
 use crate::camera::{node_variants, variants};
 use crate::camera::{Choice, Command, Feed};
-use camera_protocol::subscriber::fetch_snapshot;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
@@ -23,10 +23,13 @@ impl CameraTask {
                 self.info_at = Some(Instant::now());
                 // A slow or just-started camera may not publish for a while; its snapshot
                 // queryable gives new viewers a picture right away.
-                if self.last_live.is_none() {
+                let owner = self.owner();
+                if self.last_live.is_none() && owner.is_some() {
+                    let (limits, metrics) = (self.env.settings.limits, self.env.metrics.clone());
                     self.jobs.spawn(async move {
-                        let fetched = fetch_snapshot(&zenoh, &keys, timeout).await;
-                        Outcome::Snapshot(fetched.map_err(|error| error.to_string()))
+                        let fetched =
+                            fetch_snapshot(&zenoh, &keys, timeout, owner, &limits, &metrics);
+                        Outcome::Snapshot(fetched.await)
                     });
                 }
             }

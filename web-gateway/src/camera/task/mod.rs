@@ -21,14 +21,15 @@ use self::subscription::LINGER;
 use super::feeds::Feeds;
 use super::ingest::{self, Checks, Rate, Rejected};
 use super::nosignal;
+use super::proof::Proof;
+use super::replier::{self, InfoFailure};
 use super::status::FPS_WINDOW;
 use super::{CameraStatus, Command, Env, ForgetRequest};
 use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
 use crate::throttle::LogThrottle;
-use camera_protocol::info::query_info;
 use camera_protocol::keys::CameraKeys;
-use camera_protocol::meta::unix_now_ns;
+use camera_protocol::meta::{unix_now_ns, SourceId};
 use camera_protocol::subscriber::{FrameSubscriber, Received};
 use camera_protocol::{CameraInfo, Frame};
 use std::sync::Arc;
@@ -62,7 +63,7 @@ pub(super) struct Parts {
 
 /// Slow work finished off the loop.
 enum Outcome {
-    Info(Result<CameraInfo, String>),
+    Info(Result<(CameraInfo, Option<SourceId>), InfoFailure>),
     Snapshot(Result<Option<Frame>, String>),
     NoSignal {
         since: SystemTime,
@@ -113,11 +114,15 @@ pub(super) struct CameraTask {
     info: Option<Arc<CameraInfo>>,
     info_error: Option<Arc<str>>,
     info_at: Option<Instant>,
+    /// The session whose info was believed last (`replier`): snapshots are taken from it.
+    info_from: Option<SourceId>,
     /// Offline with no viewers since then; forgotten after `forget_after`.
     idle_since: Option<Instant>,
     forget_requested: bool,
     /// Variant feeds of both kinds: encoders and node-variant subscribers.
     feeds: Feeds,
+    /// Whether it has sent a valid frame or info since it was announced.
+    proof: Proof,
     jobs: JoinSet<Outcome>,
     /// How recordings name this camera, when recording or clips are on.
     recorded: Option<Arc<camera_record::RecordedCamera>>,
@@ -165,15 +170,19 @@ impl CameraTask {
             info: None,
             info_error: None,
             info_at: None,
+            info_from: None,
             idle_since: Some(now),
             forget_requested: false,
             feeds,
+            proof: Proof::new(now),
             jobs: JoinSet::new(),
         }
     }
 
     pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        tracing::info!(camera = %self.id, "camera discovered");
+        if let Some(repeats) = self.env.events.hit(&self.id, "discovered") {
+            tracing::info!(camera = %self.id, %repeats, "camera discovered");
+        }
         self.env.metrics.add_camera(&self.id);
         if self.env.settings.subscribe == SubscribeMode::Always || self.recording() {
             self.subscribe().await;
@@ -265,6 +274,7 @@ impl CameraTask {
         let frame = Arc::new(frame);
         self.last_live = Some(frame.clone());
         self.last_live_at = Some(now);
+        self.proof.frame();
         self.came_online("frames flowing");
         self.frames.send_replace(Some(frame));
     }
@@ -273,14 +283,19 @@ impl CameraTask {
         match outcome {
             Outcome::Info(reply) => {
                 match reply {
-                    Ok(info) => {
+                    Ok((info, from)) => {
+                        self.info_from = from;
+                        self.proof.answered();
                         self.feeds.keep_offered(&self.id, &info);
                         self.info = Some(Arc::new(info));
                         self.info_error = None;
                     }
-                    Err(error) => {
-                        tracing::debug!(camera = %self.id, %error, "info query failed");
-                        self.info_error = Some(error.into());
+                    Err(InfoFailure { message, answered }) => {
+                        if answered {
+                            self.proof.answered();
+                        }
+                        tracing::debug!(camera = %self.id, error = %message, "info query failed");
+                        self.info_error = Some(message.into());
                     }
                 }
                 if self.token {
@@ -326,9 +341,10 @@ impl CameraTask {
         if due(self.info_at) {
             self.info_at = None;
             if let Some((zenoh, keys, timeout)) = self.query_parts() {
+                let (owner, metrics) = (self.checks.owner(now), self.env.metrics.clone());
                 self.jobs.spawn(async move {
-                    let reply = query_info(&zenoh, &keys, timeout).await;
-                    Outcome::Info(reply.map_err(|error| error.to_string()))
+                    let reply = replier::query_info(&zenoh, &keys, timeout, owner, &metrics);
+                    Outcome::Info(reply.await)
                 });
             }
         }
@@ -338,11 +354,14 @@ impl CameraTask {
         if due(self.forget_at()) {
             self.forget_requested = true;
             let after = self.env.settings.forget_after;
-            tracing::info!(camera = %self.id, "offline and unwatched for {after:?}: forgetting it");
-            let _ = self.env.forget.send(ForgetRequest {
-                camera: self.id.clone(),
-                generation: self.generation,
-            });
+            if let Some(repeats) = self.env.events.hit(&self.id, "forgetting") {
+                tracing::info!(camera = %self.id, %repeats, "offline and unwatched for {after:?}: forgetting it");
+            }
+            self.ask_forget(false);
+        }
+        if due(self.proof.phantom_at()) {
+            self.proof.reported();
+            self.ask_forget(true);
         }
     }
 
@@ -355,11 +374,25 @@ impl CameraTask {
             self.info_at,
             self.feeds.release_at(),
             self.forget_at(),
+            self.proof.phantom_at(),
         ]
         .into_iter()
         .flatten()
         .min()
         .unwrap_or_else(|| Instant::now() + IDLE_WAKE)
+    }
+
+    /// The camera's session: the served publisher's, else the one whose info was believed.
+    fn owner(&self) -> Option<SourceId> {
+        self.checks.owner(Instant::now()).or(self.info_from)
+    }
+
+    fn ask_forget(&self, phantom: bool) {
+        let _ = self.env.forget.send(ForgetRequest {
+            camera: self.id.clone(),
+            generation: self.generation,
+            phantom,
+        });
     }
 
     /// What an info or snapshot query of the node needs; `None` for a ROS 2 topic, which
@@ -382,6 +415,7 @@ impl CameraTask {
             info_error: self.info_error.clone(),
             node_variants: self.feeds.subscribed().into(),
             conflict: self.checks.conflict(Instant::now()),
+            owner: self.owner(),
         });
     }
 }

@@ -19,7 +19,9 @@ impl CameraTask {
         self.offline_since = None;
         self.no_signal = None;
         self.no_signal_at = None;
-        tracing::info!(camera = %self.id, "{why}: camera online");
+        if let Some(repeats) = self.env.events.hit(&self.id, "online") {
+            tracing::info!(camera = %self.id, %repeats, "{why}: camera online");
+        }
     }
 
     pub(super) fn went_offline(&mut self, why: &str) {
@@ -29,7 +31,9 @@ impl CameraTask {
         self.online = false;
         let since = SystemTime::now();
         self.offline_since = Some(since);
-        tracing::warn!(camera = %self.id, "{why}: camera offline");
+        if let Some(repeats) = self.env.events.hit(&self.id, "offline") {
+            tracing::warn!(camera = %self.id, %repeats, "{why}: camera offline");
+        }
         // A camera that never sent a frame has no size to draw at: its viewers keep waiting.
         let Some(last) = &self.last_live else { return };
         let (id, full) = (self.id.clone(), (last.meta.width, last.meta.height));

@@ -77,7 +77,9 @@ impl CameraTask {
         .map(|subscriber| subscriber.with_limits(self.env.settings.limits));
         match declared {
             Ok(subscriber) => {
-                tracing::info!(camera = %self.id, "subscribed to frames");
+                if let Some(repeats) = self.env.events.hit(&self.id, "subscribed") {
+                    tracing::info!(camera = %self.id, %repeats, "subscribed to frames");
+                }
                 self.subscription = Some(subscriber);
                 self.subscribed_at = Instant::now();
             }

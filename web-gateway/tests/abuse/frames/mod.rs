@@ -37,7 +37,7 @@ const JUNK_DEADLINE: Duration = Duration::from_secs(240);
 
 /// These tests run one at a time: each measures a gateway's rate and memory, which other
 /// gateways decoding 8000×8000 frames or routing 5000 tokens beside it would distort.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A gateway with a good camera streaming at `GOOD_FPS` and the attacker camera `bad`.
 struct Scene {
