@@ -1,7 +1,7 @@
 //! Whose answer to an info or snapshot query counts: only the camera's own session's.
 //!
 //! Any zenoh session can declare a queryable on `camera/front/info`. The camera is the session
-//! that publishes the frames the gateway serves ([`super::sources`]); while none is served yet
+//! that publishes the frames the gateway serves (`sources.rs`); while none is served yet
 //! (no frame, or the node just restarted), a session that answers the info query alone is
 //! taken for the camera (a node always answers it, so a stranger answering too makes it
 //! ambiguous, and none is believed). Snapshots are taken only from a session known either way:

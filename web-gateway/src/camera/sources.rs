@@ -125,7 +125,7 @@ impl Sources {
     }
 
     /// The session of the served publisher if it published within the offline timeout:
-    /// the camera itself, whose info and snapshot replies are believed (`super::replier`).
+    /// the camera itself, whose info and snapshot replies are believed (`replier.rs`).
     pub fn serving(&self, now: Instant) -> Option<SourceId> {
         let (serving, last) = self.serving?;
         serving.filter(|_| now.duration_since(last) <= self.quiet_after)
