@@ -17,21 +17,11 @@ impl CameraTask {
                 // A new session of the node: nothing queued on the old one can still arrive.
                 self.checks.restart();
                 self.came_online("liveliness token present");
-                let Some((zenoh, keys, timeout)) = self.query_parts() else {
+                if self.query_parts().is_none() {
                     return; // ROS 2 topics answer no info or snapshot queries
-                };
-                self.info_at = Some(Instant::now());
-                // A slow or just-started camera may not publish for a while; its snapshot
-                // queryable gives new viewers a picture right away.
-                let owner = self.owner();
-                if self.last_live.is_none() && owner.is_some() {
-                    let (limits, metrics) = (self.env.settings.limits, self.env.metrics.clone());
-                    self.jobs.spawn(async move {
-                        let fetched =
-                            fetch_snapshot(&zenoh, &keys, timeout, owner, &limits, &metrics);
-                        Outcome::Snapshot(fetched.await)
-                    });
                 }
+                self.info_at = Some(Instant::now());
+                self.fetch_first_snapshot();
             }
             Command::Liveliness(false) => {
                 self.token = false;
@@ -43,6 +33,24 @@ impl CameraTask {
                 let _ = reply.send(self.feed(choice));
             }
         }
+    }
+
+    /// A slow or just-started camera may not publish for a while; its snapshot queryable gives
+    /// new viewers a picture right away. Only once its session is known (its frames, or its
+    /// info reply): called again when the first info reply names it.
+    pub(super) fn fetch_first_snapshot(&mut self) {
+        let owner = self.owner();
+        if self.last_live.is_some() || owner.is_none() {
+            return;
+        }
+        let Some((zenoh, keys, timeout)) = self.query_parts() else {
+            return;
+        };
+        let (limits, metrics) = (self.env.settings.limits, self.env.metrics.clone());
+        self.jobs.spawn(async move {
+            let fetched = fetch_snapshot(&zenoh, &keys, timeout, owner, &limits, &metrics);
+            Outcome::Snapshot(fetched.await)
+        });
     }
 
     fn feed(&mut self, choice: Choice) -> (Feed, Choice) {

@@ -284,7 +284,11 @@ impl CameraTask {
             Outcome::Info(reply) => {
                 match reply {
                     Ok((info, from)) => {
+                        let named_now = self.info_from.is_none() && from.is_some();
                         self.info_from = from;
+                        if named_now {
+                            self.fetch_first_snapshot();
+                        }
                         self.proof.answered();
                         self.feeds.keep_offered(&self.id, &info);
                         self.info = Some(Arc::new(info));
