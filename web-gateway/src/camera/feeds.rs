@@ -268,11 +268,7 @@ mod tests {
     use camera_protocol::FrameLimits;
 
     fn source() -> watch::Sender<Option<Arc<Frame>>> {
-        let picture = image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([x as u8, y as u8, 9]));
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
-            .encode_image(&picture)
-            .expect("encode");
+        let jpeg = test_support::draw_frame(320, 240, [90, 40, 9], 0);
         let meta = FrameMeta {
             seq: 7,
             capture_ts_ns: 1,

@@ -213,12 +213,7 @@ mod tests {
     use super::*;
 
     fn frame(width: u32, height: u32) -> Frame {
-        let picture =
-            image::RgbImage::from_fn(width, height, |x, y| image::Rgb([x as u8, y as u8, 90]));
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
-            .encode_image(&picture)
-            .expect("encode");
+        let jpeg = test_support::draw_frame(width, height, [40, 90, 90], 0);
         let meta = FrameMeta {
             seq: 7,
             capture_ts_ns: 1,

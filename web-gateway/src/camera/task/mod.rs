@@ -15,6 +15,7 @@
 
 mod commands;
 mod online;
+mod status;
 mod subscription;
 
 use self::subscription::LINGER;
@@ -28,7 +29,6 @@ use super::{CameraStatus, Command, Env, ForgetRequest};
 use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
 use crate::throttle::LogThrottle;
-use camera_protocol::keys::CameraKeys;
 use camera_protocol::meta::{unix_now_ns, SourceId};
 use camera_protocol::subscriber::{FrameSubscriber, Received};
 use camera_protocol::{CameraInfo, Frame};
@@ -386,40 +386,11 @@ impl CameraTask {
         .unwrap_or_else(|| Instant::now() + IDLE_WAKE)
     }
 
-    /// The camera's session: the served publisher's, else the one whose info was believed.
-    fn owner(&self) -> Option<SourceId> {
-        self.checks.owner(Instant::now()).or(self.info_from)
-    }
-
     fn ask_forget(&self, phantom: bool) {
         let _ = self.env.forget.send(ForgetRequest {
             camera: self.id.clone(),
             generation: self.generation,
             phantom,
-        });
-    }
-
-    /// What an info or snapshot query of the node needs; `None` for a ROS 2 topic, which
-    /// answers neither.
-    fn query_parts(&self) -> Option<(zenoh::Session, CameraKeys, Duration)> {
-        let keys = self.source.keys()?.clone();
-        Some((self.env.zenoh.clone(), keys, self.env.settings.info_timeout))
-    }
-
-    fn publish_status(&self) {
-        self.status.send_replace(CameraStatus {
-            online: self.online,
-            subscribed: self.subscription.is_some(),
-            recording: self.recording(),
-            last_live: self.last_live.clone(),
-            last_live_at: self.last_live_at,
-            rate: self.fps,
-            offline_since: self.offline_since,
-            info: self.info.clone(),
-            info_error: self.info_error.clone(),
-            node_variants: self.feeds.subscribed().into(),
-            conflict: self.checks.conflict(Instant::now()),
-            owner: self.owner(),
         });
     }
 }
