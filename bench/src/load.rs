@@ -7,7 +7,6 @@
 //! (the metadata's capture time for WebSocket messages).
 
 use crate::http::{self, ResponseHead};
-use crate::multipart::{BodyDecoder, Part};
 use anyhow::{bail, Context, Result};
 use camera_protocol::meta::{unix_now_ns, FrameMeta, ENCODED_LEN};
 use futures::StreamExt;
@@ -15,6 +14,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use test_support::multipart::{BodyDecoder, Part};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -319,5 +319,7 @@ fn ws_part(data: &[u8]) -> Result<Part> {
         seq: Some(meta.seq),
         timestamp_ns: Some(meta.capture_ts_ns),
         hash: None,
+        headers: Vec::new(),
+        body: None,
     })
 }

@@ -3,7 +3,7 @@
 //! proxy on the zenoh link between the hub and the gateway.
 
 use crate::http;
-use crate::procs::{parse_addr, Proc};
+use crate::procs::{self, parse_addr};
 use anyhow::{bail, Context, Result};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use test_support::free_port;
 use test_support::proxy::{self, Counters};
+use test_support::ChildProcess;
 use tokio_util::sync::CancellationToken;
 
 /// Camera id every benchmark uses.
@@ -69,9 +70,9 @@ impl CameraSpec {
 /// A running camera-node + web-gateway, and the hub between them.
 #[derive(Debug)]
 pub struct Pair {
-    pub node: Proc,
-    pub gateway: Proc,
-    pub hub: Proc,
+    pub node: ChildProcess,
+    pub gateway: ChildProcess,
+    pub hub: ChildProcess,
     pub http: SocketAddr,
     /// Bytes between the hub and the gateway (the node's frames), when started with a proxy.
     pub link: Option<Arc<Counters>>,
@@ -106,12 +107,11 @@ impl Pair {
         let zenoh_port = free_port();
         let hub_endpoint = format!("tcp/127.0.0.1:{zenoh_port}");
         let hub_args = ["--zenoh-listen".to_owned(), hub_endpoint.clone()];
-        let mut hub = Proc::spawn("zenoh-router", command(&bins.zenoh_router, &hub_args), logs)?;
-        hub.wait_for_log("router running", Duration::from_secs(30))
-            .await?;
+        let hub = procs::spawn("zenoh-router", command(&bins.zenoh_router, &hub_args), logs)?;
+        procs::wait_for_log(&hub, "router running", Duration::from_secs(30)).await?;
         let mut node_args = camera.args();
         node_args.extend(["--zenoh-connect".to_owned(), hub_endpoint]);
-        let node = Proc::spawn("camera-node", command(&bins.camera_node, &node_args), logs)?;
+        let node = procs::spawn("camera-node", command(&bins.camera_node, &node_args), logs)?;
         let stop_proxy = CancellationToken::new();
         let hub_addr: SocketAddr = format!("127.0.0.1:{zenoh_port}").parse()?;
         let (connect, link) = if proxied {
@@ -126,10 +126,8 @@ impl Pair {
             .collect();
         gateway_args.extend(["--zenoh-connect".to_owned(), format!("tcp/{connect}")]);
         gateway_args.extend(gateway_extra.iter().map(|s| (*s).to_owned()));
-        let mut gateway = Proc::spawn("web-gateway", command(&bins.gateway, &gateway_args), logs)?;
-        let rest = gateway
-            .wait_for_log("listening on ", Duration::from_secs(30))
-            .await?;
+        let gateway = procs::spawn("web-gateway", command(&bins.gateway, &gateway_args), logs)?;
+        let rest = procs::wait_for_log(&gateway, "listening on ", Duration::from_secs(30)).await?;
         let http = parse_addr(&rest)?;
         let mut pair = Self {
             node,
@@ -147,9 +145,9 @@ impl Pair {
     async fn wait_live(&mut self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            self.hub.check_alive()?;
-            self.node.check_alive()?;
-            self.gateway.check_alive()?;
+            procs::check_alive(&mut self.hub)?;
+            procs::check_alive(&mut self.node)?;
+            procs::check_alive(&mut self.gateway)?;
             if let Ok((head, _)) =
                 http::get(self.http, &format!("/cameras/{CAMERA}/snapshot.jpg")).await
             {
@@ -160,7 +158,7 @@ impl Pair {
             if Instant::now() > deadline {
                 bail!(
                     "no frame of camera {CAMERA} at the gateway within {timeout:?}; node log:\n{}",
-                    self.node.log_tail(15)
+                    self.node.stderr_tail(15)
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -202,7 +200,7 @@ pub async fn start_bare_writer(
     frames: &Path,
     fps: u32,
     logs: &Path,
-) -> Result<(Proc, SocketAddr)> {
+) -> Result<(ChildProcess, SocketAddr)> {
     let args: Vec<String> = ["bare-writer", "--frames"]
         .iter()
         .map(|s| (*s).to_owned())
@@ -212,10 +210,8 @@ pub async fn start_bare_writer(
             fps.to_string(),
         ])
         .collect();
-    let mut proc = Proc::spawn("bare-writer", command(&bins.bench, &args), logs)?;
-    let rest = proc
-        .wait_for_log("listening on ", Duration::from_secs(10))
-        .await?;
+    let proc = procs::spawn("bare-writer", command(&bins.bench, &args), logs)?;
+    let rest = procs::wait_for_log(&proc, "listening on ", Duration::from_secs(10)).await?;
     let addr = parse_addr(&rest)?;
     Ok((proc, addr))
 }

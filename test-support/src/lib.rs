@@ -8,9 +8,12 @@
 //! - `in_process` (feature `gateway`): `Gateway::serve`, the gateway's `serve` in the test
 //!   process, for tests where HTTP behaviour is the point rather than the process.
 //! - [`camera`]: [`SyntheticCamera`], a camera node stand-in on the library's `FramePublisher`;
-//!   [`camera_variants`]: its `[[variants]]`, published only while subscribed.
+//!   [`camera_variants`]: its `[[variants]]`, published only while subscribed; [`publisher`]:
+//!   a bare `FramePublisher` whose frames the test puts one by one.
 //! - [`jpeg`]: drawn test pictures, padding, decoded sizes, a directory of JPEG files.
-//! - [`mjpeg`]: a strict client-side parser of the gateway's MJPEG streams.
+//! - [`multipart`]: the push parser of MJPEG bodies (the benchmark's load client, lenient,
+//!   copying nothing; strict, keeping each part, under [`mjpeg`]: the tests' reader of the
+//!   gateway's MJPEG streams).
 //! - [`foxglove_client`]: the Python Foxglove WebSocket client (`python/foxglove_client.py`).
 //! - [`metrics`]: one series or a sum of series of a gateway's `/metrics` text.
 //! - [`mcap_reader`]: MCAP files read by Python's `mcap` package (`python/read_mcap.py`).
@@ -40,10 +43,12 @@ pub mod jpeg;
 pub mod mcap_reader;
 pub mod metrics;
 pub mod mjpeg;
+pub mod multipart;
 pub mod net;
 pub mod phantoms;
 pub mod process;
 pub mod proxy;
+pub mod publisher;
 #[cfg(feature = "gateway")]
 pub mod scene;
 pub mod target;

@@ -1,7 +1,8 @@
 //! Strict client-side parser of the gateway's MJPEG streams.
 
+use crate::multipart::{self, MultipartParser};
 use bytes::Bytes;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// One part of a multipart MJPEG stream.
@@ -15,6 +16,14 @@ pub struct Part {
 }
 
 impl Part {
+    fn new(raw: multipart::Part, complete_at: Instant) -> Self {
+        Self {
+            headers: raw.headers.into_iter().collect(),
+            body: raw.body.unwrap_or_default(),
+            complete_at,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).map(String::as_str)
     }
@@ -26,14 +35,14 @@ impl Part {
     }
 }
 
-/// Strict reader of `multipart/x-mixed-replace` as the gateway writes it: the body starts with
-/// a delimiter and every part is followed at once by the next delimiter.
+/// Strict reader of `multipart/x-mixed-replace` as the gateway writes it
+/// ([`MultipartParser::strict`]): the body starts with a delimiter and every part is followed
+/// at once by the next delimiter.
 #[derive(Debug)]
 pub struct MjpegStream {
     response: reqwest::Response,
-    buffer: Vec<u8>,
-    delimiter: Vec<u8>,
-    started: bool,
+    parser: MultipartParser,
+    parts: VecDeque<Part>,
     /// The server ended the body (as opposed to a read timing out).
     ended: bool,
 }
@@ -63,9 +72,8 @@ impl MjpegStream {
             .to_owned();
         Ok(Self {
             response,
-            buffer: Vec::new(),
-            delimiter: format!("--{boundary}\r\n").into_bytes(),
-            started: false,
+            parser: MultipartParser::strict(&boundary),
+            parts: VecDeque::new(),
             ended: false,
         })
     }
@@ -79,33 +87,6 @@ impl MjpegStream {
     /// from a timeout.
     pub fn ended(&self) -> bool {
         self.ended
-    }
-
-    async fn fill(&mut self, needed: usize, deadline: Instant) -> bool {
-        while self.buffer.len() < needed {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(remaining, self.response.chunk()).await {
-                Ok(Ok(Some(chunk))) => self.buffer.extend_from_slice(&chunk),
-                Ok(Ok(None)) => {
-                    self.ended = true;
-                    return false;
-                }
-                _ => return false,
-            }
-        }
-        true
-    }
-
-    async fn fill_until(&mut self, pattern: &[u8], deadline: Instant) -> Option<usize> {
-        loop {
-            if let Some(at) = find(&self.buffer, pattern) {
-                return Some(at);
-            }
-            let len = self.buffer.len() + 1;
-            if !self.fill(len, deadline).await {
-                return None;
-            }
-        }
     }
 
     /// The first part of the stream at `url` (within 10 s); the stream is closed after it.
@@ -124,55 +105,26 @@ impl MjpegStream {
     /// Panics on a malformed stream (wrong delimiter, missing headers).
     pub async fn next_part(&mut self, timeout: Duration) -> Option<Part> {
         let deadline = Instant::now() + timeout;
-        if !self.started {
-            let len = self.delimiter.len();
-            if !self.fill(len, deadline).await {
-                return None;
+        loop {
+            if let Some(part) = self.parts.pop_front() {
+                return Some(part);
             }
-            assert_eq!(
-                &self.buffer[..len],
-                &self.delimiter[..],
-                "stream must start with a delimiter"
-            );
-            self.buffer.drain(..len);
-            self.started = true;
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let chunk = match tokio::time::timeout(remaining, self.response.chunk()).await {
+                Ok(Ok(Some(chunk))) => chunk,
+                Ok(Ok(None)) => {
+                    self.ended = true;
+                    return None;
+                }
+                _ => return None,
+            };
+            let complete_at = Instant::now();
+            let parts = &mut self.parts;
+            self.parser
+                .feed(&chunk, &mut |raw| {
+                    parts.push_back(Part::new(raw, complete_at))
+                })
+                .unwrap_or_else(|error| panic!("malformed MJPEG stream: {error}"));
         }
-        let header_end = self.fill_until(b"\r\n\r\n", deadline).await?;
-        let head = String::from_utf8(self.buffer[..header_end].to_vec()).expect("ASCII headers");
-        let headers: HashMap<String, String> = head
-            .split("\r\n")
-            .filter_map(|line| line.split_once(':'))
-            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-            .collect();
-        let length: usize = headers
-            .get("content-length")
-            .and_then(|len| len.parse().ok())
-            .expect("Content-Length header");
-        let body_start = header_end + 4;
-        let closing = [b"\r\n".as_slice(), &self.delimiter].concat();
-        if !self
-            .fill(body_start + length + closing.len(), deadline)
-            .await
-        {
-            return None;
-        }
-        let body = Bytes::copy_from_slice(&self.buffer[body_start..body_start + length]);
-        assert_eq!(
-            &self.buffer[body_start + length..body_start + length + closing.len()],
-            &closing[..],
-            "Content-Length must end exactly at the closing delimiter"
-        );
-        self.buffer.drain(..body_start + length + closing.len());
-        Some(Part {
-            headers,
-            body,
-            complete_at: Instant::now(),
-        })
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
 }

@@ -1,6 +1,8 @@
 //! Child processes for tests: killed on Drop, stderr kept and awaited line by line.
 
-use std::io::{BufRead, BufReader, Read};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -25,21 +27,45 @@ pub struct ChildProcess {
 }
 
 impl ChildProcess {
-    /// Spawns `command` with stdin and stdout null and stderr collected; `name` tags its lines.
+    /// Spawns `command` with stdin and stdout null and stderr collected; `name` tags its lines,
+    /// echoed to the test's output.
     pub fn spawn(name: &str, command: &mut Command) -> Self {
+        command.stdout(Stdio::null());
+        Self::start(name, command, None)
+            .unwrap_or_else(|error| panic!("cannot spawn {name} ({command:?}): {error}"))
+    }
+
+    /// Spawns `command` with stdout and stderr in `<log_dir>/<name>.log` (not echoed: a
+    /// benchmark's terminal stays readable), stderr also collected for [`Self::wait_for_line`].
+    pub fn spawn_logged(
+        name: &str,
+        command: &mut Command,
+        log_dir: &Path,
+    ) -> std::io::Result<Self> {
+        let path = log_dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&path)?;
+        command.stdout(file.try_clone()?);
+        Self::start(name, command, Some(file))
+    }
+
+    fn start(name: &str, command: &mut Command, file: Option<File>) -> std::io::Result<Self> {
         let mut child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot spawn {name} ({command:?}): {error}"));
+            .spawn()?;
         let pipe = child.stderr.take().expect("piped stderr");
         let log = Arc::new((Mutex::new(Log::default()), Condvar::new()));
         let sink = log.clone();
         let tag = name.to_owned();
         std::thread::spawn(move || {
+            let mut file = file;
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                eprintln!("[{tag}] {line}");
+                match file.as_mut() {
+                    Some(file) => {
+                        let _ = writeln!(file, "{line}");
+                    }
+                    None => eprintln!("[{tag}] {line}"),
+                }
                 let mut log = sink.0.lock().unwrap();
                 log.text.push_str(&line);
                 log.text.push('\n');
@@ -48,12 +74,23 @@ impl ChildProcess {
             sink.0.lock().unwrap().closed = true;
             sink.1.notify_all();
         });
-        Self {
+        Ok(Self {
             name: name.to_owned(),
             child,
             log,
             signalled: AtomicBool::new(false),
-        }
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The last `lines` lines of stderr.
+    pub fn stderr_tail(&self, lines: usize) -> String {
+        let text = self.stderr();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
     }
 
     /// Everything the process wrote to stderr so far.

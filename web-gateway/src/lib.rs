@@ -14,9 +14,11 @@
 //!   in total.
 //! - [`server`]: the accept loop, connection timeouts, HTTPS, the open-file limit.
 //! - [`foxglove`]: `--foxglove-listen`, every camera live in Foxglove on a listener of its own.
-//! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors. [`metrics`]: Prometheus.
-//! - [`guard`]: Host/Origin allow-lists; [`auth`]: passwords, tokens, session cookies, the
-//!   middleware that applies both, and the `passwd` helper (docs/security.md).
+//! - [`router`] + `routes/*`: HTTP endpoints. [`error`]: JSON errors; [`extract`]: the query
+//!   and path extractors that answer with them. [`metrics`]: Prometheus; [`labels`]: its fixed
+//!   label sets.
+//! - [`auth`]: Host/Origin allow-lists, passwords, tokens, session cookies, the middleware
+//!   that applies them, and the `passwd` helper (docs/security.md).
 //!
 //! Shutdown: everything watches `AppState::cancel`; streams end, tasks drain on the tracker.
 
@@ -28,6 +30,7 @@ pub mod directory;
 pub mod discovery;
 pub mod downscale;
 pub mod error;
+pub mod extract;
 pub mod foxglove;
 pub mod headers;
 pub mod labels;

@@ -3,7 +3,7 @@
 
 use super::Settings;
 use crate::pair::{CameraSpec, Pair};
-use crate::procs::Proc;
+use crate::procs;
 use crate::procstat::CpuWindow;
 use crate::report::{num, Table};
 use anyhow::{bail, Context, Result};
@@ -91,14 +91,14 @@ pub async fn node_cost(settings: &Settings) -> Result<Table> {
         let launch = gst_launch_pipeline(settings, &camera)?;
         let mut command = Command::new("gst-launch-1.0");
         command.arg("-q").args(launch.split_whitespace());
-        let mut gst = Proc::spawn("gst-launch", command, &settings.logs)?;
+        let mut gst = procs::spawn("gst-launch", command, &settings.logs)?;
         tokio::time::sleep(WARM_UP).await;
-        gst.check_alive()?;
+        procs::check_alive(&mut gst)?;
         let mut cpu = CpuWindow::new(vec![gst.pid()]);
         cpu.start();
         tokio::time::sleep(settings.window).await;
         cpu.stop();
-        gst.check_alive()?;
+        procs::check_alive(&mut gst)?;
         drop(gst);
         let gst_ms = cpu.seconds(0) * 1e3 / (f64::from(camera.fps) * settings.window.as_secs_f64());
         let mut variants = vec![("", camera.clone())];

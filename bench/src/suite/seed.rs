@@ -4,12 +4,13 @@
 use super::{fps_cell, latency_cell, measure, Settings};
 use crate::load::{LoadResult, Protocol};
 use crate::pair::{CameraSpec, Pair, CAMERA};
-use crate::procs::Proc;
+use crate::procs;
 use crate::report::{num, Table};
 use anyhow::{bail, Context, Result};
 use std::net::SocketAddr;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use test_support::ChildProcess;
 
 /// Where the seed listens (hard-coded in it).
 const SEED_ADDR: &str = "127.0.0.1:8000";
@@ -37,7 +38,7 @@ fn dup_percent(result: &LoadResult) -> String {
     )
 }
 
-async fn start_seed(settings: &Settings) -> Result<Proc> {
+async fn start_seed(settings: &Settings) -> Result<ChildProcess> {
     let script = settings.seed.as_ref().context("seed program not found")?;
     if std::net::TcpStream::connect(SEED_ADDR).is_ok() {
         bail!(
@@ -48,10 +49,10 @@ async fn start_seed(settings: &Settings) -> Result<Proc> {
     command
         .arg(script)
         .current_dir(script.parent().unwrap_or(std::path::Path::new(".")));
-    let mut seed = Proc::spawn("seed", command, &settings.logs)?;
+    let mut seed = procs::spawn("seed", command, &settings.logs)?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(SEED_ADDR).is_err() {
-        seed.check_alive()?;
+        procs::check_alive(&mut seed)?;
         if Instant::now() > deadline {
             bail!("the seed did not listen on {SEED_ADDR} within 30 s");
         }

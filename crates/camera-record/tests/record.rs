@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use test_support::camera::{Published, HEIGHT, WIDTH};
 use test_support::ci::{python_mcap, require};
 use test_support::mcap_reader::{
     assert_frames, has_summary, read_mcap, try_read_mcap, McapMessage,
 };
+use test_support::publisher::{Published, HEIGHT, WIDTH};
 use test_support::{draw_frame, DEADLINE};
 
 /// The recorder thread and a clip buffer behind one `Sinks`, and the camera fed to them.

@@ -9,7 +9,8 @@
 
 use super::camera;
 use crate::auth::client::ClientAddress;
-use crate::error::{ApiError, ApiQuery, CameraPath};
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, CameraPath};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};

@@ -12,7 +12,8 @@ mod ws_cameras;
 
 use crate::camera::variants::{MAX_HEIGHT, MAX_WIDTH, MIN_SIDE};
 use crate::camera::{CameraHandle, Choice, UnknownVariant, Variant};
-use crate::error::{shown, ApiError, ApiQuery};
+use crate::error::{shown, ApiError};
+use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 /// `?width=W|height=H&quality=Q` of a request.

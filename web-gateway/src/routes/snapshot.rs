@@ -10,7 +10,8 @@
 
 use super::{camera, unknown, unknown_variant, variant_name};
 use crate::camera::{nosignal, CameraHandle, Variant};
-use crate::error::{ApiError, ApiQuery, CameraPath};
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, CameraPath};
 use crate::headers::frame_header_map;
 use crate::state::AppState;
 use axum::body::Body;

@@ -3,7 +3,8 @@
 //! `X-Served-Variant` says which.
 
 use super::{camera, unknown, Asked};
-use crate::error::{ApiError, ApiQuery, CameraPath};
+use crate::error::ApiError;
+use crate::extract::{ApiQuery, CameraPath};
 use crate::mjpeg::{self, Pace};
 use crate::state::AppState;
 use axum::extract::State;

@@ -19,7 +19,8 @@
 
 use super::ws_cameras::Cameras;
 use super::Asked;
-use crate::error::{shown, ApiError, ApiQuery};
+use crate::error::{shown, ApiError};
+use crate::extract::ApiQuery;
 use crate::state::{AppState, ClientGuard};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};

@@ -10,10 +10,10 @@ use camera_protocol::info::CameraInfo;
 use camera_protocol::keys::{CameraKeys, DEFAULT_PREFIX};
 use camera_protocol::{FramePublisher, PublisherOptions};
 use std::collections::HashMap;
-use test_support::camera::{declare_publisher, publish_frames, wait_subscribed};
 use test_support::ci::{python_mcap, python_websockets, require};
 use test_support::foxglove_client::FoxgloveClient;
 use test_support::mcap_reader::from_hex;
+use test_support::publisher::{declare_publisher, publish_frames, wait_subscribed};
 use test_support::{free_port, listening_session, Gateway, DEADLINE};
 use tokio::task::block_in_place;
 

@@ -8,17 +8,13 @@ use crate::GATEWAY;
 use camera_protocol::meta::unix_now_ns;
 use futures::{SinkExt, StreamExt};
 use std::time::{Duration, Instant};
-use test_support::{CameraOptions, Gateway, SyntheticCamera, DEADLINE};
+use test_support::{Gateway, DEADLINE};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// Big frames so that queueing them for the stalled client would show in RSS:
-/// 5 s x 20 fps x 256 KiB = 25 MiB.
-const PADDING: usize = 256 * 1024;
 
 /// Connects, finds `topic` in the advertisements and subscribes to it as subscription 1.
 async fn subscribe(url: &str, topic: &str) -> Socket {
@@ -77,12 +73,7 @@ async fn next_frame(socket: &mut Socket) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_foxglove_client_does_not_hurt_others_or_memory() {
     let _load = crate::exclusive().await;
-    let camera = SyntheticCamera::start(
-        CameraOptions::new("busy", 320, 240)
-            .fps(20)
-            .padding(PADDING),
-    )
-    .await;
+    let camera = crate::slow_client::busy_camera().await;
     let gateway = Gateway::spawn(
         GATEWAY,
         &[camera.endpoint()],

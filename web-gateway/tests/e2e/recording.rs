@@ -9,12 +9,12 @@ use crate::GATEWAY;
 use camera_protocol::keys::DEFAULT_PREFIX;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use test_support::camera::{
-    declare_publisher, declare_publisher_at, publish_frames, wait_subscribed,
-};
 use test_support::ci::{python_mcap, require};
 use test_support::mcap_reader::{
     assert_frames, has_summary, read_mcap, read_mcap_bytes, try_read_mcap, McapMessage,
+};
+use test_support::publisher::{
+    declare_publisher, declare_publisher_at, publish_frames, wait_subscribed,
 };
 use test_support::{
     free_port, jpeg_size, listening_session, metrics, CameraOptions, Gateway, SyntheticCamera,

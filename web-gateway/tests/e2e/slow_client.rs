@@ -10,15 +10,16 @@ const FAST_CLIENTS: usize = 10;
 /// 5 s x 20 fps x 256 KiB = 25 MiB.
 const PADDING: usize = 256 * 1024;
 
+/// The camera a stalled client would fall behind on: camera `busy`, 20 fps of big frames.
+pub(crate) async fn busy_camera() -> SyntheticCamera {
+    let options = CameraOptions::new("busy", 320, 240).fps(20);
+    SyntheticCamera::start(options.padding(PADDING)).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_client_does_not_hurt_others_or_memory() {
     let _load = crate::exclusive().await;
-    let camera = SyntheticCamera::start(
-        CameraOptions::new("busy", 320, 240)
-            .fps(20)
-            .padding(PADDING),
-    )
-    .await;
+    let camera = busy_camera().await;
     let gateway = Gateway::spawn(
         GATEWAY,
         &[camera.endpoint()],

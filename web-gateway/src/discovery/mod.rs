@@ -17,7 +17,7 @@
 //! once. Cameras are found through liveliness only: a publisher without a token is not seen.
 //! With `[ros2] topics`, ROS 2 CompressedImage publishers are found the same way, from their
 //! rmw_zenoh `MP` tokens (`@ros2_lv/<domain>/…`), and become cameras whose frames come from
-//! the topic (`camera::FrameSource::Ros2`).
+//! the topic (`camera::FrameSource::Ros2`). `tokens.rs` declares the liveliness subscribers.
 
 use crate::camera::proof::PROVE_WITHIN;
 use crate::camera::{self, Env, ForgetRequest, FrameSource, Settings};
@@ -30,89 +30,18 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
-use zenoh::handlers::{FifoChannel, FifoChannelHandler, IntoHandler};
-use zenoh::pubsub::Subscriber;
 use zenoh::sample::{Sample, SampleKind};
+
+mod tokens;
+
+use tokens::{next_token, subscribe_ros2};
+pub use tokens::{subscribe, LivelinessSubscriber};
 
 /// Longest wait for a forgotten camera's task to end (it only drops its subscription).
 const STOP_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often refused cameras retry while the table is full (a camera that just lost its
 /// token becomes evictable only once its task has marked it offline).
 const RETRY_WAITING: Duration = Duration::from_secs(1);
-
-/// The liveliness subscribers of every configured prefix, their tokens in one channel.
-#[derive(Debug)]
-pub struct LivelinessSubscriber {
-    /// Held for their declarations (dropping one undeclares it).
-    _declared: Vec<Subscriber<()>>,
-    tokens: FifoChannelHandler<Sample>,
-}
-
-impl LivelinessSubscriber {
-    /// The next token event; `None` once the session is closed.
-    async fn recv(&self) -> Option<Sample> {
-        self.tokens.recv_async().await.ok()
-    }
-}
-
-/// Declares a liveliness subscriber per prefix (`<prefix>/*`); events flow once [`run`] is
-/// polled. A token two overlapping patterns match is passed on by the first one only.
-pub async fn subscribe(state: &AppState) -> Result<LivelinessSubscriber, zenoh::Error> {
-    let (channel, tokens) = FifoChannel::default().into_handler();
-    let prefixes = Arc::new(state.prefixes.clone());
-    let mut declared = Vec::new();
-    for (index, key) in prefixes.liveliness_keys().into_iter().enumerate() {
-        let (channel, prefixes) = (channel.clone(), prefixes.clone());
-        let subscriber = state
-            .zenoh
-            .liveliness()
-            .declare_subscriber(key)
-            .history(true)
-            .callback(move |sample| {
-                let owner = prefixes.find(sample.key_expr().as_str(), Layout::Liveliness);
-                if owner.is_some_and(|found| found.pattern == index) {
-                    channel.call(sample);
-                }
-            })
-            .await?;
-        declared.push(subscriber);
-    }
-    Ok(LivelinessSubscriber {
-        _declared: declared,
-        tokens,
-    })
-}
-
-/// The ROS 2 graph subscriber: one liveliness key, a channel of its own.
-type Ros2Subscriber = Subscriber<FifoChannelHandler<Sample>>;
-
-/// Declares the ROS 2 graph subscriber when `[ros2] topics` asks for ROS cameras.
-async fn subscribe_ros2(state: &AppState) -> Option<Ros2Subscriber> {
-    if !state.config.ros2.enabled() {
-        return None;
-    }
-    let key = camera_protocol::ros2::tokens::all_publishers(state.config.ros2.domain_id());
-    match state
-        .zenoh
-        .liveliness()
-        .declare_subscriber(&key)
-        .history(true)
-        .await
-    {
-        Ok(subscriber) => Some(subscriber),
-        Err(error) => {
-            tracing::error!(%key, %error, "cannot watch ROS 2 publishers: ROS 2 topics will not show");
-            None
-        }
-    }
-}
-
-async fn next_token(subscriber: Option<&Ros2Subscriber>) -> Option<Sample> {
-    match subscriber {
-        Some(subscriber) => subscriber.recv_async().await.ok(),
-        None => std::future::pending().await,
-    }
-}
 
 struct Discovery {
     state: AppState,

@@ -104,3 +104,39 @@ fn timestamps() {
     assert_eq!(parse_timestamp("5"), Some(5_000_000_000));
     assert_eq!(parse_timestamp("x.1"), None);
 }
+
+#[test]
+fn strict_keeps_parts_and_completes_them_at_the_next_delimiter() {
+    let jpeg: &[u8] = &[0xFF, 0xD8, 1, 2, 3, 0xFF, 0xD9];
+    let stream = gateway_stream(&[(7, jpeg), (8, jpeg)]);
+    for piece in [1, 2, 5, 4096] {
+        let parts = parse_in_pieces(&mut MultipartParser::strict("b"), &stream, piece);
+        assert_eq!(parts.len(), 2, "piece {piece}");
+        assert_eq!(parts[1].body.as_deref(), Some(jpeg));
+        assert!(parts[0]
+            .headers
+            .contains(&("x-frame-seq".to_owned(), "7".to_owned())));
+    }
+    // Without the delimiter after it, the last part is not complete yet.
+    let cut = stream.len() - b"\r\n--b\r\n".len();
+    let parts = parse_in_pieces(&mut MultipartParser::strict("b"), &stream[..cut], 3);
+    assert_eq!(parts.len(), 1);
+}
+
+#[test]
+fn strict_refuses_what_the_gateway_must_not_send() {
+    let wrong_length = b"--b\r\nContent-Length: 2\r\n\r\nabc\r\n--b\r\n";
+    let no_length = b"--b\r\nContent-Type: image/jpeg\r\n\r\nabc\r\n--b\r\n";
+    let crlf_first = b"\r\n--b\r\nContent-Length: 1\r\n\r\na\r\n--b\r\n";
+    for stream in [&wrong_length[..], no_length, crlf_first] {
+        let mut parser = MultipartParser::strict("b");
+        assert!(parser.feed(stream, &mut |_| {}).is_err(), "{stream:?}");
+        // The lenient parser reads the last one.
+        let _ = MultipartParser::new("b").feed(stream, &mut |_| {});
+    }
+    let mut lenient = Vec::new();
+    MultipartParser::new("b")
+        .feed(crlf_first, &mut |p| lenient.push(p))
+        .expect("lenient");
+    assert_eq!(lenient.len(), 1);
+}
