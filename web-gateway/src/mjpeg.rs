@@ -11,6 +11,7 @@ use crate::camera::{Feed, MessageCache, Slot};
 use crate::metrics::{Metrics, SentMetrics};
 use axum::body::Body;
 use bytes::Bytes;
+use camera_protocol::Frame;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -46,6 +47,8 @@ struct Client<G> {
     headers: Arc<MessageCache>,
     cancel: CancellationToken,
     pending: VecDeque<Bytes>,
+    /// The frame sent last: a burst of two after it sends both.
+    last: Option<Arc<Frame>>,
     pace: Pace,
     last_sent: Option<Instant>,
     started: bool,
@@ -69,7 +72,8 @@ pub fn body<G: Send + Sync + 'static>(
         // Its own node: each frame wait registers with this body's token, not with the one
         // that every client shares.
         cancel: cancel.child_token(),
-        pending: VecDeque::with_capacity(2),
+        pending: VecDeque::with_capacity(5),
+        last: None,
         pace,
         last_sent: None,
         started: false,
@@ -93,32 +97,45 @@ async fn next_chunk<G>(mut feed: Client<G>) -> Option<(Result<Bytes, Infallible>
             _ = tokio::time::sleep_until(last + min) => {}
         }
     }
-    let frame = loop {
+    let frames = loop {
         tokio::select! {
             biased;
             _ = feed.cancel.cancelled() => return None,
             changed = feed.slot.changed() => changed.ok()?,
         }
-        if let Some(frame) = feed.slot.borrow_and_update().clone() {
-            break frame;
+        let latest = feed.slot.borrow_and_update();
+        // Capped by ?fps=: only the newest; otherwise a burst after the last frame sends both.
+        let frames: Vec<Arc<Frame>> = match feed.pace.min_interval {
+            Some(_) => latest.frame().into_iter().collect(),
+            None => latest
+                .since(feed.last.as_ref())
+                .map(|shown| shown.frame.clone())
+                .collect(),
+        };
+        if !frames.is_empty() {
+            break frames;
         }
     };
     feed.last_sent = Some(Instant::now());
-    feed.sent.frame(frame.jpeg.len(), frame.meta.age());
-    feed.pending.push_back(frame.jpeg.clone());
-    feed.pending
-        .push_back(Bytes::from_static(PART_END.as_bytes()));
-    let header = feed.headers.part_header(&frame);
-    Some((Ok(header), feed))
+    for frame in &frames {
+        feed.sent.frame(frame.jpeg.len(), frame.meta.age());
+        feed.pending.push_back(feed.headers.part_header(frame));
+        feed.pending.push_back(frame.jpeg.clone());
+        feed.pending
+            .push_back(Bytes::from_static(PART_END.as_bytes()));
+    }
+    feed.last = frames.last().cloned();
+    let first = feed.pending.pop_front()?;
+    Some((Ok(first), feed))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::camera::slot::{show, SlotSender};
     use crate::headers::part_header;
     use camera_protocol::{Frame, FrameMeta};
     use futures::StreamExt;
-    use tokio::sync::watch;
 
     fn meta(seq: u64) -> FrameMeta {
         FrameMeta {
@@ -157,15 +174,9 @@ mod tests {
         stream.next().await.expect("chunk").expect("ok")
     }
 
-    fn open(
-        first: u64,
-        pace: Pace,
-    ) -> (
-        watch::Sender<Option<Arc<Frame>>>,
-        CancellationToken,
-        axum::body::BodyDataStream,
-    ) {
-        let (sender, _) = watch::channel(Some(frame(first)));
+    fn open(first: u64, pace: Pace) -> (SlotSender, CancellationToken, axum::body::BodyDataStream) {
+        let sender = SlotSender::default();
+        show(&sender, frame(first), 0);
         let mut slot = sender.subscribe();
         slot.mark_changed();
         let cancel = CancellationToken::new();
@@ -185,7 +196,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn current_frame_first_then_each_new_frame_once_and_delimiter_right_after() {
+    async fn current_frame_first_then_new_frames_once_bursts_of_two_whole_and_delimiter_right_after(
+    ) {
         let (sender, cancel, mut stream) = open(1, Pace::default());
         assert_eq!(chunk(&mut stream).await, OPENING.as_bytes());
         let header = chunk(&mut stream).await;
@@ -194,13 +206,25 @@ mod tests {
             .contains("X-Frame-Seq: 1"));
         assert_eq!(chunk(&mut stream).await, frame(1).jpeg);
         assert_eq!(chunk(&mut stream).await, PART_END.as_bytes());
-        // Two frames while the client is not reading: it skips to the newest.
-        sender.send_replace(Some(frame(2)));
-        sender.send_replace(Some(frame(3)));
+        // A burst of two right after the frame it sent: the client gets both, in order.
+        show(&sender, frame(2), 0);
+        show(&sender, frame(3), 0);
+        for seq in [2, 3] {
+            let header = chunk(&mut stream).await;
+            assert!(std::str::from_utf8(&header)
+                .expect("ascii")
+                .contains(&format!("X-Frame-Seq: {seq}\r\n")));
+            assert_eq!(chunk(&mut stream).await, frame(seq).jpeg);
+            assert_eq!(chunk(&mut stream).await, PART_END.as_bytes());
+        }
+        // Three frames while the client is not reading: it skips to the newest.
+        for seq in [4, 5, 6] {
+            show(&sender, frame(seq), 0);
+        }
         let header = chunk(&mut stream).await;
         assert!(std::str::from_utf8(&header)
             .expect("ascii")
-            .contains("X-Frame-Seq: 3"));
+            .contains("X-Frame-Seq: 6"));
         chunk(&mut stream).await;
         chunk(&mut stream).await;
         // Nothing new: the body waits instead of repeating; cancelling ends it.
@@ -221,7 +245,7 @@ mod tests {
             chunk(&mut stream).await;
         }
         let sent_first = Instant::now();
-        sender.send_replace(Some(frame(2)));
+        show(&sender, frame(2), 0);
         let header = chunk(&mut stream).await;
         assert!(std::str::from_utf8(&header)
             .expect("ascii")
@@ -300,8 +324,9 @@ mod tests {
                 .build()
                 .expect("runtime");
             let wire = runtime.block_on(async {
-                let (_sender, slot) = watch::channel(Some(frame));
-                let mut slot = slot;
+                let sender = SlotSender::default();
+                show(&sender, frame, 0);
+                let mut slot = sender.subscribe();
                 slot.mark_changed();
                 let cancel = CancellationToken::new();
                 let metrics = Arc::new(Metrics::new());

@@ -8,6 +8,7 @@
 use super::encoders::{EncoderBudget, EncoderSlot};
 use super::node_variants::{self, Receive};
 use super::nosignal::Pictures;
+use super::slot::{self, SlotSender};
 use super::variants::{self, Encode, Variant};
 use super::{Choice, Feed, MessageCache};
 use crate::throttle::LogThrottle;
@@ -16,7 +17,6 @@ use camera_protocol::{Frame, FrameMeta};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::watch;
 use tokio_util::task::AbortOnDropHandle;
 
 /// How often unwatched feeds are looked for: a feed is released 1-2 s after its last client
@@ -40,7 +40,7 @@ pub struct Feeds {
 
 #[derive(Debug)]
 struct Running {
-    frames: watch::Sender<Option<Arc<Frame>>>,
+    frames: SlotSender,
     messages: Arc<MessageCache>,
     /// A node variant's size as the node's info lists it, for its NO SIGNAL picture.
     size: Option<(u32, u32)>,
@@ -67,7 +67,7 @@ impl Feeds {
     pub fn gateway(
         &mut self,
         asked: Variant,
-        source: &watch::Sender<Option<Arc<Frame>>>,
+        source: &SlotSender,
         encode: &Encode,
     ) -> (Feed, Choice) {
         let variant = asked.snapped();
@@ -81,7 +81,7 @@ impl Feeds {
         let Some(slot) = slot else {
             return self.nearest(variant, source, encode);
         };
-        let frames = watch::Sender::new(None);
+        let frames = SlotSender::default();
         let worker = variants::spawn_encoder(variant, source.subscribe(), frames.clone(), encode);
         self.start(choice.clone(), frames, None, worker, Some(slot));
         (self.subscribe(&choice), choice)
@@ -92,7 +92,7 @@ impl Feeds {
     pub fn node(&mut self, name: &str, size: Option<(u32, u32)>, receive: &Receive) -> Feed {
         let choice = Choice::Node(name.to_owned());
         if !self.running.contains_key(&choice) {
-            let frames = watch::Sender::new(None);
+            let frames = SlotSender::default();
             let worker = node_variants::spawn_receiver(name, receive, frames.clone());
             self.start(choice.clone(), frames, size, worker, None);
         }
@@ -144,7 +144,7 @@ impl Feeds {
     /// Puts the NO SIGNAL picture into every node variant's slot (the node sends nothing
     /// while offline; gateway variants re-encode the camera's own NO SIGNAL frames): drawn at
     /// the variant's size when `pictures` has it, else `frame` (the camera-size one).
-    pub fn show(&self, frame: &Arc<Frame>, pictures: &Pictures) {
+    pub fn show(&self, frame: &Arc<Frame>, received_ns: u64, pictures: &Pictures) {
         for (choice, running) in &self.running {
             if !matches!(choice, Choice::Node(_)) {
                 continue;
@@ -163,7 +163,7 @@ impl Feeds {
                 }),
                 None => frame.clone(),
             };
-            running.frames.send_replace(Some(shown));
+            slot::show(&running.frames, shown, received_ns);
         }
     }
 
@@ -198,7 +198,7 @@ impl Feeds {
     fn start(
         &mut self,
         choice: Choice,
-        frames: watch::Sender<Option<Arc<Frame>>>,
+        frames: SlotSender,
         size: Option<(u32, u32)>,
         worker: tokio::task::JoinHandle<()>,
         slot: Option<EncoderSlot>,
@@ -226,12 +226,7 @@ impl Feeds {
 
     /// The caps are reached: the running variant nearest to `wanted`, or the camera's own
     /// frames when this camera encodes none.
-    fn nearest(
-        &mut self,
-        wanted: Variant,
-        source: &watch::Sender<Option<Arc<Frame>>>,
-        encode: &Encode,
-    ) -> (Feed, Choice) {
+    fn nearest(&mut self, wanted: Variant, source: &SlotSender, encode: &Encode) -> (Feed, Choice) {
         encode.metrics.variant_capped();
         if let Some(count) = self.capped.hit(()) {
             tracing::info!(camera = %encode.camera, asked = %wanted.query(), count,
@@ -239,7 +234,7 @@ impl Feeds {
         }
         let size = source
             .borrow()
-            .as_ref()
+            .frame()
             .map(|frame| (frame.meta.width, frame.meta.height));
         let running = self.running.keys().filter_map(|choice| match choice {
             Choice::Gateway(variant) => Some(*variant),
@@ -267,7 +262,7 @@ mod tests {
     use crate::metrics::Metrics;
     use camera_protocol::FrameLimits;
 
-    fn source() -> watch::Sender<Option<Arc<Frame>>> {
+    fn source() -> SlotSender {
         let jpeg = test_support::draw_frame(320, 240, [90, 40, 9], 0);
         let meta = FrameMeta {
             seq: 7,
@@ -277,9 +272,10 @@ mod tests {
             generation: 1,
             online: true,
         };
-        watch::Sender::new(Some(Arc::new(
-            Frame::new(jpeg.into(), meta).expect("frame"),
-        )))
+        let source = SlotSender::default();
+        let frame = Frame::new(jpeg.into(), meta).expect("frame");
+        slot::show(&source, Arc::new(frame), 1);
+        source
     }
 
     fn width(width: u32) -> Variant {
@@ -307,7 +303,7 @@ mod tests {
         let (second, _) = feeds.gateway(width(160), &source, &encode(&metrics));
         assert_eq!(feeds.encoders(), 1, "one encoder per variant");
         first.frames.changed().await.expect("encoder running");
-        let resized = first.frames.borrow().clone().expect("resized frame");
+        let resized = first.frames.borrow().frame().expect("resized frame");
         assert_eq!((resized.meta.width, resized.meta.height), (160, 120));
         assert!(Arc::ptr_eq(&first.messages, &second.messages));
         drop(first);

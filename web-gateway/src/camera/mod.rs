@@ -14,6 +14,7 @@
 //!   [`proof`]: an announced camera that shows no frame or info is a phantom.
 //! - [`variants`]: `?width=&quality=` encoders. [`node_variants`]: variants the node encodes
 //!   itself, forwarded as they come. [`wire`]: WebSocket message encoding + cache.
+//! - [`slot`]: what a feed's latest-frame slot holds (the newest frame and the one before).
 //! - [`nosignal`] + [`font`]: the NO SIGNAL picture.
 //! - `settings.rs`: what a task is started with. `status.rs`: the [`CameraStatus`] it publishes.
 
@@ -26,6 +27,7 @@ pub mod nosignal;
 pub mod proof;
 pub mod replier;
 mod settings;
+pub mod slot;
 pub mod sources;
 mod status;
 mod task;
@@ -35,6 +37,7 @@ pub mod wire;
 use camera_protocol::keys::{validate_camera_ref, KeyError};
 use camera_protocol::Frame;
 pub use settings::{Env, ForgetRequest, FrameSource, Settings};
+pub use slot::{Latest, Shown, Slot, SlotSender};
 pub use status::CameraStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -44,9 +47,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 pub use variants::Variant;
 pub use wire::MessageCache;
-
-/// The latest frame a viewer should show (`None` until the camera's first frame).
-pub type Slot = watch::Receiver<Option<Arc<Frame>>>;
 
 /// Commands waiting for a busy camera task; senders wait when it is full.
 const COMMAND_QUEUE: usize = 32;
@@ -152,7 +152,7 @@ pub fn spawn(
     validate_camera_ref(id)?;
     let (commands, command_rx) = mpsc::channel(COMMAND_QUEUE);
     let viewers = watch::Sender::new(0);
-    let frames = watch::Sender::new(None);
+    let frames = SlotSender::new(Latest::default());
     let status = watch::Sender::new(CameraStatus::default());
     let handle = CameraHandle(Arc::new(Shared {
         id: id.to_owned(),

@@ -8,16 +8,16 @@
 //! same checks as the camera's own frames ([`super::ingest`]).
 
 use super::ingest::{self, Checks};
+use super::slot::{self, SlotSender};
 use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
 use camera_protocol::info::{CameraInfo, VariantInfo};
 use camera_protocol::keys::CameraKeys;
 use camera_protocol::meta::unix_now_ns;
 use camera_protocol::subscriber::FrameSubscriber;
-use camera_protocol::{Frame, FrameLimits};
+use camera_protocol::FrameLimits;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
 /// Variants of one node the gateway considers: the rest of a longer list in an info reply is
 /// ignored, so a misbehaving node cannot make the gateway hold unbounded subscribers or
@@ -53,7 +53,7 @@ pub fn offered_sizes(info: &CameraInfo) -> Vec<(u32, u32)> {
 pub fn spawn_receiver(
     name: &str,
     receive: &Receive,
-    frames: watch::Sender<Option<Arc<Frame>>>,
+    frames: SlotSender,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(forward(name.to_owned(), receive.clone(), frames))
 }
@@ -67,7 +67,7 @@ pub fn offered(variants: &[VariantInfo]) -> impl Iterator<Item = &VariantInfo> {
 }
 
 /// Receives variant `name` into `frames` until aborted (released) or the session closes.
-async fn forward(name: String, receive: Receive, frames: watch::Sender<Option<Arc<Frame>>>) {
+async fn forward(name: String, receive: Receive, frames: SlotSender) {
     let camera = receive.id.clone();
     let declared =
         FrameSubscriber::declare_variant(&receive.zenoh, &receive.keys, &name, RING_CAPACITY).await;
@@ -83,10 +83,11 @@ async fn forward(name: String, receive: Receive, frames: watch::Sender<Option<Ar
     let key = receive.keys.variant_jpeg(&name);
     let mut checks = Checks::new(&camera, &key, receive.offline_after, receive.max_frame_lag);
     while let Some(sample) = subscriber.recv().await {
-        match ingest::accept(sample, &mut checks, unix_now_ns(), Instant::now()) {
+        let received_ns = unix_now_ns();
+        match ingest::accept(sample, &mut checks, received_ns, Instant::now()) {
             Ok(frame) => {
                 receive.metrics.node_variant_frame(&camera, &name);
-                frames.send_replace(Some(Arc::new(frame)));
+                slot::show(&frames, Arc::new(frame), received_ns);
             }
             Err(reject) => {
                 let reason = reject.reason();

@@ -5,13 +5,13 @@
 //! clients asking for that variant. How many run, and when one stops, is the camera's feed
 //! registry's call (`feeds.rs`); this module owns what a variant is and how it is made.
 
+use super::slot::{self, SlotSender};
 use super::Slot;
 use crate::downscale::{self, DownscaleError};
 use crate::metrics::Metrics;
 use crate::throttle::LogThrottle;
 use camera_protocol::{Frame, FrameLimits, FrameMeta};
 use std::sync::Arc;
-use tokio::sync::watch;
 
 /// Largest width a client may ask for.
 pub const MAX_WIDTH: u32 = 8192;
@@ -121,7 +121,7 @@ pub struct Encode {
 pub fn spawn_encoder(
     variant: Variant,
     source: Slot,
-    frames: watch::Sender<Option<Arc<Frame>>>,
+    frames: SlotSender,
     encode: &Encode,
 ) -> tokio::task::JoinHandle<()> {
     let Encode {
@@ -144,20 +144,21 @@ async fn encode(
     camera: String,
     variant: Variant,
     mut source: Slot,
-    frames: watch::Sender<Option<Arc<Frame>>>,
+    frames: SlotSender,
     (limits, metrics): (FrameLimits, Arc<Metrics>),
 ) {
     source.mark_changed();
     let mut warnings = LogThrottle::default();
     tracing::debug!(%camera, ?variant, "variant encoder started");
     while source.changed().await.is_ok() {
-        let Some(frame) = source.borrow_and_update().clone() else {
+        let Some(shown) = source.borrow_and_update().newest.clone() else {
             continue;
         };
+        let (frame, received_ns) = (shown.frame, shown.received_ns);
         match tokio::task::spawn_blocking(move || transcode(&frame, variant, &limits)).await {
             Ok(Ok(resized)) => {
                 metrics.variant_encoded(&camera);
-                frames.send_replace(Some(Arc::new(resized)));
+                slot::show(&frames, Arc::new(resized), received_ns);
             }
             Ok(Err(error)) => {
                 if let Some(count) = warnings.hit(()) {

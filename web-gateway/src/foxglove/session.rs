@@ -95,7 +95,7 @@ fn frames(subscription: u32, camera: Arc<str>, slot: Slot) -> Frames {
             loop {
                 // Ends when the camera task ends (camera forgotten).
                 slot.changed().await.ok()?;
-                let latest = slot.borrow_and_update().clone();
+                let latest = slot.borrow_and_update().frame();
                 if let Some(frame) = latest.filter(|frame| frame.meta.online) {
                     return Some(((subscription, camera, frame), slot));
                 }

@@ -9,6 +9,7 @@
 //! of an MJPEG part; `X-Camera-Online` is false when the camera is offline now.
 
 use super::{camera, unknown, unknown_variant, variant_name};
+use crate::camera::Latest;
 use crate::camera::{nosignal, CameraHandle, Variant};
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, CameraPath};
@@ -110,15 +111,15 @@ async fn node_variant_frame(
     let _viewer = camera.viewer(&choice);
     let mut feed = camera.feed(choice).await.map_err(|_| unknown(id))?;
     let wait = state.config.snapshot_wait();
-    let wanted = |frame: &Option<Arc<Frame>>| {
-        frame
-            .as_ref()
+    let wanted = |latest: &Latest| {
+        latest
+            .frame()
             .is_some_and(|frame| after_seq.is_none_or(|after| frame.meta.seq > after))
     };
     let waited = tokio::select! {
         _ = state.cancel.cancelled() => None,
         waited = tokio::time::timeout(wait, feed.frames.wait_for(wanted)) => match waited {
-            Ok(Ok(frame)) => frame.clone(),
+            Ok(Ok(latest)) => latest.frame(),
             Ok(Err(_)) => return Err(unknown(id)),
             Err(_) => None,
         },

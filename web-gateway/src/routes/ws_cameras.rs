@@ -42,25 +42,44 @@ fn same_info(status: &CameraStatus, seen: &Option<Arc<camera_protocol::info::Cam
 /// One camera's frames, with the cache its messages come from.
 type Frames = BoxStream<'static, (String, Arc<MessageCache>, Arc<Frame>)>;
 
-/// The frames of `feed` until `stop` (the client switched the camera to another variant).
+/// The frames of `feed` until `stop` (the client switched the camera to another variant): the
+/// newest each time the socket is ready, both frames of a burst that came right after the last
+/// one sent (`Latest::since`).
 fn frames(id: String, feed: Feed, stop: CancellationToken) -> Frames {
+    struct Reader {
+        slot: Slot,
+        sent: Option<Arc<Frame>>,
+        queued: Option<Arc<Frame>>,
+    }
     let Feed {
         frames: slot,
         messages,
     } = feed;
-    futures::stream::unfold(
-        (id, messages, slot),
-        |(id, messages, mut slot)| async move {
-            loop {
-                // Ends when the camera task ends (camera forgotten).
-                slot.changed().await.ok()?;
-                let latest = slot.borrow_and_update().clone();
-                if let Some(frame) = latest {
-                    return Some(((id.clone(), messages.clone(), frame), (id, messages, slot)));
-                }
-            }
-        },
-    )
+    let reader = Reader {
+        slot,
+        sent: None,
+        queued: None,
+    };
+    futures::stream::unfold(reader, move |mut reader| {
+        let (id, messages) = (id.clone(), messages.clone());
+        async move {
+            let frame = match reader.queued.take() {
+                Some(frame) => frame,
+                None => loop {
+                    // Ends when the camera task ends (camera forgotten).
+                    reader.slot.changed().await.ok()?;
+                    let latest = reader.slot.borrow_and_update();
+                    let mut new = latest.since(reader.sent.as_ref()).map(|s| s.frame.clone());
+                    if let Some(first) = new.next() {
+                        reader.queued = new.next();
+                        break first;
+                    }
+                },
+            };
+            reader.sent = Some(frame.clone());
+            Some(((id, messages, frame), reader))
+        }
+    })
     .take_until(stop.cancelled_owned())
     .boxed()
 }

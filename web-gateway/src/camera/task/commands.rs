@@ -3,11 +3,11 @@
 
 use super::{CameraTask, Outcome};
 use crate::camera::replier::fetch_snapshot;
+use crate::camera::slot::SlotSender;
 use crate::camera::{node_variants, variants};
 use crate::camera::{Choice, Command, Feed};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::watch;
 
 impl CameraTask {
     pub(super) async fn on_command(&mut self, command: Command) {
@@ -74,7 +74,7 @@ impl CameraTask {
                 let Some(keys) = self.source.keys().cloned() else {
                     // `choose` offers no node variant of a ROS 2 topic: nothing would come.
                     let feed = Feed {
-                        frames: watch::Sender::new(None).subscribe(),
+                        frames: SlotSender::default().subscribe(),
                         messages: Arc::default(),
                     };
                     return (feed, Choice::Node(name));

@@ -26,6 +26,7 @@ use super::proof::Proof;
 use super::replier::{self, InfoFailure};
 use super::status::FPS_WINDOW;
 use super::{CameraStatus, Command, Env, ForgetRequest};
+use crate::camera::slot::{self, SlotSender};
 use crate::camera::FrameSource;
 use crate::config::SubscribeMode;
 use crate::throttle::LogThrottle;
@@ -56,7 +57,7 @@ pub(super) struct Parts {
     pub generation: u64,
     pub env: Env,
     pub stop: CancellationToken,
-    pub frames: watch::Sender<Option<Arc<Frame>>>,
+    pub frames: SlotSender,
     pub status: watch::Sender<CameraStatus>,
     pub viewers: watch::Receiver<usize>,
 }
@@ -87,7 +88,7 @@ pub(super) struct CameraTask {
     env: Env,
     stop: CancellationToken,
     /// What viewers see: live frames, or NO SIGNAL pictures while offline.
-    frames: watch::Sender<Option<Arc<Frame>>>,
+    frames: SlotSender,
     status: watch::Sender<CameraStatus>,
     viewers: watch::Receiver<usize>,
     watched: usize,
@@ -230,11 +231,12 @@ impl CameraTask {
     }
 
     fn on_sample(&mut self, sample: Received) {
-        let accepted = ingest::accept(sample, &mut self.checks, unix_now_ns(), Instant::now());
+        let received_ns = unix_now_ns();
+        let accepted = ingest::accept(sample, &mut self.checks, received_ns, Instant::now());
         match accepted {
             Ok(frame) => {
                 self.record(&frame);
-                self.live(frame);
+                self.live(frame, received_ns);
             }
             Err(reject) => {
                 let reason = reject.reason();
@@ -258,7 +260,7 @@ impl CameraTask {
     }
 
     /// Stores a live frame and hands it to every viewer.
-    fn live(&mut self, frame: Frame) {
+    fn live(&mut self, frame: Frame, received_ns: u64) {
         let now = Instant::now();
         let metrics = &self.env.metrics;
         metrics.frame_received(&self.id);
@@ -276,7 +278,7 @@ impl CameraTask {
         self.last_live_at = Some(now);
         self.proof.frame();
         self.came_online("frames flowing");
-        self.frames.send_replace(Some(frame));
+        slot::show(&self.frames, frame, received_ns);
     }
 
     fn on_outcome(&mut self, outcome: Outcome) {
@@ -306,7 +308,9 @@ impl CameraTask {
                     self.info_at = Some(Instant::now() + INFO_REFRESH);
                 }
             }
-            Outcome::Snapshot(Ok(Some(frame))) if self.last_live.is_none() => self.live(frame),
+            Outcome::Snapshot(Ok(Some(frame))) if self.last_live.is_none() => {
+                self.live(frame, unix_now_ns())
+            }
             Outcome::Snapshot(Ok(_)) => {}
             Outcome::Snapshot(Err(error)) => {
                 tracing::debug!(camera = %self.id, %error, "snapshot query failed");

@@ -4,6 +4,7 @@
 use super::{CameraTask, Outcome};
 use crate::camera::node_variants;
 use crate::camera::nosignal;
+use crate::camera::slot;
 use camera_protocol::meta::unix_now_ns;
 use camera_protocol::{Frame, FrameMeta};
 use std::sync::Arc;
@@ -71,8 +72,9 @@ impl CameraTask {
             meta,
         });
         // Viewers of a node variant see the camera is offline too (the node sends nothing).
-        self.feeds.show(&frame, pictures);
-        self.frames.send_replace(Some(frame));
+        let drawn_ns = frame.meta.capture_ts_ns;
+        self.feeds.show(&frame, drawn_ns, pictures);
+        slot::show(&self.frames, frame, drawn_ns);
         self.no_signal_at = Some(now + self.env.settings.no_signal_interval);
     }
 
