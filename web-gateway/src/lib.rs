@@ -31,6 +31,7 @@ pub mod discovery;
 pub mod downscale;
 pub mod error;
 pub mod extract;
+pub mod fanout;
 pub mod foxglove;
 pub mod headers;
 pub mod labels;

@@ -8,6 +8,7 @@ use crate::clip_slots::ClipSlots;
 use crate::config::Config;
 use crate::directory::Directory;
 use crate::error::ApiError;
+use crate::fanout::Writers;
 use crate::links::Links;
 use crate::metrics::Metrics;
 use camera_protocol::keys::PrefixSet;
@@ -38,6 +39,8 @@ pub struct Inner {
     pub clip_slots: Arc<ClipSlots>,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
+    /// The MJPEG feed writers of the sockets that left hyper (`crate::fanout`).
+    pub writers: Arc<Writers>,
     clients: AtomicUsize,
 }
 
@@ -57,6 +60,7 @@ impl AppState {
             metrics.set_clip_buffer(clips.clone());
         }
         let links = Arc::new(Links::from_session(&zenoh));
+        let tracker = TaskTracker::new();
         Self(Arc::new(Inner {
             prefixes: config.prefixes(),
             clips,
@@ -69,8 +73,9 @@ impl AppState {
             directory: Directory::default(),
             metrics,
             zenoh,
+            writers: Arc::new(Writers::new(cancel.clone(), tracker.clone())),
             cancel,
-            tracker: TaskTracker::new(),
+            tracker,
             clients: AtomicUsize::new(0),
         }))
     }

@@ -11,17 +11,23 @@
 //! - this file: [`ServeOptions`], the accept loop and one connection's life.
 //! - [`stall`]: [`StallGuard`], the write-stall and idle timeouts on the socket.
 //! - [`drops`]: [`Drops`], counting and logging (rate-limited) connections ended early.
+//! - `raw.rs` + [`handoff`]: a plain connection whose first request asks for an MJPEG stream
+//!   is read here, not by hyper, so that its socket can leave with the response head for
+//!   the feed's writer (fanout/); TLS and later keep-alive requests stay with hyper.
 //! - [`tls`]: the rustls acceptor from PEM files. [`limits`]: the open-file limit.
 //! - [`heap`]: [`HeapWatch`] (one per process, shared by every listener) and its
 //!   [`HeapTrimmer`]: the heap handed back to the system after clients leave.
 
 pub mod drops;
+pub mod handoff;
 pub mod heap;
 pub mod limits;
+mod raw;
 pub mod stall;
 pub mod tls;
 
 pub use drops::{DropReason, Drops};
+pub use handoff::{Handed, Handoff};
 pub use heap::{HeapTrimmer, HeapWatch};
 pub use limits::{raise_open_file_limit, OpenFileLimit};
 pub use stall::StallGuard;
@@ -39,7 +45,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -160,22 +166,9 @@ pub async fn serve_connections(
         };
         // Frames are written whole and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
-        let guarded = StallGuard::new(stream, options.write_stall_timeout, options.idle_timeout)
-            .reporting(options.drops.clone(), peer);
-        let keep_alive_idle = guarded.keep_alive_idle();
         let open = options.heap.opened();
-        let connection = serve_connection(
-            guarded,
-            keep_alive_idle,
-            peer,
-            app.clone(),
-            options.clone(),
-            cancel.clone(),
-        );
-        connections.spawn(async move {
-            connection.await;
-            drop(open);
-        });
+        let (app, options, cancel) = (app.clone(), options.clone(), cancel.clone());
+        connections.spawn(serve_accepted(stream, peer, app, options, cancel, open));
     }
     connections.close();
     if tokio::time::timeout(CLOSE_DEADLINE, connections.wait())
@@ -194,6 +187,43 @@ fn is_peer_error(error: &io::Error) -> bool {
         error.kind(),
         io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
     )
+}
+
+/// One accepted connection, from its first byte: a plain one whose first request asks for a
+/// stream is read by `raw.rs` (its socket may leave for the feed's writer), everything else
+/// by hyper behind the stall guard.
+async fn serve_accepted(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    options: ServeOptions,
+    cancel: CancellationToken,
+    open: heap::OpenConnection,
+) {
+    if options.tls.is_none() {
+        // Long request lines (a long query) go to hyper: correct, only not on the fast path.
+        let mut first = [0u8; 1024];
+        let peeked = tokio::select! {
+            _ = cancel.cancelled() => return,
+            peeked = tokio::time::timeout(options.header_timeout, stream.peek(&mut first)) => peeked,
+        };
+        match peeked {
+            Ok(Ok(n)) if raw::is_stream_request(&first[..n]) => {
+                return raw::serve(stream, peer, app, &options, open).await;
+            }
+            Ok(Ok(0) | Err(_)) => return,
+            Ok(Ok(_)) => {}
+            Err(_) => {
+                options.drops.record(DropReason::HeaderTimeout, peer);
+                return;
+            }
+        }
+    }
+    let guarded = StallGuard::new(stream, options.write_stall_timeout, options.idle_timeout)
+        .reporting(options.drops.clone(), peer);
+    let keep_alive_idle = guarded.keep_alive_idle();
+    serve_connection(guarded, keep_alive_idle, peer, app, options, cancel).await;
+    drop(open);
 }
 
 async fn serve_connection<I>(

@@ -1,0 +1,175 @@
+//! One MJPEG client of a feed writer: its socket, the bytes it has not taken yet, and the
+//! limits its connection had under hyper (write stall, idle), enforced here now.
+
+use super::Joining;
+use crate::metrics::SentMetrics;
+use crate::server::{DropReason, Drops};
+use bytes::{Buf, Bytes};
+use camera_protocol::Frame;
+use std::collections::VecDeque;
+use std::io::{ErrorKind, IoSlice};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// Most buffers one `writev` takes: two parts of three pieces, plus the head and opening.
+const MAX_SLICES: usize = 8;
+
+/// A frame's part as every client of the feed gets it: the header built once, the JPEG
+/// shared, the closing delimiter static.
+#[derive(Debug, Clone)]
+pub(super) struct Part {
+    pub frame: Arc<Frame>,
+    pub header: Bytes,
+}
+
+/// What a write attempt left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flushed {
+    /// Everything queued was taken by the kernel.
+    Done,
+    /// Bytes are left; the socket will say when it is writable again.
+    Busy,
+    /// The client closed or the socket failed: drop it.
+    Gone,
+}
+
+pub(super) struct Client {
+    stream: TcpStream,
+    peer: SocketAddr,
+    /// Unsent bytes; the front one is partly sent when the last write stopped inside it.
+    queue: VecDeque<Bytes>,
+    /// The frame queued last: a burst after it sends both of its frames.
+    pub last: Option<Arc<Frame>>,
+    min_interval: Option<Duration>,
+    last_part_at: Option<Instant>,
+    /// When a byte last moved, or when bytes were queued on an empty queue.
+    moved_at: Instant,
+    write_stall: Duration,
+    idle: Duration,
+    drops: Drops,
+    sent: SentMetrics,
+    _guards: (Box<dyn Send + Sync>, crate::server::heap::OpenConnection),
+}
+
+impl Client {
+    /// The joining client with its response head and the multipart opening queued.
+    pub fn new(joining: Joining, opening: &'static [u8], now: Instant) -> Self {
+        let Joining {
+            handed,
+            min_interval,
+            sent,
+            guards,
+        } = joining;
+        let mut queue = VecDeque::with_capacity(8);
+        queue.push_back(handed.head);
+        queue.push_back(Bytes::from_static(opening));
+        Self {
+            stream: handed.stream,
+            peer: handed.peer,
+            queue,
+            last: None,
+            min_interval,
+            last_part_at: None,
+            moved_at: now,
+            write_stall: handed.write_stall,
+            idle: handed.idle,
+            drops: handed.drops,
+            sent,
+            _guards: (guards, handed.open),
+        }
+    }
+
+    /// Still writing an older frame (or its head).
+    pub fn busy(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    pub fn paced(&self) -> bool {
+        self.min_interval.is_some()
+    }
+
+    /// When an `?fps=` client may take its next part (`None`: now).
+    pub fn due_at(&self) -> Option<Instant> {
+        Some(self.last_part_at? + self.min_interval?)
+    }
+
+    /// Queues `part` (its header, JPEG and closing delimiter).
+    pub fn queue(&mut self, part: &Part, end: &'static [u8], now: Instant) {
+        if self.queue.is_empty() {
+            self.moved_at = now;
+        }
+        self.queue.push_back(part.header.clone());
+        self.queue.push_back(part.frame.jpeg.clone());
+        self.queue.push_back(Bytes::from_static(end));
+        self.last = Some(part.frame.clone());
+        self.last_part_at = Some(now);
+        self.sent
+            .frame(part.frame.jpeg.len(), part.frame.meta.age());
+    }
+
+    /// Writes what is queued, one `writev` at a time, until done or the socket is full.
+    pub fn flush(&mut self, now: Instant) -> Flushed {
+        while !self.queue.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let count = self.queue.len().min(MAX_SLICES);
+            for (slice, bytes) in slices.iter_mut().zip(&self.queue) {
+                *slice = IoSlice::new(bytes);
+            }
+            match self.stream.try_write_vectored(&slices[..count]) {
+                Ok(0) => return Flushed::Gone,
+                Ok(written) => {
+                    self.moved_at = now;
+                    self.consume(written);
+                }
+                Err(error) if error.kind() == ErrorKind::WouldBlock => return Flushed::Busy,
+                Err(_) => return Flushed::Gone,
+            }
+        }
+        Flushed::Done
+    }
+
+    fn consume(&mut self, mut written: usize) {
+        while written > 0 {
+            let Some(front) = self.queue.front_mut() else {
+                return;
+            };
+            if written < front.len() {
+                front.advance(written);
+                return;
+            }
+            written -= front.len();
+            self.queue.pop_front();
+        }
+    }
+
+    /// Ready once a busy socket can take bytes again (registers the writer's waker).
+    pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.stream.poll_write_ready(cx).map(|_| ())
+    }
+
+    /// Why the client must go now: bytes pending for `write_stall` without progress, or
+    /// nothing written for `idle`.
+    pub fn expired(&self, now: Instant) -> Option<DropReason> {
+        let still = now.saturating_duration_since(self.moved_at);
+        if self.busy() && still >= self.write_stall {
+            Some(DropReason::WriteStall)
+        } else if !self.busy() && still >= self.idle {
+            Some(DropReason::Idle)
+        } else {
+            None
+        }
+    }
+
+    /// Drops the client for `reason`, counted and logged like hyper's connections; a
+    /// stalled one is reset so that the kernel does not keep its unsent bytes.
+    pub fn drop_for(self, reason: DropReason) {
+        if reason == DropReason::WriteStall {
+            let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+        }
+        self.drops.record(reason, self.peer);
+    }
+}

@@ -1,0 +1,54 @@
+//! A response that leaves hyper after its head: the socket goes to whoever offered to take
+//! it (the MJPEG feed writers, fanout/), which then writes every byte itself.
+//!
+//! Only a connection's first request can leave (`raw.rs` decides before hyper reads it):
+//! a handler that finds a [`Handoff`] in the request's extensions may [`Handoff::offer`] to
+//! take the socket, answering with the head it wants sent (its body is ignored); without
+//! one (TLS, or a later request of a keep-alive connection) it serves the ordinary body.
+
+use super::drops::Drops;
+use super::heap::OpenConnection;
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// A socket handed over, with what its new owner must keep enforcing.
+#[derive(Debug)]
+pub struct Handed {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    /// The response head (status line, headers, blank line), not yet written.
+    pub head: Bytes,
+    /// A write that makes no progress for this long drops the client (`--write-stall-timeout-ms`).
+    pub write_stall: Duration,
+    /// No byte written for this long closes the connection (`--idle-timeout-ms`).
+    pub idle: Duration,
+    pub drops: Drops,
+    /// Counted as an open connection until dropped (the heap trimmer watches the count).
+    pub open: OpenConnection,
+}
+
+type Taker = Box<dyn FnOnce(Handed) + Send>;
+
+/// In a request's extensions when its socket may leave hyper; cheap to clone.
+#[derive(Clone, Default)]
+pub struct Handoff(Arc<Mutex<Option<Taker>>>);
+
+impl std::fmt::Debug for Handoff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handoff").finish_non_exhaustive()
+    }
+}
+
+impl Handoff {
+    /// Takes the socket once the response head (status 200) is ready to be written.
+    pub fn offer(&self, take: impl FnOnce(Handed) + Send + 'static) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(Box::new(take));
+    }
+
+    pub(super) fn take(&self) -> Option<Taker> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
