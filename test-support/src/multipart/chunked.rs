@@ -11,9 +11,14 @@ pub struct BodyDecoder {
 
 impl BodyDecoder {
     pub fn new(boundary: &str, chunked: bool) -> Self {
+        Self::with_parser(MultipartParser::new(boundary), chunked)
+    }
+
+    /// Decodes with `parser` (e.g. [`MultipartParser::strict`]).
+    pub fn with_parser(parser: MultipartParser, chunked: bool) -> Self {
         Self {
             dechunker: chunked.then(Dechunker::default),
-            parser: MultipartParser::new(boundary),
+            parser,
         }
     }
 

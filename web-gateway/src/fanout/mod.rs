@@ -124,3 +124,6 @@ impl Writers {
 fn feed_key(messages: &Arc<MessageCache>) -> usize {
     Arc::as_ptr(messages) as usize
 }
+
+#[cfg(test)]
+mod tests;

@@ -105,3 +105,111 @@ async fn every_error_is_the_same_json() {
     )
     .await;
 }
+
+/// The first part of `/cameras/still/stream.mjpg` read over a raw connection, after
+/// `before` (a request sent first on the same keep-alive connection, its response read
+/// whole), and the stream response's head.
+async fn raw_first_part(
+    gateway: &Gateway,
+    before: Option<&str>,
+) -> (String, test_support::multipart::Part) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = gateway.base.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    let mut received = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    if let Some(path) = before {
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        socket.write_all(request.as_bytes()).await.expect("write");
+        // Read the whole response: its head, then Content-Length bytes.
+        loop {
+            let read = socket.read(&mut chunk).await.expect("read");
+            assert!(read > 0, "closed after {path}");
+            received.extend_from_slice(&chunk[..read]);
+            let text = String::from_utf8_lossy(&received).to_ascii_lowercase();
+            let Some(end) = text.find("\r\n\r\n") else {
+                continue;
+            };
+            let length: usize = text
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length: "))
+                .and_then(|value| value.trim().parse().ok())
+                .expect("content-length");
+            if received.len() >= end + 4 + length {
+                assert_eq!(received.len(), end + 4 + length);
+                break;
+            }
+        }
+        received.clear();
+    }
+    let request = format!("GET /cameras/still/stream.mjpg HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    socket.write_all(request.as_bytes()).await.expect("write");
+    // The head first, then the body through a decoder that knows its framing.
+    let (head, mut decoder) = loop {
+        let read = socket.read(&mut chunk).await.expect("read");
+        assert!(read > 0, "closed before the stream's head");
+        received.extend_from_slice(&chunk[..read]);
+        if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&received[..end]).to_ascii_lowercase();
+            let chunked = head.contains("transfer-encoding: chunked");
+            let parser = test_support::multipart::MultipartParser::strict(BOUNDARY);
+            received.drain(..end + 4);
+            break (
+                head,
+                test_support::multipart::BodyDecoder::with_parser(parser, chunked),
+            );
+        }
+    };
+    let mut parts = Vec::new();
+    let mut data = received;
+    loop {
+        decoder
+            .feed(&data, &mut |part| parts.push(part))
+            .expect("well-formed stream");
+        if !parts.is_empty() {
+            break;
+        }
+        let read = tokio::time::timeout(test_support::DEADLINE, socket.read(&mut chunk))
+            .await
+            .expect("a part in time")
+            .expect("read");
+        assert!(read > 0, "stream closed");
+        data = chunk[..read].to_vec();
+    }
+    (head, parts.remove(0))
+}
+
+const BOUNDARY: &str = "camera-frame-boundary";
+
+/// A stream on a fresh connection leaves hyper for the feed's writer (closed-delimited body);
+/// one asked for on a keep-alive connection after another request stays with hyper (chunked).
+/// Clients cannot tell the parts apart: same bytes, same headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writer_and_connection_paths_send_the_same_parts() {
+    let _load = crate::shared().await;
+    let scene = StillCamera::open(CameraOptions::new("still", 160, 120).max_frames(1)).await;
+    let (writer_head, by_writer) = raw_first_part(&scene.gateway, None).await;
+    let (hyper_head, by_hyper) = raw_first_part(&scene.gateway, Some("/healthz")).await;
+    assert!(
+        writer_head.contains("connection: close") && !writer_head.contains("transfer-encoding"),
+        "{writer_head}"
+    );
+    assert!(
+        hyper_head.contains("transfer-encoding: chunked"),
+        "{hyper_head}"
+    );
+    let shown = |part: &test_support::multipart::Part| -> Vec<(String, String)> {
+        let mut headers = part.headers.clone();
+        headers.retain(|(name, _)| name != "x-frame-age-ms");
+        headers
+    };
+    assert_eq!(shown(&by_writer), shown(&by_hyper));
+    assert_eq!(by_writer.body, by_hyper.body);
+    assert_eq!(by_writer.body.as_deref(), Some(&scene.first.body[..]));
+    for (name, value) in shown(&by_writer) {
+        assert_eq!(scene.first.header(&name), Some(value.as_str()), "{name}");
+    }
+    scene.camera.stop().await;
+}
