@@ -4,7 +4,8 @@
 //! Per client: parts per second, parts that are not a complete JPEG, duplicates (a sequence
 //! number not above the last one, or the same picture again when the server sends no
 //! sequence numbers), and latency = arrival of the part's last byte minus its `X-Timestamp`
-//! (the metadata's capture time for WebSocket messages).
+//! (the metadata's capture time for WebSocket messages), split where the gateway stamps its
+//! parts (`X-Gateway-Timestamp`) into capture → gateway and gateway → client.
 
 use crate::http::{self, ResponseHead};
 use anyhow::{bail, Context, Result};
@@ -68,6 +69,9 @@ pub struct ClientStats {
     pub duplicates: u64,
     pub bytes: u64,
     pub latencies_us: Vec<u32>,
+    /// Split by `X-Gateway-Timestamp`: capture → gateway, and gateway → last byte read.
+    pub to_gateway_us: Vec<u32>,
+    pub from_gateway_us: Vec<u32>,
     pub error: Option<String>,
     last_seq: Option<u64>,
     last_hash: Option<u64>,
@@ -91,10 +95,15 @@ impl ClientStats {
         self.bytes += part.len as u64;
         self.not_jpeg += u64::from(!part.is_jpeg);
         self.duplicates += u64::from(duplicate);
+        let now = unix_now_ns();
+        let micros = |from: u64, to: u64| u32::try_from(to.saturating_sub(from) / 1_000);
         if let Some(ts) = part.timestamp_ns {
-            let micros = unix_now_ns().saturating_sub(ts) / 1_000;
-            self.latencies_us
-                .push(u32::try_from(micros).unwrap_or(u32::MAX));
+            self.latencies_us.push(micros(ts, now).unwrap_or(u32::MAX));
+            if let Some(gateway) = part.gateway_ns {
+                self.to_gateway_us.push(micros(ts, gateway).unwrap_or(u32::MAX));
+                self.from_gateway_us
+                    .push(micros(gateway, now).unwrap_or(u32::MAX));
+            }
         }
     }
 }
@@ -142,10 +151,24 @@ impl LoadResult {
 
     /// Latency percentile `p` (0..=100) over every part of every client, in µs.
     pub fn latency_us(&self, p: f64) -> Option<u32> {
+        self.percentile_of(|c| &c.latencies_us, p)
+    }
+
+    /// Percentile `p` of the capture → gateway part of the latency (stamped parts only).
+    pub fn to_gateway_us(&self, p: f64) -> Option<u32> {
+        self.percentile_of(|c| &c.to_gateway_us, p)
+    }
+
+    /// Percentile `p` of the gateway → last byte read part of the latency.
+    pub fn from_gateway_us(&self, p: f64) -> Option<u32> {
+        self.percentile_of(|c| &c.from_gateway_us, p)
+    }
+
+    fn percentile_of(&self, values: impl Fn(&ClientStats) -> &Vec<u32>, p: f64) -> Option<u32> {
         let mut all: Vec<u32> = self
             .clients
             .iter()
-            .flat_map(|c| c.latencies_us.iter().copied())
+            .flat_map(|c| values(c).iter().copied())
             .collect();
         percentile(&mut all, p)
     }
@@ -318,6 +341,7 @@ fn ws_part(data: &[u8]) -> Result<Part> {
         is_jpeg: camera_protocol::frame::check_complete_jpeg(jpeg).is_ok(),
         seq: Some(meta.seq),
         timestamp_ns: Some(meta.capture_ts_ns),
+        gateway_ns: None,
         hash: None,
         headers: Vec::new(),
         body: None,

@@ -69,9 +69,10 @@ struct RunArgs {
     /// profiling one load; the docs tables come from the default rows).
     #[arg(long, value_delimiter = ',', value_parser = suite::parse_row)]
     rows: Vec<(load::Protocol, usize)>,
-    /// Fan-out frame sizes instead of the default ones, e.g. `1280x720`.
+    /// Fan-out cameras instead of the default ones, `WIDTHxHEIGHT[:PATTERN]`, e.g. `1280x720`
+    /// or `640x480:ball` (~10 KB frames; `pinwheel`, the default, gives ~48 KB at 640×480).
     #[arg(long, value_delimiter = ',', value_parser = suite::parse_size)]
-    sizes: Vec<(u32, u32)>,
+    sizes: Vec<(u32, u32, String)>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,19 +200,26 @@ async fn run(args: RunArgs) -> Result<()> {
         out += "\n";
     };
     if wanted("fanout") {
-        let sizes: &[(u32, u32)] = if !args.sizes.is_empty() {
-            &args.sizes
-        } else if settings.quick {
-            &[(640, 480)]
+        let defaults = if settings.quick {
+            vec![(640, 480, "pinwheel".to_owned())]
         } else {
-            &[(640, 480), (1280, 720)]
+            vec![
+                (640, 480, "ball".to_owned()),
+                (640, 480, "pinwheel".to_owned()),
+                (1280, 720, "pinwheel".to_owned()),
+            ]
         };
-        for &(width, height) in sizes {
+        let sizes = if args.sizes.is_empty() {
+            defaults
+        } else {
+            args.sizes.clone()
+        };
+        for (width, height, pattern) in sizes {
             let camera = pair::CameraSpec {
                 width,
                 height,
                 fps: 30,
-                pattern: "pinwheel".into(),
+                pattern,
                 extra: vec![],
             };
             record(suite::fan_out(&settings, &camera).await, "fan-out");

@@ -30,6 +30,8 @@ pub struct Part {
     pub seq: Option<u64>,
     /// `X-Timestamp` in ns since the Unix epoch.
     pub timestamp_ns: Option<u64>,
+    /// `X-Gateway-Timestamp` (when the gateway took the frame from zenoh), ns since the epoch.
+    pub gateway_ns: Option<u64>,
     /// Hash of the JPEG bytes, only for parts without `Content-Length`.
     pub hash: Option<u64>,
     /// Every header, names lower-cased (strict parsers only).
@@ -272,6 +274,8 @@ impl MultipartParser {
                 self.part.seq = value.parse().ok();
             } else if name.eq_ignore_ascii_case(b"x-timestamp") {
                 self.part.timestamp_ns = parse_timestamp(value);
+            } else if name.eq_ignore_ascii_case(b"x-gateway-timestamp") {
+                self.part.gateway_ns = parse_timestamp(value);
             }
             if self.strict {
                 let name = String::from_utf8_lossy(name).trim().to_ascii_lowercase();
@@ -341,6 +345,7 @@ fn empty_part() -> Part {
         is_jpeg: false,
         seq: None,
         timestamp_ns: None,
+        gateway_ns: None,
         hash: None,
         headers: Vec::new(),
         body: None,

@@ -25,8 +25,10 @@ pub fn frame_headers(meta: &FrameMeta) -> [(&'static str, String); 4] {
     ]
 }
 
-/// Headers of one MJPEG part: type, length and [`frame_headers`], ending with the blank line.
-pub fn part_header(meta: &FrameMeta, jpeg_len: usize) -> Bytes {
+/// Headers of one MJPEG part: type, length, [`frame_headers`] and `X-Gateway-Timestamp` (when
+/// the gateway took the frame from zenoh, `received_ns`: the capture→gateway and
+/// gateway→client parts of the latency tell apart), ending with the blank line.
+pub fn part_header(meta: &FrameMeta, jpeg_len: usize, received_ns: u64) -> Bytes {
     let mut header = String::with_capacity(192);
     header.push_str("Content-Type: image/jpeg\r\nContent-Length: ");
     header.push_str(&jpeg_len.to_string());
@@ -37,7 +39,9 @@ pub fn part_header(meta: &FrameMeta, jpeg_len: usize) -> Bytes {
         header.push_str(&value);
         header.push_str("\r\n");
     }
-    header.push_str("\r\n");
+    header.push_str("X-Gateway-Timestamp: ");
+    header.push_str(&timestamp(received_ns));
+    header.push_str("\r\n\r\n");
     Bytes::from(header)
 }
 

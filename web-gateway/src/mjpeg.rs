@@ -7,7 +7,7 @@
 //! never copied per client. A client's body pulls from the camera's latest-frame slot, so a
 //! slow reader skips to the newest frame instead of queueing.
 
-use crate::camera::{Feed, MessageCache, Slot};
+use crate::camera::{Feed, MessageCache, Shown, Slot};
 use crate::metrics::{Metrics, SentMetrics};
 use axum::body::Body;
 use bytes::Bytes;
@@ -105,26 +105,24 @@ async fn next_chunk<G>(mut feed: Client<G>) -> Option<(Result<Bytes, Infallible>
         }
         let latest = feed.slot.borrow_and_update();
         // Capped by ?fps=: only the newest; otherwise a burst after the last frame sends both.
-        let frames: Vec<Arc<Frame>> = match feed.pace.min_interval {
-            Some(_) => latest.frame().into_iter().collect(),
-            None => latest
-                .since(feed.last.as_ref())
-                .map(|shown| shown.frame.clone())
-                .collect(),
+        let frames: Vec<Shown> = match feed.pace.min_interval {
+            Some(_) => latest.newest.iter().cloned().collect(),
+            None => latest.since(feed.last.as_ref()).cloned().collect(),
         };
         if !frames.is_empty() {
             break frames;
         }
     };
     feed.last_sent = Some(Instant::now());
-    for frame in &frames {
+    for shown in &frames {
+        let frame = &shown.frame;
         feed.sent.frame(frame.jpeg.len(), frame.meta.age());
-        feed.pending.push_back(feed.headers.part_header(frame));
+        feed.pending.push_back(feed.headers.part_header(shown));
         feed.pending.push_back(frame.jpeg.clone());
         feed.pending
             .push_back(Bytes::from_static(PART_END.as_bytes()));
     }
-    feed.last = frames.last().cloned();
+    feed.last = frames.last().map(|shown| shown.frame.clone());
     let first = feed.pending.pop_front()?;
     Some((Ok(first), feed))
 }
@@ -158,7 +156,7 @@ mod tests {
 
     #[test]
     fn header_carries_length_timestamp_and_seq() {
-        let header = part_header(&meta(42), 1234);
+        let header = part_header(&meta(42), 1234, 1_764_000_000_200_000_000);
         let text = std::str::from_utf8(&header).expect("ascii");
         assert!(text.starts_with("Content-Type: image/jpeg\r\n"));
         assert!(text.contains("Content-Length: 1234\r\n"));
@@ -166,7 +164,7 @@ mod tests {
         assert!(text.contains("X-Frame-Seq: 42\r\n"));
         assert!(text.contains("X-Frame-Age-Ms: "));
         assert!(text.contains("X-Camera-Online: true\r\n"));
-        assert!(text.ends_with("\r\n\r\n"));
+        assert!(text.ends_with("X-Gateway-Timestamp: 1764000000.200000\r\n\r\n"));
         assert!(CONTENT_TYPE.ends_with(BOUNDARY));
     }
 
@@ -356,6 +354,7 @@ mod tests {
                     .into_iter()
                     .map(|(name, value)| (name.to_owned(), value)),
             )
+            .chain([("X-Gateway-Timestamp".to_owned(), "0.000000".to_owned())])
             .collect();
             // The age header moves with the clock: compare every other header exactly.
             let without_age = |headers: &[(String, String)]| -> Vec<(String, String)> {

@@ -53,12 +53,18 @@ pub fn parse_row(text: &str) -> Result<(Protocol, usize), String> {
 }
 
 /// `1280x720`: a fan-out frame size.
-pub fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("{text:?}: expected WIDTHxHEIGHT, e.g. 1280x720");
-    let (width, height) = text.split_once('x').ok_or_else(bad)?;
+/// `WIDTHxHEIGHT[:PATTERN]` (videotestsrc pattern, default `pinwheel`).
+pub fn parse_size(text: &str) -> Result<(u32, u32, String), String> {
+    let bad = || format!("{text:?}: expected WIDTHxHEIGHT[:PATTERN], e.g. 1280x720 or 640x480:ball");
+    let (size, pattern) = text.split_once(':').unwrap_or((text, "pinwheel"));
+    let (width, height) = size.split_once('x').ok_or_else(bad)?;
+    if pattern.is_empty() || !pattern.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(bad());
+    }
     Ok((
         width.parse().map_err(|_| bad())?,
         height.parse().map_err(|_| bad())?,
+        pattern.to_owned(),
     ))
 }
 
@@ -98,6 +104,18 @@ fn latency_cell(result: &LoadResult) -> String {
     )
 }
 
+/// Capture → gateway and gateway → client, p50 / p99 each ("—" without gateway stamps).
+fn split_cells(result: &LoadResult) -> [String; 2] {
+    let cell = |of: &dyn Fn(f64) -> Option<u32>| match (of(50.0), of(99.0)) {
+        (Some(p50), Some(p99)) => format!("{} / {}", ms(Some(p50)), ms(Some(p99))),
+        _ => "—".to_owned(),
+    };
+    [
+        cell(&|p| result.to_gateway_us(p)),
+        cell(&|p| result.from_gateway_us(p)),
+    ]
+}
+
 /// µs of CPU per delivered client-frame.
 fn per_part_us(cpu_seconds: f64, result: &LoadResult) -> f64 {
     cpu_seconds * 1e6 / result.total_parts() as f64
@@ -120,7 +138,10 @@ pub async fn fan_out(settings: &Settings, camera: &CameraSpec) -> Result<Table> 
          delivered client-frame of the gateway and of the bare writer serving the same frames \
          to the same number of clients; gateway RSS at the end of the row; latency = X-Timestamp \
          (the buffer's capture time, so the node's JPEG encoding is included) → last byte of the \
-         part read by the client, p50 / p99; the bare writer stamps the moment it writes.",
+         part read by the client, p50 / p99, split at X-Gateway-Timestamp (when the gateway's \
+         camera task took the frame from zenoh) into capture → gateway (encoding, zenoh hop; \
+         clocks of one machine) and gateway → client (the gateway's own latency: WebSocket \
+         messages carry no such stamp); the bare writer stamps the moment it writes.",
         &[
             "clients",
             "fps",
@@ -131,6 +152,8 @@ pub async fn fan_out(settings: &Settings, camera: &CameraSpec) -> Result<Table> 
             "ratio",
             "gateway RSS MiB",
             "latency ms",
+            "capture→gateway ms",
+            "gateway→client ms",
             "bare fps",
             "bare latency ms",
         ],
@@ -170,7 +193,10 @@ pub async fn fan_out(settings: &Settings, camera: &CameraSpec) -> Result<Table> 
             (Protocol::Mjpeg, 300),
             (Protocol::Mjpeg, 1000),
             (Protocol::WebSocket, 1),
+            (Protocol::WebSocket, 10),
             (Protocol::WebSocket, 100),
+            (Protocol::WebSocket, 300),
+            (Protocol::WebSocket, 1000),
         ]
     };
     for &(protocol, clients) in rows {
@@ -203,6 +229,7 @@ pub async fn fan_out(settings: &Settings, camera: &CameraSpec) -> Result<Table> 
             ),
             Err(error) => (f64::NAN, format!("failed: {error:#}"), String::new()),
         };
+        let split = split_cells(&result);
         table.push(vec![
             label,
             fps_cell(&result),
@@ -213,6 +240,8 @@ pub async fn fan_out(settings: &Settings, camera: &CameraSpec) -> Result<Table> 
             num(gateway_us / bare_us, 2),
             num(rss, 1),
             latency_cell(&result),
+            split[0].clone(),
+            split[1].clone(),
             bare_fps,
             bare_latency,
         ]);

@@ -150,22 +150,29 @@ async fn encode(
     source.mark_changed();
     let mut warnings = LogThrottle::default();
     tracing::debug!(%camera, ?variant, "variant encoder started");
+    // The source frame encoded last: both frames of a burst right after it are encoded.
+    let mut last: Option<Arc<Frame>> = None;
     while source.changed().await.is_ok() {
-        let Some(shown) = source.borrow_and_update().newest.clone() else {
-            continue;
-        };
-        let (frame, received_ns) = (shown.frame, shown.received_ns);
-        match tokio::task::spawn_blocking(move || transcode(&frame, variant, &limits)).await {
-            Ok(Ok(resized)) => {
-                metrics.variant_encoded(&camera);
-                slot::show(&frames, Arc::new(resized), received_ns);
-            }
-            Ok(Err(error)) => {
-                if let Some(count) = warnings.hit(()) {
-                    tracing::warn!(%camera, %error, count, "cannot re-encode frame(s) for variant");
+        let todo: Vec<_> = source
+            .borrow_and_update()
+            .since(last.as_ref())
+            .cloned()
+            .collect();
+        for shown in todo {
+            let (frame, received_ns) = (shown.frame, shown.received_ns);
+            last = Some(frame.clone());
+            match tokio::task::spawn_blocking(move || transcode(&frame, variant, &limits)).await {
+                Ok(Ok(resized)) => {
+                    metrics.variant_encoded(&camera);
+                    slot::show(&frames, Arc::new(resized), received_ns);
                 }
+                Ok(Err(error)) => {
+                    if let Some(count) = warnings.hit(()) {
+                        tracing::warn!(%camera, %error, count, "cannot re-encode frame(s) for variant");
+                    }
+                }
+                Err(_) => return,
             }
-            Err(_) => break,
         }
     }
 }

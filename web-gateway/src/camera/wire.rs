@@ -2,6 +2,7 @@
 //! metadata codec as on zenoh), and the cache that builds it — and each MJPEG part header —
 //! once per frame for all clients of a feed.
 
+use super::slot::Shown;
 use crate::headers::part_header;
 use bytes::{BufMut, Bytes, BytesMut};
 use camera_protocol::Frame;
@@ -48,7 +49,8 @@ impl MessageCache {
     }
 
     /// The MJPEG part header of `frame` (`crate::headers::part_header`), aged to this ms.
-    pub fn part_header(&self, frame: &Arc<Frame>) -> Bytes {
+    pub fn part_header(&self, shown: &Shown) -> Bytes {
+        let frame = &shown.frame;
         let age_ms = frame.meta.age().as_millis();
         let mut part = self.part.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((cached, cached_age, header)) = part.as_ref() {
@@ -56,7 +58,7 @@ impl MessageCache {
                 return header.clone();
             }
         }
-        let header = part_header(&frame.meta, frame.jpeg.len());
+        let header = part_header(&frame.meta, frame.jpeg.len(), shown.received_ns);
         *part = Some((Arc::downgrade(frame), age_ms, header.clone()));
         header
     }
@@ -109,10 +111,15 @@ mod tests {
         let c = cache.message("front", &second);
         assert_ne!(a.as_ptr(), c.as_ptr());
         assert_eq!(FrameMeta::decode(&c[6..38]).map(|m| m.seq), Ok(2));
-        let header = cache.part_header(&second);
+        let shown = |frame: &Arc<Frame>| Shown {
+            frame: frame.clone(),
+            received_ns: 5_000_001_000,
+        };
+        let header = cache.part_header(&shown(&second));
         let text = std::str::from_utf8(&header).expect("ascii");
         assert!(text.contains("Content-Length: 6\r\n") && text.contains("X-Frame-Seq: 2\r\n"));
-        let first_header = cache.part_header(&first);
+        assert!(text.ends_with("X-Gateway-Timestamp: 5.000001\r\n\r\n"));
+        let first_header = cache.part_header(&shown(&first));
         assert!(std::str::from_utf8(&first_header)
             .expect("ascii")
             .contains("X-Frame-Seq: 1\r\n"));

@@ -2,6 +2,7 @@
 //! limits its connection had under hyper (write stall, idle), enforced here now.
 
 use super::Joining;
+use crate::camera::{MessageCache, Shown};
 use crate::metrics::SentMetrics;
 use crate::server::{DropReason, Drops};
 use bytes::{Buf, Bytes};
@@ -24,6 +25,15 @@ const MAX_SLICES: usize = 8;
 pub(super) struct Part {
     pub frame: Arc<Frame>,
     pub header: Bytes,
+}
+
+impl Part {
+    pub fn of(shown: &Shown, messages: &MessageCache) -> Self {
+        Self {
+            frame: shown.frame.clone(),
+            header: messages.part_header(shown),
+        }
+    }
 }
 
 /// What a write attempt left.

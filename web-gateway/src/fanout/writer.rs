@@ -4,7 +4,7 @@
 
 use super::client::{Client, Flushed, Part};
 use super::{Joining, Joins, Writers};
-use crate::camera::{Feed, Latest, MessageCache, Slot};
+use crate::camera::{Feed, Latest, MessageCache, Shown, Slot};
 use crate::mjpeg::{OPENING, PART_END};
 use std::future::poll_fn;
 use std::sync::Arc;
@@ -81,9 +81,8 @@ impl Writer {
     fn add(&mut self, joining: Joining) {
         let now = Instant::now();
         let mut client = Client::new(joining, OPENING.as_bytes(), now);
-        if let Some(newest) = self.slot.borrow().frame() {
-            let part = cached_part(&mut Vec::new(), &newest, &self.messages);
-            client.queue(&part, PART_END.as_bytes(), now);
+        if let Some(newest) = self.slot.borrow().newest.as_ref() {
+            client.queue(&Part::of(newest, &self.messages), PART_END.as_bytes(), now);
         }
         if client.flush(now) != Flushed::Gone {
             self.clients.push(client);
@@ -139,7 +138,7 @@ impl Writer {
                 .as_ref()
                 .is_none_or(|last| !Arc::ptr_eq(last, &newest.frame));
             if missed {
-                let part = cached_part(&mut parts, &newest.frame, &self.messages);
+                let part = cached_part(&mut parts, newest, &self.messages);
                 client.queue(&part, PART_END.as_bytes(), now);
                 return client.flush(now) != Flushed::Gone;
             }
@@ -185,43 +184,32 @@ fn queue_new(
     messages: &MessageCache,
     now: Instant,
 ) -> bool {
-    let frames: Vec<Arc<camera_protocol::Frame>> = if client.paced() {
-        latest
-            .frame()
-            .filter(|newest| {
-                client
-                    .last
-                    .as_ref()
-                    .is_none_or(|last| !Arc::ptr_eq(last, newest))
-            })
-            .into_iter()
-            .collect()
-    } else {
-        latest
-            .since(client.last.as_ref())
-            .map(|shown| shown.frame.clone())
-            .collect()
+    let last = client.last.clone();
+    let not_sent = |shown: &&Shown| {
+        last.as_ref()
+            .is_none_or(|last| !Arc::ptr_eq(last, &shown.frame))
     };
-    for frame in &frames {
-        let part = cached_part(parts, frame, messages);
+    let frames: Vec<&Shown> = if client.paced() {
+        latest.newest.iter().filter(not_sent).collect()
+    } else {
+        latest.since(last.as_ref()).collect()
+    };
+    for shown in &frames {
+        let part = cached_part(parts, shown, messages);
         client.queue(&part, PART_END.as_bytes(), now);
     }
     !frames.is_empty()
 }
 
-/// The part of `frame`, built once per pass over the clients.
-fn cached_part(
-    parts: &mut Vec<Part>,
-    frame: &Arc<camera_protocol::Frame>,
-    messages: &MessageCache,
-) -> Part {
-    if let Some(part) = parts.iter().find(|part| Arc::ptr_eq(&part.frame, frame)) {
+/// The part of `shown`, built once per pass over the clients.
+fn cached_part(parts: &mut Vec<Part>, shown: &Shown, messages: &MessageCache) -> Part {
+    if let Some(part) = parts
+        .iter()
+        .find(|part| Arc::ptr_eq(&part.frame, &shown.frame))
+    {
         return part.clone();
     }
-    let part = Part {
-        frame: frame.clone(),
-        header: messages.part_header(frame),
-    };
+    let part = Part::of(shown, messages);
     parts.push(part.clone());
     part
 }
