@@ -63,9 +63,11 @@ args=(run --bin-dir "$BIN" --work-dir "$WORK" --markdown "$WORK/tables.md")
 [ -z "${BENCH_WINDOW_SECS:-}" ] || args+=(--window-secs "$BENCH_WINDOW_SECS")
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 start_s=$SECONDS
 RUST_LOG=${RUST_LOG:-info} "$BIN/camera-bench" "${args[@]}"
 duration=$((SECONDS - start_s))
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 commit=$(git rev-parse --short HEAD)
 git diff --quiet HEAD -- . ':!docs/benchmarks.md' || commit="$commit + uncommitted changes"
@@ -83,6 +85,7 @@ section=$WORK/section.md
   echo "- Command: \`$command_line\` (${duration} s), started $started"
   echo "- Commit: $commit"
   echo "- Machine: $cpu, $(nproc) cores, $mem, $(uname -sr), $(gst-inspect-1.0 --version | sed -n 2p), $(rustc --version)"
+  echo "- Load average (1, 5, 15 min) at the start: $load_start; at the end: $load_end"
   echo "- This is a shared 2-core VM: other builds may have run at the same time, so a row can be"
   echo "  off by the CPU they took. The load client runs on the same 2 cores as the processes it"
   echo "  measures."
