@@ -100,7 +100,8 @@ impl ClientStats {
         if let Some(ts) = part.timestamp_ns {
             self.latencies_us.push(micros(ts, now).unwrap_or(u32::MAX));
             if let Some(gateway) = part.gateway_ns {
-                self.to_gateway_us.push(micros(ts, gateway).unwrap_or(u32::MAX));
+                self.to_gateway_us
+                    .push(micros(ts, gateway).unwrap_or(u32::MAX));
                 self.from_gateway_us
                     .push(micros(gateway, now).unwrap_or(u32::MAX));
             }

@@ -55,10 +55,15 @@ pub fn parse_row(text: &str) -> Result<(Protocol, usize), String> {
 /// `1280x720`: a fan-out frame size.
 /// `WIDTHxHEIGHT[:PATTERN]` (videotestsrc pattern, default `pinwheel`).
 pub fn parse_size(text: &str) -> Result<(u32, u32, String), String> {
-    let bad = || format!("{text:?}: expected WIDTHxHEIGHT[:PATTERN], e.g. 1280x720 or 640x480:ball");
+    let bad =
+        || format!("{text:?}: expected WIDTHxHEIGHT[:PATTERN], e.g. 1280x720 or 640x480:ball");
     let (size, pattern) = text.split_once(':').unwrap_or((text, "pinwheel"));
     let (width, height) = size.split_once('x').ok_or_else(bad)?;
-    if pattern.is_empty() || !pattern.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if pattern.is_empty()
+        || !pattern
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         return Err(bad());
     }
     Ok((

@@ -32,6 +32,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Largest message a client may send: subscribe/unsubscribe lists are small JSON, so 64 KiB
 /// is thousands of entries; bigger ones close the connection before they are buffered.
 const MAX_CLIENT_MESSAGE: usize = 64 << 10;
+/// Bytes tungstenite reads at a time: it zeroes a whole chunk (128 KiB by default) each time
+/// it polls the socket, once per message sent (perf, docs/benchmarks.md); larger messages
+/// still arrive, in several reads.
+const READ_CHUNK: usize = 4096;
 
 /// What every connection of one listener shares.
 #[derive(Debug, Clone)]
@@ -134,6 +138,7 @@ async fn upgrade(
     }
     let client = server.state.admit("foxglove")?;
     Ok(upgrade
+        .read_buffer_size(READ_CHUNK)
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| session::run(socket, server, client)))

@@ -32,6 +32,8 @@ use std::collections::HashSet;
 /// Longest message a client may send (a switch request is a few dozen bytes); a longer one
 /// closes the socket (close code 1009) before it is buffered.
 const MAX_CONTROL_BYTES: usize = 1024;
+/// Bytes tungstenite reads (and zeroes first) at a time from the socket.
+const READ_CHUNK: usize = 4096;
 
 pub async fn ws(
     State(state): State<AppState>,
@@ -70,7 +72,11 @@ pub async fn ws(
         Err(rejection) => return Err(ApiError::from_upgrade_rejection(rejection).await),
     };
     let client = state.admit("ws")?;
+    // tungstenite zeroes a whole read chunk (128 KiB by default) each time it polls the
+    // socket for a message, once per frame sent here: half the gateway's CPU at 300 sockets
+    // (perf, docs/benchmarks.md). Clients send a few small control messages.
     let upgrade = upgrade
+        .read_buffer_size(READ_CHUNK)
         .max_message_size(MAX_CONTROL_BYTES)
         .max_frame_size(MAX_CONTROL_BYTES);
     Ok(upgrade.on_upgrade(move |socket| run(socket, state, filter, asked, client)))
