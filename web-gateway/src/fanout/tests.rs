@@ -53,6 +53,16 @@ fn setup() -> Setup {
 impl Setup {
     /// A client socket joined to the feed's writer with `write_stall`; returns its far end.
     async fn join(&self, write_stall: Duration, receive_buffer: Option<u32>) -> TcpStream {
+        self.join_paced(write_stall, receive_buffer, None).await
+    }
+
+    /// [`Self::join`] for a client capped at one part per `min_interval` (`?fps=`).
+    async fn join_paced(
+        &self,
+        write_stall: Duration,
+        receive_buffer: Option<u32>,
+        min_interval: Option<Duration>,
+    ) -> TcpStream {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
         if let Some(size) = receive_buffer {
@@ -81,7 +91,7 @@ impl Setup {
         };
         let joining = Joining {
             handed,
-            min_interval: None,
+            min_interval,
             sent: self.metrics.sent("mjpeg", "t"),
             guards: Box::new(()),
         };
@@ -186,4 +196,36 @@ async fn a_slow_reader_skips_to_the_newest_and_a_stalled_one_is_dropped() {
     assert!(ended.is_ok(), "the stalled socket was closed");
     show(&setup.slot, frame(8, 10), 0);
     assert_eq!(parts(&mut fast, &mut fast_parser, 1).await, vec![8]);
+}
+
+#[tokio::test]
+async fn an_fps_capped_client_gets_the_newest_frame_at_its_turn() {
+    let setup = setup();
+    show(&setup.slot, frame(0, 10), 0);
+    let interval = Duration::from_millis(200);
+    let mut far = setup
+        .join_paced(Duration::from_secs(5), None, Some(interval))
+        .await;
+    skip_head(&mut far).await;
+    let mut parser = MultipartParser::strict(&OPENING[2..OPENING.len() - 2]);
+    assert_eq!(parts(&mut far, &mut parser, 1).await, vec![0]);
+    // 50 frames in about a second: the client may take one per 200 ms.
+    let start = std::time::Instant::now();
+    let mut ticker = tokio::time::interval(Duration::from_millis(20));
+    for seq in 1..=50 {
+        ticker.tick().await;
+        show(&setup.slot, frame(seq, 10), 0);
+    }
+    // After the last frame the client's next turn brings it, and nothing follows.
+    let mut got = Vec::new();
+    while got.last() != Some(&50) {
+        got.extend(parts(&mut far, &mut parser, 1).await);
+    }
+    // At most one part per turn over however long the frames took on this machine.
+    let turns = (start.elapsed().as_millis() / interval.as_millis()) as usize + 1;
+    assert!(
+        got.len() <= turns && got.len() < 25,
+        "one part per turn ({turns}), not per frame: {got:?}"
+    );
+    assert!(got.windows(2).all(|pair| pair[0] < pair[1]), "{got:?}");
 }
