@@ -18,7 +18,7 @@ mod online;
 mod status;
 mod subscription;
 
-use self::subscription::LINGER;
+use self::subscription::{next_sample, LINGER};
 use super::feeds::Feeds;
 use super::ingest::{self, Checks, Rate, Rejected};
 use super::nosignal;
@@ -396,13 +396,5 @@ impl CameraTask {
             generation: self.generation,
             phantom,
         });
-    }
-}
-
-/// The next sample of `subscription`; never resolves without one. `None`: session closed.
-async fn next_sample(subscription: Option<&FrameSubscriber>) -> Option<Received> {
-    match subscription {
-        Some(subscription) => subscription.recv().await,
-        None => std::future::pending().await,
     }
 }

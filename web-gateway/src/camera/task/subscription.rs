@@ -5,7 +5,7 @@
 use super::{CameraTask, RETRY, RING_CAPACITY};
 use crate::camera::{Env, FrameSource};
 use crate::config::SubscribeMode;
-use camera_protocol::subscriber::{Cameras, FrameSubscriber};
+use camera_protocol::subscriber::{Cameras, FrameSubscriber, Received};
 use camera_protocol::Frame;
 use camera_record::RecordedCamera;
 use std::sync::Arc;
@@ -88,5 +88,13 @@ impl CameraTask {
                 self.subscribe_at = Some(Instant::now() + RETRY);
             }
         }
+    }
+}
+
+/// The next sample of `subscription`; never resolves without one. `None`: session closed.
+pub(super) async fn next_sample(subscription: Option<&FrameSubscriber>) -> Option<Received> {
+    match subscription {
+        Some(subscription) => subscription.recv().await,
+        None => std::future::pending().await,
     }
 }
