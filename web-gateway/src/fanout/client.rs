@@ -98,6 +98,13 @@ impl Client {
         !self.queue.is_empty()
     }
 
+    /// `frame` is not the one queued last.
+    pub fn lacks(&self, frame: &Arc<Frame>) -> bool {
+        self.last
+            .as_ref()
+            .is_none_or(|last| !Arc::ptr_eq(last, frame))
+    }
+
     pub fn paced(&self) -> bool {
         self.min_interval.is_some()
     }

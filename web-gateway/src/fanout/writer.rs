@@ -133,11 +133,7 @@ impl Writer {
             let Some(newest) = &latest.newest else {
                 return true;
             };
-            let missed = client
-                .last
-                .as_ref()
-                .is_none_or(|last| !Arc::ptr_eq(last, &newest.frame));
-            if missed {
+            if client.lacks(&newest.frame) {
                 let part = cached_part(&mut parts, newest, &self.messages);
                 client.queue(&part, PART_END.as_bytes(), now);
                 return client.flush(now) != Flushed::Gone;
@@ -164,12 +160,7 @@ impl Writer {
         self.clients
             .iter()
             .filter(|client| client.paced() && !client.busy())
-            .filter(|client| {
-                client
-                    .last
-                    .as_ref()
-                    .is_none_or(|last| !Arc::ptr_eq(last, &newest))
-            })
+            .filter(|client| client.lacks(&newest))
             .filter_map(Client::due_at)
             .min()
     }
@@ -184,15 +175,11 @@ fn queue_new(
     messages: &MessageCache,
     now: Instant,
 ) -> bool {
-    let last = client.last.clone();
-    let not_sent = |shown: &&Shown| {
-        last.as_ref()
-            .is_none_or(|last| !Arc::ptr_eq(last, &shown.frame))
-    };
     let frames: Vec<&Shown> = if client.paced() {
-        latest.newest.iter().filter(not_sent).collect()
+        let newest = latest.newest.iter();
+        newest.filter(|shown| client.lacks(&shown.frame)).collect()
     } else {
-        latest.since(last.as_ref()).collect()
+        latest.since(client.last.as_ref()).collect()
     };
     for shown in &frames {
         let part = cached_part(parts, shown, messages);
