@@ -105,10 +105,12 @@ async fn next_chunk<G>(mut feed: Client<G>) -> Option<(Result<Bytes, Infallible>
         }
         let latest = feed.slot.borrow_and_update();
         // Capped by ?fps=: only the newest; otherwise a burst after the last frame sends both.
-        let frames: Vec<Shown> = match feed.pace.min_interval {
-            Some(_) => latest.newest.iter().cloned().collect(),
-            None => latest.since(feed.last.as_ref()).cloned().collect(),
-        };
+        let capped = feed.pace.min_interval.is_some();
+        let frames: Vec<Shown> = latest
+            .to_send(feed.last.as_ref(), capped)
+            .into_iter()
+            .cloned()
+            .collect();
         if !frames.is_empty() {
             break frames;
         }

@@ -47,6 +47,15 @@ impl Latest {
         });
         before.into_iter().chain(newest)
     }
+
+    /// What a reader sends now: [`Self::since`], or for a reader capped by `?fps=` the newest
+    /// frame alone (when it is not `last`).
+    pub fn to_send(&self, last: Option<&Arc<Frame>>, capped: bool) -> Vec<&Shown> {
+        match capped {
+            true => self.since(last).last().into_iter().collect(),
+            false => self.since(last).collect(),
+        }
+    }
 }
 
 /// `frame` is the one published right after `last` (same node run, next sequence number).

@@ -175,12 +175,7 @@ fn queue_new(
     messages: &MessageCache,
     now: Instant,
 ) -> bool {
-    let frames: Vec<&Shown> = if client.paced() {
-        let newest = latest.newest.iter();
-        newest.filter(|shown| client.lacks(&shown.frame)).collect()
-    } else {
-        latest.since(client.last.as_ref()).collect()
-    };
+    let frames = latest.to_send(client.last.as_ref(), client.paced());
     for shown in &frames {
         let part = cached_part(parts, shown, messages);
         client.queue(&part, PART_END.as_bytes(), now);
