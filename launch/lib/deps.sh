@@ -6,12 +6,14 @@
 # running a script twice costs a few dpkg queries, not an apt-get round trip.
 
 # Build + runtime packages: GStreamer headers for gstreamer-rs, the plugins the pipelines use
-# (videotestsrc/jpegenc in -base/-good, v4l2src in -good), gst-inspect-1.0 for troubleshooting.
+# (videotestsrc/jpegenc in -base/-good, v4l2src in -good), the H.264 lane's encoders and parser
+# (x264enc in -ugly; openh264enc, h264parse in -bad), gst-inspect-1.0 for troubleshooting.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 DEPS_BUILD_PACKAGES=(
   build-essential pkg-config curl ca-certificates
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools
+  gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad
 )
 # The fake Jetson elements (launch/fake-jetson.sh): Python GStreamer elements, loaded by
 # gst-python's plugin loader into Debian's /usr/bin/python3.
@@ -21,9 +23,10 @@ DEPS_FAKE_JETSON_PACKAGES=(python3-gst-1.0 gstreamer1.0-python3-plugin-loader gs
 # link cuts (nft), certificates (openssl, launch/make-certs.sh).
 # shellcheck disable=SC2034
 DEPS_NETNS_PACKAGES=(iproute2 nftables openssl)
-# Only for the headless-browser test.
+# Only for the headless-browser test; ffprobe/ffmpeg read the H.264 lane in the tests and the
+# benchmark (size, rate, PSNR against the JPEG frames).
 # shellcheck disable=SC2034
-DEPS_BROWSER_PACKAGES=(chromium chromium-driver)
+DEPS_BROWSER_PACKAGES=(chromium chromium-driver ffmpeg)
 
 deps_log() { printf '[deps] %s\n' "$*" >&2; }
 

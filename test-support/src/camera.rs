@@ -114,6 +114,7 @@ impl CameraOptions {
             last_error: None,
             node_version: "test".into(),
             variants: self.variants.iter().map(|v| v.info(keys, 0)).collect(),
+            video: Vec::new(),
         }
     }
 }

@@ -55,6 +55,32 @@ pub struct CameraInfo {
     /// Smaller streams the node encodes itself (`[[variants]]`); absent from older nodes.
     #[serde(default)]
     pub variants: Vec<VariantInfo>,
+    /// H.264 lanes the node encodes (`codec = "h264"` variants, `crate::video`); absent from
+    /// older nodes.
+    #[serde(default)]
+    pub video: Vec<VideoInfo>,
+}
+
+/// One H.264 lane a node publishes on `<prefix>/<camera>/h264/<name>` while someone
+/// subscribes to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoInfo {
+    pub name: String,
+    /// `<prefix>/<camera>/h264/<name>`; keyframe requests go to `<key>/keyframe`.
+    pub key: String,
+    /// The encoding, `h264`.
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    /// Frames per second the lane carries (the camera's rate, or its cap).
+    pub fps: u32,
+    /// Target bitrate in kbit/s.
+    pub bitrate_kbps: u32,
+    /// At most this many frames from one keyframe to the next.
+    pub keyframe_interval: u32,
+    /// The GStreamer encoder element (`x264enc`, `openh264enc`, `nvv4l2h264enc`).
+    pub encoder: String,
+    pub frames_published: u64,
 }
 
 /// One preview variant a node publishes on its own key while someone subscribes to it.
@@ -90,6 +116,7 @@ impl CameraInfo {
             last_error: None,
             node_version: env!("CARGO_PKG_VERSION").to_owned(),
             variants: Vec::new(),
+            video: Vec::new(),
         }
     }
 }
@@ -171,7 +198,15 @@ impl CameraInfo {
                 ("variants.key", &variant.key),
             ]
         });
-        fields.into_iter().chain(error).chain(variants)
+        let video = self.video.iter().flat_map(|lane| {
+            [
+                ("video.name", &lane.name),
+                ("video.key", &lane.key),
+                ("video.codec", &lane.codec),
+                ("video.encoder", &lane.encoder),
+            ]
+        });
+        fields.into_iter().chain(error).chain(variants).chain(video)
     }
 
     fn strings_mut(&mut self) -> impl Iterator<Item = &mut String> {
@@ -186,10 +221,19 @@ impl CameraInfo {
             .variants
             .iter_mut()
             .flat_map(|variant| [&mut variant.name, &mut variant.key]);
+        let video = self.video.iter_mut().flat_map(|lane| {
+            [
+                &mut lane.name,
+                &mut lane.key,
+                &mut lane.codec,
+                &mut lane.encoder,
+            ]
+        });
         fields
             .into_iter()
             .chain(self.last_error.iter_mut())
             .chain(variants)
+            .chain(video)
     }
 }
 

@@ -20,6 +20,10 @@ pub const DEFAULT_PREFIX: &str = "camera";
 pub const JPEG_SEGMENT: &str = "jpeg";
 /// Last segment of the info queryable.
 pub const INFO_SEGMENT: &str = "info";
+/// Key segment of the H.264 lanes (`crate::video`).
+pub const H264_SEGMENT: &str = "h264";
+/// Last key segment of a lane's keyframe request queryable.
+pub const KEYFRAME_SEGMENT: &str = "keyframe";
 
 /// A camera id or prefix that cannot be used in a key expression.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -101,6 +105,18 @@ impl CameraKeys {
     /// Not matched by [`all_jpeg`], so subscribers of every camera never see variants as cameras.
     pub fn variant_jpeg(&self, variant: &str) -> String {
         format!("{}/{}/{JPEG_SEGMENT}/{variant}", self.prefix, self.camera)
+    }
+
+    /// `<prefix>/<camera>/h264/<name>`: an H.264 lane encoded by the node (`codec = "h264"`
+    /// variants), one access unit per sample.
+    pub fn video(&self, name: &str) -> String {
+        format!("{}/{}/{H264_SEGMENT}/{name}", self.prefix, self.camera)
+    }
+
+    /// `<prefix>/<camera>/h264/<name>/keyframe`: a query here makes the lane's next access
+    /// unit a keyframe (for a viewer that just joined).
+    pub fn video_keyframe(&self, name: &str) -> String {
+        format!("{}/{KEYFRAME_SEGMENT}", self.video(name))
     }
 
     /// `<prefix>/<camera>`: the liveliness token held while the node runs.

@@ -12,6 +12,8 @@
 //! - [`publisher`]: [`FramePublisher`], the publishing side (frames, queryables, liveliness).
 //! - [`replies`]: query replies bounded in size and count as they arrive, with their sender.
 //! - [`subscriber`]: subscribe to one or all cameras; fetch a snapshot.
+//! - [`video`]: the H.264 lane: access units on `<prefix>/<camera>/h264/<name>`, keyframes
+//!   with their codec string, checked on receipt like frames.
 //! - [`ros2`]: ROS 2 `sensor_msgs/CompressedImage` on rmw_zenoh's wire format (publish, decode).
 
 pub mod frame;
@@ -23,6 +25,7 @@ pub mod publisher;
 pub mod replies;
 pub mod ros2;
 pub mod subscriber;
+pub mod video;
 
 pub use frame::{DecodeError, Frame, FrameLimits};
 pub use info::{CameraInfo, CaptureState};
@@ -31,3 +34,4 @@ pub use keys::CameraKeys;
 pub use meta::FrameMeta;
 pub use publisher::{FramePublisher, PublishError, PublisherOptions, PublisherStatus};
 pub use subscriber::{Cameras, FrameSubscriber, Received};
+pub use video::{VideoFrame, VideoMeta};
