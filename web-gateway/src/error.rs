@@ -24,6 +24,14 @@ pub enum ApiError {
         /// `None`: the camera's node has not told its variants yet.
         known: Option<Vec<String>>,
     },
+    /// An H.264 lane (`?lane=NAME`, or any) the camera's node does not publish.
+    #[error("no H.264 lane")]
+    UnknownLane {
+        camera: String,
+        lane: Option<String>,
+        /// `None`: the camera's node has not told its lanes yet.
+        known: Option<Vec<String>>,
+    },
     /// `/ws?variant=NAME` where no camera the socket covers has `NAME`.
     #[error("unknown variant")]
     VariantOnNoCamera {
@@ -98,7 +106,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             // Not told yet: the node answers its info query within seconds.
-            Self::UnknownVariant { known: None, .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::UnknownVariant { known: None, .. } | Self::UnknownLane { known: None, .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::UnknownLane { .. } => StatusCode::NOT_FOUND,
             Self::UnknownCamera { .. }
             | Self::UnknownVariant { .. }
             | Self::VariantOnNoCamera { .. }
@@ -134,6 +145,29 @@ impl ApiError {
             Self::UnknownCamera { camera } => {
                 format!("no camera {camera:?} has been seen; GET /api/cameras lists the known ones")
             }
+            Self::UnknownLane {
+                camera,
+                known: None,
+                ..
+            } => format!(
+                "camera {camera:?} has not told its H.264 lanes yet; retry in a few seconds"
+            ),
+            Self::UnknownLane {
+                camera,
+                known: Some(known),
+                ..
+            } if known.is_empty() => format!(
+                "camera {camera:?} has no H.264 lane: its node encodes one with a [[variants]] entry of codec = \"h264\" (docs/protocol.md); stream.mjpg and /ws serve its JPEG frames"
+            ),
+            Self::UnknownLane {
+                camera,
+                lane,
+                known: Some(known),
+            } => format!(
+                "camera {camera:?} has no H.264 lane {:?}; its lanes: {}",
+                lane.as_deref().unwrap_or_default(),
+                known.join(", ")
+            ),
             Self::UnknownVariant {
                 camera,
                 variant,

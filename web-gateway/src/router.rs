@@ -2,7 +2,7 @@
 
 use crate::auth::{self, Access};
 use crate::error::ApiError;
-use crate::routes::{api, clip, health, metrics, page, snapshot, stream, ws};
+use crate::routes::{api, clip, health, metrics, page, snapshot, stream, video, ws};
 use crate::state::AppState;
 use axum::http::{Method, Uri};
 use axum::routing::get;
@@ -15,8 +15,10 @@ pub fn router(state: AppState, access: Arc<Access>) -> Router {
         .route("/", get(page::index))
         .route("/assets/app.js", get(page::script))
         .route("/assets/links.js", get(page::links_script))
+        .route("/assets/video.js", get(page::video_script))
         .route("/assets/style.css", get(page::style))
         .route("/cameras/{id}/stream.mjpg", get(stream::stream))
+        .route("/cameras/{id}/stream.h264", get(video::stream))
         .route("/cameras/{id}/snapshot.jpg", get(snapshot::snapshot))
         .route("/cameras/{id}/clip.mcap", get(clip::clip))
         .route("/api/cameras", get(api::cameras))

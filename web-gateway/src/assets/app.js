@@ -7,6 +7,8 @@
 // p.conflict (shown while several publishers put frames on the camera's key). Tiles are
 // grouped by robot (the camera's prefix, /api/cameras "robot") in div.robot[data-robot],
 // whose h2.robot-name heading shows only when the page holds more than one robot.
+// A tile whose camera has an H.264 lane shows it through WebCodecs when the browser can
+// (video.js, loaded first); section.camera[data-codec] says "h264" or "jpeg".
 "use strict";
 
 const views = new Map(); // camera id -> view state
@@ -69,6 +71,7 @@ function view(id) {
   section.className = "camera";
   section.dataset.camera = id;
   section.dataset.state = "online";
+  section.dataset.codec = "jpeg";
   const header = document.createElement("header");
   const title = document.createElement("h2");
   title.textContent = id;
@@ -108,7 +111,8 @@ function view(id) {
   document.getElementById("empty").hidden = true;
   v = { id, section, title, state, conflict, canvas, ctx: canvas.getContext("2d"), stats,
         drawing: false, pending: null, drawn: 0, lastSeq: null, latencyMs: null, api: null,
-        variant: null, variantSent: false, robot: null, name: null };
+        variant: null, variantSent: false, robot: null, name: null,
+        lane: null, decoder: null, codec: null, videoFailed: null };
   views.set(id, v);
   return v;
 }
@@ -146,8 +150,9 @@ function renderStats(v) {
   const size = sizeText(v, api);
   const clients = api.clients != null ? api.clients : "–";
   const frame = v.lastSeq !== null ? " · frame " + v.lastSeq : "";
+  const shown = v.lane ? "H.264 " + v.lane : "JPEG " + (v.variant || "full");
   v.stats.textContent = fps + " fps · " + latency + " ms · " + size + " " +
-    (v.variant || "full") + " · " + clients + (api.clients === 1 ? " client" : " clients") +
+    shown + " · " + clients + (api.clients === 1 ? " client" : " clients") +
     frame;
 }
 
@@ -163,14 +168,22 @@ function pickVariant(v) {
   return best ? best.name : null;
 }
 
-// Tells the socket which frames tile `v` wants, when that changed or was not sent yet.
+// Tells the socket which frames tile `v` wants (an H.264 lane, else a JPEG variant or full
+// frames), when that changed or was not sent yet.
 function applyVariant(v) {
-  const wanted = pickVariant(v);
-  if (wanted === v.variant && v.variantSent) return;
+  const lane = pickLane(v);
+  const wanted = lane ? null : pickVariant(v);
+  if (lane === v.lane && wanted === v.variant && v.variantSent) return;
+  if (lane !== v.lane) {
+    closeDecoder(v);
+    v.section.dataset.codec = "jpeg";
+  }
+  v.lane = lane;
   v.variant = wanted;
   v.variantSent = false;
   if (socket && socket.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify({ camera: v.id, variant: wanted }));
+    socket.send(JSON.stringify(lane ? { camera: v.id, video: lane }
+      : { camera: v.id, variant: wanted }));
     v.variantSent = true;
   }
   renderStats(v);
@@ -256,11 +269,17 @@ function connect() {
     // A new socket starts with full frames for every camera.
     views.forEach((v) => {
       v.variantSent = false;
+      closeDecoder(v);
       applyVariant(v);
     });
   };
   socket.onmessage = (event) => {
     if (!(event.data instanceof ArrayBuffer)) return;
+    if (isVideoMessage(event.data)) {
+      const unit = parseVideo(event.data);
+      showVideo(view(unit.id), unit);
+      return;
+    }
     const frame = parse(event.data);
     const v = view(frame.id);
     v.pending = frame;

@@ -1,6 +1,7 @@
 //! The one registry of a camera's variant feeds, of both kinds: gateway-encoded
 //! (`?width=`/`?height=`/`?quality=`, one encoder each: [`super::variants`]) and node-encoded
-//! (`?variant=`, one zenoh subscriber each: [`super::node_variants`]). Owned by the camera
+//! (`?variant=`, one zenoh subscriber each: [`super::node_variants`]), and its H.264 lanes
+//! ([`super::video`]). Owned by the camera
 //! task, it decides in one place who shares a feed, when an unwatched feed is released, and how
 //! many encoders requests may start (`[variants]`: per camera, and in total through the
 //! gateway-wide [`EncoderBudget`]); beyond the caps a request gets the nearest running variant.
@@ -10,6 +11,7 @@ use super::node_variants::{self, Receive};
 use super::nosignal::Pictures;
 use super::slot::{self, SlotSender};
 use super::variants::{self, Encode, Variant};
+use super::video::{self, VideoFeed, VideoLanes};
 use super::{Choice, Feed, MessageCache};
 use crate::throttle::LogThrottle;
 use camera_protocol::info::CameraInfo;
@@ -36,6 +38,8 @@ pub struct Feeds {
     original: Arc<MessageCache>,
     /// "Caps reached" lines: a client decides how often it asks.
     capped: LogThrottle<()>,
+    /// The H.264 lanes with clients, or kept by recording.
+    video: VideoLanes,
 }
 
 #[derive(Debug)]
@@ -57,7 +61,20 @@ impl Feeds {
             budget,
             original: Arc::default(),
             capped: LogThrottle::default(),
+            video: VideoLanes::default(),
         }
+    }
+
+    /// A feed of the node's H.264 lane `name`, subscribing to it if nobody watches it yet.
+    pub fn video(&mut self, name: &str, receive: &video::Receive) -> VideoFeed {
+        self.release_at
+            .get_or_insert_with(|| Instant::now() + RELEASE_EVERY);
+        self.video.feed(name, receive)
+    }
+
+    /// Keeps the H.264 lane `name` received for recording.
+    pub fn hold_video(&mut self, name: &str, receive: &video::Receive) {
+        self.video.hold(name, receive);
     }
 
     /// A feed of `asked` encoded from the frames in `source`, and what it serves: `asked`
@@ -121,7 +138,8 @@ impl Feeds {
             }
             watched
         });
-        self.release_at = (!self.running.is_empty()).then_some(now + RELEASE_EVERY);
+        let lanes = self.video.release_unwatched(camera);
+        self.release_at = (!self.running.is_empty() || lanes).then_some(now + RELEASE_EVERY);
     }
 
     /// Drops the subscribers of node variants `info` no longer lists (the node restarted
@@ -129,6 +147,7 @@ impl Feeds {
     /// watch the info too, send a notice. Left running, their clients would freeze on the
     /// last frame with nothing saying why.
     pub fn keep_offered(&mut self, camera: &str, info: &CameraInfo) {
+        self.video.keep_offered(camera, info);
         self.running.retain(|choice, _| {
             let Choice::Node(name) = choice else {
                 return true;
@@ -178,15 +197,19 @@ impl Feeds {
             })
             .collect();
         names.sort();
+        names.extend(self.video.subscribed().into_iter().map(|lane| format!("h264/{lane}")));
         names
     }
 
     /// Some node variant is subscribed to (its clients are not counted as the camera's
     /// viewers, so this keeps an offline camera from being forgotten under them).
     pub fn has_node_feeds(&self) -> bool {
-        self.running
-            .keys()
-            .any(|choice| matches!(choice, Choice::Node(_)))
+        let lanes = !self.video.subscribed().is_empty();
+        lanes
+            || self
+                .running
+                .keys()
+                .any(|choice| matches!(choice, Choice::Node(_)))
     }
 
     /// Gateway-encoded variants of this camera running now.

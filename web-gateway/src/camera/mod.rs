@@ -13,7 +13,8 @@
 //! - [`replier`]: only the camera's own session's info and snapshot replies count;
 //!   [`proof`]: an announced camera that shows no frame or info is a phantom.
 //! - [`variants`]: `?width=&quality=` encoders. [`node_variants`]: variants the node encodes
-//!   itself, forwarded as they come. [`wire`]: WebSocket message encoding + cache.
+//!   itself, forwarded as they come. [`video`]: the node's H.264 lanes (every access unit,
+//!   from a keyframe). [`wire`]: WebSocket message encoding + cache.
 //! - [`slot`]: what a feed's latest-frame slot holds (the newest frame and the one before).
 //! - [`nosignal`] + [`font`]: the NO SIGNAL picture.
 //! - `settings.rs`: what a task is started with. `status.rs`: the [`CameraStatus`] it publishes.
@@ -32,6 +33,7 @@ pub mod sources;
 mod status;
 mod task;
 pub mod variants;
+pub mod video;
 pub mod wire;
 
 use camera_protocol::keys::{validate_camera_ref, KeyError};
@@ -46,6 +48,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 pub use variants::Variant;
+pub use video::{Unit, VideoFeed};
 pub use wire::MessageCache;
 
 /// Commands waiting for a busy camera task; senders wait when it is full.
@@ -103,6 +106,11 @@ enum Command {
     Feed {
         choice: Choice,
         reply: oneshot::Sender<(Feed, Choice)>,
+    },
+    /// A feed of the node's H.264 lane `lane` (`None`: the node has no such lane).
+    Video {
+        lane: String,
+        reply: oneshot::Sender<Option<VideoFeed>>,
     },
 }
 
@@ -318,6 +326,25 @@ impl CameraHandle {
         let (mut feed, served) = answer.await.map_err(|_| Gone)?;
         feed.frames.mark_changed();
         Ok((feed, served))
+    }
+
+    /// The H.264 lanes the node offers (`None` while it has not told; none for ROS 2).
+    pub fn lanes(&self) -> Option<Vec<camera_protocol::info::VideoInfo>> {
+        let info = self.0.status.borrow().info.clone();
+        match self.source() {
+            FrameSource::Node(_) => info.map(|info| video::offered(&info).cloned().collect()),
+            FrameSource::Ros2(_) => Some(Vec::new()),
+        }
+    }
+
+    /// A feed of H.264 lane `lane`, from a keyframe on; `Ok(None)` when the node has no such
+    /// lane. Its client counts through a [`Self::viewer`] of `Choice::Node` (it needs no full
+    /// frames).
+    pub async fn video(&self, lane: &str) -> Result<Option<VideoFeed>, Gone> {
+        let (reply, answer) = oneshot::channel();
+        let lane = lane.to_owned();
+        self.send(Command::Video { lane, reply }).await?;
+        answer.await.map_err(|_| Gone)
     }
 
     /// Waits until a live frame newer than `after_seq` arrives; `Gone` if the task ends.

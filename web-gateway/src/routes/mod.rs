@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod page;
 pub mod snapshot;
 pub mod stream;
+pub mod video;
 pub mod ws;
 mod ws_cameras;
 

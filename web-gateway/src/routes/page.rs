@@ -6,6 +6,7 @@ use axum::response::IntoResponse;
 const INDEX: &str = include_str!("../assets/index.html");
 const SCRIPT: &str = include_str!("../assets/app.js");
 const LINKS: &str = include_str!("../assets/links.js");
+const VIDEO: &str = include_str!("../assets/video.js");
 const STYLE: &str = include_str!("../assets/style.css");
 
 pub async fn index() -> impl IntoResponse {
@@ -24,6 +25,14 @@ pub async fn links_script() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
         LINKS,
+    )
+}
+
+/// The tiles' H.264 lane decoding (WebCodecs), apart from app.js.
+pub async fn video_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        VIDEO,
     )
 }
 

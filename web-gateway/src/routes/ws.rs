@@ -164,12 +164,11 @@ async fn run(
                     }
                 }
             }
-            Some((id, messages, frame)) = cameras.feeds.next() => {
-                let message = messages.message(&id, &frame);
-                state.metrics.frame_sent("ws", &id, frame.jpeg.len(), frame.meta.age());
+            Some(out) = cameras.feeds.next() => {
+                state.metrics.frame_sent("ws", &out.id, out.payload, out.age);
                 tokio::select! {
                     _ = state.cancel.cancelled() => break,
-                    sent = socket.send(Message::Binary(message)) => if sent.is_err() { break },
+                    sent = socket.send(Message::Binary(out.message)) => if sent.is_err() { break },
                 }
             }
             received = socket.recv() => match received {

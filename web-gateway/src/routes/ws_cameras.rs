@@ -5,11 +5,18 @@
 //! variant asked for, or has not told its variants yet) or while it streams a node variant:
 //! a node restarted without that variant stops the camera's frames with a notice, and frames
 //! resume when the variant comes back.
+//!
+//! A client may switch a camera to one of its node's H.264 lanes
+//! (`{"camera": "front", "video": "main"}`): the socket then carries that lane's access units
+//! (`crate::camera::Unit::ws_message`) instead of JPEG frames, from a keyframe on, until the
+//! client switches back (`{"camera": "front", "variant": null}`) or the node drops the lane
+//! (a notice, then JPEG frames).
 
 use super::Asked;
-use crate::camera::{CameraHandle, CameraStatus, Choice, Feed, MessageCache, Slot, Viewer};
+use crate::camera::{CameraHandle, CameraStatus, Choice, Feed, Slot, VideoFeed, Viewer};
 use crate::error::ApiError;
 use crate::state::AppState;
+use bytes::Bytes;
 use camera_protocol::Frame;
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, FuturesUnordered, SelectAll};
@@ -17,6 +24,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// The text message telling the client why `camera` (if known) sends nothing or ignored a
@@ -39,8 +47,36 @@ fn same_info(status: &CameraStatus, seen: &Option<Arc<camera_protocol::info::Cam
     }
 }
 
-/// One camera's frames, with the cache its messages come from.
-type Frames = BoxStream<'static, (String, Arc<MessageCache>, Arc<Frame>)>;
+/// One message for the socket: a camera's frame or access unit.
+pub(super) struct Outgoing {
+    pub id: String,
+    pub message: Bytes,
+    /// JPEG or access-unit bytes, and their age, for the metrics.
+    pub payload: usize,
+    pub age: Duration,
+}
+
+/// One camera's messages.
+type Frames = BoxStream<'static, Outgoing>;
+
+/// The access units of an H.264 lane until `stop` (the client switched the camera back).
+fn units(id: String, feed: VideoFeed, stop: CancellationToken) -> Frames {
+    futures::stream::unfold(feed, move |mut feed| {
+        let id = id.clone();
+        async move {
+            let unit = feed.next().await?;
+            let out = Outgoing {
+                message: unit.ws_message(&id),
+                payload: unit.frame.au.len(),
+                age: unit.frame.meta.frame.age(),
+                id,
+            };
+            Some((out, feed))
+        }
+    })
+    .take_until(stop.cancelled_owned())
+    .boxed()
+}
 
 /// The frames of `feed` until `stop` (the client switched the camera to another variant): the
 /// newest each time the socket is ready, both frames of a burst that came right after the last
@@ -77,7 +113,13 @@ fn frames(id: String, feed: Feed, stop: CancellationToken) -> Frames {
                 },
             };
             reader.sent = Some(frame.clone());
-            Some(((id, messages, frame), reader))
+            let out = Outgoing {
+                message: messages.message(&id, &frame),
+                payload: frame.jpeg.len(),
+                age: frame.meta.age(),
+                id,
+            };
+            Some((out, reader))
         }
     })
     .take_until(stop.cancelled_owned())
@@ -90,7 +132,11 @@ fn frames(id: String, feed: Feed, stop: CancellationToken) -> Frames {
 struct Switch {
     camera: String,
     /// A variant the camera's node encodes; `None`: the camera's own frames.
+    #[serde(default)]
     variant: Option<String>,
+    /// One of the node's H.264 lanes instead of JPEG frames.
+    #[serde(default)]
+    video: Option<String>,
 }
 
 /// One camera this socket receives.
@@ -98,8 +144,10 @@ struct Watching {
     generation: u64,
     choice: Choice,
     /// The feed's slot: closed when the camera task drops the feed (its node no longer has
-    /// the variant).
-    slot: Slot,
+    /// the variant); `None` for an H.264 lane.
+    slot: Option<Slot>,
+    /// The H.264 lane it sends instead of JPEG frames.
+    lane: Option<String>,
     /// Ends this feed's stream when the client switches variant.
     stop: CancellationToken,
     _viewer: Viewer,
@@ -118,6 +166,8 @@ pub(super) struct Cameras {
     pub(super) info_changes: FuturesUnordered<BoxFuture<'static, String>>,
     /// Per camera id, the variant the client switched it to (kept across rediscovery).
     switched: HashMap<String, Option<String>>,
+    /// Per camera id, the H.264 lane the client switched it to (kept across rediscovery).
+    lanes: HashMap<String, String>,
     pub(super) feeds: SelectAll<Frames>,
 }
 
@@ -130,6 +180,7 @@ impl Cameras {
             waiting: HashSet::new(),
             info_changes: FuturesUnordered::new(),
             switched: HashMap::new(),
+            lanes: HashMap::new(),
             feeds: SelectAll::new(),
         }
     }
@@ -139,6 +190,7 @@ impl Cameras {
         let known = |id: &String| known.iter().any(|camera| camera.id() == id);
         self.watching.retain(|id, _| known(id));
         self.switched.retain(|id, _| known(id));
+        self.lanes.retain(|id, _| known(id));
         self.pending.retain(|id, _| known(id));
     }
 
@@ -160,10 +212,9 @@ impl Cameras {
     /// streams a node variant (which the node may have dropped, closing the feed).
     pub(super) async fn info_changed(&mut self, state: &AppState, id: &str) -> Option<String> {
         self.waiting.remove(id);
-        let node_variant = self
-            .watching
-            .get(id)
-            .is_some_and(|watching| matches!(watching.choice, Choice::Node(_)));
+        let node_variant = self.watching.get(id).is_some_and(|watching| {
+            matches!(watching.choice, Choice::Node(_)) || watching.lane.is_some()
+        });
         if !self.pending.contains_key(id) && !node_variant {
             return None;
         }
@@ -171,8 +222,19 @@ impl Cameras {
             self.pending.remove(id);
             return None;
         };
+        if let Some(lane) = self.lanes.get(id) {
+            if super::video::lane(&camera, Some(lane)).is_ok() {
+                self.await_info(&camera);
+                return None;
+            }
+            // The node dropped the lane: JPEG frames again, and a notice saying why.
+            let error = super::video::lane(&camera, Some(lane)).err();
+            self.lanes.remove(id);
+            let switched_back = self.consider(&camera).await;
+            return error.map(|error| notice(Some(id), &error)).or(switched_back);
+        }
         let unchanged = self.watching.get(id).is_some_and(|watching| {
-            let open = watching.slot.has_changed().is_ok();
+            let open = watching.slot.as_ref().is_some_and(|slot| slot.has_changed().is_ok());
             open && matches!(self.wanted(&camera), Ok(choice) if choice == watching.choice)
         });
         if unchanged {
@@ -213,6 +275,11 @@ impl Cameras {
     /// info changes or the client switches it.
     pub(super) async fn consider(&mut self, camera: &CameraHandle) -> Option<String> {
         let id = camera.id();
+        if let Some(lane) = self.lanes.get(id).cloned() {
+            self.pending.remove(id);
+            self.watch_lane(camera, lane).await;
+            return None;
+        }
         let error = match self.wanted(camera) {
             Ok(choice) => {
                 self.pending.remove(id);
@@ -244,17 +311,41 @@ impl Cameras {
         if matches!(choice, Choice::Node(_)) {
             self.await_info(camera);
         }
-        let previous = self.watching.insert(
-            camera.id().to_owned(),
-            Watching {
-                generation: camera.generation(),
-                choice,
-                stop,
-                slot,
-                _viewer: viewer,
-            },
-        );
-        if let Some(previous) = previous {
+        self.watching_now(camera, choice, Some(slot), None, stop, viewer);
+    }
+
+    /// Starts (or restarts) H.264 lane `lane` of `camera` instead of its JPEG frames.
+    async fn watch_lane(&mut self, camera: &CameraHandle, lane: String) {
+        let choice = Choice::Node(lane.clone());
+        let viewer = camera.viewer(&choice);
+        let Ok(Some(feed)) = camera.video(&lane).await else {
+            return;
+        };
+        let stop = CancellationToken::new();
+        self.feeds
+            .push(units(camera.id().to_owned(), feed, stop.clone()));
+        self.await_info(camera);
+        self.watching_now(camera, choice, None, Some(lane), stop, viewer);
+    }
+
+    fn watching_now(
+        &mut self,
+        camera: &CameraHandle,
+        choice: Choice,
+        slot: Option<Slot>,
+        lane: Option<String>,
+        stop: CancellationToken,
+        viewer: Viewer,
+    ) {
+        let watching = Watching {
+            generation: camera.generation(),
+            choice,
+            stop,
+            slot,
+            lane,
+            _viewer: viewer,
+        };
+        if let Some(previous) = self.watching.insert(camera.id().to_owned(), watching) {
             previous.stop.cancel();
         }
     }
@@ -274,13 +365,27 @@ impl Cameras {
         };
         let switch: Switch = serde_json::from_str(text).map_err(|error| {
             bad(format!(
-                "{error}; expected {{\"camera\": \"ID\", \"variant\": \"NAME\" or null}}"
+                "{error}; expected {{\"camera\": \"ID\", \"variant\": \"NAME\" or null}} or {{\"camera\": \"ID\", \"video\": \"LANE\"}}"
             ))
         })?;
         let camera = state
             .directory
             .get(&switch.camera)
             .ok_or_else(|| super::unknown(&switch.camera))?;
+        if let Some(asked) = switch.video {
+            if switch.variant.is_some() {
+                return Err(bad("give either variant (JPEG frames) or video (an H.264 lane), not both".into()));
+            }
+            let lane = super::video::lane(&camera, super::video::lane_name(Some(&asked))?.as_deref())?;
+            let current = self.watching.get(camera.id()).and_then(|w| w.lane.as_ref());
+            if current != Some(&lane) {
+                self.pending.remove(camera.id());
+                self.lanes.insert(switch.camera.clone(), lane.clone());
+                self.watch_lane(&camera, lane).await;
+            }
+            return Ok(());
+        }
+        let was_video = self.lanes.remove(camera.id()).is_some();
         let choice = Asked {
             name: switch.variant.clone(),
             ..Asked::default()
@@ -289,7 +394,7 @@ impl Cameras {
         self.switched.insert(switch.camera.clone(), switch.variant);
         let current = self.watching.get(camera.id()).map(|w| &w.choice);
         let pending = self.pending.remove(camera.id()).is_some();
-        if pending || (self.watching.contains_key(camera.id()) && current != Some(&choice)) {
+        if pending || was_video || (self.watching.contains_key(camera.id()) && current != Some(&choice)) {
             self.watch(&camera, choice).await;
         }
         Ok(())

@@ -4,7 +4,8 @@
 use super::{CameraTask, Outcome};
 use crate::camera::replier::fetch_snapshot;
 use crate::camera::slot::SlotSender;
-use crate::camera::{node_variants, variants};
+use crate::camera::{node_variants, variants, video};
+use camera_protocol::CameraInfo;
 use crate::camera::{Choice, Command, Feed};
 use std::sync::Arc;
 use std::time::Instant;
@@ -31,6 +32,16 @@ impl CameraTask {
             }
             Command::Feed { choice, reply } => {
                 let _ = reply.send(self.feed(choice));
+            }
+            Command::Video { lane, reply } => {
+                let offered = self.info.as_ref().is_some_and(|info| {
+                    video::offered(info).any(|offered| offered.name == lane)
+                });
+                let feed = match self.video_receive() {
+                    Some(receive) if offered => Some(self.feeds.video(&lane, &receive)),
+                    _ => None,
+                };
+                let _ = reply.send(feed);
             }
         }
     }
@@ -95,6 +106,48 @@ impl CameraTask {
                 let feed = self.feeds.node(&name, size, &receive);
                 (feed, Choice::Node(name))
             }
+        }
+    }
+
+    /// What an H.264 lane's receiver needs; `None` for a ROS 2 topic (no lanes).
+    fn video_receive(&self) -> Option<video::Receive> {
+        let keys = self.source.keys()?.clone();
+        let record = self.recorded.clone().map(|camera| (self.env.record.clone(), camera));
+        let recorded_lane = self.recording().then(|| self.recorded_lane()).flatten();
+        Some(video::Receive {
+            zenoh: self.env.zenoh.clone(),
+            id: self.id.clone(),
+            keys,
+            metrics: self.env.metrics.clone(),
+            limits: self.env.settings.limits,
+            record,
+            recorded_lane,
+            query_timeout: self.env.settings.info_timeout,
+        })
+    }
+
+    /// The lane recording keeps: the node's first.
+    fn recorded_lane(&self) -> Option<String> {
+        let info = self.info.as_ref()?;
+        video::offered(info).next().map(|lane| lane.name.clone())
+    }
+
+    /// A new info reply: drops the feeds of variants and lanes it no longer lists, and while
+    /// recording keeps the recorded lane received.
+    pub(super) fn offered_changed(&mut self, info: &CameraInfo) {
+        self.feeds.keep_offered(&self.id, info);
+        if !self.recording() {
+            return;
+        }
+        let Some(lane) = video::offered(info).next().map(|lane| lane.name.clone()) else {
+            return;
+        };
+        let receive = self.video_receive().map(|mut receive| {
+            receive.recorded_lane = Some(lane.clone());
+            receive
+        });
+        if let Some(receive) = receive {
+            self.feeds.hold_video(&lane, &receive);
         }
     }
 }

@@ -292,8 +292,8 @@ impl CameraTask {
                             self.fetch_first_snapshot();
                         }
                         self.proof.answered();
-                        self.feeds.keep_offered(&self.id, &info);
-                        self.info = Some(Arc::new(info));
+                        self.info = Some(Arc::new(info.clone()));
+                        self.offered_changed(&info);
                         self.info_error = None;
                     }
                     Err(InfoFailure { message, answered }) => {
