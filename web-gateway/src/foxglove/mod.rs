@@ -10,7 +10,8 @@
 //!
 //! - [`protocol`]: the JSON and binary messages. `session`: one connection's loop.
 
-pub mod protocol;
+mod channels;
+mod protocol;
 mod session;
 
 use crate::auth::{self, Access};
@@ -43,6 +44,8 @@ struct Server {
     state: AppState,
     /// Base64 of the image schema, the same for every channel: computed once.
     schema: Arc<str>,
+    /// Base64 of the video schema (`foxglove.CompressedVideo`), likewise.
+    video_schema: Arc<str>,
     /// Tells clients a reconnection to this process from one to a restarted gateway.
     session_id: Arc<str>,
 }
@@ -70,6 +73,7 @@ pub async fn start(
     let server = Server {
         state: state.clone(),
         schema: protocol::schema_base64().into(),
+        video_schema: protocol::video_schema_base64().into(),
         session_id: started_ms.to_string().into(),
     };
     let cancel = state.cancel.clone();

@@ -40,6 +40,27 @@ impl<'a> Channel<'a> {
     }
 }
 
+impl<'a> Channel<'a> {
+    /// The `foxglove.CompressedVideo` channel of `topic`; `schema` from
+    /// [`video_schema_base64`].
+    pub fn video(id: u32, topic: String, schema: &'a str) -> Self {
+        Self {
+            id,
+            topic,
+            encoding: proto::ENCODING,
+            schema_name: proto::VIDEO_SCHEMA_NAME,
+            schema,
+            schema_encoding: proto::ENCODING,
+        }
+    }
+}
+
+/// The schema field of every video channel, computed once per server.
+pub fn video_schema_base64() -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(proto::video_schema())
+}
+
 /// The schema field of every image channel, computed once per server.
 pub fn schema_base64() -> String {
     use base64::Engine as _;
@@ -132,6 +153,23 @@ pub fn message_data(subscription: u32, capture_ts_ns: u64, frame_id: &str, jpeg:
     out.extend_from_slice(&subscription.to_le_bytes());
     out.extend_from_slice(&capture_ts_ns.to_le_bytes());
     proto::append_compressed_image(&mut out, capture_ts_ns, frame_id, jpeg);
+    out
+}
+
+/// Binary message data of an H.264 access unit: as [`message_data`], the unit as a protobuf
+/// `foxglove.CompressedVideo` (format `h264`, Annex B).
+pub fn video_message_data(
+    subscription: u32,
+    capture_ts_ns: u64,
+    frame_id: &str,
+    au: &[u8],
+) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(MESSAGE_DATA_HEADER + proto::compressed_video_len_bound(frame_id, au));
+    out.push(OP_MESSAGE_DATA);
+    out.extend_from_slice(&subscription.to_le_bytes());
+    out.extend_from_slice(&capture_ts_ns.to_le_bytes());
+    proto::append_compressed_video(&mut out, capture_ts_ns, frame_id, au, "h264");
     out
 }
 

@@ -1,5 +1,6 @@
 //! One Foxglove connection: `serverInfo`, then channels kept in step with the camera directory
-//! (advertise/unadvertise), subscriptions fed from each camera's latest-frame slot.
+//! and the cameras' H.264 lanes (`channels.rs`: advertise/unadvertise), subscriptions fed from
+//! each camera's latest-frame slot, or every access unit of its lane from a keyframe on.
 //!
 //! A subscription's next frame is taken from the slot only once the socket took the previous
 //! message, so a slow client gets the newest frame, never a queue (the MJPEG rule). Bad client
@@ -8,9 +9,10 @@
 //! as for HTTP); one that answers no ping for [`IDLE_TIMEOUT`] is dropped here, so neither can
 //! hold one of the `max_clients` places forever.
 
-use super::protocol::{self, Channel, ClientMessage, Level, ServerMessage, Subscription};
+use super::channels::Channels;
+use super::protocol::{self, ClientMessage, Level, ServerMessage, Subscription};
 use super::Server;
-use crate::camera::{CameraHandle, Choice, Slot, Viewer};
+use crate::camera::{Choice, Slot, Unit, VideoFeed, Viewer};
 use crate::state::ClientGuard;
 use axum::extract::ws::{Message, WebSocket};
 use bytes::Bytes;
@@ -28,6 +30,9 @@ const MAX_SUBSCRIPTIONS: usize = 1024;
 const PING_INTERVAL: Duration = Duration::from_secs(15);
 /// Nothing heard (not even a pong) for this long: the peer is gone.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(45);
+/// How often the cameras' H.264 lanes are looked at (they come with the nodes' info replies,
+/// which the directory's change counter does not count).
+const LANES_EVERY: Duration = Duration::from_secs(2);
 
 /// Why a connection ended (logged at debug: clients leaving is normal).
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +47,14 @@ enum End {
     Idle,
 }
 
-/// Frames of one subscription: (subscription id, camera id, frame).
-type Frames = BoxStream<'static, (u32, Arc<str>, Arc<Frame>)>;
+/// What a subscription sends next.
+enum Payload {
+    Image(Arc<Frame>),
+    Video(Arc<Unit>),
+}
+
+/// Messages of one subscription: (subscription id, camera id, payload).
+type Frames = BoxStream<'static, (u32, Arc<str>, Payload)>;
 
 #[derive(Debug)]
 struct Subscribed {
@@ -56,10 +67,7 @@ struct Subscribed {
 struct Session {
     server: Server,
     socket: WebSocket,
-    channels: HashMap<u32, CameraHandle>,
-    /// Camera id → its channel; a camera forgotten and found again gets a new channel.
-    by_camera: HashMap<String, u32>,
-    next_channel: u32,
+    channels: Channels,
     subscriptions: HashMap<u32, Subscribed>,
     feeds: SelectAll<Frames>,
 }
@@ -68,9 +76,7 @@ pub(super) async fn run(socket: WebSocket, server: Server, _client: ClientGuard)
     let mut session = Session {
         server,
         socket,
-        channels: HashMap::new(),
-        by_camera: HashMap::new(),
-        next_channel: 1,
+        channels: Channels::default(),
         subscriptions: HashMap::new(),
         feeds: SelectAll::new(),
     };
@@ -97,9 +103,21 @@ fn frames(subscription: u32, camera: Arc<str>, slot: Slot) -> Frames {
                 slot.changed().await.ok()?;
                 let latest = slot.borrow_and_update().frame();
                 if let Some(frame) = latest.filter(|frame| frame.meta.online) {
-                    return Some(((subscription, camera, frame), slot));
+                    return Some(((subscription, camera, Payload::Image(frame)), slot));
                 }
             }
+        }
+    })
+    .boxed()
+}
+
+/// Every access unit of a lane, from a keyframe on.
+fn units(subscription: u32, camera: Arc<str>, feed: VideoFeed) -> Frames {
+    futures::stream::unfold(feed, move |mut feed| {
+        let camera = camera.clone();
+        async move {
+            let unit = feed.next().await?;
+            Some(((subscription, camera, Payload::Video(unit)), feed))
         }
     })
     .boxed()
@@ -123,6 +141,8 @@ impl Session {
         let cancel = self.server.state.cancel.clone();
         let mut ping = tokio::time::interval(PING_INTERVAL);
         ping.tick().await;
+        let mut lanes = tokio::time::interval(LANES_EVERY);
+        lanes.tick().await;
         let mut last_heard = Instant::now();
         loop {
             tokio::select! {
@@ -131,9 +151,10 @@ impl Session {
                     changed.map_err(|_| End::Shutdown)?;
                     self.sync_channels(false).await?;
                 }
-                Some((subscription, camera, frame)) = self.feeds.next() => {
-                    self.send_frame(subscription, &camera, &frame).await?;
+                Some((subscription, camera, payload)) = self.feeds.next() => {
+                    self.send_frame(subscription, &camera, &payload).await?;
                 }
+                _ = lanes.tick() => self.sync_channels(false).await?,
                 received = self.socket.recv() => {
                     last_heard = Instant::now();
                     match received {
@@ -162,20 +183,11 @@ impl Session {
     /// replaced by a new task of the same id), dropping subscriptions to them.
     async fn sync_channels(&mut self, always_advertise: bool) -> Result<(), End> {
         let cameras = self.server.state.directory.list();
-        let channels = &self.channels;
-        let mut gone = Vec::new();
-        self.by_camera.retain(|id, channel| {
-            let generation = channels.get(channel).map(CameraHandle::generation);
-            let alive = cameras
-                .iter()
-                .any(|camera| camera.id() == id && Some(camera.generation()) == generation);
-            if !alive {
-                gone.push(*channel);
-            }
-            alive
-        });
+        let server = self.server.clone();
+        let (gone, added) = self
+            .channels
+            .sync(&cameras, &server.schema, &server.video_schema);
         for channel in &gone {
-            self.channels.remove(channel);
             self.subscriptions.retain(|_, subscribed| {
                 let keep = subscribed.channel != *channel;
                 if !keep {
@@ -187,18 +199,6 @@ impl Session {
         if !gone.is_empty() {
             let gone = ServerMessage::Unadvertise { channel_ids: gone };
             self.send_json(&gone).await?;
-        }
-        let schema = self.server.schema.clone();
-        let mut added = Vec::new();
-        for camera in cameras {
-            if self.by_camera.contains_key(camera.id()) {
-                continue;
-            }
-            let id = self.next_channel;
-            self.next_channel = self.next_channel.wrapping_add(1);
-            added.push(Channel::image(id, camera.topic(), &schema));
-            self.by_camera.insert(camera.id().to_owned(), id);
-            self.channels.insert(id, camera);
         }
         if always_advertise || !added.is_empty() {
             let advertise = ServerMessage::Advertise { channels: added };
@@ -243,7 +243,7 @@ impl Session {
                 "subscription id {id} is in use; unsubscribe it first or pick another id"
             ));
         }
-        let Some(camera) = self.channels.get(&channel_id).cloned() else {
+        let Some(advertised) = self.channels.get(channel_id).cloned() else {
             return Err(format!(
                 "channel {channel_id} is not advertised (its camera may have gone)"
             ));
@@ -262,15 +262,25 @@ impl Session {
                 "at most {MAX_SUBSCRIPTIONS} subscriptions per connection"
             ));
         }
+        let camera = advertised.camera;
+        let gone = |gone| format!("channel {channel_id}: {gone}");
         // The viewer first: under while-watched the camera task starts receiving for it.
-        let choice = Choice::default();
-        let viewer = camera.viewer(&choice);
-        let feed = camera
-            .feed(choice)
-            .await
-            .map_err(|gone| format!("channel {channel_id}: {gone}"))?;
-        let (stream, abort) =
-            futures::stream::abortable(frames(id, camera.id().into(), feed.frames));
+        let (stream, viewer) = match advertised.lane {
+            None => {
+                let viewer = camera.viewer(&Choice::default());
+                let feed = camera.feed(Choice::default()).await.map_err(gone)?;
+                (frames(id, camera.id().into(), feed.frames), viewer)
+            }
+            Some(lane) => {
+                let viewer = camera.viewer(&Choice::Node(lane.clone()));
+                let feed = camera.video(&lane).await.map_err(gone)?;
+                let feed = feed.ok_or_else(|| {
+                    format!("channel {channel_id}: the node no longer publishes H.264 lane {lane:?}")
+                })?;
+                (units(id, camera.id().into(), feed), viewer)
+            }
+        };
+        let (stream, abort) = futures::stream::abortable(stream);
         self.feeds.push(stream.boxed());
         self.subscriptions.insert(
             id,
@@ -287,7 +297,7 @@ impl Session {
         &mut self,
         subscription: u32,
         camera: &str,
-        frame: &Frame,
+        payload: &Payload,
     ) -> Result<(), End> {
         let Some(subscribed) = self.subscriptions.get(&subscription) else {
             return Ok(()); // unsubscribed while this frame was on its way
@@ -295,20 +305,25 @@ impl Session {
         // frame_id is the camera's own name, as in the recordings (the id under one prefix).
         let frame_id = self
             .channels
-            .get(&subscribed.channel)
-            .map_or(camera, CameraHandle::camera);
-        let data = protocol::message_data(
-            subscription,
-            frame.meta.capture_ts_ns,
-            frame_id,
-            &frame.jpeg,
-        );
-        self.server.state.metrics.frame_sent(
-            "foxglove",
-            camera,
-            frame.jpeg.len(),
-            frame.meta.age(),
-        );
+            .get(subscribed.channel)
+            .map_or(camera, |advertised| advertised.camera.camera());
+        let (data, bytes, age) = match payload {
+            Payload::Image(frame) => {
+                let meta = &frame.meta;
+                let data =
+                    protocol::message_data(subscription, meta.capture_ts_ns, frame_id, &frame.jpeg);
+                (data, frame.jpeg.len(), meta.age())
+            }
+            Payload::Video(unit) => {
+                let (meta, au) = (&unit.frame.meta.frame, &unit.frame.au);
+                let data = protocol::video_message_data(subscription, meta.capture_ts_ns, frame_id, au);
+                (data, au.len(), meta.age())
+            }
+        };
+        self.server
+            .state
+            .metrics
+            .frame_sent("foxglove", camera, bytes, age);
         self.send(Message::Binary(data.into())).await
     }
 
