@@ -1,9 +1,12 @@
 //! The rolling clip buffer: the last N seconds of every camera in memory, bounded in bytes,
 //! exported as one MCAP file on request ("what just happened"), streamed piece by piece
-//! (`clip_export.rs`) so that an export never copies the clip.
+//! (`clip_export.rs`) so that an export never copies the clip. JPEG frames and H.264 access
+//! units of a camera share its window, its byte share and its numbering.
 
+use super::sample::Sample;
 use super::RecordedCamera;
 use camera_protocol::frame::Frame;
+use camera_protocol::video::VideoFrame;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -14,6 +17,7 @@ use std::time::Duration;
 pub(super) struct Span {
     pub camera: String,
     pub topic: String,
+    pub video_topic: String,
     pub frame_id: String,
     pub epoch: u64,
     pub start: u64,
@@ -22,8 +26,9 @@ pub(super) struct Span {
 
 #[derive(Debug)]
 struct CameraClip {
-    /// Topic and frame_id of the exported messages.
+    /// Topics and frame_id of the exported messages.
     topic: String,
+    video_topic: String,
     frame_id: String,
     /// Which appearance of the camera this is: an export ends when its camera is removed,
     /// even if a camera of the same id comes back.
@@ -31,7 +36,7 @@ struct CameraClip {
     /// Number of `frames.front()`: frames are numbered in arrival order, so an export walks
     /// them by number while older ones are dropped behind (or ahead of) it.
     first: u64,
-    frames: VecDeque<Frame>,
+    frames: VecDeque<Sample>,
     bytes: usize,
 }
 
@@ -51,7 +56,7 @@ pub struct ClipBuffer {
 /// What a [`ClipBuffer`] holds now, over all cameras.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ClipUsage {
-    /// JPEG bytes of the frames held.
+    /// Payload bytes (JPEGs and access units) of the frames held.
     pub bytes: usize,
     pub frames: usize,
 }
@@ -93,11 +98,21 @@ impl ClipBuffer {
     /// more than its share of `max_bytes`, its oldest frames (of every camera over its share,
     /// when all together hold more than `max_bytes`).
     pub fn push(&self, recorded: &RecordedCamera, frame: Frame) {
+        self.push_sample(recorded, Sample::Jpeg(frame));
+    }
+
+    /// [`ClipBuffer::push`] for an access unit of the camera's H.264 lane.
+    pub fn push_video(&self, recorded: &RecordedCamera, frame: VideoFrame) {
+        self.push_sample(recorded, Sample::Video(frame));
+    }
+
+    fn push_sample(&self, recorded: &RecordedCamera, frame: Sample) {
         let camera = recorded.id();
         let mut cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
         if !cameras.contains_key(camera) {
             let clip = CameraClip {
                 topic: recorded.topic().to_owned(),
+                video_topic: recorded.video_topic().to_owned(),
                 frame_id: recorded.frame_id().to_owned(),
                 epoch: self.epochs.fetch_add(1, Ordering::Relaxed),
                 first: 0,
@@ -110,19 +125,19 @@ impl ClipBuffer {
         let Some(clip) = cameras.get_mut(camera) else {
             return;
         };
-        let newest = frame.meta.capture_ts_ns;
+        let newest = frame.capture_ts_ns();
         let (bytes_before, frames_before) = (clip.bytes, clip.frames.len());
-        clip.bytes += frame.jpeg.len();
+        clip.bytes += frame.payload_len();
         clip.frames.push_back(frame);
         let window = u64::try_from(self.length.as_nanos()).unwrap_or(u64::MAX);
         while let Some(oldest) = clip.frames.front() {
-            let too_old = newest.saturating_sub(oldest.meta.capture_ts_ns) > window;
+            let too_old = newest.saturating_sub(oldest.capture_ts_ns()) > window;
             // A clock jump backwards (node restarted with another clock) also restarts the clip.
-            let from_future = oldest.meta.capture_ts_ns > newest;
+            let from_future = oldest.capture_ts_ns() > newest;
             if !(too_old || from_future || clip.bytes > share) {
                 break;
             }
-            clip.bytes -= oldest.jpeg.len();
+            clip.bytes -= oldest.payload_len();
             clip.frames.pop_front();
             clip.first += 1;
         }
@@ -137,7 +152,7 @@ impl ClipBuffer {
                     let Some(oldest) = clip.frames.pop_front() else {
                         break;
                     };
-                    clip.bytes -= oldest.jpeg.len();
+                    clip.bytes -= oldest.payload_len();
                     clip.first += 1;
                 }
                 self.adjust(bytes_before, frames_before, clip.bytes, clip.frames.len());
@@ -176,16 +191,17 @@ impl ClipBuffer {
             .get(camera)
             .filter(|clip| !clip.frames.is_empty())
             .ok_or_else(|| ClipError::Empty(camera.to_owned()))?;
-        let newest = clip.frames.back().map_or(0, |f| f.meta.capture_ts_ns);
+        let newest = clip.frames.back().map_or(0, Sample::capture_ts_ns);
         let window = u64::try_from(seconds.min(self.length).as_nanos()).unwrap_or(u64::MAX);
         let skipped = clip
             .frames
             .iter()
-            .position(|f| newest.saturating_sub(f.meta.capture_ts_ns) <= window)
+            .position(|f| newest.saturating_sub(f.capture_ts_ns()) <= window)
             .unwrap_or(0);
         Ok(Span {
             camera: camera.to_owned(),
             topic: clip.topic.clone(),
+            video_topic: clip.video_topic.clone(),
             frame_id: clip.frame_id.clone(),
             epoch: clip.epoch,
             start: clip.first + skipped as u64,
@@ -195,7 +211,7 @@ impl ClipBuffer {
 
     /// Frame number `index` of `span`'s camera, or the oldest later one still held if it was
     /// dropped, with its number; `None` past the span's end or once the camera is gone.
-    pub(super) fn frame_at(&self, span: &Span, index: u64) -> Option<(u64, Frame)> {
+    pub(super) fn frame_at(&self, span: &Span, index: u64) -> Option<(u64, Sample)> {
         let cameras = self.cameras.lock().unwrap_or_else(PoisonError::into_inner);
         let clip = cameras
             .get(&span.camera)

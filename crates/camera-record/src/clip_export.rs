@@ -1,9 +1,11 @@
 //! One clip export as an MCAP stream: [`ClipExport::next_piece`] writes frames of the clip
 //! buffer until a chunk (256 KiB, or one larger frame) is complete and hands those bytes over, so an export
 //! holds one chunk and one frame, never the clip, however slowly its reader takes the pieces.
+//! The video channel starts at the clip's first keyframe (earlier delta frames are left out).
 
 use super::clip::{ClipBuffer, ClipError, Span};
 use super::mcap_file::FrameMcap;
+use super::sample::Sample;
 use bytes::Bytes;
 use mcap::write::NoSeek;
 use std::io::Write;
@@ -42,6 +44,8 @@ pub struct ClipExport<C: Deref<Target = ClipBuffer>> {
     /// `None` once the summary and footer are written.
     mcap: Option<FrameMcap<NoSeek<Pending>>>,
     pending: Pending,
+    /// Whether a keyframe was written: access units before it are left out.
+    video_started: bool,
 }
 
 impl<C: Deref<Target = ClipBuffer>> std::fmt::Debug for ClipExport<C> {
@@ -63,6 +67,7 @@ impl<C: Deref<Target = ClipBuffer>> ClipExport<C> {
             span,
             mcap: Some(mcap),
             pending,
+            video_started: false,
         })
     }
 
@@ -78,9 +83,18 @@ impl<C: Deref<Target = ClipBuffer>> ClipExport<C> {
                 return Ok(None);
             };
             match self.clips.frame_at(&self.span, self.next) {
-                Some((index, frame)) => {
+                Some((index, sample)) => {
                     self.next = index + 1;
-                    mcap.write(&self.span.topic, &self.span.frame_id, &frame)?;
+                    let span = &self.span;
+                    match &sample {
+                        Sample::Jpeg(frame) => mcap.write(&span.topic, &span.frame_id, frame)?,
+                        Sample::Video(frame) => {
+                            if frame.meta.is_keyframe() || self.video_started {
+                                self.video_started = true;
+                                mcap.write_video(&span.video_topic, &span.frame_id, frame)?;
+                            }
+                        }
+                    }
                 }
                 None => {
                     if let Some(mcap) = self.mcap.take() {

@@ -2,10 +2,11 @@
 //! an in-memory clip buffer, and the `foxglove.CompressedImage` encoding both use.
 //!
 //! No subscriber here: whoever accepted a frame (the gateway's camera task, after its checks
-//! and its publisher rule) hands it to [`Sinks::take`], which queues it for a [`Recorder`]
-//! (segments `DIR/<folder>/<UTC start>.mcap`, rotated and pruned, readable while written) and
-//! pushes it into a [`ClipBuffer`] (by id). Each frame is one message on the camera's topic
-//! whose log time is the frame's capture time. Layout: [`proto`].
+//! and its publisher rule) hands it to [`Sinks::take`] (a JPEG) or [`Sinks::take_video`] (an
+//! H.264 access unit), which queue it for a [`Recorder`] (segments
+//! `DIR/<folder>/<UTC start>.mcap`, rotated and pruned, readable while written) and push it
+//! into a [`ClipBuffer`] (by id). Each frame is one message on the camera's topic (JPEG) or
+//! video topic (`<topic>/h264`) whose log time is its capture time. Layout: [`proto`].
 
 pub mod budget;
 pub mod clip;
@@ -17,6 +18,7 @@ pub mod mcap_file;
 pub mod proto;
 pub mod prune;
 pub mod recorder;
+pub mod sample;
 pub mod segment;
 pub mod stats;
 
@@ -26,9 +28,11 @@ pub use disk::Size;
 pub use keep::Keep;
 pub use mcap_file::FrameMcap;
 pub use recorder::{RecordSettings, RecordStats, Recorder};
+pub use sample::Sample;
 
 use camera_protocol::frame::Frame;
 use camera_protocol::keys::{camera_folder, validate_camera_id, CameraKeys, CameraName, KeyError};
+use camera_protocol::video::VideoFrame;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,6 +61,18 @@ impl Sinks {
         }
     }
 
+    /// Hands one accepted access unit of `camera`'s H.264 lane to both, like [`Sinks::take`].
+    /// Each segment's and each clip's video starts at a keyframe (deltas before it are left
+    /// out). Whether JPEG frames are recorded beside it is the caller's choice.
+    pub fn take_video(&self, camera: &Arc<RecordedCamera>, frame: &VideoFrame) {
+        if let Some(clips) = &self.clips {
+            clips.push_video(camera, frame.clone());
+        }
+        if let Some(recorder) = &self.recorder {
+            recorder.record_video(camera, frame.clone());
+        }
+    }
+
     /// The camera is gone: its clip goes (its open segment is finished once [`IDLE`]).
     pub fn forget(&self, camera: &str) {
         if let Some(clips) = &self.clips {
@@ -66,13 +82,16 @@ impl Sinks {
 }
 
 /// One recorded camera: the id it is kept under (clip buffer, open segments), its folder under
-/// the recording directory, and its Foxglove topic and `frame_id` (the camera's name).
+/// the recording directory, and its Foxglove topics (JPEG, H.264) and `frame_id` (the
+/// camera's name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedCamera {
     /// Shared: the recorder thread keys its maps by it without copying.
     id: Arc<str>,
     folder: PathBuf,
     topic: String,
+    /// `<topic>/h264`: the `foxglove.CompressedVideo` channel of its H.264 lane.
+    video_topic: String,
     frame_id: String,
 }
 
@@ -84,10 +103,12 @@ impl RecordedCamera {
     /// A camera node's camera listed as `id`: topic `/<prefix>/<camera>`, folder as
     /// [`CameraName::folder`].
     pub fn node(id: &str, keys: &CameraKeys) -> Self {
+        let topic = mcap_file::topic(keys.prefix(), keys.camera());
         Self {
             id: Arc::from(id),
             folder: camera_folder(id, keys),
-            topic: mcap_file::topic(keys.prefix(), keys.camera()),
+            video_topic: mcap_file::video_topic(&topic),
+            topic,
             frame_id: keys.camera().to_owned(),
         }
     }
@@ -100,6 +121,7 @@ impl RecordedCamera {
             id: Arc::from(id),
             folder: PathBuf::from(id),
             topic: topic.to_owned(),
+            video_topic: mcap_file::video_topic(topic),
             frame_id: id.to_owned(),
         })
     }
@@ -117,6 +139,10 @@ impl RecordedCamera {
         &self.topic
     }
 
+    pub fn video_topic(&self) -> &str {
+        &self.video_topic
+    }
+
     pub fn frame_id(&self) -> &str {
         &self.frame_id
     }
@@ -128,3 +154,5 @@ pub const IDLE: Duration = Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod video_tests;

@@ -1,5 +1,6 @@
-//! One MCAP stream of camera frames: the `foxglove.CompressedImage` schema, a channel per
-//! camera, one message per frame with log time = capture time.
+//! One MCAP stream of camera frames: a `foxglove.CompressedImage` channel per camera (one
+//! message per JPEG) and, for cameras with an H.264 lane, a `foxglove.CompressedVideo` channel
+//! (one message per access unit); log time = capture time.
 //!
 //! Shared by the segment files on disk and the in-memory clip export, so both produce the
 //! same channels and messages.
@@ -7,6 +8,7 @@
 use super::proto;
 use camera_protocol::frame::Frame;
 use camera_protocol::meta::unix_now_ns;
+use camera_protocol::video::VideoFrame;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Seek, Write};
 
@@ -23,6 +25,8 @@ pub const STREAM_CHUNK_BYTES: u64 = 256 << 10;
 pub struct FrameMcap<W: Write + Seek> {
     writer: mcap::Writer<W>,
     schema_id: u16,
+    /// Added with the first video message: JPEG-only files carry no video schema.
+    video_schema_id: Option<u16>,
     channels: HashMap<String, u16>,
     /// Message bytes in the open chunk.
     chunk_bytes: u64,
@@ -43,6 +47,11 @@ pub fn topic(prefix: &str, camera: &str) -> String {
     format!("/{prefix}/{camera}")
 }
 
+/// The Foxglove topic of a camera's H.264 lane: its [`topic`] + `/h264`.
+pub fn video_topic(camera_topic: &str) -> String {
+    format!("{camera_topic}/h264")
+}
+
 impl<W: Write + Seek> FrameMcap<W> {
     pub fn new(out: W) -> mcap::McapResult<Self> {
         Self::with_options(out, false)
@@ -56,7 +65,7 @@ impl<W: Write + Seek> FrameMcap<W> {
 
     fn with_options(out: W, streaming: bool) -> mcap::McapResult<Self> {
         let mut writer = mcap::WriteOptions::new()
-            .compression(None) // JPEG does not compress; zstd would only cost CPU.
+            .compression(None) // JPEG and H.264 do not compress; zstd would only cost CPU.
             .chunk_size(None) // ended by `write` and `flush`
             .disable_seeking(streaming)
             .profile("")
@@ -66,6 +75,7 @@ impl<W: Write + Seek> FrameMcap<W> {
         Ok(Self {
             writer,
             schema_id,
+            video_schema_id: None,
             channels: HashMap::new(),
             chunk_bytes: 0,
             chunk_limit: if streaming {
@@ -79,29 +89,64 @@ impl<W: Write + Seek> FrameMcap<W> {
     /// Writes one frame on `topic`'s channel (declared on first use); `frame_id` is the
     /// camera id, so Foxglove's image panel labels it.
     pub fn write(&mut self, topic: &str, frame_id: &str, frame: &Frame) -> mcap::McapResult<()> {
-        let channel_id = match self.channels.get(topic) {
-            Some(id) => *id,
+        let channel_id = self.channel(topic, self.schema_id)?;
+        let data = proto::compressed_image(frame.meta.capture_ts_ns, frame_id, &frame.jpeg);
+        self.put(channel_id, frame.meta.seq, frame.meta.capture_ts_ns, &data)
+    }
+
+    /// Writes one access unit on `topic`'s `foxglove.CompressedVideo` channel (declared, with
+    /// its schema, on first use). Whether a decoder can start here is the caller's business
+    /// (a segment starts each channel at a keyframe).
+    pub fn write_video(
+        &mut self,
+        topic: &str,
+        frame_id: &str,
+        frame: &VideoFrame,
+    ) -> mcap::McapResult<()> {
+        let schema_id = match self.video_schema_id {
+            Some(id) => id,
             None => {
-                let id = self.writer.add_channel(
-                    self.schema_id,
-                    topic,
+                let id = self.writer.add_schema(
+                    proto::VIDEO_SCHEMA_NAME,
                     proto::ENCODING,
-                    &BTreeMap::new(),
+                    &proto::video_schema(),
                 )?;
-                self.channels.insert(topic.to_owned(), id);
-                id
+                *self.video_schema_id.insert(id)
             }
         };
-        let data = proto::compressed_image(frame.meta.capture_ts_ns, frame_id, &frame.jpeg);
+        let channel_id = self.channel(topic, schema_id)?;
+        let capture_ts_ns = frame.meta.frame.capture_ts_ns;
+        let data = proto::compressed_video(capture_ts_ns, frame_id, &frame.au);
+        self.put(channel_id, frame.meta.frame.seq, capture_ts_ns, &data)
+    }
+
+    fn channel(&mut self, topic: &str, schema_id: u16) -> mcap::McapResult<u16> {
+        if let Some(id) = self.channels.get(topic) {
+            return Ok(*id);
+        }
+        let id = self
+            .writer
+            .add_channel(schema_id, topic, proto::ENCODING, &BTreeMap::new())?;
+        self.channels.insert(topic.to_owned(), id);
+        Ok(id)
+    }
+
+    fn put(
+        &mut self,
+        channel_id: u16,
+        seq: u64,
+        log_time: u64,
+        data: &[u8],
+    ) -> mcap::McapResult<()> {
         self.writer.write_to_known_channel(
             &mcap::records::MessageHeader {
                 channel_id,
                 // MCAP sequence numbers are 32-bit; they only order messages of a channel.
-                sequence: frame.meta.seq as u32,
-                log_time: frame.meta.capture_ts_ns,
+                sequence: seq as u32,
+                log_time,
                 publish_time: unix_now_ns(),
             },
-            &data,
+            data,
         )?;
         self.chunk_bytes += data.len() as u64;
         if self.chunk_bytes >= self.chunk_limit {

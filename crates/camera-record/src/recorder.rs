@@ -10,10 +10,12 @@ use super::budget::{Budget, Change};
 use super::disk::Size;
 use super::keep::Keep;
 use super::prune::Segments;
+use super::sample::Sample;
 use super::segment::{self, Segment};
 pub use super::stats::RecordStats;
 use super::RecordedCamera;
 use camera_protocol::frame::Frame;
+use camera_protocol::video::VideoFrame;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -21,7 +23,8 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryS
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-/// Frames waiting for the disk before new ones are dropped (~4 s of 2 cameras at 30 fps).
+/// Samples (frames and access units) waiting for the disk before new ones are dropped (~4 s
+/// of 2 cameras at 30 fps).
 const QUEUE_FRAMES: usize = 256;
 /// Open segments are flushed this often: at most this much is lost in a crash.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -47,7 +50,7 @@ pub struct RecordSettings {
 /// Hands frames to the recorder thread; dropping every handle stops it (segments finished).
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    queue: SyncSender<(Arc<RecordedCamera>, Frame)>,
+    queue: SyncSender<(Arc<RecordedCamera>, Sample)>,
     stats: Arc<RecordStats>,
 }
 
@@ -85,7 +88,17 @@ impl Recorder {
 
     /// Queues a frame of `camera` (written to `DIR/<its folder>/`); never blocks.
     pub fn record(&self, camera: &Arc<RecordedCamera>, frame: Frame) {
-        match self.queue.try_send((camera.clone(), frame)) {
+        self.queue_sample(camera, Sample::Jpeg(frame));
+    }
+
+    /// Queues an access unit of `camera`'s H.264 lane (its video channel starts in each
+    /// segment at a keyframe); never blocks.
+    pub fn record_video(&self, camera: &Arc<RecordedCamera>, frame: VideoFrame) {
+        self.queue_sample(camera, Sample::Video(frame));
+    }
+
+    fn queue_sample(&self, camera: &Arc<RecordedCamera>, sample: Sample) {
+        match self.queue.try_send((camera.clone(), sample)) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 self.stats.frames_dropped.fetch_add(1, Ordering::Relaxed);
@@ -114,7 +127,7 @@ fn name_order(path: &Path) -> Option<(SystemTime, u32)> {
 }
 
 impl Worker {
-    fn run(mut self, frames: Receiver<(Arc<RecordedCamera>, Frame)>) {
+    fn run(mut self, frames: Receiver<(Arc<RecordedCamera>, Sample)>) {
         let mut flushed = Instant::now();
         let mut pruned = Instant::now();
         self.prune();
@@ -143,7 +156,7 @@ impl Worker {
         self.prune();
     }
 
-    fn write(&mut self, recorded: &RecordedCamera, frame: &Frame) {
+    fn write(&mut self, recorded: &RecordedCamera, frame: &Sample) {
         let camera = recorded.id.clone();
         let now = SystemTime::now();
         let waiting = self
@@ -163,11 +176,18 @@ impl Worker {
             return;
         }
         let largest = (share / SEGMENT_PARTS).max(segment::overhead() + need);
-        let due = self.open.get(&camera).is_some_and(|s| {
-            s.is_due(now, self.settings.segment) || (s.frames() > 0 && s.bytes() + need > largest)
+        let length = self.settings.segment;
+        let due = self.open.get_mut(&camera).is_some_and(|s| {
+            let full = s.frames() > 0 && s.bytes() + need > largest;
+            s.ends_before(frame, now, length, full)
         });
         if due {
             self.finish(&camera);
+        }
+        if frame.is_video_delta() && !self.open.get(&camera).is_some_and(|s| s.takes(frame)) {
+            // A segment's video starts at a keyframe: no file is created for a delta frame.
+            self.stats.video_skipped.fetch_add(1, Ordering::Relaxed);
+            return;
         }
         let folder = self.settings.dir.join(&recorded.folder);
         if !self.make_room(&camera, &folder, need, share) {
@@ -186,7 +206,7 @@ impl Worker {
                 Segment::create_from(&folder, now, first).map(|s| entry.insert(s))
             }
         }
-        .and_then(|segment| segment.write(&recorded.topic, &recorded.frame_id, frame));
+        .and_then(|segment| segment.write(recorded, frame));
         if let Some(name) = self.open.get(&camera).and_then(|s| name_order(s.path())) {
             self.last_names.insert(camera.clone(), name);
         }
@@ -239,7 +259,9 @@ impl Worker {
         let over: Vec<Arc<str>> = self
             .open
             .iter()
-            .filter(|(_, s)| s.frames() > 1 && s.bytes() > share / SEGMENT_PARTS)
+            .filter(|(_, s)| {
+                s.frames() > 1 && s.bytes() > share / SEGMENT_PARTS && !s.awaits_keyframe()
+            })
             .map(|(camera, _)| camera.clone())
             .collect();
         for camera in over {

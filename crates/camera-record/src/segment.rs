@@ -4,7 +4,8 @@
 
 use super::growing::GrowingFile;
 use super::mcap_file::FrameMcap;
-use camera_protocol::frame::Frame;
+use super::sample::Sample;
+use super::RecordedCamera;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -21,18 +22,28 @@ pub struct Segment {
     /// what the size budget counts while the segment is open.
     bytes: u64,
     frames: u64,
+    /// When the video channel last got an access unit; `None` until its first keyframe.
+    video_at: Option<Instant>,
+    /// Since when the segment has been due while it waits for a keyframe to end at.
+    due_since: Option<Instant>,
 }
 
-/// Upper estimate of a segment's bytes without messages: header, schema (twice: data and
-/// summary), channel, statistics, indexes and footer.
+/// A segment whose camera sent an access unit this recently ends at a keyframe.
+const VIDEO_RECENT: Duration = Duration::from_secs(1);
+/// A due segment waits at most this long for a keyframe to end at; then the next segment
+/// drops access units until the next keyframe.
+pub const KEYFRAME_WAIT: Duration = Duration::from_secs(5);
+
+/// Upper estimate of a segment's bytes without messages: header, schemas (twice: data and
+/// summary), channels, statistics, indexes and footer.
 pub fn overhead() -> u64 {
-    2 * super::proto::schema().len() as u64 + 4096
+    2 * (super::proto::schema().len() + super::proto::video_schema().len()) as u64 + 4096
 }
 
-/// Upper estimate of the bytes one frame adds to a segment: the message record, its
+/// Upper estimate of the bytes one sample adds to a segment: the message record, its
 /// protobuf fields, its message index entry and its share of the chunk records.
-pub fn cost(frame_id: &str, frame: &Frame) -> u64 {
-    (frame.jpeg.len() + frame_id.len()) as u64 + 128
+pub fn cost(frame_id: &str, sample: &Sample) -> u64 {
+    (sample.payload_len() + frame_id.len()) as u64 + 128
 }
 
 /// `YYYYMMDDTHHMMSSZ` of a time (UTC), the stem of a segment's file name.
@@ -149,6 +160,8 @@ impl Segment {
                         written_at: Instant::now(),
                         bytes: overhead(),
                         frames: 0,
+                        video_at: None,
+                        due_since: None,
                     });
                 }
                 Err(error)
@@ -180,11 +193,52 @@ impl Segment {
         self.frames
     }
 
-    pub fn write(&mut self, topic: &str, camera: &str, frame: &Frame) -> std::io::Result<()> {
+    /// Whether the segment is due at `now` (its length run out, or `full`), and may end here,
+    /// before `next`: a segment with video ends at a keyframe, so that the next one starts
+    /// its video where a decoder can, unless it has waited [`KEYFRAME_WAIT`] for one.
+    pub fn ends_before(
+        &mut self,
+        next: &Sample,
+        now: SystemTime,
+        length: Duration,
+        full: bool,
+    ) -> bool {
+        if !(full || self.is_due(now, length)) {
+            return false;
+        }
+        let waited = *self.due_since.get_or_insert_with(Instant::now);
+        let video_flows = self.video_at.is_some_and(|at| at.elapsed() < VIDEO_RECENT);
+        let at_keyframe = matches!(next, Sample::Video(frame) if frame.meta.is_keyframe());
+        !video_flows || at_keyframe || waited.elapsed() >= KEYFRAME_WAIT
+    }
+
+    /// Whether the segment is due but waits (less than [`KEYFRAME_WAIT`] so far) for a
+    /// keyframe to end at.
+    pub fn awaits_keyframe(&self) -> bool {
+        self.due_since
+            .is_some_and(|at| at.elapsed() < KEYFRAME_WAIT)
+    }
+
+    /// Whether `sample` can be written: an access unit only once the video channel started
+    /// at a keyframe (a decoder, and Foxglove, cannot start at a delta frame).
+    pub fn takes(&self, sample: &Sample) -> bool {
+        self.video_at.is_some() || !sample.is_video_delta()
+    }
+
+    /// Writes `sample` of `camera` on its topic (a JPEG) or video topic (an access unit).
+    pub fn write(&mut self, camera: &RecordedCamera, sample: &Sample) -> std::io::Result<()> {
         self.written_at = Instant::now();
-        self.bytes += cost(camera, frame);
+        self.bytes += cost(camera.frame_id(), sample);
         self.frames += 1;
-        self.mcap.write(topic, camera, frame).map_err(to_io)
+        match sample {
+            Sample::Jpeg(frame) => self.mcap.write(camera.topic(), camera.frame_id(), frame),
+            Sample::Video(frame) => {
+                self.video_at = Some(self.written_at);
+                self.mcap
+                    .write_video(camera.video_topic(), camera.frame_id(), frame)
+            }
+        }
+        .map_err(to_io)
     }
 
     /// How long since the last frame was written (or the segment was created).

@@ -10,6 +10,9 @@ pub struct RecordStats {
     /// Frames not written: queue full, the camera's segment failed recently, recording
     /// paused, or the frame does not fit in the camera's part of the size.
     pub frames_dropped: AtomicU64,
+    /// H.264 access units not written because their segment's video had not reached a
+    /// keyframe yet (a camera's first, or a segment finished between keyframes).
+    pub video_skipped: AtomicU64,
     pub write_errors: AtomicU64,
     pub segments_deleted: AtomicU64,
     /// Free space under `min_free`: nothing is written.

@@ -81,7 +81,7 @@ fn segment_holds_one_message_per_frame_at_capture_time() {
         .collect();
     for frame in &frames {
         segment
-            .write("/camera/front", "front", frame)
+            .write(&camera("front"), &Sample::Jpeg(frame.clone()))
             .expect("write");
     }
     segment.finish().expect("finish");
@@ -112,12 +112,12 @@ fn flushed_segment_is_readable_without_its_footer() {
     );
     for i in 0..3 {
         segment
-            .write("/camera/a", "a", &frame(i, 5 + i, 100))
+            .write(&camera("a"), &Sample::Jpeg(frame(i, 5 + i, 100)))
             .expect("write");
     }
     segment.flush().expect("flush");
     segment
-        .write("/camera/a", "a", &frame(3, 8, 100))
+        .write(&camera("a"), &Sample::Jpeg(frame(3, 8, 100)))
         .expect("write, not flushed");
     // A crash: the writer never finishes (leak it so Drop cannot write the footer).
     std::mem::forget(segment);
