@@ -64,6 +64,8 @@ pub struct Settings {
     pub limits: FrameLimits,
     /// `[variants] max_per_camera`: gateway encoders one camera may run.
     pub max_encoders: usize,
+    /// `[record] video_only`: a camera with an H.264 lane is recorded from it alone.
+    pub record_video_only: bool,
 }
 
 impl Settings {
@@ -77,6 +79,7 @@ impl Settings {
             forget_after: config.forget_after(),
             limits: config.frame_limits(),
             max_encoders: config.variants.max_per_camera,
+            record_video_only: config.record.video_only,
         }
     }
 }

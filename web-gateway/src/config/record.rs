@@ -79,6 +79,11 @@ pub struct RecordConfig {
         default_value_t = 2
     )]
     pub clip_exports_per_client: usize,
+    /// Record a camera whose node publishes an H.264 lane from that lane alone (a
+    /// foxglove.CompressedVideo channel, a fraction of the JPEG bytes) instead of beside its
+    /// JPEG frames; cameras without a lane are recorded as JPEG frames either way.
+    #[arg(id = "record.video_only", long = "record-video-only")]
+    pub video_only: bool,
 }
 
 impl Default for RecordConfig {

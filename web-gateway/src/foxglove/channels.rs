@@ -5,6 +5,7 @@
 
 use super::protocol::Channel;
 use crate::camera::CameraHandle;
+use camera_record::mcap_file::video_topic;
 use std::collections::HashMap;
 
 /// What a channel carries.
@@ -20,11 +21,6 @@ pub(super) struct Advertised {
 pub(super) struct Channels {
     by_id: HashMap<u32, Advertised>,
     next: u32,
-}
-
-/// The video topic of a camera's image topic (the recordings use the same).
-pub fn video_topic(topic: &str) -> String {
-    format!("{topic}/h264")
 }
 
 impl Channels {

@@ -11,7 +11,7 @@
 //! - [`protocol`]: the JSON and binary messages. `session`: one connection's loop.
 
 mod channels;
-mod protocol;
+pub mod protocol;
 mod session;
 
 use crate::auth::{self, Access};

@@ -169,7 +169,7 @@ pub fn video_message_data(
     out.push(OP_MESSAGE_DATA);
     out.extend_from_slice(&subscription.to_le_bytes());
     out.extend_from_slice(&capture_ts_ns.to_le_bytes());
-    proto::append_compressed_video(&mut out, capture_ts_ns, frame_id, au, "h264");
+    proto::append_compressed_video(&mut out, capture_ts_ns, frame_id, au, proto::VIDEO_FORMAT);
     out
 }
 

@@ -127,7 +127,7 @@ impl CameraTask {
     }
 
     /// The lane recording keeps: the node's first.
-    fn recorded_lane(&self) -> Option<String> {
+    pub(super) fn recorded_lane(&self) -> Option<String> {
         let info = self.info.as_ref()?;
         video::offered(info).next().map(|lane| lane.name.clone())
     }

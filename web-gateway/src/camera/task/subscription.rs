@@ -29,6 +29,12 @@ pub(super) fn recorded_as(
 impl CameraTask {
     /// Hands an accepted frame to recording and the clip buffer (never waits on the disk).
     pub(super) fn record(&self, frame: &Frame) {
+        let lane_only = self.env.settings.record_video_only
+            && self.recording()
+            && self.recorded_lane().is_some();
+        if lane_only {
+            return; // recorded from its H.264 lane (`video::Receive::record`)
+        }
         if let Some(camera) = &self.recorded {
             self.env.record.take(camera, frame);
         }

@@ -106,7 +106,7 @@ async fn forward(name: String, receive: Receive, lane: Arc<Lane>) {
         broken = false;
         receive.metrics.node_variant_frame(&camera, &metric);
         if let Some((sinks, recorded)) = record {
-            let _ = (sinks, recorded); // MERGE: sinks.take_video(recorded, &frame);
+            sinks.take_video(recorded, &frame);
         }
         lane.publish(Arc::new(Unit::new(frame, received_ns)));
     }
