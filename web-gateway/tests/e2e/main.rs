@@ -6,6 +6,7 @@ mod errors;
 mod fleet;
 mod foxglove;
 mod foxglove_slow;
+mod h264;
 mod http_face;
 mod lifecycle;
 mod links;

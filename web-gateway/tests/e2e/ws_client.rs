@@ -15,6 +15,12 @@ pub(crate) enum WsMessage {
         meta: FrameMeta,
         jpeg: Vec<u8>,
     },
+    /// An H.264 lane's unit: `[0x80 | id_len][id][u16 LE len][attachment][access unit]`.
+    Video {
+        camera: String,
+        attachment: Vec<u8>,
+        au: Vec<u8>,
+    },
 }
 
 /// The next notice or frame of `socket` (pings and the like skipped); panics after 10 s.
@@ -31,6 +37,19 @@ where
         match message {
             Message::Text(text) => {
                 return WsMessage::Notice(serde_json::from_str(&text).expect("notice is JSON"))
+            }
+            Message::Binary(data) if data[0] & 0x80 != 0 => {
+                let id_len = usize::from(data[0] & 0x7f);
+                let camera = String::from_utf8(data[1..1 + id_len].to_vec()).expect("id");
+                let at = 1 + id_len;
+                let len = usize::from(u16::from_le_bytes([data[at], data[at + 1]]));
+                let attachment = data[at + 2..at + 2 + len].to_vec();
+                let au = data[at + 2 + len..].to_vec();
+                return WsMessage::Video {
+                    camera,
+                    attachment,
+                    au,
+                };
             }
             Message::Binary(data) => {
                 let id_len = usize::from(data[0]);
