@@ -10,6 +10,8 @@
 //! - [`camera`]: [`SyntheticCamera`], a camera node stand-in on the library's `FramePublisher`;
 //!   [`camera_variants`]: its `[[variants]]`, published only while subscribed; [`publisher`]:
 //!   a bare `FramePublisher` whose frames the test puts one by one.
+//! - [`h264`]: real H.264 access units (and the same source as JPEGs) from gst-launch-1.0,
+//!   ffprobe's reading of an H.264 stream.
 //! - [`jpeg`]: drawn test pictures, padding, decoded sizes, a directory of JPEG files.
 //! - [`multipart`]: the push parser of MJPEG bodies (the benchmark's load client, lenient,
 //!   copying nothing; strict, keeping each part, under [`mjpeg`]: the tests' reader of the
@@ -36,6 +38,7 @@ pub mod camera_variants;
 pub mod certs;
 pub mod ci;
 pub mod foxglove_client;
+pub mod h264;
 pub mod hub;
 #[cfg(feature = "gateway")]
 pub mod in_process;
