@@ -197,7 +197,12 @@ impl Feeds {
             })
             .collect();
         names.sort();
-        names.extend(self.video.subscribed().into_iter().map(|lane| format!("h264/{lane}")));
+        names.extend(
+            self.video
+                .subscribed()
+                .into_iter()
+                .map(|lane| format!("h264/{lane}")),
+        );
         names
     }
 

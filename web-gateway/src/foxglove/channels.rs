@@ -62,7 +62,11 @@ impl Channels {
         });
         let mut added = Vec::new();
         for want in wanted {
-            if self.by_id.values().any(|advertised| same(advertised, &want)) {
+            if self
+                .by_id
+                .values()
+                .any(|advertised| same(advertised, &want))
+            {
                 continue;
             }
             self.next = self.next.wrapping_add(1).max(1);

@@ -275,7 +275,9 @@ impl Session {
                 let viewer = camera.viewer(&Choice::Node(lane.clone()));
                 let feed = camera.video(&lane).await.map_err(gone)?;
                 let feed = feed.ok_or_else(|| {
-                    format!("channel {channel_id}: the node no longer publishes H.264 lane {lane:?}")
+                    format!(
+                        "channel {channel_id}: the node no longer publishes H.264 lane {lane:?}"
+                    )
                 })?;
                 (units(id, camera.id().into(), feed), viewer)
             }
@@ -316,7 +318,8 @@ impl Session {
             }
             Payload::Video(unit) => {
                 let (meta, au) = (&unit.frame.meta.frame, &unit.frame.au);
-                let data = protocol::video_message_data(subscription, meta.capture_ts_ns, frame_id, au);
+                let data =
+                    protocol::video_message_data(subscription, meta.capture_ts_ns, frame_id, au);
                 (data, au.len(), meta.age())
             }
         };

@@ -231,10 +231,15 @@ impl Cameras {
             let error = super::video::lane(&camera, Some(lane)).err();
             self.lanes.remove(id);
             let switched_back = self.consider(&camera).await;
-            return error.map(|error| notice(Some(id), &error)).or(switched_back);
+            return error
+                .map(|error| notice(Some(id), &error))
+                .or(switched_back);
         }
         let unchanged = self.watching.get(id).is_some_and(|watching| {
-            let open = watching.slot.as_ref().is_some_and(|slot| slot.has_changed().is_ok());
+            let open = watching
+                .slot
+                .as_ref()
+                .is_some_and(|slot| slot.has_changed().is_ok());
             open && matches!(self.wanted(&camera), Ok(choice) if choice == watching.choice)
         });
         if unchanged {
@@ -374,9 +379,12 @@ impl Cameras {
             .ok_or_else(|| super::unknown(&switch.camera))?;
         if let Some(asked) = switch.video {
             if switch.variant.is_some() {
-                return Err(bad("give either variant (JPEG frames) or video (an H.264 lane), not both".into()));
+                return Err(bad(
+                    "give either variant (JPEG frames) or video (an H.264 lane), not both".into(),
+                ));
             }
-            let lane = super::video::lane(&camera, super::video::lane_name(Some(&asked))?.as_deref())?;
+            let lane =
+                super::video::lane(&camera, super::video::lane_name(Some(&asked))?.as_deref())?;
             let current = self.watching.get(camera.id()).and_then(|w| w.lane.as_ref());
             if current != Some(&lane) {
                 self.pending.remove(camera.id());
@@ -394,7 +402,10 @@ impl Cameras {
         self.switched.insert(switch.camera.clone(), switch.variant);
         let current = self.watching.get(camera.id()).map(|w| &w.choice);
         let pending = self.pending.remove(camera.id()).is_some();
-        if pending || was_video || (self.watching.contains_key(camera.id()) && current != Some(&choice)) {
+        if pending
+            || was_video
+            || (self.watching.contains_key(camera.id()) && current != Some(&choice))
+        {
             self.watch(&camera, choice).await;
         }
         Ok(())

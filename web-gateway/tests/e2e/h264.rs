@@ -2,12 +2,13 @@
 //! (videotestsrc, x264enc or openh264enc): `stream.h264` read by ffprobe, the `/ws` lane
 //! switch, the Foxglove `foxglove.CompressedVideo` channel and the MCAP recording.
 
-use crate::ws_client::{next_ws_message, WsMessage};
+use crate::ws_client::{next_received, Received, WsMessage};
 use camera_protocol::video::h264::{nal, nal_type, nal_units};
 use camera_protocol::{FrameLimits, VideoFrame};
 use futures::{SinkExt, StreamExt};
 use std::process::Command;
 use std::time::{Duration, Instant};
+use test_support::mcap_reader::{has_summary, read_mcap};
 use test_support::{target_binary, CameraNode, Gateway};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -46,10 +47,23 @@ async fn gateway_for(node: &CameraNode, camera: &str, extra: &[&str]) -> Gateway
 fn ffprobe(input: &str) -> serde_json::Value {
     let mut command = Command::new("timeout");
     command.args([
-        "30", "ffprobe", "-v", "error", "-f", "h264", "-select_streams", "v:0", "-show_entries",
-        "stream=codec_name,width,height,r_frame_rate", "-of", "json", input,
+        "30",
+        "ffprobe",
+        "-v",
+        "error",
+        "-f",
+        "h264",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "stream=codec_name,width,height,r_frame_rate",
+        "-of",
+        "json",
+        input,
     ]);
-    let output = command.output().expect("ffprobe runs (apt-get install ffmpeg)");
+    let output = command
+        .output()
+        .expect("ffprobe runs (apt-get install ffmpeg)");
     assert!(
         output.status.success(),
         "ffprobe {input}: {}",
@@ -73,14 +87,23 @@ async fn stream_h264_decodes_with_ffprobe_to_the_nodes_size_and_rate() {
         .await
         .expect("ffprobe thread");
     assert_eq!(probe["codec_name"], "h264", "{probe}");
-    assert_eq!((probe["width"].as_u64(), probe["height"].as_u64()), (Some(320), Some(240)));
+    assert_eq!(
+        (probe["width"].as_u64(), probe["height"].as_u64()),
+        (Some(320), Some(240))
+    );
     assert_eq!(probe["r_frame_rate"], "30/1", "{probe}");
 
     // No lane, and a lane that is not there: JSON errors naming what to do.
     let missing = gateway.get("/cameras/lane/stream.h264?lane=nope").await;
     assert_eq!(missing.status(), 404);
     let body: serde_json::Value = missing.json().await.expect("JSON error");
-    assert!(body["detail"].as_str().unwrap_or_default().contains("its lanes: main"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("its lanes: main"),
+        "{body}"
+    );
     let bad = gateway.get("/cameras/lane/stream.h264?lane=a/b").await;
     assert_eq!(bad.status(), 400);
 }
@@ -90,52 +113,85 @@ async fn a_ws_socket_switched_to_the_lane_gets_valid_units_from_a_keyframe() {
     let _load = crate::shared().await;
     let (node, _dir) = lane_node("wslane");
     let gateway = gateway_for(&node, "wslane", &[]).await;
-    let url = gateway.url("/ws?cameras=wslane").replace("http://", "ws://");
+    let url = gateway
+        .url("/ws?cameras=wslane")
+        .replace("http://", "ws://");
     let (mut socket, _) = tokio_tungstenite::connect_async(url.into_client_request().expect("url"))
         .await
         .expect("ws connect");
     let switch = r#"{"camera": "wslane", "video": "main"}"#;
-    socket.send(Message::Text(switch.into())).await.expect("send switch");
+    socket
+        .send(Message::Text(switch.into()))
+        .await
+        .expect("send switch");
     let mut units = Vec::new();
     let deadline = Instant::now() + LONG;
     while units.len() < 45 && Instant::now() < deadline {
-        match next_ws_message(&mut socket).await {
-            WsMessage::Video { camera, attachment, au } => {
+        match next_received(&mut socket).await {
+            Received::Video {
+                camera,
+                attachment,
+                au,
+            } => {
                 assert_eq!(camera, "wslane");
-                let unit = VideoFrame::validated(au.into(), Some(&attachment), &FrameLimits::default())
-                    .expect("every unit passes the protocol's checks");
+                let unit =
+                    VideoFrame::validated(au.into(), Some(&attachment), &FrameLimits::default())
+                        .expect("every unit passes the protocol's checks");
                 units.push(unit);
             }
-            WsMessage::Frame { .. } => assert!(units.is_empty(), "JPEG frames after the lane began"),
-            WsMessage::Notice(notice) => panic!("notice: {notice}"),
+            Received::Message(WsMessage::Frame { .. }) => {
+                assert!(units.is_empty(), "JPEG frames after the lane began")
+            }
+            Received::Message(WsMessage::Notice(notice)) => panic!("notice: {notice}"),
         }
     }
-    assert!(units.len() >= 45, "45 units within {LONG:?}, got {}", units.len());
+    assert!(
+        units.len() >= 45,
+        "45 units within {LONG:?}, got {}",
+        units.len()
+    );
     let first = &units[0];
     assert!(first.meta.is_keyframe(), "the first unit is a keyframe");
     assert_eq!((first.meta.frame.width, first.meta.frame.height), SIZE);
-    assert!(units.iter().skip(1).any(|u| u.meta.is_keyframe()), "keyframe_interval 30 over 45 units");
+    assert!(
+        units.iter().skip(1).any(|u| u.meta.is_keyframe()),
+        "keyframe_interval 30 over 45 units"
+    );
     for pair in units.windows(2) {
-        assert_eq!(pair[1].meta.frame.seq, pair[0].meta.frame.seq + 1, "no unit skipped");
+        assert_eq!(
+            pair[1].meta.frame.seq,
+            pair[0].meta.frame.seq + 1,
+            "no unit skipped"
+        );
     }
     // A bad lane name is a notice, and the lane keeps coming.
     socket
-        .send(Message::Text(r#"{"camera": "wslane", "video": "nope"}"#.into()))
+        .send(Message::Text(
+            r#"{"camera": "wslane", "video": "nope"}"#.into(),
+        ))
         .await
         .expect("send");
     loop {
-        if let WsMessage::Notice(notice) = next_ws_message(&mut socket).await {
-            assert!(notice["detail"].as_str().unwrap_or_default().contains("no H.264 lane"), "{notice}");
+        if let Received::Message(WsMessage::Notice(notice)) = next_received(&mut socket).await {
+            assert!(
+                notice["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("no H.264 lane"),
+                "{notice}"
+            );
             break;
         }
     }
     // Back to JPEG frames.
     socket
-        .send(Message::Text(r#"{"camera": "wslane", "variant": null}"#.into()))
+        .send(Message::Text(
+            r#"{"camera": "wslane", "variant": null}"#.into(),
+        ))
         .await
         .expect("send");
     loop {
-        if let WsMessage::Frame { meta, .. } = next_ws_message(&mut socket).await {
+        if let Received::Message(WsMessage::Frame { meta, .. }) = next_received(&mut socket).await {
             assert_eq!((meta.width, meta.height), SIZE);
             break;
         }
@@ -144,7 +200,11 @@ async fn a_ws_socket_switched_to_the_lane_gets_valid_units_from_a_keyframe() {
 
 /// The NAL unit types of an access unit.
 fn types(au: &[u8]) -> Vec<u8> {
-    nal_units(au).expect("Annex B").into_iter().map(nal_type).collect()
+    nal_units(au)
+        .expect("Annex B")
+        .into_iter()
+        .map(nal_type)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +216,13 @@ async fn recording_with_video_only_keeps_the_lane_as_compressed_video() {
     let gateway = gateway_for(
         &node,
         "reclane",
-        &["--record", &dir, "--record-segment", "2", "--record-video-only"],
+        &[
+            "--record",
+            &dir,
+            "--record-segment",
+            "2",
+            "--record-video-only",
+        ],
     )
     .await;
     // Two whole segments: the first finished one holds only the lane.
@@ -164,19 +230,33 @@ async fn recording_with_video_only_keeps_the_lane_as_compressed_video() {
     let finished = loop {
         let mut files: Vec<_> = walk(recordings.path());
         files.sort();
-        if files.len() >= 2 {
-            break files[0].clone();
+        if let Some(done) = files.iter().find(|path| has_summary(path)) {
+            break done.clone();
         }
-        assert!(Instant::now() < deadline, "no two segments in {LONG:?}: {files:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no two segments in {LONG:?}: {files:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     drop(gateway);
-    let bytes = std::fs::read(&finished).expect("segment");
-    let summary = camera_record_summary(&bytes);
-    assert_eq!(summary.schemas, ["foxglove.CompressedVideo"], "video only: {summary:?}");
-    assert!(summary.messages >= 20, "{summary:?}");
+    // Read by Python's `mcap` with the file's own protobuf descriptors, as Foxglove would.
+    let file = read_mcap(&[finished]).remove(0);
+    let schemas: Vec<&str> = file.messages.iter().map(|m| m.schema.as_str()).collect();
+    assert!(schemas.len() >= 20, "{} messages", schemas.len());
     assert!(
-        types(&summary.first_data).contains(&nal::SPS) && types(&summary.first_data).contains(&nal::IDR),
+        schemas
+            .iter()
+            .all(|schema| *schema == "foxglove.CompressedVideo"),
+        "video only: {schemas:?}"
+    );
+    let first = &file.messages[0];
+    assert_eq!(
+        (first.topic.as_str(), first.format.as_str()),
+        ("/camera/reclane/h264", "h264")
+    );
+    assert!(
+        types(&first.data).contains(&nal::SPS) && types(&first.data).contains(&nal::IDR),
         "the segment's video starts at a keyframe"
     );
 }
@@ -200,35 +280,6 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-#[derive(Debug)]
-struct Summary {
-    schemas: Vec<String>,
-    messages: usize,
-    first_data: Vec<u8>,
-}
-
-/// What an MCAP file holds: its channels' schema names, its message count, the first
-/// CompressedVideo's data.
-fn camera_record_summary(bytes: &[u8]) -> Summary {
-    let mut schemas = Vec::new();
-    let mut messages = 0;
-    let mut first_data = Vec::new();
-    for message in mcap::MessageStream::new(bytes).expect("an MCAP file") {
-        let message = message.expect("a readable message");
-        let schema = message.channel.schema.as_ref().map(|s| s.name.clone()).unwrap_or_default();
-        if !schemas.contains(&schema) {
-            schemas.push(schema.clone());
-        }
-        if messages == 0 && schema == "foxglove.CompressedVideo" {
-            let video = camera_record::proto::decode_compressed_video(&message.data).expect("decodes");
-            assert_eq!(video.format, "h264");
-            first_data = video.data.to_vec();
-        }
-        messages += 1;
-    }
-    Summary { schemas, messages, first_data }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foxglove_gets_a_compressed_video_channel_from_a_keyframe() {
     let _load = crate::shared().await;
@@ -236,37 +287,67 @@ async fn foxglove_gets_a_compressed_video_channel_from_a_keyframe() {
     let port = test_support::free_port();
     let listen = format!("127.0.0.1:{port}");
     let _gateway = gateway_for(&node, "foxlane", &["--foxglove-listen", &listen]).await;
-    let mut request = format!("ws://{listen}/").into_client_request().expect("url");
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", "foxglove.websocket.v1".parse().expect("header"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("connect");
+    let mut request = format!("ws://{listen}/")
+        .into_client_request()
+        .expect("url");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "foxglove.websocket.v1".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
     let deadline = Instant::now() + LONG;
     let channel = loop {
-        assert!(Instant::now() < deadline, "no CompressedVideo channel in {LONG:?}");
-        let message = tokio::time::timeout(LONG, socket.next()).await.expect("message").expect("open").expect("ok");
-        let Message::Text(text) = message else { continue };
+        assert!(
+            Instant::now() < deadline,
+            "no CompressedVideo channel in {LONG:?}"
+        );
+        let message = tokio::time::timeout(LONG, socket.next())
+            .await
+            .expect("message")
+            .expect("open")
+            .expect("ok");
+        let Message::Text(text) = message else {
+            continue;
+        };
         let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         if json["op"] != "advertise" {
             continue;
         }
-        let video = json["channels"].as_array().into_iter().flatten().find(|c| c["schemaName"] == "foxglove.CompressedVideo");
+        let video = json["channels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["schemaName"] == "foxglove.CompressedVideo");
         if let Some(video) = video {
             assert_eq!(video["topic"], "/camera/foxlane/h264");
             break video["id"].as_u64().expect("id");
         }
     };
-    let subscribe = serde_json::json!({"op": "subscribe", "subscriptions": [{"id": 7, "channelId": channel}]});
-    socket.send(Message::Text(subscribe.to_string().into())).await.expect("subscribe");
+    let subscribe =
+        serde_json::json!({"op": "subscribe", "subscriptions": [{"id": 7, "channelId": channel}]});
+    socket
+        .send(Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("subscribe");
     let data = loop {
-        let message = tokio::time::timeout(LONG, socket.next()).await.expect("data").expect("open").expect("ok");
+        let message = tokio::time::timeout(LONG, socket.next())
+            .await
+            .expect("data")
+            .expect("open")
+            .expect("ok");
         if let Message::Binary(data) = message {
             break data;
         }
     };
     assert_eq!(data[0], 1, "message data");
     assert_eq!(u32::from_le_bytes([data[1], data[2], data[3], data[4]]), 7);
-    let video = camera_record::proto::decode_compressed_video(&data[13..]).expect("CompressedVideo");
+    let video =
+        camera_record::proto::decode_compressed_video(&data[13..]).expect("CompressedVideo");
     assert_eq!((video.format, video.frame_id), ("h264", "foxlane"));
-    assert!(types(video.data).contains(&nal::SPS), "the first message is a keyframe");
+    assert!(
+        types(video.data).contains(&nal::SPS),
+        "the first message is a keyframe"
+    );
 }

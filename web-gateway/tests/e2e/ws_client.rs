@@ -15,6 +15,11 @@ pub(crate) enum WsMessage {
         meta: FrameMeta,
         jpeg: Vec<u8>,
     },
+}
+
+/// Anything a `/ws` socket sends, H.264 lane units included.
+pub(crate) enum Received {
+    Message(WsMessage),
     /// An H.264 lane's unit: `[0x80 | id_len][id][u16 LE len][attachment][access unit]`.
     Video {
         camera: String,
@@ -23,8 +28,20 @@ pub(crate) enum WsMessage {
     },
 }
 
-/// The next notice or frame of `socket` (pings and the like skipped); panics after 10 s.
+/// The next notice or frame of `socket` (pings and the like skipped); panics after 10 s, and
+/// on an H.264 unit (no test switched a camera of this socket to a lane).
 pub(crate) async fn next_ws_message<S>(socket: &mut S) -> WsMessage
+where
+    S: futures::Stream<Item = Result<Message, Error>> + Unpin,
+{
+    match next_received(socket).await {
+        Received::Message(message) => message,
+        Received::Video { camera, .. } => panic!("an H.264 unit of {camera} on a JPEG socket"),
+    }
+}
+
+/// The next notice, frame or H.264 unit of `socket`; panics after 10 s.
+pub(crate) async fn next_received<S>(socket: &mut S) -> Received
 where
     S: futures::Stream<Item = Result<Message, Error>> + Unpin,
 {
@@ -36,7 +53,8 @@ where
             .expect("ws message");
         match message {
             Message::Text(text) => {
-                return WsMessage::Notice(serde_json::from_str(&text).expect("notice is JSON"))
+                let notice = serde_json::from_str(&text).expect("notice is JSON");
+                return Received::Message(WsMessage::Notice(notice));
             }
             Message::Binary(data) if data[0] & 0x80 != 0 => {
                 let id_len = usize::from(data[0] & 0x7f);
@@ -45,7 +63,7 @@ where
                 let len = usize::from(u16::from_le_bytes([data[at], data[at + 1]]));
                 let attachment = data[at + 2..at + 2 + len].to_vec();
                 let au = data[at + 2 + len..].to_vec();
-                return WsMessage::Video {
+                return Received::Video {
                     camera,
                     attachment,
                     au,
@@ -56,7 +74,7 @@ where
                 let camera = String::from_utf8(data[1..1 + id_len].to_vec()).expect("id");
                 let meta = FrameMeta::decode(&data[1 + id_len..1 + id_len + 32]).expect("meta");
                 let jpeg = data[1 + id_len + 32..].to_vec();
-                return WsMessage::Frame { camera, meta, jpeg };
+                return Received::Message(WsMessage::Frame { camera, meta, jpeg });
             }
             _ => {}
         }

@@ -5,8 +5,8 @@ use super::{CameraTask, Outcome};
 use crate::camera::replier::fetch_snapshot;
 use crate::camera::slot::SlotSender;
 use crate::camera::{node_variants, variants, video};
-use camera_protocol::CameraInfo;
 use crate::camera::{Choice, Command, Feed};
+use camera_protocol::CameraInfo;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -34,9 +34,10 @@ impl CameraTask {
                 let _ = reply.send(self.feed(choice));
             }
             Command::Video { lane, reply } => {
-                let offered = self.info.as_ref().is_some_and(|info| {
-                    video::offered(info).any(|offered| offered.name == lane)
-                });
+                let offered = self
+                    .info
+                    .as_ref()
+                    .is_some_and(|info| video::offered(info).any(|offered| offered.name == lane));
                 let feed = match self.video_receive() {
                     Some(receive) if offered => Some(self.feeds.video(&lane, &receive)),
                     _ => None,
@@ -112,7 +113,10 @@ impl CameraTask {
     /// What an H.264 lane's receiver needs; `None` for a ROS 2 topic (no lanes).
     fn video_receive(&self) -> Option<video::Receive> {
         let keys = self.source.keys()?.clone();
-        let record = self.recorded.clone().map(|camera| (self.env.record.clone(), camera));
+        let record = self
+            .recorded
+            .clone()
+            .map(|camera| (self.env.record.clone(), camera));
         let recorded_lane = self.recording().then(|| self.recorded_lane()).flatten();
         Some(video::Receive {
             zenoh: self.env.zenoh.clone(),

@@ -134,11 +134,7 @@ fn accept(
 async fn request_keyframes(receive: Receive, key: String, lane: Arc<Lane>) {
     loop {
         lane.keyframe.notified().await;
-        let asked = receive
-            .zenoh
-            .get(&key)
-            .timeout(receive.query_timeout)
-            .await;
+        let asked = receive.zenoh.get(&key).timeout(receive.query_timeout).await;
         match asked {
             // The answer only says the node got it; the keyframe itself is what matters.
             Ok(replies) => while replies.recv_async().await.is_ok() {},

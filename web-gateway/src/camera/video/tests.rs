@@ -60,7 +60,10 @@ async fn a_joiner_gets_the_group_of_pictures_then_every_unit() {
     lane.publish(unit(4, true, 10));
     let late = lane.feed("main");
     assert_eq!(
-        late.backlog.iter().map(|u| u.frame.meta.frame.seq).collect::<Vec<_>>(),
+        late.backlog
+            .iter()
+            .map(|u| u.frame.meta.frame.seq)
+            .collect::<Vec<_>>(),
         [4],
         "a keyframe starts a new group"
     );
@@ -75,7 +78,11 @@ async fn a_joiner_without_a_keyframe_asks_for_one_and_skips_deltas() {
         .expect("a keyframe request");
     lane.publish(unit(5, false, 10));
     lane.publish(unit(6, true, 10));
-    assert_eq!(next_seq(&mut feed).await, 6, "deltas before the keyframe skipped");
+    assert_eq!(
+        next_seq(&mut feed).await,
+        6,
+        "deltas before the keyframe skipped"
+    );
 }
 
 #[tokio::test]
@@ -90,7 +97,11 @@ async fn a_client_that_falls_behind_resumes_at_a_keyframe() {
     let key = BACKLOG_UNITS as u64 + 11;
     lane.publish(unit(key, true, 10));
     lane.publish(unit(key + 1, false, 10));
-    assert_eq!(next_seq(&mut feed).await, key, "lagged: on at the next keyframe");
+    assert_eq!(
+        next_seq(&mut feed).await,
+        key,
+        "lagged: on at the next keyframe"
+    );
     assert_eq!(next_seq(&mut feed).await, key + 1);
     tokio::time::timeout(Duration::from_secs(5), lane.keyframe.notified())
         .await
@@ -102,12 +113,18 @@ fn the_group_kept_for_joiners_is_bounded() {
     let lane = lane();
     lane.publish(unit(0, true, MAX_GOP_BYTES / 2));
     lane.publish(unit(1, false, MAX_GOP_BYTES / 2 + 1));
-    assert!(lane.gop.lock().expect("lock").units.is_empty(), "over the byte bound: dropped");
+    assert!(
+        lane.gop.lock().expect("lock").units.is_empty(),
+        "over the byte bound: dropped"
+    );
     lane.publish(unit(2, true, 1));
     for seq in 3..(3 + MAX_GOP_UNITS as u64) {
         lane.publish(unit(seq, false, 1));
     }
-    assert!(lane.gop.lock().expect("lock").units.is_empty(), "over the unit bound: dropped");
+    assert!(
+        lane.gop.lock().expect("lock").units.is_empty(),
+        "over the unit bound: dropped"
+    );
 }
 
 #[test]
