@@ -14,6 +14,7 @@
 //! - [`multipart`]: the push parser of MJPEG bodies (the benchmark's load client, lenient,
 //!   copying nothing; strict, keeping each part, under [`mjpeg`]: the tests' reader of the
 //!   gateway's MJPEG streams).
+//! - [`h264`]: `ffprobe` decoding an H.264 Annex B file (size, frames, errors).
 //! - [`foxglove_client`]: the Python Foxglove WebSocket client (`python/foxglove_client.py`).
 //! - [`metrics`]: one series or a sum of series of a gateway's `/metrics` text.
 //! - [`mcap_reader`]: MCAP files read by Python's `mcap` package (`python/read_mcap.py`).
@@ -36,6 +37,7 @@ pub mod camera_variants;
 pub mod certs;
 pub mod ci;
 pub mod foxglove_client;
+pub mod h264;
 pub mod hub;
 #[cfg(feature = "gateway")]
 pub mod in_process;
