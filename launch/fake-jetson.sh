@@ -5,9 +5,9 @@
 #   ./launch/fake-jetson.sh target/debug/camera-node --source auto      # picks argus
 #   FAKE_JETSON_CONTROL=/tmp/argus ./launch/fake-jetson.sh CMD...      # then: echo stall >/tmp/argus
 #
-# nvarguscamerasrc, nvvidconv and nvjpegenc become Python GStreamer elements
+# nvarguscamerasrc, nvvidconv, nvjpegenc and nvv4l2h264enc become Python GStreamer elements
 # (launch/fake-jetson/python/) with NVIDIA's names, properties and pad templates, built from
-# software elements (videotestsrc, videoflip, videoscale, jpegenc). For tests only: nothing
+# software elements (videotestsrc, videoflip, videoscale, jpegenc, x264enc). For tests only: nothing
 # here is installed anywhere, and the real machine's GStreamer registry is left untouched.
 #
 # Fault injection: the file $FAKE_JETSON_CONTROL holds "run" (default), "stall" (frames stop,
@@ -35,7 +35,7 @@ trap 'rm -rf "$registry_dir"' EXIT
 export GST_REGISTRY="$registry_dir/registry.bin"
 export FAKE_JETSON_CONTROL=${FAKE_JETSON_CONTROL:-$registry_dir/control}
 
-for element in nvarguscamerasrc nvvidconv nvjpegenc; do
+for element in nvarguscamerasrc nvvidconv nvjpegenc nvv4l2h264enc; do
   if ! gst-inspect-1.0 --exists "$element"; then
     echo "[fake-jetson] $element did not load; gst-inspect-1.0 says:" >&2
     GST_DEBUG=python:4 gst-inspect-1.0 "$element" >&2 || true

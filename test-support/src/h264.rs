@@ -135,47 +135,63 @@ fn files(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     paths
 }
 
-/// What `ffprobe` decodes from an Annex B H.264 file: width, height and the number of
-/// frames it decoded (`-count_frames`). Panics if ffprobe fails.
-pub fn ffprobe_h264(path: &Path) -> (u32, u32, u64) {
-    let (status, out, err) = run_bounded(
-        Command::new("ffprobe")
-            .args([
-                "-v",
-                "error",
-                "-f",
-                "h264",
-                "-count_frames",
-                "-select_streams",
-                "v:0",
-            ])
-            .args([
-                "-show_entries",
-                "stream=width,height,nb_read_frames",
-                "-of",
-                "csv=p=0",
-            ])
-            .arg(path),
-        DEADLINE,
-    );
-    assert!(
-        status.success(),
-        "ffprobe {} failed ({status}):\n{err}",
-        path.display()
-    );
-    let fields: Vec<u64> = out
-        .trim()
-        .split(',')
-        .map(|field| {
-            field
-                .parse()
-                .unwrap_or_else(|_| panic!("ffprobe printed {out:?}"))
-        })
-        .collect();
-    assert_eq!(fields.len(), 3, "ffprobe printed {out:?}");
-    assert!(
-        err.trim().is_empty(),
-        "ffprobe reported decoding errors:\n{err}"
-    );
-    (fields[0] as u32, fields[1] as u32, fields[2])
+/// What `ffprobe` found in an H.264 stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probed {
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    /// `num/den`, from the SPS's timing information (ffprobe says 25/1 without it).
+    pub frame_rate: String,
+    /// Frames ffprobe decoded (`-count_frames`; `None` when not counted, as for a live URL).
+    pub frames: Option<u64>,
+    /// Everything ffprobe said at `-v error`: empty when every frame decoded cleanly.
+    pub errors: String,
+}
+
+/// `Ok(())` when `ffprobe` runs (Debian package ffmpeg; launch/lib/deps.sh).
+pub fn ffprobe_available() -> Result<(), String> {
+    match Command::new("ffprobe").arg("-version").output() {
+        Ok(output) if output.status.success() => Ok(()),
+        _ => Err("ffprobe is missing (apt-get install ffmpeg)".to_owned()),
+    }
+}
+
+/// Decodes every frame of the raw H.264 file `path`.
+pub fn ffprobe_h264(path: &Path) -> Probed {
+    probe_h264(path.as_os_str(), true)
+}
+
+/// Reads the H.264 stream `input` (a file, or a live `http://` URL, which must not be
+/// counted: it never ends) as `ffprobe -f h264` does, within [`DEADLINE`] twice over.
+pub fn probe_h264(input: &std::ffi::OsStr, count_frames: bool) -> Probed {
+    let mut command = Command::new("ffprobe");
+    command.args(["-v", "error", "-f", "h264", "-select_streams", "v:0"]);
+    if count_frames {
+        command.arg("-count_frames");
+    }
+    command
+        .args(["-show_streams", "-of", "default=noprint_wrappers=1"])
+        .arg(input);
+    let (status, out, errors) = run_bounded(&mut command, 2 * DEADLINE);
+    assert!(status.success(), "ffprobe {input:?}: {status}\n{errors}");
+    let field = |name: &str| {
+        out.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("ffprobe printed no {name}:\n{out}"))
+            .to_owned()
+    };
+    let number = |name: &str| {
+        field(name)
+            .parse::<u64>()
+            .unwrap_or_else(|_| panic!("ffprobe's {name} is not a number:\n{out}"))
+    };
+    Probed {
+        codec: field("codec_name"),
+        width: number("width") as u32,
+        height: number("height") as u32,
+        frame_rate: field("r_frame_rate"),
+        frames: count_frames.then(|| number("nb_read_frames")),
+        errors: errors.trim().to_owned(),
+    }
 }

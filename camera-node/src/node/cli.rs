@@ -14,7 +14,12 @@ use std::path::{Path, PathBuf};
     after_help = "Every setting is also a TOML key (--config) and an environment variable \
 CAMERA_NODE_<KEY> ([table] key: CAMERA_NODE_<TABLE>_<KEY>); flags beat the environment, which \
 beats the file.\nKeys: <prefix>/<camera>/jpeg (frames, snapshot query), <prefix>/<camera>/info \
-(JSON), liveliness <prefix>/<camera>. See camera-node/README.md and docs/protocol.md."
+(JSON), liveliness <prefix>/<camera>.\n[[variants]] (TOML only): name, width, height, fps, and \
+codec = \"jpeg\" (default; quality 1-100, default 70) on <prefix>/<camera>/jpeg/<name>, or \
+codec = \"h264\" (bitrate_kbps 100-50000, default 2000; keyframe_interval in frames, default \
+2 x fps) on <prefix>/<camera>/h264/<name>, whose <key>/keyframe query forces a keyframe. \
+Each is encoded only while someone subscribes to it.\n\
+See camera-node/README.md and docs/protocol.md."
 )]
 pub struct Cli {
     /// TOML config file (see config/camera-node/*.toml).

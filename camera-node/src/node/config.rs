@@ -7,7 +7,7 @@
 //! `journalctl`, not in a debugger.
 
 use super::ros2::Ros2Options;
-use super::variants::{self, Variant, VariantConfig};
+use super::variant_config::{self, Resolved, VariantConfig};
 use camera_protocol::keys::{self, DEFAULT_PREFIX};
 use robot_cli::settings::{defaults, Invalid, Settings};
 use robot_cli::zenoh_config::ZenohSettings;
@@ -120,8 +120,9 @@ pub struct NodeConfig {
     pub ros2: Ros2Options,
     #[command(flatten, next_help_heading = "zenoh ([zenoh])")]
     pub zenoh: ZenohSettings,
-    /// `[[variants]]`: smaller streams encoded in the capture pipeline (node/variants.rs);
-    /// TOML only, a list of tables has no flag (so it is not among the keys `--help` lists).
+    /// `[[variants]]`: more streams encoded in the capture pipeline, JPEG (`codec = "jpeg"`,
+    /// node/variants.rs) or H.264 (`codec = "h264"`, node/video.rs); TOML only, a list of
+    /// tables has no flag (the `--help` footer describes its keys).
     #[arg(skip)]
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<VariantConfig>,
@@ -220,8 +221,8 @@ fn invalid(key: &'static str, value: impl ToString, fix: impl Into<String>) -> I
 
 impl NodeConfig {
     /// The `[[variants]]` resolved against the frame size (validated with the rest).
-    pub fn variants(&self) -> Result<Vec<Variant>, Invalid> {
-        variants::resolve_all(&self.variants, self.width, self.height, self.fps)
+    pub fn variants(&self) -> Result<Resolved, Invalid> {
+        variant_config::resolve_all(&self.variants, self.width, self.height, self.fps)
             .map_err(|(key, value, fix)| invalid(key, value, fix))
     }
 }
@@ -337,6 +338,16 @@ mod tests {
         let error = config.validate().expect_err("quality 0").to_string();
         assert!(
             error.starts_with("quality = 0 is invalid") && !error.contains('\n'),
+            "{error}"
+        );
+        let lane = "[[variants]]\nname = \"main\"\ncodec = \"h264\"\nwidth = 320\nquality = 70\n";
+        let error = parse_toml::<NodeConfig>(lane)
+            .expect("parses")
+            .validate()
+            .expect_err("quality on an H.264 lane")
+            .to_string();
+        assert!(
+            error.starts_with("variants.quality = 70 is invalid") && error.contains("bitrate_kbps"),
             "{error}"
         );
         let config = NodeConfig {

@@ -5,11 +5,13 @@
 //! Data flow: `source` picks a launch string → `capture` runs it and hands frames over a
 //! channel → `supervisor` publishes them with the library's [`FramePublisher`] (which also
 //! answers info/snapshot queries) and restarts lost pipelines; with `--ros2` each frame is also
-//! published as a ROS 2 CompressedImage (`ros2`, the library's `Ros2Publisher`).
+//! published as a ROS 2 CompressedImage (`ros2`, the library's `Ros2Publisher`). `[[variants]]`
+//! add branches to the pipeline: JPEG variants (`variants`) and H.264 lanes (`video`).
 
 pub mod capture;
 pub mod cli;
 pub mod config;
+pub mod gate;
 pub mod loss;
 pub mod on_demand;
 pub mod probe;
@@ -17,7 +19,9 @@ pub mod ros2;
 pub mod source;
 pub mod source_error;
 pub mod supervisor;
+pub mod variant_config;
 pub mod variants;
+pub mod video;
 
 use camera_protocol::info::CameraInfo;
 use camera_protocol::keys::{CameraKeys, KeyError};
@@ -55,7 +59,7 @@ pub enum NodeError {
 pub struct Prepared {
     config: NodeConfig,
     keys: CameraKeys,
-    variants: Vec<variants::Variant>,
+    variants: variant_config::Resolved,
     info: CameraInfo,
     ros2: Option<camera_protocol::ros2::Ros2Settings>,
 }
@@ -67,8 +71,14 @@ pub fn prepare(config: NodeConfig) -> Result<Prepared, NodeError> {
     let variants = config.variants()?;
     let mut info = initial_info(&config);
     info.variants = variants
+        .jpeg
         .iter()
         .map(|v| variants::info_of(v, &keys, 0))
+        .collect();
+    info.video = variants
+        .h264
+        .iter()
+        .map(|lane| video::info_of(lane, &keys, "", 0))
         .collect();
     let ros2 = match config.ros2.enabled {
         true => Some(config.ros2.settings(&config.camera)?),
@@ -126,7 +136,16 @@ pub async fn run_prepared(
     let variants = variants::Variants::declare(
         &session,
         &keys,
-        &variant_list,
+        &variant_list.jpeg,
+        config.priority.into(),
+        &cancel,
+    )
+    .await
+    .map_err(NodeError::Zenoh)?;
+    let video = video::VideoLanes::declare(
+        &session,
+        &keys,
+        &variant_list.h264,
         config.priority.into(),
         &cancel,
     )
@@ -138,6 +157,7 @@ pub async fn run_prepared(
         publisher,
         ros2,
         variants,
+        video,
         demand,
         cancel: cancel.clone(),
     };

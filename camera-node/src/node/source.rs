@@ -7,7 +7,8 @@
 
 use super::config::{NodeConfig, SourceKind};
 pub use super::source_error::{element_hint, SourceError};
-use super::variants::{with_branches, Scaler};
+use super::variants::{self, with_branches, Scaler, TEE};
+use super::video::encoder::{self, H264Encoder};
 use std::ops::RangeInclusive;
 use std::path::Path;
 
@@ -73,6 +74,8 @@ pub struct PipelinePlan {
     pub launch: String,
     /// "nvjpegenc", "jpegenc", "passthrough" (camera MJPEG) or "custom" (user pipeline).
     pub encoder: String,
+    /// The encoder of the H.264 lanes; `None` without any.
+    pub h264_encoder: Option<H264Encoder>,
     /// Why this source was chosen, for the log.
     pub reason: String,
 }
@@ -121,25 +124,45 @@ pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, 
     } else {
         "jpegenc"
     };
-    let variants = config
+    let resolved = config
         .variants()
         .map_err(|error| SourceError::Variants(error.to_string()))?;
-    if !variants.is_empty() && kind != SourceKind::Argus {
-        require(env, &["videoscale"])?;
+    let any_branch = !resolved.jpeg.is_empty() || !resolved.h264.is_empty();
+    if any_branch && kind != SourceKind::Argus {
+        require(env, &["videoscale", "videoconvert"])?;
     }
-    // The main encoder, with the variant branches teed off before it when there are any.
-    let software_tail = with_branches(
-        &format!("{encoder} quality={q} ! {APPSINK}"),
-        &variants,
-        Scaler::Software,
-    );
+    // The main stream's tail with the variant branches and H.264 lanes teed off before it.
+    let mut h264_encoder = None;
+    let mut with_lanes = |main: &str, scaler: Scaler| -> Result<String, SourceError> {
+        let mut branches = variants::branches(TEE, &resolved.jpeg, scaler);
+        if !resolved.h264.is_empty() {
+            let has = |name: &str| env.has_element(name);
+            let chosen =
+                H264Encoder::choose(&has, scaler).ok_or_else(|| SourceError::MissingElement {
+                    name: "x264enc".to_owned(),
+                    hint: element_hint("x264enc"),
+                })?;
+            h264_encoder = Some(chosen);
+            branches += &encoder::branches(
+                TEE,
+                &resolved.h264,
+                chosen,
+                scaler,
+                env.has_element("h264parse"),
+            );
+        }
+        Ok(with_branches(main, &branches))
+    };
     let (launch, encoder) = match kind {
         SourceKind::Test => {
             require(env, &["videotestsrc", "videoconvert", encoder, "appsink"])?;
             let launch = format!(
                 "videotestsrc is-live=true pattern={pattern} ! \
-                 video/x-raw,width={w},height={h},framerate={fps}/1 ! videoconvert ! \
-                 {software_tail}",
+                 video/x-raw,width={w},height={h},framerate={fps}/1 ! videoconvert ! {}",
+                with_lanes(
+                    &format!("{encoder} quality={q} ! {APPSINK}"),
+                    Scaler::Software
+                )?,
                 pattern = config.test.pattern,
             );
             (launch, encoder.to_owned())
@@ -167,7 +190,7 @@ pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, 
             let launch = format!(
                 "nvarguscamerasrc sensor-id={sensor} ! \
                  video/x-raw(memory:NVMM),width={cw},height={ch},framerate={cfps}/1 ! {}",
-                with_branches(&main, &variants, scaler),
+                with_lanes(&main, scaler)?,
                 sensor = a.sensor_id,
             );
             (launch, encoder.to_owned())
@@ -184,8 +207,8 @@ pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, 
             let offers = |media: &str| caps.iter().any(|format| format.offers(media, w, h));
             let src = format!("v4l2src device={}", device.display());
             // Camera MJPEG is passed through untouched; variants need raw frames instead.
-            if offers("image/jpeg") && (variants.is_empty() || !offers("video/x-raw")) {
-                if !variants.is_empty() {
+            if offers("image/jpeg") && (!any_branch || !offers("video/x-raw")) {
+                if any_branch {
                     return Err(SourceError::VariantsNeedRaw {
                         source_desc: format!("{} at {w}x{h}", device.display()),
                         fix: "choose a size the camera offers as raw video, or remove [[variants]]"
@@ -199,8 +222,8 @@ pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, 
             } else if offers("video/x-raw") {
                 require(env, &["videoconvert", encoder])?;
                 let launch = format!(
-                    "{src} ! video/x-raw,width={w},height={h},framerate={fps}/1 ! videoconvert ! \
-                     {software_tail}"
+                    "{src} ! video/x-raw,width={w},height={h},framerate={fps}/1 ! videoconvert ! {}",
+                    with_lanes(&format!("{encoder} quality={q} ! {APPSINK}"), Scaler::Software)?,
                 );
                 (launch, encoder.to_owned())
             } else {
@@ -213,7 +236,7 @@ pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, 
             }
         }
         SourceKind::Pipeline | SourceKind::Auto => {
-            if !variants.is_empty() {
+            if any_branch {
                 return Err(SourceError::VariantsNeedRaw {
                     source_desc: "a custom pipeline".to_owned(),
                     fix:
@@ -229,6 +252,7 @@ pub fn plan(config: &NodeConfig, env: &dyn Environment) -> Result<PipelinePlan, 
         kind,
         launch,
         encoder,
+        h264_encoder,
         reason,
     })
 }

@@ -38,6 +38,18 @@ pub fn element_hint(element: &str) -> String {
         "v4l2src" | "jpegenc" | "jpegdec" => {
             format!("install the Debian package gstreamer1.0-plugins-good (provides {element})")
         }
+        // The H.264 lanes' software encoders: asked for as x264enc, either one will do.
+        "x264enc" | "openh264enc" => "[[variants]] with codec = \"h264\" need an H.264 encoder: \
+            install the Debian package gstreamer1.0-plugins-ugly (x264enc) or \
+            gstreamer1.0-plugins-bad (openh264enc); a Jetson with NVENC has nvv4l2h264enc \
+            (nvidia-l4t-gstreamer)"
+            .to_owned(),
+        "h264parse" => {
+            "install the Debian package gstreamer1.0-plugins-bad (provides h264parse)".to_owned()
+        }
+        "nvv4l2h264enc" => "nvv4l2h264enc is part of NVIDIA JetPack (nvidia-l4t-gstreamer) on \
+            Jetsons with NVENC"
+            .to_owned(),
         "videotestsrc" | "videoconvert" | "videoscale" | "appsink" => {
             format!("install the Debian package gstreamer1.0-plugins-base (provides {element})")
         }

@@ -12,6 +12,7 @@ use super::on_demand::Demand;
 use super::probe::GstEnvironment;
 use super::source;
 use super::variants::Variants;
+use super::video::VideoLanes;
 use camera_protocol::info::CaptureState;
 use camera_protocol::publisher::FramePublisher;
 use camera_protocol::ros2::Ros2Publisher;
@@ -43,6 +44,7 @@ pub struct Supervisor {
     /// With `--ros2`: every published frame again, as a ROS 2 CompressedImage.
     pub ros2: Option<Ros2Publisher>,
     pub variants: Variants,
+    pub video: VideoLanes,
     pub demand: Demand,
     pub cancel: CancellationToken,
 }
@@ -56,7 +58,7 @@ impl Supervisor {
             // Off the async workers: planning probes the device (opening it, caps queries)
             // and parsing loads plugins, both of which can block for seconds on a Jetson.
             let config = self.config.clone();
-            let variants = self.variants.clone();
+            let (variants, video) = (self.variants.clone(), self.video.clone());
             let next_generation = generation + 1;
             let attempt = tokio::task::spawn_blocking(move || {
                 let plan = source::plan(&config, &GstEnvironment).map_err(BuildError::from)?;
@@ -64,6 +66,7 @@ impl Supervisor {
                 let guard = capture::build(&plan.launch, tx)?;
                 if let Some(pipeline) = guard.pipeline() {
                     variants.attach(pipeline, next_generation)?;
+                    video.attach(pipeline, next_generation, plan.h264_encoder)?;
                 }
                 Ok::<_, BuildError>((guard, rx, plan))
             })
@@ -96,6 +99,7 @@ impl Supervisor {
                 info.pipeline.clone_from(&plan.launch);
                 info.encoder.clone_from(&plan.encoder);
             });
+            self.update_lane_info();
             let started = Instant::now();
             let outcome = self.drive(&guard, frames, generation).await;
             guard.stop().await;
@@ -225,9 +229,18 @@ impl Supervisor {
                 tracing::warn!("frame not published on ROS 2: {error}");
             }
         }
+        self.update_lane_info();
+    }
+
+    /// The variants' and H.264 lanes' counts (and chosen encoder) into the info reply.
+    fn update_lane_info(&self) {
         if self.variants.any() {
             let variants = self.variants.info();
             self.publisher.update_info(|info| info.variants = variants);
+        }
+        if self.video.any() {
+            let video = self.video.info();
+            self.publisher.update_info(|info| info.video = video);
         }
     }
 }

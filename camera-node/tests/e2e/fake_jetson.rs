@@ -1,12 +1,13 @@
 //! The Argus path without a Jetson: `camera-node --source auto` under `./launch/fake-jetson.sh`,
-//! whose `nvarguscamerasrc`, `nvvidconv` and `nvjpegenc` follow NVIDIA's properties and pad
-//! templates (including `memory:NVMM`), so the real Argus launch string must parse and
-//! negotiate. Ignored in a plain `cargo test` (the fakes need Debian's python3-gst-1.0);
+//! whose `nvarguscamerasrc`, `nvvidconv`, `nvjpegenc` and `nvv4l2h264enc` follow NVIDIA's
+//! properties and pad templates (including `memory:NVMM`), so the real Argus launch string
+//! (with an H.264 lane on NVENC) must parse and negotiate. Ignored in a plain `cargo test` (the fakes need Debian's python3-gst-1.0);
 //! launch/test.sh runs it as
 //! `./launch/fake-jetson.sh cargo test --workspace --test e2e fake_jetson -- --ignored`.
 
 use crate::NODE;
-use camera_protocol::{CameraKeys, Cameras, CaptureState, FrameSubscriber};
+use camera_protocol::frame::FrameLimits;
+use camera_protocol::{CameraKeys, Cameras, CaptureState, FrameSubscriber, VideoFrame};
 use std::path::PathBuf;
 use std::time::Instant;
 use test_support::{session_to, wait_for_info, CameraNode, DEADLINE};
@@ -71,7 +72,12 @@ struct TempConfig(PathBuf);
 
 impl TempConfig {
     fn write(text: &str) -> TempConfig {
-        let path = std::env::temp_dir().join(format!("fake-jetson-{}.toml", std::process::id()));
+        Self::named("node", text)
+    }
+
+    fn named(name: &str, text: &str) -> TempConfig {
+        let path =
+            std::env::temp_dir().join(format!("fake-jetson-{name}-{}.toml", std::process::id()));
         std::fs::write(&path, text).expect("write config");
         TempConfig(path)
     }
@@ -198,4 +204,60 @@ async fn fake_jetson_elements_refuse_what_the_real_ones_refuse() {
         assert!(error.contains(expected), "{launch}: {error}");
         session.close().await.expect("close");
     }
+}
+
+/// An H.264 lane on a "Jetson" is encoded by NVENC from NVMM buffers: the lane picks
+/// nvv4l2h264enc, its launch string negotiates with the NVIDIA elements' pad templates, and
+/// the access units are valid, starting at a keyframe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the fake Jetson elements: run under ./launch/fake-jetson.sh"]
+async fn fake_jetson_h264_lane_uses_nvenc() {
+    let _control = Control::from_env().await;
+    let config = TempConfig::named(
+        "h264",
+        "camera = \"nvenc\"\nsource = \"auto\"\nwidth = 640\nheight = 480\nfps = 15\n\n\
+         [[variants]]\nname = \"main\"\ncodec = \"h264\"\nwidth = 320\nbitrate_kbps = 500\n",
+    );
+    let node = CameraNode::spawn(NODE, &["--config", config.0.to_str().expect("utf-8 path")]);
+    let session = session_to(&node.endpoint).await;
+    let keys = CameraKeys::new("camera", "nvenc").expect("keys");
+    let info = wait_for_info(&session, &keys, "running with a planned lane", |info| {
+        info.state == CaptureState::Running
+            && info
+                .video
+                .first()
+                .is_some_and(|lane| !lane.encoder.is_empty())
+    })
+    .await;
+    assert_eq!(info.source, "argus", "{info:?}");
+    assert_eq!(info.video[0].encoder, "nvv4l2h264enc", "{info:?}");
+    assert!(
+        info.pipeline
+            .contains("format=I420 ! nvv4l2h264enc name=video-encoder-main bitrate=500000"),
+        "{}",
+        info.pipeline
+    );
+    let subscriber = session
+        .declare_subscriber(keys.video("main"))
+        .await
+        .expect("subscriber");
+    for index in 0..5 {
+        let sample = tokio::time::timeout(DEADLINE, subscriber.recv_async())
+            .await
+            .unwrap_or_else(|_| panic!("no access unit within {DEADLINE:?}:\n{}", node.stderr()))
+            .expect("session open");
+        let attachment = sample.attachment().map(|a| a.to_bytes().into_owned());
+        let frame = VideoFrame::validated(
+            sample.payload().to_bytes().into_owned().into(),
+            attachment.as_deref(),
+            &FrameLimits::default(),
+        )
+        .unwrap_or_else(|error| panic!("access unit refused: {error}"));
+        assert_eq!(
+            (frame.meta.frame.width, frame.meta.frame.height),
+            (320, 240)
+        );
+        assert_eq!(frame.meta.is_keyframe(), index == 0, "access unit {index}");
+    }
+    session.close().await.expect("close");
 }

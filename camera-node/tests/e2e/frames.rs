@@ -125,6 +125,7 @@ async fn test_source_publishes_frames_answers_queries_and_stops_on_sigterm() {
             "source",
             "state",
             "variants",
+            "video",
             "width"
         ]
     );

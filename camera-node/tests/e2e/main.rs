@@ -11,6 +11,7 @@ mod publish_examples;
 mod query_payloads;
 mod ros2;
 mod variants;
+mod video;
 
 /// The binary under test.
 const NODE: &str = env!("CARGO_BIN_EXE_camera-node");

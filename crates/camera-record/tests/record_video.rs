@@ -148,9 +148,10 @@ fn assert_decodes(what: &str, messages: &[McapMessage], frames: u64, dir: &Path)
         .flat_map(|m| m.data.iter().copied())
         .collect();
     std::fs::write(&stream, bytes).expect("write the stream");
+    let probed = ffprobe_h264(&stream);
     assert_eq!(
-        ffprobe_h264(&stream),
-        (WIDTH, HEIGHT, frames),
+        (probed.width, probed.height, probed.frames),
+        (WIDTH, HEIGHT, Some(frames)),
         "{what}: ffprobe"
     );
 }

@@ -6,8 +6,8 @@ use crate::ws_client::{next_received, Received, WsMessage};
 use camera_protocol::video::h264::{nal, nal_type, nal_units};
 use camera_protocol::{FrameLimits, VideoFrame};
 use futures::{SinkExt, StreamExt};
-use std::process::Command;
 use std::time::{Duration, Instant};
+use test_support::h264::probe_h264;
 use test_support::mcap_reader::{has_summary, read_mcap};
 use test_support::{target_binary, CameraNode, Gateway};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -41,36 +41,6 @@ async fn gateway_for(node: &CameraNode, camera: &str, extra: &[&str]) -> Gateway
         .wait_camera(camera, LONG, |c| c["info"]["video"][0]["name"] == "main")
         .await;
     gateway
-}
-
-/// ffprobe's answer about the first video stream of `input` (`-f h264`), within 30 s.
-fn ffprobe(input: &str) -> serde_json::Value {
-    let mut command = Command::new("timeout");
-    command.args([
-        "30",
-        "ffprobe",
-        "-v",
-        "error",
-        "-f",
-        "h264",
-        "-select_streams",
-        "v:0",
-        "-show_entries",
-        "stream=codec_name,width,height,r_frame_rate",
-        "-of",
-        "json",
-        input,
-    ]);
-    let output = command
-        .output()
-        .expect("ffprobe runs (apt-get install ffmpeg)");
-    assert!(
-        output.status.success(),
-        "ffprobe {input}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("ffprobe JSON");
-    json["streams"][0].clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

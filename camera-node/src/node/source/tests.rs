@@ -156,13 +156,9 @@ fn variants_need_raw_frames() {
     fake.caps = vec![OfferedFormat::new("image/jpeg", 640..=640, 480..=480)];
     let mut config = NodeConfig {
         source: SourceKind::V4l2,
-        variants: vec![crate::node::variants::VariantConfig {
-            name: "preview".into(),
-            width: 320,
-            height: None,
-            quality: 70,
-            fps: None,
-        }],
+        variants: vec![
+            toml::from_str("name = \"preview\"\nwidth = 320\nquality = 70\n").expect("variant"),
+        ],
         ..Default::default()
     };
     let error = plan(&config, &fake).expect_err("MJPEG-only camera");
@@ -189,4 +185,69 @@ fn variants_need_raw_frames() {
         plan(&config, &fake),
         Err(SourceError::VariantsNeedRaw { .. })
     ));
+}
+
+#[test]
+fn h264_lanes_pick_nvenc_on_argus_else_software_else_name_the_packages() {
+    let lane = toml::from_str("name = \"main\"\ncodec = \"h264\"\nwidth = 320\n").expect("lane");
+    let mut config = NodeConfig {
+        source: SourceKind::Test,
+        variants: vec![lane],
+        ..Default::default()
+    };
+    let mut fake = env(&[
+        "videotestsrc",
+        "videoconvert",
+        "videoscale",
+        "jpegenc",
+        "appsink",
+        "x264enc",
+        "openh264enc",
+        "h264parse",
+        "nvv4l2h264enc",
+    ]);
+    let desktop = plan(&config, &fake).expect("plan");
+    assert_eq!(desktop.h264_encoder, Some(H264Encoder::X264));
+    assert!(
+        desktop
+            .launch
+            .contains("videoconvert ! tee name=raw ! jpegenc quality=85")
+            && desktop.launch.contains("x264enc name=video-encoder-main")
+            && desktop.launch.contains("h264parse config-interval=-1"),
+        "{}",
+        desktop.launch
+    );
+    fake.elements = &[
+        "videotestsrc",
+        "videoconvert",
+        "videoscale",
+        "jpegenc",
+        "appsink",
+    ];
+    let error = plan(&config, &fake).expect_err("no H.264 encoder");
+    assert!(
+        error
+            .to_string()
+            .contains("gstreamer1.0-plugins-ugly (x264enc)")
+            && error
+                .to_string()
+                .contains("gstreamer1.0-plugins-bad (openh264enc)"),
+        "{error}"
+    );
+    config.source = SourceKind::Argus;
+    fake.elements = &[
+        "nvarguscamerasrc",
+        "nvvidconv",
+        "nvjpegenc",
+        "appsink",
+        "nvv4l2h264enc",
+        "x264enc",
+    ];
+    let jetson = plan(&config, &fake).expect("plan");
+    assert_eq!(jetson.h264_encoder, Some(H264Encoder::Nvv4l2));
+    assert!(
+        jetson.launch.contains("video/x-raw(memory:NVMM),width=320,height=240,format=I420 ! nvv4l2h264enc name=video-encoder-main"),
+        "{}",
+        jetson.launch
+    );
 }
