@@ -47,7 +47,10 @@ impl Gate {
             if gate.admits(buffer.pts().map(gst::ClockTime::nseconds)) {
                 gst::PadProbeReturn::Ok
             } else {
-                gst::PadProbeReturn::Drop
+                // `Handled`, not `Drop`: gstreamer-rs has already taken the buffer out of the
+                // probe info (and unrefs it here), and GStreamer before 1.24.8 then unrefs the
+                // NULL left behind on `Drop`, logging a CRITICAL for every gated-off frame.
+                gst::PadProbeReturn::Handled
             }
         });
     }
