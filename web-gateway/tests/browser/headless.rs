@@ -251,6 +251,7 @@ return Array.from(document.querySelectorAll('section.camera')).map(section => {
   return {
     id: section.dataset.camera,
     dataState: section.dataset.state,
+    codec: section.dataset.codec,
     stateText: text('.state'),
     canvas: canvas ? [canvas.width, canvas.height] : null,
     canvasAttrs: canvas ? [canvas.getAttribute('width'), canvas.getAttribute('height')] : null,

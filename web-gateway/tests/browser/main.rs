@@ -17,6 +17,7 @@
 
 mod banner;
 mod fleet;
+mod h264;
 mod headless;
 mod login;
 mod previews;
