@@ -4,6 +4,8 @@
 //! every 30 frames), each recorded through `Sinks` and the `Recorder`, bytes on disk
 //! extrapolated to a camera-hour. Run:
 //! `cargo test -p camera-record --test record_size -- --ignored --nocapture`.
+// The figures are this benchmark's output.
+#![allow(clippy::print_stdout)]
 
 use camera_protocol::keys::{CameraKeys, DEFAULT_PREFIX};
 use camera_protocol::{Frame, FrameMeta, VideoFrame};
@@ -116,7 +118,6 @@ fn recording_bytes_per_camera_hour() {
             },
         );
         let ratio = video_bytes as f64 / jpeg_bytes as f64;
-        // The benchmark's output (a test may print; nothing else reads it).
         println!(
             "{pattern}: {SECONDS} s of 1280x720@{FPS}: MJPEG {jpeg_bytes} B ({:.2} GB/camera-hour), \
              H.264 {video_bytes} B ({:.2} GB/camera-hour), ratio 1/{:.1}",

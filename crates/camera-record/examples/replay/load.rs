@@ -164,6 +164,9 @@ fn video_samples(
                 .iter()
                 .find(|unit| nal_type(unit) == nal::SPS)
                 .with_context(|| format!("{topic}: keyframe at {log_time} has no SPS"))?;
+            if !units.iter().any(|unit| nal_type(unit) == nal::PPS) {
+                bail!("{topic}: keyframe at {log_time} has no PPS");
+            }
             let sps = parse_sps(sps).with_context(|| format!("{topic}: keyframe at {log_time}"))?;
             size = Some((sps.width, sps.height));
             codec = sps.codec;

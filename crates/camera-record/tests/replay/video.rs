@@ -25,9 +25,9 @@ const WIDTH: u32 = 320;
 const HEIGHT: u32 = 240;
 const INTERVAL_NS: u64 = 1_000_000_000 / 30;
 
-/// Camera "front": JPEGs at every 3rd step, access units 5.. of a 60-frame, 30-frame-GOP
-/// stream at every step. Returns the JPEGs.
-fn write_recording(path: &Path, dir: &Path) -> Vec<Bytes> {
+/// Camera "front": access units 5.. of a 60-frame, 30-frame-GOP stream at every step and,
+/// `with_jpeg`, JPEGs at every 3rd step. Returns the JPEGs.
+fn write_recording(path: &Path, dir: &Path, with_jpeg: bool) -> Vec<Bytes> {
     let encoded = encode_h264(&Source::new(WIDTH, HEIGHT, 60), 500, 30, dir);
     let mut mcap = FrameMcap::new(BufWriter::new(std::fs::File::create(path).expect("create")))
         .expect("MCAP writer");
@@ -46,7 +46,7 @@ fn write_recording(path: &Path, dir: &Path) -> Vec<Bytes> {
         let frame = VideoFrame::encoded(au.au.clone(), meta, au.keyframe).expect("x264");
         mcap.write_video(&video_topic(&camera_topic), "front", &frame)
             .expect("write an access unit");
-        if step % 3 == 0 {
+        if with_jpeg && step % 3 == 0 {
             let jpeg = Bytes::from(draw_frame(WIDTH, HEIGHT, tint_of("video"), step as u32));
             mcap.write(
                 &camera_topic,
@@ -64,6 +64,32 @@ fn write_recording(path: &Path, dir: &Path) -> Vec<Bytes> {
     pictures
 }
 
+/// The first `count` access units of `lane`, each checked with `VideoFrame::validated`.
+async fn receive(
+    lane: &zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
+    count: usize,
+) -> Vec<VideoFrame> {
+    let limits = FrameLimits::default();
+    let started = Instant::now();
+    let mut received: Vec<VideoFrame> = Vec::new();
+    while received.len() < count {
+        let remaining = DEADLINE.saturating_sub(started.elapsed());
+        let sample = tokio::time::timeout(remaining, lane.recv_async())
+            .await
+            .unwrap_or_else(|_| panic!("{} access units within {DEADLINE:?}", received.len()))
+            .expect("lane subscriber open");
+        let attachment = sample.attachment().map(|a| a.to_bytes());
+        let frame = VideoFrame::validated(
+            sample.payload().to_bytes().into_owned().into(),
+            attachment.as_deref(),
+            &limits,
+        )
+        .unwrap_or_else(|error| panic!("access unit {} refused: {error}", received.len()));
+        received.push(frame);
+    }
+    received
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_video_is_an_h264_lane_beside_the_jpeg_frames() {
     if require("replay video", gst_x264()).is_none() {
@@ -71,7 +97,7 @@ async fn replayed_video_is_an_h264_lane_beside_the_jpeg_frames() {
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let recording = dir.path().join("front.mcap");
-    let pictures = write_recording(&recording, &dir.path().join("au"));
+    let pictures = write_recording(&recording, &dir.path().join("au"), true);
 
     let hub = Hub::spawn();
     let session = session_to(&hub.endpoint).await;
@@ -100,24 +126,7 @@ async fn replayed_video_is_an_h264_lane_beside_the_jpeg_frames() {
     let _replay = ChildProcess::spawn("replay", &mut command);
 
     // Two loops of the 30 playable access units (the 25 deltas before the keyframe are left out).
-    let limits = FrameLimits::default();
-    let started = Instant::now();
-    let mut received: Vec<VideoFrame> = Vec::new();
-    while received.len() < 60 {
-        let remaining = DEADLINE.saturating_sub(started.elapsed());
-        let sample = tokio::time::timeout(remaining, lane.recv_async())
-            .await
-            .unwrap_or_else(|_| panic!("{} access units within {DEADLINE:?}", received.len()))
-            .expect("lane subscriber open");
-        let attachment = sample.attachment().map(|a| a.to_bytes());
-        let frame = VideoFrame::validated(
-            sample.payload().to_bytes().into_owned().into(),
-            attachment.as_deref(),
-            &limits,
-        )
-        .unwrap_or_else(|error| panic!("access unit {} refused: {error}", received.len()));
-        received.push(frame);
-    }
+    let received = receive(&lane, 60).await;
     assert!(
         received[0].meta.is_keyframe(),
         "the lane starts with a delta frame"
@@ -168,4 +177,50 @@ async fn replayed_video_is_an_h264_lane_beside_the_jpeg_frames() {
     assert_eq!(lane.fps, 30);
     assert!(lane.frames_published >= 60, "{lane:?}");
     assert_eq!((info.width, info.height), (WIDTH, HEIGHT));
+}
+
+/// A video-only recording (`[record] video_only`): the replay is a camera whose `/info` takes
+/// its size from the SPS and lists the lane, and whose lane starts at a keyframe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_only_recording_replays_as_a_lane() {
+    if require("replay video", gst_x264()).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recording = dir.path().join("front.mcap");
+    write_recording(&recording, &dir.path().join("au"), false);
+    let hub = Hub::spawn();
+    let session = session_to(&hub.endpoint).await;
+    let keys = CameraKeys::new(DEFAULT_PREFIX, "replay").expect("keys");
+    let lane = session
+        .declare_subscriber(keys.video("wide"))
+        .await
+        .expect("lane subscriber");
+    let mut command = Command::new(target_binary("examples/replay"));
+    command
+        .arg("--file")
+        .arg(&recording)
+        .args([
+            "--camera",
+            "replay",
+            "--lane",
+            "wide",
+            "--topic",
+            "/camera/front",
+            "--loop",
+        ])
+        .args(["--zenoh-connect", &hub.endpoint]);
+    let _replay = ChildProcess::spawn("replay", &mut command);
+    let received = receive(&lane, 30).await;
+    assert!(received[0].meta.is_keyframe());
+    let info = wait_for_info(&session, &keys, "the lane in /info", |info| {
+        !info.video.is_empty()
+    })
+    .await;
+    assert_eq!(info.video[0].key, "camera/replay/h264/wide");
+    assert_eq!(
+        (info.width, info.height),
+        (WIDTH, HEIGHT),
+        "size from the SPS"
+    );
 }
