@@ -258,3 +258,47 @@ async fn rotation_starts_each_segment_at_a_keyframe() {
     }
     assert_eq!(total, encoded.len() as u64);
 }
+
+/// A lane whose next keyframe does not come (one keyframe in 8 s): the due segment waits
+/// `segment::KEYFRAME_WAIT` for it, then ends anyway; the access units after it are skipped
+/// until a keyframe, and no file is made for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_waits_for_a_keyframe_only_so_long() {
+    if !tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let encoded = encode_h264(
+        &Source::new(WIDTH, HEIGHT, 240),
+        500,
+        300,
+        &dir.path().join("au"),
+    );
+    assert_eq!(encoded.iter().filter(|e| e.keyframe).count(), 1);
+    let rec = dir.path().join("rec");
+    let (sinks, camera, recorder, thread, _clips) = start(&rec, Duration::from_secs(1));
+    let mut ticker = tokio::time::interval(Duration::from_secs(1) / 30);
+    for (seq, au) in (0u64..).zip(&encoded) {
+        ticker.tick().await;
+        sinks.take_video(&camera, &video_frame(seq, au));
+    }
+    wait_handled(&recorder, encoded.len() as u64).await;
+    let skipped = recorder.stats().video_skipped.load(Ordering::Relaxed);
+    stop(sinks, recorder, thread).await;
+
+    let files = read_mcap(&segments(&rec));
+    assert_eq!(files.len(), 1, "no segment of delta frames alone");
+    let written = files[0].messages.len() as u64;
+    let waited = (1 + segment::KEYFRAME_WAIT.as_secs()) * 30;
+    assert!(
+        written >= waited - 30 && skipped > 0,
+        "wrote {written} access units (the wait is ~{waited}), skipped {skipped}"
+    );
+    assert_eq!(written + skipped, encoded.len() as u64);
+    assert_decodes(
+        "the waiting segment",
+        &files[0].messages,
+        written,
+        dir.path(),
+    );
+}

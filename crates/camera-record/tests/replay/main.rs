@@ -1,7 +1,10 @@
-//! The replay example (`examples/replay.rs`) against the real web-gateway: a recording written
+//! The replay example (`examples/replay/`) against the real web-gateway: a recording written
 //! with the library's `FrameMcap` (the gateway's own segment writer) is published back onto
 //! zenoh, and the gateway lists it as an online camera whose snapshot is one of the recorded
 //! JPEGs, byte for byte. Needs the example and the gateway built (`cargo test --workspace`).
+//! A recording with an H.264 channel is published as the camera's H.264 lane (`video.rs`).
+
+mod video;
 
 use bytes::Bytes;
 use camera_protocol::keys::DEFAULT_PREFIX;
