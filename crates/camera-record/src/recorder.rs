@@ -23,8 +23,7 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryS
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-/// Samples (frames and access units) waiting for the disk before new ones are dropped (~4 s
-/// of 2 cameras at 30 fps).
+/// Samples (frames, access units) waiting for the disk before new ones drop (~4 s, 2 cameras).
 const QUEUE_FRAMES: usize = 256;
 /// Open segments are flushed this often: at most this much is lost in a crash.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -98,11 +97,10 @@ impl Recorder {
     }
 
     fn queue_sample(&self, camera: &Arc<RecordedCamera>, sample: Sample) {
-        match self.queue.try_send((camera.clone(), sample)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.stats.frames_dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+            self.queue.try_send((camera.clone(), sample))
+        {
+            self.stats.frames_dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
