@@ -248,7 +248,7 @@ async function draw(v) {
     v.drawn += 1;
     if (frame.online) {
       v.lastSeq = frame.seq;
-      v.latencyMs = Date.now() - frame.tsMs;
+      noteLatency(v, Date.now() - frame.tsMs);
     }
   } catch (error) {
     // A frame that does not decode is skipped; the next one replaces it.

@@ -11,7 +11,18 @@
 const h264 = {
   // null until known: whether this browser decodes constrained-baseline H.264.
   supported: null,
+  // "/?codec=jpeg": JPEG frames on every tile, e.g. to compare the two.
+  forcedJpeg: new URLSearchParams(location.search).get("codec") === "jpeg",
 };
+
+// Capture-to-canvas latency of frames drawn on tile `v` (the last 300, for the benchmark's
+// glass-to-canvas figures, docs/benchmarks.md) and the one the stats line shows.
+function noteLatency(v, ms) {
+  v.latencyMs = ms;
+  if (!v.latencies) v.latencies = [];
+  v.latencies.push(ms);
+  if (v.latencies.length > 300) v.latencies.shift();
+}
 
 (async () => {
   if (typeof VideoDecoder === "undefined") {
@@ -29,7 +40,7 @@ const h264 = {
 // The lane tile `v` should show: the smallest one at least as wide as the tile's device
 // pixels, else the widest; null when the browser cannot decode or the camera has none.
 function pickLane(v) {
-  if (h264.supported !== true || v.videoFailed) return null;
+  if (h264.supported !== true || h264.forcedJpeg || v.videoFailed) return null;
   const lanes = (v.api && v.api.info && v.api.info.video) || [];
   const needed = v.canvas.clientWidth * (window.devicePixelRatio || 1);
   let best = null;
@@ -93,7 +104,7 @@ function decoderFor(v, unit) {
       frame.close();
       v.drawn += 1;
       v.videoDrawn = (v.videoDrawn || 0) + 1;
-      if (tsMs !== undefined) v.latencyMs = Date.now() - tsMs;
+      if (tsMs !== undefined) noteLatency(v, Date.now() - tsMs);
       if (capture.size > 64) capture.clear();
     },
     error: (error) => videoFailed(v, String(error)),
