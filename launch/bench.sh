@@ -66,6 +66,27 @@ started=$(date -u '+%Y-%m-%d %H:%M UTC')
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 start_s=$SECONDS
 RUST_LOG=${RUST_LOG:-info} "$BIN/camera-bench" "${args[@]}"
+# Glass-to-canvas latency of the H.264 lane against JPEG frames of the same camera in headless
+# Chromium (web-gateway/tests/browser/h264.rs, an ignored test that prints figures); full runs
+# only, skipped without chromium.
+if [ "$QUICK" -eq 0 ] && [ -z "${BENCH_ONLY:-}" ] && command -v chromium >/dev/null \
+  && command -v chromedriver >/dev/null; then
+  {
+    echo
+    echo "### H.264 lane: glass-to-canvas latency in headless Chromium"
+    echo
+    echo "Capture timestamp → frame drawn on the page's canvas (JPEG: \`createImageBitmap\`;"
+    echo "H.264: WebCodecs \`VideoDecoder\`), 10 s per row after 30 frames of warm-up, lane at 2000 kbit/s."
+    echo
+    echo "| size | pattern | frames as | frames drawn | p50 | p90 | p99 |"
+    echo "|---|---|---|---|---|---|---|"
+    for pattern in ball pinwheel; do
+      H264_BENCH_PATTERN=$pattern cargo test -q --release -p web-gateway --test browser -- \
+        --ignored --exact h264::glass_to_canvas_latency --nocapture 2>/dev/null \
+        | sed -n 's/^glass-to-canvas \([^ ]*\) \([^ ]*\) \([^:]*\): \([0-9]*\) frames drawn in [0-9]* s, p50 \([0-9]*\) ms, p90 \([0-9]*\) ms, p99 \([0-9]*\) ms$/| \1 | \2 | \3 | \4 | \5 ms | \6 ms | \7 ms |/p'
+    done
+  } >>"$WORK/tables.md"
+fi
 duration=$((SECONDS - start_s))
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
