@@ -25,7 +25,7 @@ async fn page_decodes_the_h264_lane_with_webcodecs() {
     );
     let gateway = Gateway::spawn(
         env!("CARGO_BIN_EXE_web-gateway"),
-        &[node.endpoint.clone()],
+        std::slice::from_ref(&node.endpoint),
         &[],
     );
     gateway
@@ -95,6 +95,7 @@ async fn page_decodes_the_h264_lane_with_webcodecs() {
 /// `H264_BENCH_PATTERN` (default ball), `H264_BENCH_SECS` (default 10).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: prints figures (launch/bench.sh runs it)"]
+#[allow(clippy::print_stdout)] // its figures are its output, read by launch/bench.sh
 async fn glass_to_canvas_latency() {
     let Some(tools) = headless::tools_or_skip("glass_to_canvas_latency") else {
         return;
@@ -125,7 +126,7 @@ async fn glass_to_canvas_latency() {
     );
     let gateway = Gateway::spawn(
         env!("CARGO_BIN_EXE_web-gateway"),
-        &[node.endpoint.clone()],
+        std::slice::from_ref(&node.endpoint),
         &[],
     );
     gateway

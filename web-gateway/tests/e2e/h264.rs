@@ -36,7 +36,7 @@ fn lane_node(camera: &str) -> (CameraNode, tempfile::TempDir) {
 
 /// The gateway on `node`'s hub, once it lists the node's lane.
 async fn gateway_for(node: &CameraNode, camera: &str, extra: &[&str]) -> Gateway {
-    let gateway = Gateway::spawn(crate::GATEWAY, &[node.endpoint.clone()], extra);
+    let gateway = Gateway::spawn(crate::GATEWAY, std::slice::from_ref(&node.endpoint), extra);
     gateway
         .wait_camera(camera, LONG, |c| c["info"]["video"][0]["name"] == "main")
         .await;
