@@ -20,7 +20,7 @@ pub const DEFAULT_PREFIX: &str = "camera";
 pub const JPEG_SEGMENT: &str = "jpeg";
 /// Last segment of the info queryable.
 pub const INFO_SEGMENT: &str = "info";
-/// Key segment of the H.264 lanes (`crate::video`).
+/// Key segment of the H.264 lanes (docs/protocol.md, "The H.264 lane").
 pub const H264_SEGMENT: &str = "h264";
 /// Last key segment of a lane's keyframe request queryable.
 pub const KEYFRAME_SEGMENT: &str = "keyframe";
