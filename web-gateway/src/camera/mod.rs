@@ -19,6 +19,7 @@
 //! - [`nosignal`] + [`font`]: the NO SIGNAL picture.
 //! - `settings.rs`: what a task is started with. `status.rs`: the [`CameraStatus`] it publishes.
 
+mod choice;
 pub mod encoders;
 pub mod feeds;
 pub mod font;
@@ -38,6 +39,7 @@ pub mod wire;
 
 use camera_protocol::keys::{validate_camera_ref, KeyError};
 use camera_protocol::Frame;
+pub use choice::{Choice, UnknownVariant};
 pub use settings::{Env, ForgetRequest, FrameSource, Settings};
 pub use slot::{Latest, Shown, Slot, SlotSender};
 pub use status::CameraStatus;
@@ -59,41 +61,6 @@ const COMMAND_QUEUE: usize = 32;
 pub struct Feed {
     pub frames: Slot,
     pub messages: Arc<MessageCache>,
-}
-
-/// Which frames a client receives.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Choice {
-    /// The camera's own frames (`Variant::default()`) or the gateway's re-encoding of them.
-    Gateway(Variant),
-    /// A variant the camera node encodes itself, by name: forwarded, never re-encoded.
-    Node(String),
-}
-
-impl Default for Choice {
-    fn default() -> Self {
-        Self::Gateway(Variant::default())
-    }
-}
-
-impl Choice {
-    /// The query that asks for these frames (`width=320&quality=80`, `variant=preview`,
-    /// `original`): what the `X-Served-Variant` header says.
-    pub fn query(&self) -> String {
-        match self {
-            Self::Gateway(variant) => variant.query(),
-            Self::Node(name) => format!("variant={name}"),
-        }
-    }
-}
-
-/// `?variant=NAME` names no variant of the camera.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown variant")]
-pub struct UnknownVariant {
-    pub variant: String,
-    /// The variants the camera offers; `None` while its node has not answered an info query.
-    pub known: Option<Vec<String>>,
 }
 
 /// Requests to a camera task.

@@ -12,19 +12,16 @@
 //! client switches back (`{"camera": "front", "variant": null}`) or the node drops the lane
 //! (a notice, then JPEG frames).
 
+use super::ws_messages::{frames, units, Frames};
 use super::Asked;
-use crate::camera::{CameraHandle, CameraStatus, Choice, Feed, Slot, VideoFeed, Viewer};
+use crate::camera::{CameraHandle, CameraStatus, Choice, Slot, Viewer};
 use crate::error::ApiError;
 use crate::state::AppState;
-use bytes::Bytes;
-use camera_protocol::Frame;
 use futures::future::BoxFuture;
-use futures::stream::{BoxStream, FuturesUnordered, SelectAll};
-use futures::StreamExt;
+use futures::stream::{FuturesUnordered, SelectAll};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// The text message telling the client why `camera` (if known) sends nothing or ignored a
@@ -45,85 +42,6 @@ fn same_info(status: &CameraStatus, seen: &Option<Arc<camera_protocol::info::Cam
         (None, None) => true,
         _ => false,
     }
-}
-
-/// One message for the socket: a camera's frame or access unit.
-pub(super) struct Outgoing {
-    pub id: String,
-    pub message: Bytes,
-    /// JPEG or access-unit bytes, and their age, for the metrics.
-    pub payload: usize,
-    pub age: Duration,
-}
-
-/// One camera's messages.
-type Frames = BoxStream<'static, Outgoing>;
-
-/// The access units of an H.264 lane until `stop` (the client switched the camera back).
-fn units(id: String, feed: VideoFeed, stop: CancellationToken) -> Frames {
-    futures::stream::unfold(feed, move |mut feed| {
-        let id = id.clone();
-        async move {
-            let unit = feed.next().await?;
-            let out = Outgoing {
-                message: unit.ws_message(&id),
-                payload: unit.frame.au.len(),
-                age: unit.frame.meta.frame.age(),
-                id,
-            };
-            Some((out, feed))
-        }
-    })
-    .take_until(stop.cancelled_owned())
-    .boxed()
-}
-
-/// The frames of `feed` until `stop` (the client switched the camera to another variant): the
-/// newest each time the socket is ready, both frames of a burst that came right after the last
-/// one sent (`Latest::since`).
-fn frames(id: String, feed: Feed, stop: CancellationToken) -> Frames {
-    struct Reader {
-        slot: Slot,
-        sent: Option<Arc<Frame>>,
-        queued: Option<Arc<Frame>>,
-    }
-    let Feed {
-        frames: slot,
-        messages,
-    } = feed;
-    let reader = Reader {
-        slot,
-        sent: None,
-        queued: None,
-    };
-    futures::stream::unfold(reader, move |mut reader| {
-        let (id, messages) = (id.clone(), messages.clone());
-        async move {
-            let frame = match reader.queued.take() {
-                Some(frame) => frame,
-                None => loop {
-                    // Ends when the camera task ends (camera forgotten).
-                    reader.slot.changed().await.ok()?;
-                    let latest = reader.slot.borrow_and_update();
-                    let mut new = latest.since(reader.sent.as_ref()).map(|s| s.frame.clone());
-                    if let Some(first) = new.next() {
-                        reader.queued = new.next();
-                        break first;
-                    }
-                },
-            };
-            reader.sent = Some(frame.clone());
-            let out = Outgoing {
-                message: messages.message(&id, &frame),
-                payload: frame.jpeg.len(),
-                age: frame.meta.age(),
-                id,
-            };
-            Some((out, reader))
-        }
-    })
-    .take_until(stop.cancelled_owned())
-    .boxed()
 }
 
 /// A request to switch one camera's frames: `{"camera": "front", "variant": "preview"}`.
