@@ -55,15 +55,9 @@ pub enum VideoError {
     UnsupportedVersion { got: u8 },
     #[error("video attachment is malformed: {0} (docs/protocol.md, \"The H.264 lane\")")]
     Malformed(&'static str),
-    #[error("access unit is {bytes} bytes, more than the limit of {max} (raise max_frame_bytes, or lower the variant's bitrate)")]
-    TooLarge { bytes: usize, max: usize },
-    #[error("picture is {width}x{height}, larger than the limit of {max_width}x{max_height} (raise max_frame_width/max_frame_height)")]
-    TooManyPixels {
-        width: u32,
-        height: u32,
-        max_width: u32,
-        max_height: u32,
-    },
+    /// Over [`FrameLimits`]' byte or size caps, the same as for JPEG frames.
+    #[error(transparent)]
+    Limit(crate::frame::DecodeError),
     #[error(transparent)]
     H264(#[from] h264::H264Error),
     #[error("attachment says {declared} but the access unit's SPS says {actual}: the publisher must attach what it encodes")]
@@ -86,8 +80,7 @@ impl VideoError {
             Self::Meta(_) | Self::UnsupportedVersion { .. } | Self::Malformed(_) => {
                 "bad_attachment"
             }
-            Self::TooLarge { .. } => "too_large",
-            Self::TooManyPixels { .. } => "too_many_pixels",
+            Self::Limit(error) => error.reason(),
             Self::H264(_) => "bad_h264",
             Self::Mismatch { .. } => "size_mismatch",
         }
@@ -224,21 +217,11 @@ impl VideoFrame {
     }
 
     fn check(au: &[u8], meta: &VideoMeta, limits: &FrameLimits) -> Result<(), VideoError> {
-        if au.len() > limits.max_frame_bytes {
-            return Err(VideoError::TooLarge {
-                bytes: au.len(),
-                max: limits.max_frame_bytes,
-            });
-        }
+        limits.check_len(au.len()).map_err(VideoError::Limit)?;
         let (width, height) = (meta.frame.width, meta.frame.height);
-        if width > limits.max_width || height > limits.max_height {
-            return Err(VideoError::TooManyPixels {
-                width,
-                height,
-                max_width: limits.max_width,
-                max_height: limits.max_height,
-            });
-        }
+        limits
+            .check_size(width, height)
+            .map_err(VideoError::Limit)?;
         let units = h264::nal_units(au)?;
         let has = |kind| find(&units, kind).is_some();
         if !has(h264::nal::IDR) && !has(h264::nal::SLICE) {

@@ -118,12 +118,9 @@ fn accept(
     limits: &FrameLimits,
 ) -> Result<VideoFrame, camera_protocol::video::VideoError> {
     let payload = sample.payload();
-    if payload.len() > limits.max_frame_bytes {
-        return Err(camera_protocol::video::VideoError::TooLarge {
-            bytes: payload.len(),
-            max: limits.max_frame_bytes,
-        });
-    }
+    limits
+        .check_len(payload.len())
+        .map_err(camera_protocol::video::VideoError::Limit)?;
     let attachment = sample.attachment().map(|bytes| bytes.to_bytes());
     let au = Bytes::from(payload.to_bytes().into_owned());
     VideoFrame::validated(au, attachment.as_deref(), limits)
