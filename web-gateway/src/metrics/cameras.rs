@@ -33,8 +33,12 @@ pub struct VariantLabel {
 
 /// Every `reason` label of `gateway_rejected_frames_total`.
 pub(super) fn reject_reasons() -> impl Iterator<Item = &'static str> {
+    let video = camera_protocol::video::VideoError::REASONS
+        .into_iter()
+        .filter(|reason| !DecodeError::REASONS.contains(reason));
     DecodeError::REASONS
         .into_iter()
+        .chain(video)
         .chain(Unshown::ALL.map(Unshown::label))
 }
 
