@@ -169,5 +169,25 @@ async fn h264_lane_starts_at_a_keyframe_decodes_and_forces_keyframes_on_request(
         );
         last = next;
     }
+
+    // Back again, long before the 300-frame interval is over: the encoder kept its state from
+    // before, so a keyframe within 3 s (not the 7-10 s to the next scheduled one) was forced
+    // when the gate opened.
+    let resubscribed = Instant::now();
+    let subscriber = session
+        .declare_subscriber(keys.video("main"))
+        .await
+        .expect("subscriber");
+    let first = next_au(&subscriber, &node).await;
+    assert!(
+        first.meta.is_keyframe(),
+        "the first access unit after a new subscriber is a keyframe"
+    );
+    assert!(
+        resubscribed.elapsed() < Duration::from_secs(3),
+        "no keyframe forced when the gate opened: waited {:?}",
+        resubscribed.elapsed()
+    );
+    assert!(first.meta.frame.seq >= lane_published(&last));
     session.close().await.expect("close");
 }
