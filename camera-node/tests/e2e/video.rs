@@ -4,7 +4,7 @@
 
 use crate::NODE;
 use camera_protocol::frame::FrameLimits;
-use camera_protocol::{CameraInfo, CameraKeys, VideoFrame};
+use camera_protocol::{CameraInfo, CameraKeys, CaptureState, VideoFrame};
 use std::io::Write;
 use std::time::{Duration, Instant};
 use test_support::h264::{ffprobe_available, ffprobe_h264};
@@ -189,5 +189,37 @@ async fn h264_lane_starts_at_a_keyframe_decodes_and_forces_keyframes_on_request(
         resubscribed.elapsed()
     );
     assert!(first.meta.frame.seq >= lane_published(&last));
+    session.close().await.expect("close");
+}
+
+/// `on_demand`: a subscriber of the lane alone resumes the paused camera, and the camera
+/// pauses again when it leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_lane_alone_wakes_an_on_demand_node() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("node.toml");
+    std::fs::write(&config, format!("on_demand = true\n{CONFIG}")).expect("write config");
+    let node = CameraNode::spawn(NODE, &["--config", config.to_str().expect("utf-8 path")]);
+    let session = session_to(&node.endpoint).await;
+    let keys = CameraKeys::new("camera", "vid").expect("keys");
+    wait_for_info(&session, &keys, "idle without subscribers", |i| {
+        i.state == CaptureState::Idle
+    })
+    .await;
+    let subscriber = session
+        .declare_subscriber(keys.video("main"))
+        .await
+        .expect("subscriber");
+    let first = next_au(&subscriber, &node).await;
+    assert!(first.meta.is_keyframe());
+    wait_for_info(&session, &keys, "running for the lane", |i| {
+        i.state == CaptureState::Running && lane_published(i) > 0
+    })
+    .await;
+    drop(subscriber);
+    wait_for_info(&session, &keys, "idle again", |i| {
+        i.state == CaptureState::Idle
+    })
+    .await;
     session.close().await.expect("close");
 }
