@@ -72,6 +72,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--lane-fps", type=int, help="the lane's fps cap (default: every frame)")
     parser.add_argument("--node", default=os.path.join(ROOT, "target/release/camera-node"))
     parser.add_argument("--keep", help="directory to keep lane.h264 and frames.mjpeg in")
     args = parser.parse_args()
@@ -91,6 +92,7 @@ def main():
             f'fps = 30\nquality = 85\n[test]\npattern = "{args.pattern}"\n\n'
             f'[[variants]]\nname = "main"\ncodec = "h264"\nwidth = {args.width}\n'
             f"bitrate_kbps = {args.bitrate_kbps}\n"
+            + (f"fps = {args.lane_fps}\n" if args.lane_fps else "")
         )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAMERA_NODE_")}
     env["RUST_LOG"] = "warn"
