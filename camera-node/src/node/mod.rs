@@ -128,11 +128,6 @@ pub async fn run_prepared(
     } else {
         None
     };
-    let demand = if config.on_demand {
-        on_demand::Demand::track(&publisher, ros2.as_ref(), cancel.child_token()).await?
-    } else {
-        on_demand::Demand::always()
-    };
     let variants = variants::Variants::declare(
         &session,
         &keys,
@@ -151,6 +146,12 @@ pub async fn run_prepared(
     )
     .await
     .map_err(NodeError::Zenoh)?;
+    let demand = if config.on_demand {
+        let lanes = video.demand();
+        on_demand::Demand::track(&publisher, ros2.as_ref(), lanes, cancel.child_token()).await?
+    } else {
+        on_demand::Demand::always()
+    };
     tracing::info!(camera = %config.camera, key = %keys.jpeg(), "camera node up");
     let supervisor = supervisor::Supervisor {
         config,

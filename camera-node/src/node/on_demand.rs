@@ -1,5 +1,6 @@
 //! Whether anybody wants frames right now, from the zenoh matching status of the frame
-//! publisher and, with `--ros2`, of the ROS 2 image publisher.
+//! publisher, of the H.264 lanes (`VideoLanes::demand`) and, with `--ros2`, of the ROS 2
+//! image publisher.
 //!
 //! With `on_demand = false` demand is constantly true. Otherwise a task forwards matching
 //! changes into a `watch` channel the supervisor selects on, so it can pause the pipeline
@@ -29,10 +30,12 @@ impl Demand {
         }
     }
 
-    /// Follows the publishers' matching status until `cancel` fires.
+    /// Follows the publishers' matching status until `cancel` fires; `lanes` is true while
+    /// someone subscribes to an H.264 lane (a lane alone keeps the camera running).
     pub async fn track(
         publisher: &FramePublisher,
         ros2: Option<&Ros2Publisher>,
+        mut lanes: watch::Receiver<bool>,
         cancel: CancellationToken,
     ) -> Result<Self, NodeError> {
         let frames = publisher.matching_listener().await?;
@@ -44,7 +47,8 @@ impl Demand {
             }
             None => (None, false),
         };
-        let (tx, rx) = watch::channel(ours || theirs);
+        let mut watched_lane = *lanes.borrow_and_update();
+        let (tx, rx) = watch::channel(ours || theirs || watched_lane);
         tokio::spawn(async move {
             loop {
                 let ros_change = async {
@@ -63,14 +67,19 @@ impl Demand {
                         Some(status) => theirs = status.matching(),
                         None => break,
                     },
+                    changed = lanes.changed() => match changed {
+                        Ok(()) => watched_lane = *lanes.borrow_and_update(),
+                        Err(_) => break,
+                    },
                 }
                 tracing::info!(
                     subscribers = ours,
                     ros2_subscribers = theirs,
+                    h264_subscribers = watched_lane,
                     "frame demand changed"
                 );
                 // send_replace: the value must update even with no receiver waiting.
-                tx.send_replace(ours || theirs);
+                tx.send_replace(ours || theirs || watched_lane);
             }
         });
         Ok(Self {

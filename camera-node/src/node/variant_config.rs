@@ -71,8 +71,23 @@ pub struct VideoLane {
     pub fps_cap: Option<u32>,
     /// Frames per second the lane carries (the cap, or the camera's rate).
     pub fps: u32,
+    /// The camera's rate, which the encoder is told (its caps), whatever the cap.
+    pub camera_fps: u32,
     pub bitrate_kbps: u32,
     pub keyframe_interval: u32,
+}
+
+impl VideoLane {
+    /// The bitrate to give the encoder, kbit/s. Encoders budget bits per frame from the
+    /// framerate in their caps, which stays the camera's when the gate caps the lane's rate:
+    /// a lane at a third of the frames would get a third of `bitrate_kbps` (measured with
+    /// x264enc), so the budget is scaled up by the frames the gate drops.
+    pub fn encoder_kbps(&self) -> u32 {
+        let scaled =
+            u64::from(self.bitrate_kbps) * u64::from(self.camera_fps) / u64::from(self.fps.max(1));
+        // x264enc's maximum; also keeps bit/s within the u32 of openh264enc and NVENC.
+        scaled.min(2_000_000) as u32
+    }
 }
 
 /// Every `[[variants]]` entry, resolved and split by codec.
@@ -117,9 +132,7 @@ impl VariantConfig {
         let fps_cap = self.fps.filter(|cap| *cap < fps);
         match self.codec {
             Codec::Jpeg => self.jpeg(variant_height, fps_cap).map(Lane::Jpeg),
-            Codec::H264 => self
-                .h264(variant_height, fps_cap, fps_cap.unwrap_or(fps))
-                .map(Lane::H264),
+            Codec::H264 => self.h264(variant_height, fps_cap, fps).map(Lane::H264),
         }
     }
 
@@ -153,9 +166,10 @@ impl VariantConfig {
         &self,
         height: u32,
         fps_cap: Option<u32>,
-        fps: u32,
+        camera_fps: u32,
     ) -> Result<VideoLane, VariantProblem> {
         let name = &self.name;
+        let fps = fps_cap.unwrap_or(camera_fps);
         if let Some(quality) = self.quality {
             return Err(("variants.quality", quality.to_string(), format!("quality is for JPEG variants; variant {name:?} is codec = \"h264\": set bitrate_kbps instead (e.g. bitrate_kbps = 2000), or remove quality")));
         }
@@ -196,6 +210,7 @@ impl VariantConfig {
             height,
             fps_cap,
             fps,
+            camera_fps,
             bitrate_kbps,
             keyframe_interval,
         })

@@ -9,6 +9,7 @@
 //! a subscriber gets decodes. Forced keyframes are rate-limited per lane, so a query flood
 //! costs at most one keyframe per 250 ms (`video/keyframes.rs`). Branch strings: `video/encoder.rs`.
 
+mod demand;
 pub mod encoder;
 mod keyframes;
 
@@ -20,14 +21,15 @@ use camera_protocol::info::VideoInfo;
 use camera_protocol::keys::CameraKeys;
 use camera_protocol::meta::FrameMeta;
 use camera_protocol::VideoFrame;
+use demand::LaneDemand;
 use gstreamer as gst;
 use gstreamer::glib;
 use gstreamer::prelude::*;
 use gstreamer_app::{AppSink, AppSinkCallbacks};
-use keyframes::KeyLimiter;
+use keyframes::{force_key_unit, KeyLimiter};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use zenoh::bytes::Encoding;
@@ -71,6 +73,7 @@ pub struct VideoLanes {
     lanes: Arc<Vec<Arc<LaneState>>>,
     keys: CameraKeys,
     generation: Arc<AtomicU32>,
+    demand: Arc<LaneDemand>,
 }
 
 impl VideoLanes {
@@ -83,6 +86,7 @@ impl VideoLanes {
         cancel: &CancellationToken,
     ) -> zenoh::Result<Self> {
         let mut states = Vec::with_capacity(lanes.len());
+        let demand = Arc::new(LaneDemand::default());
         for lane in lanes {
             let publisher = session
                 .declare_publisher(keys.video(&lane.name))
@@ -107,6 +111,7 @@ impl VideoLanes {
             states.push(state.clone());
             let task = LaneTask {
                 state,
+                demand: demand.clone(),
                 keyframe_key: keys.video_keyframe(&lane.name),
                 limiter: KeyLimiter::default(),
                 need_key: true,
@@ -125,7 +130,13 @@ impl VideoLanes {
             lanes: Arc::new(states),
             keys: keys.clone(),
             generation: Arc::new(AtomicU32::new(0)),
+            demand,
         })
+    }
+
+    /// True while someone subscribes to any lane.
+    pub fn demand(&self) -> watch::Receiver<bool> {
+        self.demand.watch()
     }
 
     /// Hooks a freshly built pipeline's lane branches to the publishers; `generation` is the
@@ -239,17 +250,11 @@ impl LaneState {
         }
     }
 
-    /// Asks the encoder for a keyframe with SPS/PPS (a GstForceKeyUnit event sent upstream
-    /// from the appsink, as gst_video_event_new_upstream_force_key_unit builds it).
+    /// Asks the encoder for a keyframe with SPS/PPS, sent upstream from the appsink.
     fn force_keyframe(&self) {
         let sink = self.sink.lock().ok().and_then(|s| s.as_ref()?.upgrade());
         let Some(sink) = sink else { return };
-        let request = gst::Structure::builder("GstForceKeyUnit")
-            .field("running-time", u64::MAX) // GST_CLOCK_TIME_NONE: as soon as possible
-            .field("all-headers", true)
-            .field("count", 0u32)
-            .build();
-        if !sink.send_event(gst::event::CustomUpstream::new(request)) {
+        if !sink.send_event(force_key_unit()) {
             tracing::debug!(lane = %self.lane.name, "keyframe request not handled (pipeline stopping?)");
         }
     }
@@ -258,6 +263,7 @@ impl LaneState {
 /// One lane's publisher loop.
 struct LaneTask {
     state: Arc<LaneState>,
+    demand: Arc<LaneDemand>,
     keyframe_key: String,
     limiter: KeyLimiter,
     /// Publish nothing until a keyframe comes.
@@ -321,6 +327,9 @@ impl LaneTask {
     }
 
     fn set_wanted(&mut self, wanted: bool) {
+        if wanted != self.state.gate.wanted() {
+            self.demand.lane_changed(wanted);
+        }
         self.state.gate.set_wanted(wanted);
         if wanted {
             // The encoder saw no frames while the gate was shut: start over at a keyframe.

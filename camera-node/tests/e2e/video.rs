@@ -4,7 +4,7 @@
 
 use crate::NODE;
 use camera_protocol::frame::FrameLimits;
-use camera_protocol::{CameraInfo, CameraKeys, VideoFrame};
+use camera_protocol::{CameraInfo, CameraKeys, CaptureState, VideoFrame};
 use std::io::Write;
 use std::time::{Duration, Instant};
 use test_support::h264::{ffprobe_available, ffprobe_h264};
@@ -169,5 +169,57 @@ async fn h264_lane_starts_at_a_keyframe_decodes_and_forces_keyframes_on_request(
         );
         last = next;
     }
+
+    // Back again, long before the 300-frame interval is over: the encoder kept its state from
+    // before, so a keyframe within 3 s (not the 7-10 s to the next scheduled one) was forced
+    // when the gate opened.
+    let resubscribed = Instant::now();
+    let subscriber = session
+        .declare_subscriber(keys.video("main"))
+        .await
+        .expect("subscriber");
+    let first = next_au(&subscriber, &node).await;
+    assert!(
+        first.meta.is_keyframe(),
+        "the first access unit after a new subscriber is a keyframe"
+    );
+    assert!(
+        resubscribed.elapsed() < Duration::from_secs(3),
+        "no keyframe forced when the gate opened: waited {:?}",
+        resubscribed.elapsed()
+    );
+    assert!(first.meta.frame.seq >= lane_published(&last));
+    session.close().await.expect("close");
+}
+
+/// `on_demand`: a subscriber of the lane alone resumes the paused camera, and the camera
+/// pauses again when it leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_lane_alone_wakes_an_on_demand_node() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("node.toml");
+    std::fs::write(&config, format!("on_demand = true\n{CONFIG}")).expect("write config");
+    let node = CameraNode::spawn(NODE, &["--config", config.to_str().expect("utf-8 path")]);
+    let session = session_to(&node.endpoint).await;
+    let keys = CameraKeys::new("camera", "vid").expect("keys");
+    wait_for_info(&session, &keys, "idle without subscribers", |i| {
+        i.state == CaptureState::Idle
+    })
+    .await;
+    let subscriber = session
+        .declare_subscriber(keys.video("main"))
+        .await
+        .expect("subscriber");
+    let first = next_au(&subscriber, &node).await;
+    assert!(first.meta.is_keyframe());
+    wait_for_info(&session, &keys, "running for the lane", |i| {
+        i.state == CaptureState::Running && lane_published(i) > 0
+    })
+    .await;
+    drop(subscriber);
+    wait_for_info(&session, &keys, "idle again", |i| {
+        i.state == CaptureState::Idle
+    })
+    .await;
     session.close().await.expect("close");
 }

@@ -75,6 +75,7 @@ fn h264_lanes_resolve_with_defaults_and_split_from_jpeg() {
             height: 720,
             fps_cap: None,
             fps: 30,
+            camera_fps: 30,
             bitrate_kbps: DEFAULT_BITRATE_KBPS,
             keyframe_interval: 60,
         }]
@@ -91,6 +92,8 @@ fn h264_lanes_resolve_with_defaults_and_split_from_jpeg() {
         (lane.height, lane.fps_cap, lane.fps, lane.keyframe_interval),
         (360, Some(10), 10, 20)
     );
+    // The encoder sees 30 fps caps but a third of the frames: three times the budget per second.
+    assert_eq!(lane.encoder_kbps(), 1500);
 }
 
 #[test]

@@ -44,7 +44,7 @@ impl H264Encoder {
     /// The encoder element with its properties (named `name`), and the caps that fix its
     /// output profile.
     fn launch(self, lane: &VideoLane, name: &str) -> String {
-        let (kbps, interval) = (lane.bitrate_kbps, lane.keyframe_interval);
+        let (kbps, interval) = (lane.encoder_kbps(), lane.keyframe_interval);
         let bps = u64::from(kbps) * 1000;
         match self {
             // preset-level=1 UltraFast, control-rate=1 constant, profile=0 baseline; every
@@ -129,6 +129,7 @@ mod tests {
             height: 240,
             fps_cap: None,
             fps: 30,
+            camera_fps: 30,
             bitrate_kbps: 800,
             keyframe_interval: 300,
         }

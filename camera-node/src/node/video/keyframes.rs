@@ -1,12 +1,27 @@
-//! The rate limit on forced keyframes: at most one per lane per [`MIN_FORCED_GAP`]
-//! (docs/protocol.md), so a flood of keyframe queries costs a few keyframes, never an
-//! encoder busy with nothing but them. Requests inside the gap are coalesced, not refused.
+//! Forcing keyframes: the upstream event encoders obey, and the rate limit on it, at most one
+//! per lane per [`MIN_FORCED_GAP`] (docs/protocol.md), so a flood of keyframe queries costs a
+//! few keyframes, never an encoder busy with nothing but them. Requests inside the gap are
+//! coalesced, not refused.
 
+use gstreamer as gst;
 use std::time::Duration;
 use tokio::time::Instant;
 
 /// At most one forced keyframe per lane this often.
 pub const MIN_FORCED_GAP: Duration = Duration::from_millis(250);
+
+/// A GstForceKeyUnit upstream event for the next frame, with SPS/PPS: the structure
+/// gstreamer-video's `gst_video_event_new_upstream_force_key_unit` builds (same name and
+/// fields since GStreamer 1.0), which x264enc, openh264enc, nvv4l2h264enc (all
+/// GstVideoEncoder) and h264parse act on. Built here to spare a dependency for one event.
+pub fn force_key_unit() -> gst::Event {
+    let request = gst::Structure::builder("GstForceKeyUnit")
+        .field("running-time", u64::MAX) // GST_CLOCK_TIME_NONE: as soon as possible
+        .field("all-headers", true)
+        .field("count", 0u32)
+        .build();
+    gst::event::CustomUpstream::new(request)
+}
 
 /// At most one forced keyframe per [`MIN_FORCED_GAP`]; a request inside the gap is kept (one,
 /// however many came) and forced when the gap ends, unless a keyframe came meanwhile.
