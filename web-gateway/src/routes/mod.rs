@@ -9,6 +9,7 @@ pub mod snapshot;
 pub mod stream;
 pub mod ws;
 mod ws_cameras;
+mod ws_direct;
 
 use crate::camera::variants::{MAX_HEIGHT, MAX_WIDTH, MIN_SIDE};
 use crate::camera::{CameraHandle, Choice, UnknownVariant, Variant};

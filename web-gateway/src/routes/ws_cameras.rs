@@ -87,10 +87,42 @@ fn frames(id: String, feed: Feed, stop: CancellationToken) -> Frames {
 /// A request to switch one camera's frames: `{"camera": "front", "variant": "preview"}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Switch {
-    camera: String,
+pub(super) struct Switch {
+    pub camera: String,
     /// A variant the camera's node encodes; `None`: the camera's own frames.
-    variant: Option<String>,
+    pub variant: Option<String>,
+}
+
+/// A switch request checked (also by the feed-writer sockets, `ws_direct.rs`): the camera it
+/// names and what that camera sends then; `Err` is the notice to answer with.
+pub(super) fn resolve_switch(
+    state: &AppState,
+    text: &str,
+) -> Result<(Switch, CameraHandle, Choice), String> {
+    let named = serde_json::from_str::<Switch>(text).ok().map(|s| s.camera);
+    parse_switch(state, text).map_err(|error| notice(named.as_deref(), &error))
+}
+
+fn parse_switch(state: &AppState, text: &str) -> Result<(Switch, CameraHandle, Choice), ApiError> {
+    let bad = |message: String| ApiError::BadQuery {
+        parameter: "(WebSocket message)".into(),
+        message,
+    };
+    let switch: Switch = serde_json::from_str(text).map_err(|error| {
+        bad(format!(
+            "{error}; expected {{\"camera\": \"ID\", \"variant\": \"NAME\" or null}}"
+        ))
+    })?;
+    let camera = state
+        .directory
+        .get(&switch.camera)
+        .ok_or_else(|| super::unknown(&switch.camera))?;
+    let choice = Asked {
+        name: switch.variant.clone(),
+        ..Asked::default()
+    }
+    .choice(&camera)?;
+    Ok((switch, camera, choice))
 }
 
 /// One camera this socket receives.
@@ -261,31 +293,7 @@ impl Cameras {
 
     /// Handles a text message; `Err` is the notice to answer with.
     pub(super) async fn switch(&mut self, state: &AppState, text: &str) -> Result<(), String> {
-        let named = serde_json::from_str::<Switch>(text).ok().map(|s| s.camera);
-        self.try_switch(state, text)
-            .await
-            .map_err(|error| notice(named.as_deref(), &error))
-    }
-
-    async fn try_switch(&mut self, state: &AppState, text: &str) -> Result<(), ApiError> {
-        let bad = |message: String| ApiError::BadQuery {
-            parameter: "(WebSocket message)".into(),
-            message,
-        };
-        let switch: Switch = serde_json::from_str(text).map_err(|error| {
-            bad(format!(
-                "{error}; expected {{\"camera\": \"ID\", \"variant\": \"NAME\" or null}}"
-            ))
-        })?;
-        let camera = state
-            .directory
-            .get(&switch.camera)
-            .ok_or_else(|| super::unknown(&switch.camera))?;
-        let choice = Asked {
-            name: switch.variant.clone(),
-            ..Asked::default()
-        }
-        .choice(&camera)?;
+        let (switch, camera, choice) = resolve_switch(state, text)?;
         self.switched.insert(switch.camera.clone(), switch.variant);
         let current = self.watching.get(camera.id()).map(|w| &w.choice);
         let pending = self.pending.remove(camera.id()).is_some();
