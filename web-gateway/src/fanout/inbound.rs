@@ -32,7 +32,7 @@ pub enum Inbound {
 /// in `reader`.
 pub async fn next_text(link: &WsLink, reader: &mut Reader) -> Option<String> {
     loop {
-        match reader.next() {
+        match reader.message() {
             Ok(Some(Inbound::Text(text))) => return Some(text),
             Ok(Some(Inbound::Ping(payload))) => link.send(ws::frame(OPCODE_PONG, &payload)),
             Ok(Some(Inbound::Binary | Inbound::Pong)) => {}
@@ -75,7 +75,7 @@ impl Reader {
 
     /// The next whole message, `Ok(None)` when more bytes are needed, or the close code
     /// that refuses the connection.
-    pub fn next(&mut self) -> Result<Option<Inbound>, u16> {
+    pub fn message(&mut self) -> Result<Option<Inbound>, u16> {
         loop {
             let Some((opcode, fin, payload)) = self.frame()? else {
                 return Ok(None);
@@ -199,7 +199,7 @@ mod tests {
         // One byte at a time: every split point of a frame must wait for the rest.
         for byte in bytes {
             reader.buffer().extend_from_slice(&[*byte]);
-            while let Some(message) = reader.next()? {
+            while let Some(message) = reader.message()? {
                 got.push(message);
             }
         }
