@@ -67,6 +67,14 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// A reader whose first bytes are `read` (read from the socket with the request head).
+    pub fn starting_with(read: &[u8]) -> Self {
+        Self {
+            buf: BytesMut::from(read),
+            partial: None,
+        }
+    }
+
     /// Room for the next read (at most [`READ_CHUNK`] bytes).
     pub fn buffer(&mut self) -> &mut BytesMut {
         self.buf.reserve(READ_CHUNK);

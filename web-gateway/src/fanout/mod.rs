@@ -72,9 +72,15 @@ pub struct WsJoining {
 
 impl WsJoining {
     /// The client of `handed` (whose head is the `101 Switching Protocols`) sending frames of
-    /// `camera`; the link is for the client's session.
-    pub fn new(handed: Handed, camera: String, sent: SentMetrics) -> (Self, Arc<WsLink>) {
+    /// `camera`; the link is for the client's session, whose reader starts with what the
+    /// client sent after its request head.
+    pub fn new(
+        handed: Handed,
+        camera: String,
+        sent: SentMetrics,
+    ) -> (Self, Arc<WsLink>, inbound::Reader) {
         let link = WsLink::new(handed.stream);
+        let reader = inbound::Reader::starting_with(&handed.after_head);
         let joining = Self {
             link: link.clone(),
             head: handed.head,
@@ -86,7 +92,7 @@ impl WsJoining {
             camera,
             sent,
         };
-        (joining, link)
+        (joining, link, reader)
     }
 }
 

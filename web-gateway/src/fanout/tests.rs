@@ -76,6 +76,7 @@ impl Setup {
             stream,
             peer,
             head: Bytes::from_static(head),
+            after_head: Bytes::new(),
             write_stall,
             idle: Duration::from_secs(60),
             drops: Drops::new(self.metrics.clone()),

@@ -1,11 +1,12 @@
 //! WebSocket clients of the writer against real loopback sockets: frames byte-identical to
 //! the tungstenite path's messages, slow readers, control frames, refusals, moves, shutdown.
 
-use super::inbound::{next_text, Reader, MAX_MESSAGE};
+use super::inbound::{next_text, MAX_MESSAGE};
 use super::tests::{frame, setup, Setup};
 use super::*;
 use crate::camera::slot::{show, SlotSender};
 use crate::camera::wire::encode_message;
+use bytes::Bytes;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -15,13 +16,24 @@ const HEAD: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
 /// Joins a WebSocket client of camera `front` to `feed`'s writer, with a session task that
 /// echoes each text message; returns the client's end, the head read.
 async fn join_ws(setup: &Setup, feed: Feed, receive_buffer: Option<u32>) -> TcpStream {
-    let (handed, mut far) = setup
+    join_ws_after(setup, feed, receive_buffer, &[]).await
+}
+
+/// [`join_ws`] for a client that sent `early` right after its request head (read with it).
+async fn join_ws_after(
+    setup: &Setup,
+    feed: Feed,
+    receive_buffer: Option<u32>,
+    early: &[u8],
+) -> TcpStream {
+    let (mut handed, mut far) = setup
         .pair(HEAD, Duration::from_secs(2), receive_buffer)
         .await;
-    let (joining, link) = WsJoining::new(handed, "front".into(), setup.metrics.sent("ws", "front"));
+    handed.after_head = Bytes::copy_from_slice(early);
+    let (joining, link, mut reader) =
+        WsJoining::new(handed, "front".into(), setup.metrics.sent("ws", "front"));
     setup.writers.join_ws(feed, joining);
     tokio::spawn(async move {
-        let mut reader = Reader::default();
         while let Some(text) = next_text(&link, &mut reader).await {
             link.send(ws::text(&text));
         }
@@ -186,6 +198,15 @@ async fn pings_texts_and_closes_are_answered_between_frames() {
 }
 
 #[tokio::test]
+async fn frames_sent_before_the_101_are_read() {
+    let setup = setup();
+    let early = [masked(0x89, b"early"), masked(0x81, b"too")].concat();
+    let mut far = join_ws_after(&setup, setup.feed(), None, &early).await;
+    assert_eq!(read_frame(&mut far).await, (0x8A, b"early".to_vec()));
+    assert_eq!(read_frame(&mut far).await, (0x81, b"too".to_vec()));
+}
+
+#[tokio::test]
 async fn oversized_and_unmasked_frames_close_with_their_codes() {
     let setup = setup();
     let mut big = join_ws(&setup, setup.feed(), None).await;
@@ -205,7 +226,8 @@ async fn a_moved_client_gets_the_other_feeds_frames_and_shutdown_closes() {
     let setup = setup();
     show(&setup.slot, frame(1, 10), 0);
     let (handed, mut far) = setup.pair(HEAD, Duration::from_secs(5), None).await;
-    let (joining, link) = WsJoining::new(handed, "front".into(), setup.metrics.sent("ws", "front"));
+    let (joining, link, _) =
+        WsJoining::new(handed, "front".into(), setup.metrics.sent("ws", "front"));
     setup.writers.join_ws(setup.feed(), joining);
     let mut head = vec![0u8; HEAD.len()];
     far.read_exact(&mut head).await.expect("head");

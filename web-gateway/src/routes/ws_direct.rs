@@ -51,7 +51,7 @@ pub(super) async fn offer(
     let id = camera.id().to_owned();
     handoff.offer(move |handed| {
         let sent = state.metrics.sent("ws", &id);
-        let (joining, link) = WsJoining::new(handed, id.clone(), sent);
+        let (joining, link, reader) = WsJoining::new(handed, id.clone(), sent);
         state.writers.join_ws(feed, joining);
         let session = Session {
             link,
@@ -60,7 +60,7 @@ pub(super) async fn offer(
             viewer,
             _client: client,
         };
-        state.tracker.spawn(session.run(state.clone()));
+        state.tracker.spawn(session.run(state.clone(), reader));
     });
     let accept = HeaderValue::from_str(&accept).unwrap_or(HeaderValue::from_static(""));
     Ok(Response::builder()
@@ -85,8 +85,7 @@ struct Session {
 }
 
 impl Session {
-    async fn run(mut self, state: AppState) {
-        let mut reader = Reader::default();
+    async fn run(mut self, state: AppState, mut reader: Reader) {
         loop {
             let text = tokio::select! {
                 _ = self.link.gone() => return,

@@ -24,6 +24,9 @@ pub struct Handed {
     pub peer: SocketAddr,
     /// The response head (status line, headers, blank line), not yet written.
     pub head: Bytes,
+    /// What the client sent after its request head and was read with it: for a WebSocket,
+    /// frames it sent without waiting for the `101`; for a stream, nothing that is read.
+    pub after_head: Bytes,
     /// A write that makes no progress for this long drops the client (`--write-stall-timeout-ms`).
     pub write_stall: Duration,
     /// No byte written for this long closes the connection (`--idle-timeout-ms`).

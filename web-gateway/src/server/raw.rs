@@ -80,9 +80,9 @@ pub async fn serve(
             return None;
         }
     };
-    let head = &read[..head_len];
+    let head = read[..head_len].to_vec();
     let handoff = Handoff::default();
-    let request = match parse(head) {
+    let request = match parse(&head) {
         Ok(mut request) => {
             request.extensions_mut().insert(ConnectInfo(peer));
             request.extensions_mut().insert(handoff.clone());
@@ -105,12 +105,14 @@ pub async fn serve(
         return Some((read.freeze(), stream, open));
     }
     let status = response.status();
+    let after_head = read.freeze().slice(head_len..);
     match handoff.take() {
         Some(take) if status == StatusCode::OK || status == StatusCode::SWITCHING_PROTOCOLS => {
             take(Handed {
                 stream,
                 peer,
                 head: response_head(&response, None),
+                after_head,
                 write_stall: options.write_stall_timeout,
                 idle: options.idle_timeout,
                 drops: options.drops.clone(),
