@@ -190,3 +190,50 @@ async fn an_oversized_message_closes_the_writers_socket_with_1009() {
     );
     camera.stop().await;
 }
+
+/// A `/ws?cameras=ID` asked for on a keep-alive connection after another request stays with
+/// hyper and tungstenite (the raw path reads only a connection's first request), and sends
+/// the same frames.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_on_a_reused_connection_stays_with_hyper() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _load = crate::shared().await;
+    let camera = SyntheticCamera::start(CameraOptions::new("mast", 160, 120)).await;
+    let gateway = Gateway::serve(&[camera.endpoint()], &[]).await;
+    gateway
+        .wait_camera("mast", LONG, |c| c["online"] == true)
+        .await;
+    let url = gateway.url("/ws?cameras=mast");
+    let host = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    // The head a byte at a time, so that nothing of the next response is read here.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        head.push(tcp.read_u8().await.expect("healthz head"));
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length: "))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no content-length: {head}"));
+    let mut body = vec![0u8; length];
+    tcp.read_exact(&mut body).await.expect("healthz body");
+    let ws_url = url.replacen("http://", "ws://", 1);
+    let (mut socket, response) = tokio_tungstenite::client_async(ws_url, tcp)
+        .await
+        .expect("upgrade on the reused connection");
+    assert!(response.headers().contains_key("date"), "left hyper");
+    let (id, meta, _) = next_ws_frame(&mut socket).await;
+    assert_eq!((id.as_str(), meta.width), ("mast", 160));
+    camera.stop().await;
+}
