@@ -1,6 +1,7 @@
 //! The WebSocket frame message `[u8 id_len][id][32-byte FrameMeta attachment][JPEG]` (the same
-//! metadata codec as on zenoh), and the cache that builds it — and each MJPEG part header —
-//! once per frame for all clients of a feed.
+//! metadata codec as on zenoh), and the cache that builds it — and each MJPEG part header, and
+//! the feed writer's WebSocket frame header with the message up to its JPEG — once per frame
+//! for all clients of a feed.
 
 use super::slot::Shown;
 use crate::headers::part_header;
@@ -8,16 +9,62 @@ use bytes::{BufMut, Bytes, BytesMut};
 use camera_protocol::Frame;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+/// WebSocket opcodes (RFC 6455 5.2).
+pub const OPCODE_TEXT: u8 = 0x1;
+pub const OPCODE_BINARY: u8 = 0x2;
+pub const OPCODE_CLOSE: u8 = 0x8;
+pub const OPCODE_PING: u8 = 0x9;
+pub const OPCODE_PONG: u8 = 0xA;
+
 /// `[u8 id_len][id][32-byte meta][JPEG]`.
 pub fn encode_message(camera: &str, frame: &Frame) -> Bytes {
-    let id = camera.as_bytes();
-    let meta = frame.meta.encode();
-    let mut out = BytesMut::with_capacity(1 + id.len() + meta.len() + frame.jpeg.len());
-    // Camera ids are validated to 1..=64 bytes, so the length fits in one byte.
-    out.put_u8(id.len().min(255) as u8);
-    out.put_slice(&id[..id.len().min(255)]);
-    out.put_slice(&meta);
+    let mut out = BytesMut::with_capacity(message_len(camera, frame));
+    put_message_prefix(&mut out, camera, frame);
     out.put_slice(&frame.jpeg);
+    out.freeze()
+}
+
+/// The id length byte (camera ids are validated to 1..=64 bytes, so it fits).
+fn id_of(camera: &str) -> &[u8] {
+    let id = camera.as_bytes();
+    &id[..id.len().min(255)]
+}
+
+fn message_len(camera: &str, frame: &Frame) -> usize {
+    1 + id_of(camera).len() + camera_protocol::meta::ENCODED_LEN + frame.jpeg.len()
+}
+
+/// The message up to its JPEG: `[u8 id_len][id][32-byte meta]`.
+fn put_message_prefix(out: &mut BytesMut, camera: &str, frame: &Frame) {
+    let id = id_of(camera);
+    out.put_u8(id.len() as u8);
+    out.put_slice(id);
+    out.put_slice(&frame.meta.encode());
+}
+
+/// The header of an unmasked (server) WebSocket frame with FIN set: opcode and the payload
+/// length in 7, 16 or 64 bits (RFC 6455 5.2).
+pub fn put_frame_header(out: &mut BytesMut, opcode: u8, len: usize) {
+    out.put_u8(0x80 | opcode);
+    match len {
+        0..=125 => out.put_u8(len as u8),
+        126..=0xFFFF => {
+            out.put_u8(126);
+            out.put_u16(len as u16);
+        }
+        _ => {
+            out.put_u8(127);
+            out.put_u64(len as u64);
+        }
+    }
+}
+
+/// The binary WebSocket frame of `frame`'s message up to its JPEG: frame header, id, meta.
+/// Followed by the JPEG's `Bytes` it is the whole frame, byte for byte what tungstenite sends.
+pub fn ws_frame_prefix(camera: &str, frame: &Frame) -> Bytes {
+    let mut out = BytesMut::with_capacity(10 + 1 + camera.len() + 32);
+    put_frame_header(&mut out, OPCODE_BINARY, message_len(camera, frame));
+    put_message_prefix(&mut out, camera, frame);
     out.freeze()
 }
 
@@ -32,6 +79,8 @@ pub struct MessageCache {
     /// the clients woken by one frame send it within a few milliseconds, so a header is built
     /// a few times per frame instead of once per client (formatting showed in profiles).
     part: Mutex<Option<(Weak<Frame>, u128, Bytes)>>,
+    /// The frame the feed writer's WebSocket prefix ([`ws_frame_prefix`]) was built from.
+    ws_prefix: Mutex<Option<(Weak<Frame>, Bytes)>>,
 }
 
 impl MessageCache {
@@ -46,6 +95,22 @@ impl MessageCache {
         let message = encode_message(camera, frame);
         *latest = Some((Arc::downgrade(frame), message.clone()));
         message
+    }
+
+    /// [`ws_frame_prefix`] of `frame`, built once for every socket of the feed.
+    pub fn ws_prefix(&self, camera: &str, frame: &Arc<Frame>) -> Bytes {
+        let mut cached = self
+            .ws_prefix
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((built_from, prefix)) = cached.as_ref() {
+            if Weak::as_ptr(built_from) == Arc::as_ptr(frame) {
+                return prefix.clone();
+            }
+        }
+        let prefix = ws_frame_prefix(camera, frame);
+        *cached = Some((Arc::downgrade(frame), prefix.clone()));
+        prefix
     }
 
     /// The MJPEG part header of `frame` (`crate::headers::part_header`), aged to this ms.
@@ -91,6 +156,23 @@ mod tests {
         assert_eq!(&message[1..5], b"rear");
         assert_eq!(FrameMeta::decode(&message[5..37]), Ok(meta(3)));
         assert_eq!(&message[37..], &frame.jpeg[..]);
+        // The writer's frame: header (FIN, binary, 7-bit length) + message prefix, then JPEG.
+        let prefix = ws_frame_prefix("rear", &frame);
+        assert_eq!(&prefix[..2], &[0x82, message.len() as u8]);
+        assert_eq!([&prefix[2..], &frame.jpeg[..]].concat(), &message[..]);
+    }
+
+    #[test]
+    fn frame_headers_use_the_shortest_length() {
+        let header = |len| {
+            let mut out = BytesMut::new();
+            put_frame_header(&mut out, OPCODE_BINARY, len);
+            out.to_vec()
+        };
+        assert_eq!(header(125), vec![0x82, 125]);
+        assert_eq!(header(126), vec![0x82, 126, 0, 126]);
+        assert_eq!(header(65_535), vec![0x82, 126, 0xFF, 0xFF]);
+        assert_eq!(header(65_536), vec![0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! One writer per feed: the MJPEG clients of a camera (or of one of its variants) whose
-//! sockets left hyper after the response head (`crate::server::handoff`) are written by one
-//! task, the feed's writer, as ustreamer's stream loop and the benchmark's bare writer do.
+//! One writer per feed: the MJPEG and single-camera WebSocket clients of a camera (or of one
+//! of its variants) whose sockets left hyper after the response head (`crate::server::handoff`)
+//! are written by one task, the feed's writer, as ustreamer's stream loop and the benchmark's
+//! bare writer do.
 //!
 //! Each new frame's part (header, JPEG, closing delimiter) is built once and written to every
 //! ready socket with one `writev`, the JPEG's `Bytes` shared, never copied; a socket still busy
@@ -8,14 +9,22 @@
 //! frame wins); a burst of two frames right after a client's last one sends both
 //! (`camera::Latest::since`). Per client-frame that is one system call and no task wake-up,
 //! where a hyper connection per client cost a wake-up and a pass through its dispatcher.
+//! A WebSocket frame is the same: its frame header and message prefix built once per feed
+//! frame, the JPEG shared; what the client sends is read by its own session task.
 //!
 //! - this file: [`Writers`], the registry (one writer per feed, started by its first client,
-//!   ended with its last) and [`Joining`], what a client brings.
-//! - `writer.rs`: the writer task: frames, joins, writability, timers.
+//!   ended with its last) and [`Joining`] / [`WsJoining`], what a client brings.
+//! - `writer.rs`: the writer task: frames, joins, writability, timers, session requests.
 //! - `client.rs`: one socket: its queue of unsent bytes, `writev`, stall and idle limits.
+//! - `ws.rs`: [`WsLink`], between a WebSocket client's session and its writer; frames.
+//! - `inbound.rs`: the frames a WebSocket client sends, parsed and bounded.
 
 mod client;
+pub mod inbound;
 mod writer;
+pub mod ws;
+
+pub use ws::WsLink;
 
 use crate::camera::{Feed, MessageCache};
 use crate::metrics::SentMetrics;
@@ -46,7 +55,64 @@ impl std::fmt::Debug for Joining {
     }
 }
 
-type Joins = mpsc::UnboundedSender<Joining>;
+/// A single-camera WebSocket client joining its feed's writer; its session task (which
+/// reads the socket and holds its `max_clients` slot) holds the other end of its link.
+pub struct WsJoining {
+    link: Arc<WsLink>,
+    /// What [`Handed`] brought besides the socket (which is in `link`).
+    head: bytes::Bytes,
+    peer: std::net::SocketAddr,
+    write_stall: Duration,
+    idle: Duration,
+    drops: crate::server::Drops,
+    open: crate::server::heap::OpenConnection,
+    camera: String,
+    sent: SentMetrics,
+}
+
+impl WsJoining {
+    /// The client of `handed` (whose head is the `101 Switching Protocols`) sending frames of
+    /// `camera`; the link is for the client's session, whose reader starts with what the
+    /// client sent after its request head.
+    pub fn new(
+        handed: Handed,
+        camera: String,
+        sent: SentMetrics,
+    ) -> (Self, Arc<WsLink>, inbound::Reader) {
+        let link = WsLink::new(handed.stream);
+        let reader = inbound::Reader::starting_with(&handed.after_head);
+        let joining = Self {
+            link: link.clone(),
+            head: handed.head,
+            peer: handed.peer,
+            write_stall: handed.write_stall,
+            idle: handed.idle,
+            drops: handed.drops,
+            open: handed.open,
+            camera,
+            sent,
+        };
+        (joining, link, reader)
+    }
+}
+
+impl std::fmt::Debug for WsJoining {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsJoining")
+            .field("peer", &self.peer)
+            .field("camera", &self.camera)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a writer's joins carry: a new client, or one moving from another feed's writer.
+enum Entry {
+    Mjpeg(Joining),
+    Ws(WsJoining),
+    Moved(client::Client),
+}
+
+type Joins = mpsc::UnboundedSender<Entry>;
 
 /// The running writers, by feed (the address of the feed's shared `MessageCache`, which the
 /// writer holds so that the address stays its own while it runs).
@@ -68,6 +134,15 @@ impl Writers {
 
     /// Hands `joining` to the writer of `feed`, starting it if the feed has none.
     pub fn join(self: &Arc<Self>, feed: Feed, joining: Joining) {
+        self.enter(feed, Entry::Mjpeg(joining));
+    }
+
+    /// [`Self::join`] for a WebSocket client.
+    pub fn join_ws(self: &Arc<Self>, feed: Feed, joining: WsJoining) {
+        self.enter(feed, Entry::Ws(joining));
+    }
+
+    fn enter(self: &Arc<Self>, feed: Feed, joining: Entry) {
         let key = feed_key(&feed.messages);
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
         let joining = match running.get(&key) {
@@ -92,8 +167,8 @@ impl Writers {
         &self,
         messages: &Arc<MessageCache>,
         own: &Joins,
-        waiting: &mut mpsc::UnboundedReceiver<Joining>,
-    ) -> Option<Joining> {
+        waiting: &mut mpsc::UnboundedReceiver<Entry>,
+    ) -> Option<Entry> {
         let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
         if let Ok(joining) = waiting.try_recv() {
             return Some(joining);
@@ -127,3 +202,5 @@ fn feed_key(messages: &Arc<MessageCache>) -> usize {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ws;

@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n";
 
-fn frame(seq: u64, padding: usize) -> Arc<Frame> {
+pub(super) fn frame(seq: u64, padding: usize) -> Arc<Frame> {
     let meta = FrameMeta {
         seq,
         capture_ts_ns: camera_protocol::meta::unix_now_ns(),
@@ -31,38 +31,34 @@ fn frame(seq: u64, padding: usize) -> Arc<Frame> {
     })
 }
 
-struct Setup {
-    writers: Arc<Writers>,
-    slot: SlotSender,
-    messages: Arc<MessageCache>,
-    metrics: Arc<Metrics>,
-    _cancel: tokio_util::sync::DropGuard,
+pub(super) struct Setup {
+    pub writers: Arc<Writers>,
+    pub slot: SlotSender,
+    pub messages: Arc<MessageCache>,
+    pub metrics: Arc<Metrics>,
+    pub cancel: tokio_util::sync::DropGuard,
 }
 
-fn setup() -> Setup {
+pub(super) fn setup() -> Setup {
     let cancel = CancellationToken::new();
     Setup {
         writers: Arc::new(Writers::new(cancel.clone(), TaskTracker::new())),
         slot: SlotSender::default(),
         messages: Arc::default(),
         metrics: Arc::new(Metrics::new()),
-        _cancel: cancel.drop_guard(),
+        cancel: cancel.drop_guard(),
     }
 }
 
 impl Setup {
-    /// A client socket joined to the feed's writer with `write_stall`; returns its far end.
-    async fn join(&self, write_stall: Duration, receive_buffer: Option<u32>) -> TcpStream {
-        self.join_paced(write_stall, receive_buffer, None).await
-    }
-
-    /// [`Self::join`] for a client capped at one part per `min_interval` (`?fps=`).
-    async fn join_paced(
+    /// A connected pair of loopback sockets (ours, the client's), both buffers small when
+    /// `receive_buffer` is given; `handed` is ours with `head` to send first.
+    pub(super) async fn pair(
         &self,
+        head: &'static [u8],
         write_stall: Duration,
         receive_buffer: Option<u32>,
-        min_interval: Option<Duration>,
-    ) -> TcpStream {
+    ) -> (Handed, TcpStream) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
         if let Some(size) = receive_buffer {
@@ -79,16 +75,37 @@ impl Setup {
         let handed = Handed {
             stream,
             peer,
-            head: Bytes::from_static(HEAD),
+            head: Bytes::from_static(head),
+            after_head: Bytes::new(),
             write_stall,
             idle: Duration::from_secs(60),
             drops: Drops::new(self.metrics.clone()),
             open: Arc::new(HeapWatch::default()).opened(),
         };
-        let feed = Feed {
+        (handed, far)
+    }
+
+    pub(super) fn feed(&self) -> Feed {
+        Feed {
             frames: self.slot.subscribe(),
             messages: self.messages.clone(),
-        };
+        }
+    }
+
+    /// A client socket joined to the feed's writer with `write_stall`; returns its far end.
+    async fn join(&self, write_stall: Duration, receive_buffer: Option<u32>) -> TcpStream {
+        self.join_paced(write_stall, receive_buffer, None).await
+    }
+
+    /// [`Self::join`] for a client capped at one part per `min_interval` (`?fps=`).
+    async fn join_paced(
+        &self,
+        write_stall: Duration,
+        receive_buffer: Option<u32>,
+        min_interval: Option<Duration>,
+    ) -> TcpStream {
+        let (handed, far) = self.pair(HEAD, write_stall, receive_buffer).await;
+        let feed = self.feed();
         let joining = Joining {
             handed,
             min_interval,

@@ -1,11 +1,13 @@
 //! The writer task of one feed: it owns the feed's hand-over clients and wakes for a new
 //! frame, a joining client, a busy socket that became writable, an `?fps=` client's turn,
-//! or the periodic stall/idle check. It ends with its last client (or the feed, or shutdown).
+//! a WebSocket session's request (pong, close, notice, move), or the periodic stall/idle
+//! check. It ends with its last client (or the feed, or shutdown: WebSocket clients then get
+//! a close frame).
 
 use super::client::{Client, Flushed, Part};
-use super::{Joining, Joins, Writers};
+use super::ws::CLOSE_GOING_AWAY;
+use super::{Entry, Joins, Writers};
 use crate::camera::{Feed, Latest, MessageCache, Shown, Slot};
-use crate::mjpeg::{OPENING, PART_END};
 use std::future::poll_fn;
 use std::sync::Arc;
 use std::task::Poll;
@@ -20,20 +22,26 @@ const CHECK_EVERY: Duration = Duration::from_millis(250);
 pub(super) struct Writer {
     slot: Slot,
     messages: Arc<MessageCache>,
-    joins: mpsc::UnboundedReceiver<Joining>,
+    joins: mpsc::UnboundedReceiver<Entry>,
     own: Joins,
     writers: Arc<Writers>,
     clients: Vec<Client>,
+    /// WebSocket sessions wake the writer with their link's key (`WsLink::key`).
+    wake: mpsc::UnboundedSender<usize>,
+    woken: mpsc::UnboundedReceiver<usize>,
 }
 
 impl Writer {
     pub fn new(
         feed: Feed,
-        joins: mpsc::UnboundedReceiver<Joining>,
+        joins: mpsc::UnboundedReceiver<Entry>,
         writers: Arc<Writers>,
         own: Joins,
     ) -> Self {
+        let (wake, woken) = mpsc::unbounded_channel();
         Self {
+            wake,
+            woken,
             slot: feed.frames,
             messages: feed.messages,
             joins,
@@ -60,6 +68,7 @@ impl Writer {
                     Err(_) => break, // the feed was released
                 },
                 () = poll_fn(|cx| writable(&self.clients, cx)) => self.flush_busy(),
+                Some(key) = self.woken.recv() => self.asked(key),
                 () = tokio::time::sleep_until(turn.unwrap_or_else(Instant::now)), if turn.is_some() => {
                     self.distribute(true);
                 }
@@ -75,17 +84,65 @@ impl Writer {
                 }
             }
         }
+        self.close_all();
     }
 
-    /// A new client: its head, the opening delimiter and the current frame, written now.
-    fn add(&mut self, joining: Joining) {
+    /// A new client (its head, for MJPEG the opening delimiter) or one moving from another
+    /// feed: the current frame, written now.
+    fn add(&mut self, entry: Entry) {
         let now = Instant::now();
-        let mut client = Client::new(joining, OPENING.as_bytes(), now);
+        let mut client = match entry {
+            Entry::Mjpeg(joining) => Client::new(joining, now),
+            Entry::Ws(joining) => Client::ws(joining, now),
+            Entry::Moved(client) => client,
+        };
+        if let Some(link) = client.link() {
+            link.attach(self.wake.clone());
+        }
+        if let Some(feed) = client.take_asked(now) {
+            // Switched again before it arrived here.
+            self.writers.enter(feed, Entry::Moved(client));
+            return;
+        }
         if let Some(newest) = self.slot.borrow().newest.as_ref() {
-            client.queue(&Part::of(newest, &self.messages), PART_END.as_bytes(), now);
+            if client.lacks(&newest.frame) {
+                client.queue(&Part::of(newest, &self.messages, &client), now);
+            }
         }
         if client.flush(now) != Flushed::Gone {
             self.clients.push(client);
+        }
+    }
+
+    /// A WebSocket session asked something of its client (`key`): control frames to send,
+    /// a close, a move to another feed's writer.
+    fn asked(&mut self, key: usize) {
+        let Some(index) = self
+            .clients
+            .iter()
+            .position(|client| client.link().is_some_and(|link| link.key() == key))
+        else {
+            return; // gone, or moved on: its next writer reads what it asked
+        };
+        let now = Instant::now();
+        let client = &mut self.clients[index];
+        if let Some(feed) = client.take_asked(now) {
+            let client = self.clients.swap_remove(index);
+            self.writers.enter(feed, Entry::Moved(client));
+            return;
+        }
+        if client.flush(now) == Flushed::Gone {
+            self.clients.swap_remove(index);
+        }
+    }
+
+    /// Shutdown or the feed ended: WebSocket clients get a close frame, written if their
+    /// socket takes it now.
+    fn close_all(&mut self) {
+        let now = Instant::now();
+        for client in &mut self.clients {
+            client.close(CLOSE_GOING_AWAY, now);
+            client.flush(now);
         }
     }
 
@@ -101,7 +158,7 @@ impl Writer {
             return;
         }
         let now = Instant::now();
-        let mut parts: Vec<Part> = Vec::with_capacity(2);
+        let mut parts: Vec<Part> = Vec::with_capacity(4);
         let messages = &self.messages;
         self.clients.retain_mut(|client| {
             if client.busy() || client.due_at().is_some_and(|due| due > now) {
@@ -117,7 +174,7 @@ impl Writer {
     fn flush_busy(&mut self) {
         let now = Instant::now();
         let latest = self.slot.borrow().clone();
-        let mut parts: Vec<Part> = Vec::with_capacity(1);
+        let mut parts: Vec<Part> = Vec::with_capacity(2);
         self.clients.retain_mut(|client| {
             if !client.busy() {
                 return true;
@@ -134,8 +191,8 @@ impl Writer {
                 return true;
             };
             if client.lacks(&newest.frame) {
-                let part = cached_part(&mut parts, newest, &self.messages);
-                client.queue(&part, PART_END.as_bytes(), now);
+                let part = cached_part(&mut parts, newest, &self.messages, client);
+                client.queue(&part, now);
                 return client.flush(now) != Flushed::Gone;
             }
             true
@@ -177,21 +234,26 @@ fn queue_new(
 ) -> bool {
     let frames = latest.to_send(client.last.as_ref(), client.paced());
     for shown in &frames {
-        let part = cached_part(parts, shown, messages);
-        client.queue(&part, PART_END.as_bytes(), now);
+        let part = cached_part(parts, shown, messages, client);
+        client.queue(&part, now);
     }
     !frames.is_empty()
 }
 
-/// The part of `shown`, built once per pass over the clients.
-fn cached_part(parts: &mut Vec<Part>, shown: &Shown, messages: &MessageCache) -> Part {
+/// The part of `shown` for clients of `client`'s kind, built once per pass over the clients.
+fn cached_part(
+    parts: &mut Vec<Part>,
+    shown: &Shown,
+    messages: &MessageCache,
+    client: &Client,
+) -> Part {
     if let Some(part) = parts
         .iter()
-        .find(|part| Arc::ptr_eq(&part.frame, &shown.frame))
+        .find(|part| Arc::ptr_eq(&part.frame, &shown.frame) && part.ws == client.is_ws())
     {
         return part.clone();
     }
-    let part = Part::of(shown, messages);
+    let part = Part::of(shown, messages, client);
     parts.push(part.clone());
     part
 }

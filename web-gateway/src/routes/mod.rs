@@ -10,6 +10,7 @@ pub mod stream;
 pub mod video;
 pub mod ws;
 mod ws_cameras;
+mod ws_direct;
 mod ws_messages;
 
 use crate::camera::variants::{MAX_HEIGHT, MAX_WIDTH, MIN_SIDE};

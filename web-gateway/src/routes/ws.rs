@@ -16,28 +16,37 @@
 //! switches one camera at any time by sending `{"camera": "front", "variant": "preview"}`
 //! (`null`: full frames); the page does so to fit each tile. A bad switch is answered with
 //! the same notice. Per-camera state, and re-checking it as info changes: [`super::ws_cameras`].
+//!
+//! A socket for one camera (`cameras=ID`) on a plain connection's first request is written by
+//! the feed's writer instead (`ws_direct.rs`): the same messages, at an MJPEG stream's cost.
+//! Several cameras or none, TLS, and later requests of a keep-alive connection stay here.
 
 use super::ws_cameras::Cameras;
-use super::Asked;
+use super::{ws_direct, Asked};
 use crate::error::{shown, ApiError};
 use crate::extract::ApiQuery;
+use crate::server::Handoff;
 use crate::state::{AppState, ClientGuard};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
+use axum::Extension;
 use futures::StreamExt;
 use std::collections::HashSet;
 
 /// Longest message a client may send (a switch request is a few dozen bytes); a longer one
-/// closes the socket (close code 1009) before it is buffered.
-const MAX_CONTROL_BYTES: usize = 1024;
+/// closes the socket (close code 1009) before it is buffered. The same on both paths.
+const MAX_CONTROL_BYTES: usize = crate::fanout::inbound::MAX_MESSAGE;
 /// Bytes tungstenite reads (and zeroes first) at a time from the socket.
-const READ_CHUNK: usize = 4096;
+const READ_CHUNK: usize = crate::fanout::inbound::READ_CHUNK;
 
 pub async fn ws(
     State(state): State<AppState>,
     query: ApiQuery,
+    handoff: Option<Extension<Handoff>>,
+    headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     query.only(&["cameras", "width", "height", "quality", "variant"])?;
@@ -67,9 +76,14 @@ pub async fn ws(
     };
     variant_on_some_camera(&state, filter.as_ref(), &asked)?;
     // Query errors first, so that a bad URL is reported as such even without an upgrade.
-    let upgrade = match upgrade {
-        Ok(upgrade) => upgrade,
-        Err(rejection) => return Err(ApiError::from_upgrade_rejection(rejection).await),
+    let upgrade = match (upgrade, handoff) {
+        (Ok(upgrade), _) => upgrade,
+        // Read by `server::raw` (no hyper upgrade to take), every header of the handshake
+        // checked: the socket may go to the feed's writer.
+        (Err(WebSocketUpgradeRejection::ConnectionNotUpgradable(_)), Some(Extension(handoff))) => {
+            return ws_direct::offer(state, handoff, &headers, filter, asked).await
+        }
+        (Err(rejection), _) => return Err(ApiError::from_upgrade_rejection(rejection).await),
     };
     let client = state.admit("ws")?;
     // tungstenite zeroes a whole read chunk (128 KiB by default) each time it polls the

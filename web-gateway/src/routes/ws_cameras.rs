@@ -47,14 +47,62 @@ fn same_info(status: &CameraStatus, seen: &Option<Arc<camera_protocol::info::Cam
 /// A request to switch one camera's frames: `{"camera": "front", "variant": "preview"}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Switch {
-    camera: String,
+pub(super) struct Switch {
+    pub camera: String,
     /// A variant the camera's node encodes; `None`: the camera's own frames.
     #[serde(default)]
-    variant: Option<String>,
+    pub variant: Option<String>,
     /// One of the node's H.264 lanes instead of JPEG frames.
     #[serde(default)]
-    video: Option<String>,
+    pub video: Option<String>,
+}
+
+/// What a switch asks of its camera.
+pub(super) enum Wanted {
+    Frames(Choice),
+    /// An H.264 lane of the camera's node, by name.
+    Lane(String),
+}
+
+/// A switch request checked (also by the feed-writer sockets, `ws_direct.rs`): the camera it
+/// names and what that camera sends then; `Err` is the notice to answer with.
+pub(super) fn resolve_switch(
+    state: &AppState,
+    text: &str,
+) -> Result<(Switch, CameraHandle, Wanted), String> {
+    let named = serde_json::from_str::<Switch>(text).ok().map(|s| s.camera);
+    parse_switch(state, text).map_err(|error| notice(named.as_deref(), &error))
+}
+
+fn parse_switch(state: &AppState, text: &str) -> Result<(Switch, CameraHandle, Wanted), ApiError> {
+    let bad = |message: String| ApiError::BadQuery {
+        parameter: "(WebSocket message)".into(),
+        message,
+    };
+    let switch: Switch = serde_json::from_str(text).map_err(|error| {
+        bad(format!(
+            "{error}; expected {{\"camera\": \"ID\", \"variant\": \"NAME\" or null}} or {{\"camera\": \"ID\", \"video\": \"LANE\"}}"
+        ))
+    })?;
+    let camera = state
+        .directory
+        .get(&switch.camera)
+        .ok_or_else(|| super::unknown(&switch.camera))?;
+    if let Some(asked) = &switch.video {
+        if switch.variant.is_some() {
+            return Err(bad(
+                "give either variant (JPEG frames) or video (an H.264 lane), not both".into(),
+            ));
+        }
+        let lane = super::video::lane(&camera, super::video::lane_name(Some(asked))?.as_deref())?;
+        return Ok((switch, camera, Wanted::Lane(lane)));
+    }
+    let choice = Asked {
+        name: switch.variant.clone(),
+        ..Asked::default()
+    }
+    .choice(&camera)?;
+    Ok((switch, camera, Wanted::Frames(choice)))
 }
 
 /// One camera this socket receives.
@@ -275,48 +323,20 @@ impl Cameras {
 
     /// Handles a text message; `Err` is the notice to answer with.
     pub(super) async fn switch(&mut self, state: &AppState, text: &str) -> Result<(), String> {
-        let named = serde_json::from_str::<Switch>(text).ok().map(|s| s.camera);
-        self.try_switch(state, text)
-            .await
-            .map_err(|error| notice(named.as_deref(), &error))
-    }
-
-    async fn try_switch(&mut self, state: &AppState, text: &str) -> Result<(), ApiError> {
-        let bad = |message: String| ApiError::BadQuery {
-            parameter: "(WebSocket message)".into(),
-            message,
+        let (switch, camera, wanted) = resolve_switch(state, text)?;
+        let choice = match wanted {
+            Wanted::Lane(lane) => {
+                let current = self.watching.get(camera.id()).and_then(|w| w.lane.as_ref());
+                if current != Some(&lane) {
+                    self.pending.remove(camera.id());
+                    self.lanes.insert(switch.camera.clone(), lane.clone());
+                    self.watch_lane(&camera, lane).await;
+                }
+                return Ok(());
+            }
+            Wanted::Frames(choice) => choice,
         };
-        let switch: Switch = serde_json::from_str(text).map_err(|error| {
-            bad(format!(
-                "{error}; expected {{\"camera\": \"ID\", \"variant\": \"NAME\" or null}} or {{\"camera\": \"ID\", \"video\": \"LANE\"}}"
-            ))
-        })?;
-        let camera = state
-            .directory
-            .get(&switch.camera)
-            .ok_or_else(|| super::unknown(&switch.camera))?;
-        if let Some(asked) = switch.video {
-            if switch.variant.is_some() {
-                return Err(bad(
-                    "give either variant (JPEG frames) or video (an H.264 lane), not both".into(),
-                ));
-            }
-            let lane =
-                super::video::lane(&camera, super::video::lane_name(Some(&asked))?.as_deref())?;
-            let current = self.watching.get(camera.id()).and_then(|w| w.lane.as_ref());
-            if current != Some(&lane) {
-                self.pending.remove(camera.id());
-                self.lanes.insert(switch.camera.clone(), lane.clone());
-                self.watch_lane(&camera, lane).await;
-            }
-            return Ok(());
-        }
         let was_video = self.lanes.remove(camera.id()).is_some();
-        let choice = Asked {
-            name: switch.variant.clone(),
-            ..Asked::default()
-        }
-        .choice(&camera)?;
         self.switched.insert(switch.camera.clone(), switch.variant);
         let current = self.watching.get(camera.id()).map(|w| &w.choice);
         let pending = self.pending.remove(camera.id()).is_some();

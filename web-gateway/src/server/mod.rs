@@ -12,8 +12,9 @@
 //! - [`stall`]: [`StallGuard`], the write-stall and idle timeouts on the socket.
 //! - [`drops`]: [`Drops`], counting and logging (rate-limited) connections ended early.
 //! - `raw.rs` + [`handoff`]: a plain connection whose first request asks for an MJPEG stream
-//!   is read here, not by hyper, so that its socket can leave with the response head for
-//!   the feed's writer (fanout/); TLS and later keep-alive requests stay with hyper.
+//!   or a single-camera WebSocket is read here, not by hyper, so that its socket can leave
+//!   with the response head for the feed's writer (fanout/); TLS and later keep-alive
+//!   requests stay with hyper, as does a request its handler sends back (`rewind.rs`).
 //! - [`tls`]: the rustls acceptor from PEM files. [`limits`]: the open-file limit.
 //! - [`heap`]: [`HeapWatch`] (one per process, shared by every listener) and its
 //!   [`HeapTrimmer`]: the heap handed back to the system after clients leave.
@@ -23,6 +24,7 @@ pub mod handoff;
 pub mod heap;
 pub mod limits;
 mod raw;
+mod rewind;
 pub mod stall;
 pub mod tls;
 
@@ -209,7 +211,13 @@ async fn serve_accepted(
         };
         match peeked {
             Ok(Ok(n)) if raw::is_stream_request(&first[..n]) => {
-                return raw::serve(stream, peer, app, &options, open).await;
+                let back = raw::serve(stream, peer, app.clone(), &options, open).await;
+                if let Some((read, stream, open)) = back {
+                    let replayed = rewind::Rewind::new(read, stream);
+                    serve_guarded(replayed, peer, app, options, cancel).await;
+                    drop(open);
+                }
+                return;
             }
             Ok(Ok(0) | Err(_)) => return,
             Ok(Ok(_)) => {}
@@ -219,11 +227,24 @@ async fn serve_accepted(
             }
         }
     }
+    serve_guarded(stream, peer, app, options, cancel).await;
+    drop(open);
+}
+
+/// Serves a connection with hyper behind the stall guard.
+async fn serve_guarded<T>(
+    stream: T,
+    peer: SocketAddr,
+    app: Router,
+    options: ServeOptions,
+    cancel: CancellationToken,
+) where
+    T: AsyncRead + AsyncWrite + stall::Abort + Unpin + Send + 'static,
+{
     let guarded = StallGuard::new(stream, options.write_stall_timeout, options.idle_timeout)
         .reporting(options.drops.clone(), peer);
     let keep_alive_idle = guarded.keep_alive_idle();
     serve_connection(guarded, keep_alive_idle, peer, app, options, cancel).await;
-    drop(open);
 }
 
 async fn serve_connection<I>(

@@ -1,7 +1,8 @@
-//! The first request of a plain-HTTP connection, when it asks for an MJPEG stream, is read
-//! here instead of by hyper, so that the socket can leave with its response head
-//! ([`super::handoff`]): streams are then written by one writer per feed, not by a hyper
-//! connection task per client (docs/benchmarks.md, the bare writer's cost).
+//! The first request of a plain-HTTP connection, when it asks for an MJPEG stream or a
+//! single-camera WebSocket (`/ws?cameras=ID`), is read here instead of by hyper, so that the
+//! socket can leave with its response head ([`super::handoff`]): streams are then written by
+//! one writer per feed, not by a hyper connection task per client (docs/benchmarks.md, the
+//! bare writer's cost).
 //!
 //! The request still goes through the whole router (Host/Origin checks, logins, admission,
 //! query validation); only the HTTP/1.1 framing is ours: the head is read with the same
@@ -29,7 +30,8 @@ const MAX_HEADERS: usize = 100;
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// Whether the bytes the client sent first start a request line for a stream:
-/// `GET /cameras/<id>/stream.mjpg[?…] HTTP/1.x`. Anything else, or a request line not yet
+/// `GET /cameras/<id>/stream.mjpg[?…] HTTP/1.x`, or `GET /ws?…cameras=<id>…` naming one
+/// camera (no comma; no `%`, which could hide one). Anything else, or a request line not yet
 /// complete in those bytes, is hyper's.
 pub fn is_stream_request(first: &[u8]) -> bool {
     let Some(end) = first.windows(2).position(|w| w == b"\r\n") else {
@@ -41,29 +43,44 @@ pub fn is_stream_request(first: &[u8]) -> bool {
     else {
         return false;
     };
-    let path = target.split(|b| *b == b'?').next().unwrap_or_default();
+    let mut halves = target.splitn(2, |b| *b == b'?');
+    let path = halves.next().unwrap_or_default();
+    if path == b"/ws" {
+        let query = halves.next().unwrap_or_default();
+        let mut cameras = query
+            .split(|b| *b == b'&')
+            .filter_map(|pair| pair.strip_prefix(b"cameras="));
+        return match (cameras.next(), cameras.next()) {
+            (Some(one), None) => {
+                !one.is_empty() && !one.iter().any(|b| matches!(b, b',' | b'%' | b'+'))
+            }
+            _ => false,
+        };
+    }
     let segments: Vec<&[u8]> = path.split(|b| *b == b'/').collect();
     matches!(segments.as_slice(), [b"", b"cameras", id, b"stream.mjpg"] if !id.is_empty())
 }
 
 /// Serves the connection's first request (a stream request, see [`is_stream_request`]);
-/// the socket is handed over or closed when this returns.
+/// the socket is handed over or closed when this returns, or returned with the bytes read
+/// from it when the handler sends the request back to hyper ([`Handoff::to_hyper`]).
 pub async fn serve(
     mut stream: TcpStream,
     peer: SocketAddr,
     mut app: Router,
     options: &ServeOptions,
     open: OpenConnection,
-) {
+) -> Option<(Bytes, TcpStream, OpenConnection)> {
     let deadline = Instant::now() + options.header_timeout;
-    let head = match tokio::time::timeout_at(deadline, read_head(&mut stream)).await {
-        Ok(Some(head)) => head,
-        Ok(None) => return,
+    let (read, head_len) = match tokio::time::timeout_at(deadline, read_head(&mut stream)).await {
+        Ok(Some(read)) => read,
+        Ok(None) => return None,
         Err(_) => {
             options.drops.record(DropReason::HeaderTimeout, peer);
-            return;
+            return None;
         }
     };
+    let head = read[..head_len].to_vec();
     let handoff = Handoff::default();
     let request = match parse(&head) {
         Ok(mut request) => {
@@ -77,31 +94,41 @@ pub async fn serve(
                 .body(Body::empty())
                 .unwrap_or_default();
             write_whole(stream, response, options).await;
-            return;
+            return None;
         }
     };
     let response = match app.call(request).await {
         Ok(response) => response,
         Err(never) => match never {},
     };
+    if handoff.wants_hyper() {
+        return Some((read.freeze(), stream, open));
+    }
+    let status = response.status();
+    let after_head = read.freeze().slice(head_len..);
     match handoff.take() {
-        Some(take) if response.status() == StatusCode::OK => take(Handed {
-            stream,
-            peer,
-            head: response_head(&response, None),
-            write_stall: options.write_stall_timeout,
-            idle: options.idle_timeout,
-            drops: options.drops.clone(),
-            open,
-        }),
+        Some(take) if status == StatusCode::OK || status == StatusCode::SWITCHING_PROTOCOLS => {
+            take(Handed {
+                stream,
+                peer,
+                head: response_head(&response, None),
+                after_head,
+                write_stall: options.write_stall_timeout,
+                idle: options.idle_timeout,
+                drops: options.drops.clone(),
+                open,
+            })
+        }
         _ => write_whole(stream, response, options).await,
     }
+    None
 }
 
-/// Reads the request head up to its blank line; `None` if the client closed, erred or sent a
-/// head over [`MAX_REQUEST_HEAD`]. Bytes after the head (a pipelined request) are dropped:
-/// the stream is the connection's last response.
-async fn read_head(stream: &mut TcpStream) -> Option<BytesMut> {
+/// Reads up to the request head's blank line: what was read and the head's length; `None`
+/// if the client closed, erred or sent a head over [`MAX_REQUEST_HEAD`]. Bytes after the
+/// head (a pipelined request) are only kept for hyper ([`Handoff::to_hyper`]): a stream is
+/// the connection's last response.
+async fn read_head(stream: &mut TcpStream) -> Option<(BytesMut, usize)> {
     let mut head = BytesMut::with_capacity(1024);
     loop {
         let searched = head.len().saturating_sub(3);
@@ -109,8 +136,7 @@ async fn read_head(stream: &mut TcpStream) -> Option<BytesMut> {
             return None;
         }
         if let Some(at) = head[searched..].windows(4).position(|w| w == b"\r\n\r\n") {
-            head.truncate(searched + at + 4);
-            return Some(head);
+            return Some((head, searched + at + 4));
         }
         if head.len() > MAX_REQUEST_HEAD {
             return None;
@@ -143,7 +169,8 @@ fn parse(head: &[u8]) -> Result<Request<Body>, ()> {
 }
 
 /// Status line and headers of `response`, `Connection: close` (the body, of `length` bytes
-/// or until the socket closes, is the connection's last), and the blank line.
+/// or until the socket closes, is the connection's last), and the blank line. A `101
+/// Switching Protocols` keeps its headers as they are (`Connection: upgrade`).
 fn response_head(response: &Response<Body>, length: Option<usize>) -> Bytes {
     let mut head = BytesMut::with_capacity(512);
     let status = response.status();
@@ -157,8 +184,9 @@ fn response_head(response: &Response<Body>, length: Option<usize>) -> Bytes {
         header::CONTENT_LENGTH,
         header::TRANSFER_ENCODING,
     ];
+    let upgrade = status == StatusCode::SWITCHING_PROTOCOLS;
     for (name, value) in response.headers() {
-        if framing.contains(name) {
+        if framing.contains(name) && !upgrade {
             continue;
         }
         head.put_slice(name.as_str().as_bytes());
@@ -169,7 +197,10 @@ fn response_head(response: &Response<Body>, length: Option<usize>) -> Bytes {
     if let Some(length) = length {
         head.put_slice(format!("content-length: {length}\r\n").as_bytes());
     }
-    head.put_slice(b"connection: close\r\n\r\n");
+    if !upgrade {
+        head.put_slice(b"connection: close\r\n");
+    }
+    head.put_slice(b"\r\n");
     head.freeze()
 }
 
@@ -201,6 +232,8 @@ mod tests {
         for yes in [
             &b"GET /cameras/front/stream.mjpg HTTP/1.1\r\n"[..],
             b"GET /cameras/robot1.camera.front/stream.mjpg?fps=5 HTTP/1.1\r\nHost: x\r\n",
+            b"GET /ws?cameras=robot1.camera.front HTTP/1.1\r\n",
+            b"GET /ws?variant=preview&cameras=front HTTP/1.1\r\n",
         ] {
             assert!(is_stream_request(yes), "{yes:?}");
         }
@@ -211,6 +244,11 @@ mod tests {
             b"GET /cameras/front/snapshot.jpg HTTP/1.1\r\n",
             b"GET /cameras/a/b/stream.mjpg HTTP/1.1\r\n",
             b"GET /ws HTTP/1.1\r\n",
+            b"GET /ws?cameras=a,b HTTP/1.1\r\n",
+            b"GET /ws?cameras=a%2Cb HTTP/1.1\r\n",
+            b"GET /ws?cameras=a&cameras=b HTTP/1.1\r\n",
+            b"GET /ws?cameras= HTTP/1.1\r\n",
+            b"GET /wss?cameras=a HTTP/1.1\r\n",
             b"",
         ] {
             assert!(!is_stream_request(no), "{no:?}");

@@ -20,6 +20,7 @@ mod variant_errors;
 mod variant_recheck;
 mod while_watched;
 mod ws_client;
+mod ws_writer;
 
 /// The binary under test.
 const GATEWAY: &str = env!("CARGO_BIN_EXE_web-gateway");
