@@ -172,6 +172,7 @@ mod tests {
             window: Duration::from_millis(600),
             connect_timeout: Duration::from_secs(5),
             slow: None,
+            stamps_from: None,
         };
         let result = load::run(&spec, &mut CpuWindow::new(vec![]))
             .await

@@ -5,15 +5,19 @@
 //! number not above the last one, or the same picture again when the server sends no
 //! sequence numbers), and latency = arrival of the part's last byte minus its `X-Timestamp`
 //! (the metadata's capture time for WebSocket messages), split where the gateway stamps its
-//! parts (`X-Gateway-Timestamp`) into capture → gateway and gateway → client.
+//! parts (`X-Gateway-Timestamp`) into capture → gateway and gateway → client. WebSocket
+//! messages carry no gateway stamp: with [`LoadSpec::stamps_from`] one MJPEG probe client of
+//! the same camera records each frame's stamp by sequence number, and the WebSocket clients'
+//! latencies are split with it after the run.
 
 use crate::http::{self, ResponseHead};
 use anyhow::{bail, Context, Result};
 use camera_protocol::meta::{unix_now_ns, FrameMeta, ENCODED_LEN};
 use futures::StreamExt;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use test_support::multipart::{BodyDecoder, Part};
 use tokio::io::AsyncReadExt;
@@ -45,7 +49,15 @@ pub struct LoadSpec {
     pub connect_timeout: Duration,
     /// MJPEG clients that read slowly instead of as fast as they can.
     pub slow: Option<SlowReading>,
+    /// WebSocket runs: an MJPEG stream of the same frames whose `X-Gateway-Timestamp`s split
+    /// the clients' latency (one more client on the server, which its CPU figure includes).
+    pub stamps_from: Option<String>,
 }
+
+/// Gateway stamps by frame sequence number, from the probe client.
+type Stamps = Arc<Mutex<HashMap<u64, u64>>>;
+/// Stamps kept at most (the probe forgets them all beyond, a few minutes of frames).
+const MAX_STAMPS: usize = 100_000;
 
 /// A slow reader: reads at most `chunk` bytes, then pauses, again and again.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +84,10 @@ pub struct ClientStats {
     /// Split by `X-Gateway-Timestamp`: capture → gateway, and gateway → last byte read.
     pub to_gateway_us: Vec<u32>,
     pub from_gateway_us: Vec<u32>,
+    /// Parts without a gateway stamp, (seq, capture ns, arrival ns), split after the run.
+    unstamped: Vec<(u64, u64, u64)>,
+    /// The probe client: where it keeps each part's gateway stamp.
+    stamps: Option<Stamps>,
     pub error: Option<String>,
     last_seq: Option<u64>,
     last_hash: Option<u64>,
@@ -84,6 +100,9 @@ impl ClientStats {
             (None, Some(hash)) => self.last_hash == Some(hash),
             (None, None) => false,
         };
+        if let Some(stamps) = &self.stamps {
+            return Self::keep_stamp(stamps, part);
+        }
         if let Some(seq) = part.seq {
             self.last_seq = Some(self.last_seq.map_or(seq, |last| last.max(seq)));
         }
@@ -99,11 +118,38 @@ impl ClientStats {
         let micros = |from: u64, to: u64| u32::try_from(to.saturating_sub(from) / 1_000);
         if let Some(ts) = part.timestamp_ns {
             self.latencies_us.push(micros(ts, now).unwrap_or(u32::MAX));
-            if let Some(gateway) = part.gateway_ns {
-                self.to_gateway_us
-                    .push(micros(ts, gateway).unwrap_or(u32::MAX));
-                self.from_gateway_us
-                    .push(micros(gateway, now).unwrap_or(u32::MAX));
+            match (part.gateway_ns, part.seq) {
+                (Some(gateway), _) => self.split(ts, gateway, now),
+                (None, Some(seq)) => self.unstamped.push((seq, ts, now)),
+                (None, None) => {}
+            }
+        }
+    }
+
+    fn split(&mut self, capture_ns: u64, gateway_ns: u64, arrival_ns: u64) {
+        let micros = |from: u64, to: u64| u32::try_from(to.saturating_sub(from) / 1_000);
+        self.to_gateway_us
+            .push(micros(capture_ns, gateway_ns).unwrap_or(u32::MAX));
+        self.from_gateway_us
+            .push(micros(gateway_ns, arrival_ns).unwrap_or(u32::MAX));
+    }
+
+    /// The probe's part: only its stamp is kept, whether measuring or not.
+    fn keep_stamp(stamps: &Stamps, part: &Part) {
+        if let (Some(seq), Some(gateway)) = (part.seq, part.gateway_ns) {
+            let mut stamps = stamps.lock().unwrap_or_else(PoisonError::into_inner);
+            if stamps.len() >= MAX_STAMPS {
+                stamps.clear();
+            }
+            stamps.insert(seq, gateway);
+        }
+    }
+
+    /// Splits the parts that had no stamp with the probe's stamps of the same frames.
+    fn split_with(&mut self, stamps: &HashMap<u64, u64>) {
+        for (seq, capture, arrival) in std::mem::take(&mut self.unstamped) {
+            if let Some(&gateway) = stamps.get(&seq) {
+                self.split(capture, gateway, arrival);
             }
         }
     }
@@ -190,6 +236,10 @@ pub fn percentile<T: Copy + Ord>(values: &mut [T], p: f64) -> Option<T> {
 pub async fn run(spec: &LoadSpec, probe: &mut dyn WindowProbe) -> Result<LoadResult> {
     let shared = Arc::new(Shared::default());
     let stop = CancellationToken::new();
+    let stamps = spec
+        .stamps_from
+        .as_ref()
+        .map(|path| spawn_probe(spec, path, &stop));
     let mut tasks = Vec::with_capacity(spec.clients);
     for _ in 0..spec.clients {
         let (spec, shared, stop) = (spec.clone(), shared.clone(), stop.clone());
@@ -238,7 +288,37 @@ pub async fn run(spec: &LoadSpec, probe: &mut dyn WindowProbe) -> Result<LoadRes
     for task in tasks {
         clients.push(task.await.context("client task panicked")?);
     }
+    if let Some(stamps) = stamps {
+        let stamps = stamps.lock().unwrap_or_else(PoisonError::into_inner);
+        for client in &mut clients {
+            client.split_with(&stamps);
+        }
+    }
     Ok(LoadResult { clients, window })
+}
+
+/// Starts the probe client on MJPEG `path`: it keeps every part's gateway stamp until `stop`.
+fn spawn_probe(spec: &LoadSpec, path: &str, stop: &CancellationToken) -> Stamps {
+    let stamps = Stamps::default();
+    let probe = LoadSpec {
+        path: path.to_owned(),
+        protocol: Protocol::Mjpeg,
+        clients: 1,
+        slow: None,
+        stamps_from: None,
+        ..spec.clone()
+    };
+    let (kept, stop) = (stamps.clone(), stop.clone());
+    tokio::spawn(async move {
+        let mut stats = ClientStats {
+            stamps: Some(kept),
+            ..ClientStats::default()
+        };
+        if let Err(error) = mjpeg_client(&probe, &Shared::default(), &stop, &mut stats).await {
+            tracing::warn!(%error, "the stamp probe client failed: WebSocket latency not split");
+        }
+    });
+    stamps
 }
 
 async fn mjpeg_client(

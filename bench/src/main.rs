@@ -148,6 +148,7 @@ async fn load_once(args: LoadArgs) -> Result<()> {
         window: Duration::from_secs_f64(args.seconds),
         connect_timeout: Duration::from_secs(60),
         slow: None,
+        stamps_from: None,
     };
     let mut none = procstat::CpuWindow::new(vec![]);
     let result = load::run(&spec, &mut none).await?;

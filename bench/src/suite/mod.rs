@@ -21,6 +21,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// WebSocket rows from this many clients on split their latency with one MJPEG probe client
+/// (`load::LoadSpec::stamps_from`), whose part of the gateway's CPU is then ≤ 1 %.
+const STAMP_PROBE_FROM: usize = 100;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -83,6 +87,7 @@ impl Settings {
             window: self.window,
             connect_timeout: Duration::from_secs(60),
             slow: None,
+            stamps_from: None,
         }
     }
 }
@@ -212,7 +217,10 @@ pub async fn fan_out(settings: &Settings, camera: &CameraSpec) -> Result<Table> 
             ),
             Protocol::WebSocket => (format!("/ws?cameras={CAMERA}"), format!("{clients} WS")),
         };
-        let spec = settings.spec(pair.http, &path, protocol, clients);
+        let mut spec = settings.spec(pair.http, &path, protocol, clients);
+        if protocol == Protocol::WebSocket && clients >= STAMP_PROBE_FROM {
+            spec.stamps_from = Some(format!("/cameras/{CAMERA}/stream.mjpg"));
+        }
         let (result, cpu) = match measure(&spec, vec![pair.gateway.pid()]).await {
             Ok(measured) => measured,
             Err(error) => {
