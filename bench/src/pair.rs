@@ -141,7 +141,9 @@ impl Pair {
         Ok(pair)
     }
 
-    /// Waits until a snapshot of the camera is served (its first frame went node → gateway).
+    /// Waits until a snapshot of the camera is served (its first frame went node → gateway)
+    /// and the gateway has the node's info (single-camera sockets of a camera whose info is
+    /// not known yet are not written by the feed writer).
     async fn wait_live(&mut self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
@@ -151,7 +153,11 @@ impl Pair {
             if let Ok((head, _)) =
                 http::get(self.http, &format!("/cameras/{CAMERA}/snapshot.jpg")).await
             {
-                if head.status == 200 {
+                let told = self
+                    .camera_json()
+                    .await
+                    .is_ok_and(|c| c["info"].is_object());
+                if head.status == 200 && told {
                     return Ok(());
                 }
             }

@@ -163,7 +163,9 @@ async fn an_oversized_message_closes_the_writers_socket_with_1009() {
     let camera = SyntheticCamera::start(CameraOptions::new("mast", 160, 120)).await;
     let gateway = Gateway::serve(&[camera.endpoint()], &[]).await;
     gateway
-        .wait_camera("mast", LONG, |c| c["online"] == true)
+        .wait_camera("mast", LONG, |c| {
+            c["online"] == true && c["info"].is_object()
+        })
         .await;
     let (mut socket, by_hyper) = open(&gateway, "/ws?cameras=mast").await;
     assert!(!by_hyper);
@@ -201,7 +203,9 @@ async fn a_socket_on_a_reused_connection_stays_with_hyper() {
     let camera = SyntheticCamera::start(CameraOptions::new("mast", 160, 120)).await;
     let gateway = Gateway::serve(&[camera.endpoint()], &[]).await;
     gateway
-        .wait_camera("mast", LONG, |c| c["online"] == true)
+        .wait_camera("mast", LONG, |c| {
+            c["online"] == true && c["info"].is_object()
+        })
         .await;
     let url = gateway.url("/ws?cameras=mast");
     let host = url
