@@ -118,6 +118,7 @@ async fn three_hundred_clients_for_two_minutes() {
         window: WINDOW,
         connect_timeout: Duration::from_secs(60),
         slow,
+        stamps_from: None,
     };
     let fast = spec(FAST_CLIENTS, None);
     let slow = spec(
