@@ -10,10 +10,11 @@
 //! the same camera records each frame's stamp by sequence number, and the WebSocket clients'
 //! latencies are split with it after the run.
 
+mod ws;
+
 use crate::http::{self, ResponseHead};
 use anyhow::{bail, Context, Result};
-use camera_protocol::meta::{unix_now_ns, FrameMeta, ENCODED_LEN};
-use futures::StreamExt;
+use camera_protocol::meta::unix_now_ns;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -247,7 +248,7 @@ pub async fn run(spec: &LoadSpec, probe: &mut dyn WindowProbe) -> Result<LoadRes
             let mut stats = ClientStats::default();
             let outcome = match spec.protocol {
                 Protocol::Mjpeg => mjpeg_client(&spec, &shared, &stop, &mut stats).await,
-                Protocol::WebSocket => ws_client(&spec, &shared, &stop, &mut stats).await,
+                Protocol::WebSocket => ws::ws_client(&spec, &shared, &stop, &mut stats).await,
             };
             if let Err(error) = outcome {
                 stats.error = Some(format!("{error:#}"));
@@ -370,61 +371,4 @@ async fn mjpeg_client(
         }
         decoder.feed(&buf[..n], &mut on_part)?;
     }
-}
-
-async fn ws_client(
-    spec: &LoadSpec,
-    shared: &Shared,
-    stop: &CancellationToken,
-    stats: &mut ClientStats,
-) -> Result<()> {
-    let url = format!("ws://{}{}", spec.addr, spec.path);
-    let (mut socket, _) =
-        tokio::time::timeout(READ_TIMEOUT, tokio_tungstenite::connect_async(url.as_str()))
-            .await
-            .context("WebSocket connect timed out")??;
-    let mut first = true;
-    loop {
-        let message = tokio::select! {
-            _ = stop.cancelled() => return Ok(()),
-            next = tokio::time::timeout(READ_TIMEOUT, socket.next()) => next.context("no message for 10 s")?,
-        };
-        let Some(message) = message else {
-            bail!("server closed the WebSocket")
-        };
-        let tokio_tungstenite::tungstenite::Message::Binary(data) = message? else {
-            continue;
-        };
-        let part = ws_part(&data)?;
-        if first {
-            first = false;
-            shared.started.fetch_add(1, Ordering::Relaxed);
-        }
-        stats.record(&part, shared.measuring.load(Ordering::Relaxed));
-    }
-}
-
-/// `[u8 id_len][id][32-byte metadata][JPEG]` (docs/http-api.md) as a part.
-fn ws_part(data: &[u8]) -> Result<Part> {
-    let id_len = usize::from(*data.first().context("empty WebSocket message")?);
-    let meta_at = 1 + id_len;
-    let jpeg_at = meta_at + ENCODED_LEN;
-    if data.len() < jpeg_at {
-        bail!(
-            "WebSocket message of {} bytes is shorter than its header",
-            data.len()
-        );
-    }
-    let meta = FrameMeta::decode(&data[meta_at..jpeg_at])?;
-    let jpeg = &data[jpeg_at..];
-    Ok(Part {
-        len: jpeg.len(),
-        is_jpeg: camera_protocol::frame::check_complete_jpeg(jpeg).is_ok(),
-        seq: Some(meta.seq),
-        timestamp_ns: Some(meta.capture_ts_ns),
-        gateway_ns: None,
-        hash: None,
-        headers: Vec::new(),
-        body: None,
-    })
 }

@@ -182,11 +182,11 @@ fn close(payload: &[u8]) -> Result<Inbound, u16> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    /// A masked client frame.
-    fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
+    /// A masked client frame (also `tests_ws.rs`'s).
+    pub(in crate::fanout) fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
         let mask = [1, 2, 3, 4];
         let mut out = vec![first];
         match payload.len() {

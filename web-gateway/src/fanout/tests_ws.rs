@@ -1,6 +1,7 @@
 //! WebSocket clients of the writer against real loopback sockets: frames byte-identical to
 //! the tungstenite path's messages, slow readers, control frames, refusals, moves, shutdown.
 
+use super::inbound::tests::masked;
 use super::inbound::{next_text, MAX_MESSAGE};
 use super::tests::{frame, setup, Setup};
 use super::*;
@@ -63,22 +64,6 @@ async fn read_frame(far: &mut TcpStream) -> (u8, Vec<u8>) {
     })
     .await
     .expect("a frame within 10 s")
-}
-
-/// A masked client frame.
-fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [9, 8, 7, 6];
-    let mut out = vec![first];
-    match payload.len() {
-        len @ 0..=125 => out.push(0x80 | len as u8),
-        len => {
-            out.push(0x80 | 126);
-            out.extend((len as u16).to_be_bytes());
-        }
-    }
-    out.extend(mask);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    out
 }
 
 /// Reads frames until a close frame; its code. Binary frames before it are skipped.
