@@ -270,8 +270,13 @@ package_check() {
     ./etc/robot-camera/zenoh/certs/; do
     grep -q " $file\$" <<<"$listing" || { log "$(basename "$deb") lacks $file"; status=1; }
   done
-  dpkg-deb -f "$deb" Depends | grep -q 'libgstreamer1.0-0 (>= 1.14)' || { log "camera-node does not depend on GStreamer >= 1.14"; status=1; }
-  dpkg-deb --ctrl-tarfile "$deb" | tar -t | grep -q 'postinst' || { log "camera-node has no postinst (system user)"; status=1; }
+  # Each listing is read whole before grep -q looks at it: under pipefail, grep -q stopping at
+  # its match would otherwise fail the pipeline when the writer gets SIGPIPE.
+  local depends control
+  depends=$(dpkg-deb -f "$deb" Depends)
+  control=$(dpkg-deb --ctrl-tarfile "$deb" | tar -t)
+  grep -q 'libgstreamer1.0-0 (>= 1.14)' <<<"$depends" || { log "camera-node does not depend on GStreamer >= 1.14"; status=1; }
+  grep -q 'postinst' <<<"$control" || { log "camera-node has no postinst (system user)"; status=1; }
   listing=$(dpkg-deb -c "${deb/camera-node/web-gateway}")
   for file in ./usr/bin/web-gateway ./lib/systemd/system/web-gateway.service ./etc/robot-camera/web-gateway.env \
     ./etc/robot-camera/zenoh/base-station.json5; do
